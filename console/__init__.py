@@ -1,0 +1,1 @@
+"""The ops console application: the `opsconsole` CLI, the Textual app, and the composition root."""

@@ -1,0 +1,1 @@
+"""The engine of the ops console: configuration, registry, plans, providers. Never imports the TUI."""
