@@ -1,0 +1,200 @@
+"""The configuration model: the root, teams, console settings, and each environment's access,
+infrastructure, application settings, secrets and deployment strategy.
+
+Strings that name cloud resources are checked for shape here, so a typo is caught before a plan runs
+against a project that does not exist. Strategy, criteria and triggers live in strategies.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
+
+from core.config.base import FrozenModel, Violation, matching, rule_error
+from core.config.secrets import SecretRef
+from core.config.strategies import DeploymentStrategy
+from core.errors import BadInput
+
+COMPONENTS = ("websocket-server", "frontend", "infrastructure")
+EnvironmentName = Literal["dev", "staging", "production"]
+ENVIRONMENTS: tuple[EnvironmentName, ...] = ("dev", "staging", "production")
+
+GcpProjectId = Annotated[
+    str,
+    matching(
+        r"[a-z][a-z0-9-]{4,28}[a-z0-9]",
+        "must be a Google Cloud project id: 6 to 30 lower-case letters, digits or hyphens, starting with a letter",
+    ),
+]
+Region = Annotated[str, matching(r"[a-z]+-[a-z]+[0-9]+", "must be a Google Cloud region such as us-central1")]
+ServiceName = Annotated[
+    str,
+    matching(
+        r"[a-z]([a-z0-9-]{0,61}[a-z0-9])?",
+        "must be a Cloud Run service name: lower-case letters, digits and hyphens, starting with a letter",
+    ),
+]
+CpuLimit = Annotated[
+    str,
+    matching(r"[1-9][0-9]*(\.[0-9]+)?|0\.[0-9]*[1-9][0-9]*|[1-9][0-9]*m", "must be CPUs such as 1, 2 or 1000m"),
+]
+MemoryLimit = Annotated[str, matching(r"[1-9][0-9]*(Mi|Gi|M|G)", "must be a memory size such as 512Mi or 1Gi")]
+VercelProject = Annotated[
+    str,
+    matching(
+        r"[a-z0-9][a-z0-9._-]{0,99}",
+        "must be a Vercel project name: lower-case letters, digits, '.', '_', '-'",
+    ),
+]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+SecretName = Annotated[str, matching(r"[a-z][a-z0-9_]*", "secret names are lower-case letters, digits and underscores")]
+
+
+def _websocket_url(value: str) -> str:
+    try:
+        parts = urlsplit(value)
+        well_formed = parts.scheme in ("ws", "wss") and bool(parts.hostname) and not any(c.isspace() for c in value)
+    except ValueError:  # e.g. an unclosed [IPv6] host
+        well_formed = False
+    if not well_formed:
+        raise PydanticCustomError("format", "must be a ws:// or wss:// URL such as wss://ws.agent-network.example")
+    if parts.username or parts.password:
+        raise PydanticCustomError(
+            "secret_in_url", "must not carry credentials; keep them in a secret reference such as env:NAME"
+        )
+    return value
+
+
+class Access(FrozenModel):
+    """Who may deploy to an environment: named operators ("*" = anyone) and members of named teams."""
+
+    operators: list[Name] = Field(default_factory=list)
+    groups: list[Name] = Field(default_factory=list)
+
+    def allows(self, operator: str, teams: Mapping[str, list[str]]) -> bool:
+        if not operator:
+            return False
+        if "*" in self.operators or operator in self.operators:
+            return True
+        return any(operator in teams.get(group, ()) for group in self.groups)
+
+
+class InfrastructureSettings(FrozenModel):
+    """The Cloud Run service of one environment and how it scales."""
+
+    gcp_project: GcpProjectId
+    region: Region
+    service_name: ServiceName
+    min_instances: int = Field(ge=0)
+    max_instances: int = Field(ge=1, le=1000)
+    cpu_target: int = Field(ge=1, le=100, description="autoscaling CPU utilisation target, percent")
+    cpu_limit: CpuLimit
+    memory_limit: MemoryLimit
+
+    @model_validator(mode="after")
+    def _instances_in_order(self) -> InfrastructureSettings:
+        if self.min_instances > self.max_instances:
+            message = f"min_instances ({self.min_instances}) must not exceed max_instances ({self.max_instances})"
+            raise rule_error([(("min_instances", "max_instances"), message)])
+        return self
+
+
+class ApplicationSettings(FrozenModel):
+    """Where the platform's parts live: WebSocket endpoint, Vercel project, Firebase, Redis."""
+
+    websocket_url: Annotated[str, AfterValidator(_websocket_url)]
+    frontend_project: VercelProject
+    firebase_project_id: GcpProjectId
+    redis_connection: SecretRef
+
+
+class EnvironmentConfig(FrozenModel):
+    """One environment: who may deploy, where it runs, its secrets and how a release reaches it."""
+
+    name: EnvironmentName
+    purpose: str = ""
+    access: Access
+    infrastructure: InfrastructureSettings
+    application: ApplicationSettings
+    secrets: dict[SecretName, SecretRef] = Field(default_factory=dict)
+    strategy: DeploymentStrategy
+    requires_approval: bool = False
+
+
+class ConsoleSettings(FrozenModel):
+    """How the terminal console behaves."""
+
+    refresh_seconds: float = Field(default=1.5, ge=0.5, le=10)
+    keymap: dict[Name, Name] = Field(default_factory=dict, description="binding id -> keys, e.g. ctrl+d")
+
+
+def _production_guards(production: EnvironmentConfig | None) -> list[Violation]:
+    """Production serves users: it keeps two instances up, and a named person approves every release."""
+    if production is None:
+        return []
+    prefix = "environments.production"
+    violations: list[Violation] = []
+    if production.infrastructure.min_instances < 2:
+        violations.append(
+            (
+                (f"{prefix}.infrastructure.min_instances",),
+                "production needs at least 2 instances for high availability, "
+                f"got {production.infrastructure.min_instances}",
+            )
+        )
+    if not production.requires_approval:
+        violations.append(((f"{prefix}.requires_approval",), "production must require approval before a deployment"))
+    if "*" in production.access.operators:
+        violations.append(
+            (
+                (f"{prefix}.access.operators",),
+                'production must restrict access: replace "*" with named operators or groups',
+            )
+        )
+    return violations
+
+
+def _expand_user(path: Path | None) -> Path | None:
+    return path.expanduser() if path is not None else None
+
+
+class ConsoleConfig(FrozenModel):
+    """The whole configuration: profile, registry location, teams, console settings, environments."""
+
+    profile: Literal["sandbox", "gcp"] = "sandbox"
+    registry_path: Annotated[Path | None, Field(strict=False), AfterValidator(_expand_user)] = None
+    teams: dict[Name, list[Name]] = Field(default_factory=dict)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    environments: dict[EnvironmentName, EnvironmentConfig]
+
+    @model_validator(mode="after")
+    def _environments_consistent(self) -> ConsoleConfig:
+        violations = _production_guards(self.environments.get("production"))
+        for key, env in self.environments.items():
+            if env.name != key:
+                violations.append(((f"environments.{key}.name",), f"name {env.name} differs from its key {key}"))
+            for group in env.access.groups:
+                if group not in self.teams:
+                    defined = ", ".join(sorted(self.teams)) or "none"
+                    violations.append(
+                        (
+                            (f"environments.{key}.access.groups",),
+                            f"access group {group} is not defined under teams (defined: {defined})",
+                        )
+                    )
+        if violations:
+            raise rule_error(violations)
+        return self
+
+    def environment(self, name: str) -> EnvironmentConfig:
+        """The named environment; BadInput naming the known ones when there is none."""
+        try:
+            return self.environments[name]  # type: ignore[index]
+        except KeyError:
+            known = ", ".join(self.environments) or "none"
+            raise BadInput(f"There is no environment {name!r} in the configuration (known: {known}).") from None

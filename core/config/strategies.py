@@ -1,0 +1,127 @@
+"""How a release reaches an environment: blue-green, canary or rolling, with its acceptance criteria
+and the triggers that roll it back.
+
+The criteria decide whether a new revision passes verification; the triggers decide when an
+in-flight release is abandoned. Their defaults are the AI Agent Network's.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from core.config.base import FrozenModel, rule_error
+
+CheckName = Literal["health", "websocket", "error_rate", "integration", "security"]
+CHECKS: tuple[CheckName, ...] = ("health", "websocket", "error_rate", "integration", "security")
+
+WindowSeconds = Annotated[int, Field(ge=10, le=86400)]
+
+
+class ValidationCriteria(FrozenModel):
+    """What a new revision must show before it takes (more) traffic."""
+
+    max_5xx_rate: float = Field(default=0.01, ge=0, le=1, description="share of requests, 0..1")
+    max_p99_latency_ms: float = Field(default=1000.0, gt=0, le=60000)
+    max_p99_ratio_to_stable: float = Field(default=1.5, ge=1, le=10)
+    min_requests_per_window: int = Field(default=50, ge=0)
+    required_checks: list[CheckName] = Field(default_factory=lambda: ["health"])
+
+    @field_validator("required_checks")
+    @classmethod
+    def _no_duplicates(cls, checks: list[CheckName]) -> list[CheckName]:
+        seen: set[str] = set()
+        for check in checks:
+            if check in seen:
+                raise PydanticCustomError("duplicate", "lists {check} more than once", {"check": check})
+            seen.add(check)
+        return checks
+
+
+class RollbackTriggers(FrozenModel):
+    """When an in-flight release is rolled back without waiting for a person."""
+
+    on_failed_verification: bool = True
+    error_rate: float = Field(default=0.05, ge=0, le=1, description="5xx share that triggers a rollback")
+    latency_degradation_ratio: float = Field(default=2.0, gt=1, le=10, description="p99 new / p99 stable")
+    consecutive_failed_windows: int = Field(default=2, ge=1, le=20)
+
+
+class _Strategy(FrozenModel):
+    criteria: ValidationCriteria = Field(default_factory=ValidationCriteria)
+    triggers: RollbackTriggers = Field(default_factory=RollbackTriggers)
+
+    @model_validator(mode="after")
+    def _trigger_above_criteria(self) -> _Strategy:
+        if self.triggers.error_rate < self.criteria.max_5xx_rate:
+            message = (
+                f"the rollback error_rate {self.triggers.error_rate} is below the criteria's max_5xx_rate "
+                f"{self.criteria.max_5xx_rate}, so a release that passes verification would be rolled back"
+            )
+            raise rule_error([(("triggers.error_rate", "criteria.max_5xx_rate"), message)])
+        return self
+
+
+class BlueGreenStrategy(_Strategy):
+    """Deploy beside the live revision, verify it, switch all traffic at once, keep the old one ready."""
+
+    kind: Literal["blue-green"] = "blue-green"
+    observation_window_s: WindowSeconds
+    keep_previous_addressable: bool = True
+
+
+class CanaryStrategy(_Strategy):
+    """Move traffic to the new revision in steps (percent), judging it against the stable one each time."""
+
+    kind: Literal["canary"] = "canary"
+    steps: list[int]
+    analysis_window_s: WindowSeconds
+    mode: Literal["manual", "auto"] = "manual"
+
+    @field_validator("steps")
+    @classmethod
+    def _steps_reach_100(cls, steps: list[int]) -> list[int]:
+        if not steps:
+            raise PydanticCustomError("canary_steps", "must list at least one traffic percentage, ending at 100")
+        for step in steps:
+            if not 1 <= step <= 100:
+                raise PydanticCustomError(
+                    "canary_steps",
+                    "each step is a traffic percentage from 1 to 100, got {step}",
+                    {"step": step},
+                )
+        for before, after in itertools.pairwise(steps):
+            if after <= before:
+                raise PydanticCustomError(
+                    "canary_steps",
+                    "must be strictly increasing, but {after} follows {before}",
+                    {"after": after, "before": before},
+                )
+        if steps[-1] != 100:
+            raise PydanticCustomError(
+                "canary_steps",
+                "must end at 100 so the release finishes with all traffic, got {last}",
+                {"last": steps[-1]},
+            )
+        return steps
+
+
+class RollingStrategy(_Strategy):
+    """Replace instances a batch at a time."""
+
+    kind: Literal["rolling"] = "rolling"
+    batch_percent: int = Field(ge=1, le=100)
+    pause_between_batches_s: int = Field(ge=0, le=86400)
+
+
+Strategy = BlueGreenStrategy | CanaryStrategy | RollingStrategy
+STRATEGY_CLASSES: dict[str, type[Strategy]] = {
+    cls.model_fields["kind"].default: cls for cls in (BlueGreenStrategy, CanaryStrategy, RollingStrategy)
+}
+"""Each strategy kind and the model of its settings."""
+STRATEGY_KINDS = tuple(STRATEGY_CLASSES)
+DeploymentStrategy = Annotated[Strategy, Field(discriminator="kind")]
+"""A strategy chosen by its `kind` key (the seed's name for it)."""
