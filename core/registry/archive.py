@@ -1,0 +1,265 @@
+"""Monthly archive of finished deployments: append-only JSON Lines files beside the hot registry file.
+
+Layout: ``<stem>-archive/YYYY-MM.jsonl``, the month taken from the deployment id (its start time).
+Each line is one finished deployment with its step events:
+``{"id": ..., "environment": ..., "status": ..., "deployment": {...}, "events": [...]}``.
+
+Why not TinyDB: TinyDB's Storage API only reads and writes the whole database, so archiving one more
+deployment would rewrite all history and make every write slower as history grows. An append of one
+line costs the same at 100 records as at 100 000.
+
+Durability: an append writes one line, flushes and fsyncs (and fsyncs the directory when it creates the
+file). A line without its trailing newline was torn by a crash and never acknowledged: readers ignore it
+and the next append (under the registry lock) truncates it first.
+
+Reading is lazy: a month file is indexed (id -> offset, length, environment, status) only when asked,
+and later reads parse only the tail that was appended since (from the last offset seen).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.registry.errors import RegistryCorrupt
+from core.registry.storage import fsync_directory, write_all
+
+_MONTH_FILE_RE = re.compile(r"^(\d{4}-\d{2})\.jsonl$")
+# Lines are written by encode_record with a fixed key order, so the header is read without parsing
+# the whole (much longer) line; any other line falls back to json.loads.
+_HEADER_RE = re.compile(rb'\{"id":"([^"\\]+)","environment":"([^"\\]*)","status":"([^"\\]*)",')
+_CHUNK = 1 << 22
+
+
+def encode_record(deployment: dict[str, Any], events: list[dict[str, Any]]) -> bytes:
+    """One archive line for a finished deployment (JSON-ready dicts) and its events."""
+    record = {
+        "id": deployment["id"],
+        "environment": deployment["environment"],
+        "status": deployment["status"],
+        "deployment": deployment,
+        "events": events,
+    }
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=True).encode() + b"\n"
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveEntry:
+    """Where one archived deployment's line is, and enough of it to filter without parsing."""
+
+    id: str
+    environment: str
+    status: str
+    offset: int
+    length: int
+
+
+@dataclass(slots=True)
+class _MonthIndex:
+    inode: int
+    offset: int = 0
+    entries: dict[str, ArchiveEntry] = field(default_factory=dict)
+    newest_first: list[ArchiveEntry] | None = None
+
+
+class MonthlyArchive:
+    """The archive directory of one registry; appends need the registry's lock, reads do not."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._indexes: dict[str, _MonthIndex] = {}
+        self._lock = threading.Lock()
+
+    def path_for(self, month: str) -> Path:
+        """The file of one month (YYYY-MM)."""
+        return self.directory / f"{month}.jsonl"
+
+    def months(self) -> list[str]:
+        """Months that have a file, oldest first."""
+        try:
+            names = [entry.name for entry in os.scandir(self.directory)]
+        except FileNotFoundError:
+            return []
+        return sorted(m.group(1) for name in names if (m := _MONTH_FILE_RE.match(name)))
+
+    def size(self, month: str) -> int:
+        """The month file's size in bytes (0 when it does not exist)."""
+        try:
+            return os.stat(self.path_for(month)).st_size
+        except FileNotFoundError:
+            return 0
+
+    # -- appending (caller holds the registry lock) ----------------------------------------------------
+
+    def append(self, month: str, lines: Sequence[bytes]) -> int:
+        """Append complete lines durably in one write; returns the file's new size.
+
+        Many lines at once is the bulk path (importing history): one write and one fsync per month.
+        """
+        path = self.path_for(month)
+        if not self.directory.is_dir():
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fsync_directory(self.directory.parent)
+        created = not path.exists()
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            size = os.fstat(fd).st_size
+            end = _end_of_complete_lines(fd, size)
+            if end != size:
+                os.ftruncate(fd, end)
+            data = b"".join(lines)
+            write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if created:
+            fsync_directory(self.directory)
+        return end + len(data)
+
+    # -- reading --------------------------------------------------------------------------------------
+
+    def read_records(self, month: str, start: int) -> tuple[list[dict[str, Any]], int]:
+        """Parse the complete lines from byte ``start`` on; returns them and the offset after the last one."""
+        records: list[dict[str, Any]] = []
+        end = start
+        path = self.path_for(month)
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            return records, start
+        try:
+            for offset, line in _complete_lines(fd, start):
+                records.append(self._parse_line(path, offset, line))
+                end = offset + len(line)
+        finally:
+            os.close(fd)
+        return records, end
+
+    def entries(self, month: str) -> dict[str, ArchiveEntry]:
+        """The month's index, brought up to date with anything appended since the last call."""
+        with self._lock:
+            return self._refresh(month).entries
+
+    def newest_first(self, month: str) -> list[ArchiveEntry]:
+        """The month's entries sorted by id, newest first."""
+        with self._lock:
+            index = self._refresh(month)
+            if index.newest_first is None:
+                index.newest_first = sorted(index.entries.values(), key=lambda e: e.id, reverse=True)
+            return index.newest_first
+
+    def load(self, month: str, entry: ArchiveEntry) -> dict[str, Any]:
+        """The full record (deployment and events) of one entry."""
+        path = self.path_for(month)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            line = os.pread(fd, entry.length, entry.offset)
+        finally:
+            os.close(fd)
+        return self._parse_line(path, entry.offset, line)
+
+    def get(self, month: str, deployment_id: str) -> dict[str, Any] | None:
+        """The archived record of one deployment, or None."""
+        entry = self.entries(month).get(deployment_id)
+        return None if entry is None else self.load(month, entry)
+
+    def iter_records(self, month: str) -> Iterator[dict[str, Any]]:
+        """Every record of a month in file order, read in chunks and not cached (for bulk readers)."""
+        path = self.path_for(month)
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            return
+        try:
+            for offset, line in _complete_lines(fd, 0):
+                yield self._parse_line(path, offset, line)
+        finally:
+            os.close(fd)
+
+    def _refresh(self, month: str) -> _MonthIndex:
+        path = self.path_for(month)
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            self._indexes.pop(month, None)
+            return _MonthIndex(inode=-1)
+        try:
+            st = os.fstat(fd)
+            index = self._indexes.get(month)
+            if index is None or index.inode != st.st_ino or st.st_size < index.offset:
+                index = _MonthIndex(inode=st.st_ino)
+                self._indexes[month] = index
+            if st.st_size > index.offset:
+                self._index_tail(path, fd, index)
+        finally:
+            os.close(fd)
+        return index
+
+    def _index_tail(self, path: Path, fd: int, index: _MonthIndex) -> None:
+        # The first touch of a month indexes the whole file: find newlines and match headers in place
+        # rather than copying every line, which keeps a month of 8 000 deployments in the tens of ms.
+        offset, carry = index.offset, b""
+        while chunk := os.pread(fd, _CHUNK, offset + len(carry)):
+            buffer = carry + chunk if carry else chunk
+            position = 0
+            while (newline := buffer.find(b"\n", position)) >= 0:
+                header = _HEADER_RE.match(buffer, position, newline)
+                if header is not None:
+                    ident, environment, status = (part.decode() for part in header.groups())
+                else:
+                    record = self._parse_line(path, offset + position, buffer[position:newline + 1])
+                    ident, environment, status = record["id"], record["environment"], record["status"]
+                length = newline + 1 - position
+                index.entries[ident] = ArchiveEntry(ident, environment, status, offset + position, length)
+                position = newline + 1
+            offset += position
+            carry = buffer[position:]
+            index.newest_first = None
+        index.offset = offset
+
+    @staticmethod
+    def _parse_line(path: Path, offset: int, line: bytes) -> dict[str, Any]:
+        try:
+            record = json.loads(line)
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise RegistryCorrupt(path, f"the line at byte {offset} is not valid JSON: {error}") from None
+        if not isinstance(record, dict) or not isinstance(record.get("deployment"), dict) \
+                or not isinstance(record.get("id"), str):
+            raise RegistryCorrupt(path, f"the line at byte {offset} is not a deployment record")
+        return record
+
+
+def _complete_lines(fd: int, start: int) -> Iterator[tuple[int, bytes]]:
+    """(offset, line including its newline) for every complete line from ``start``; a torn tail is skipped."""
+    offset = start
+    pending = b""
+    while True:
+        chunk = os.pread(fd, _CHUNK, offset + len(pending))
+        if not chunk:
+            return
+        pending += chunk
+        lines = pending.split(b"\n")
+        pending = lines.pop()
+        for body in lines:
+            line = body + b"\n"
+            yield offset, line
+            offset += len(line)
+
+
+def _end_of_complete_lines(fd: int, size: int) -> int:
+    """The offset just after the last newline (``size`` when the file ends cleanly)."""
+    position = size
+    while position > 0:
+        start = max(0, position - (1 << 16))
+        block = os.pread(fd, position - start, start)
+        cut = block.rfind(b"\n")
+        if cut >= 0:
+            return start + cut + 1
+        position = start
+    return 0

@@ -1,0 +1,77 @@
+"""Errors of the deployment registry, each explained to the operator in one sentence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.errors import BadInput, OperationFailed
+
+
+class RegistryCorrupt(OperationFailed):
+    """The hot registry file (or an archive line) cannot be read; nothing was overwritten."""
+
+    def __init__(self, path: Path, reason: str, *, backup: Path | None = None) -> None:
+        self.path = path
+        self.reason = reason
+        self.backup = backup
+        if backup is not None:
+            message = (
+                f"registry {path} is unreadable ({reason}); the previous version is {backup}; "
+                "move the damaged file aside and copy the backup into its place"
+            )
+        else:
+            message = f"registry archive {path} is unreadable ({reason}); move the damaged file aside"
+        super().__init__(message)
+
+
+class RegistrySchemaTooNew(BadInput):
+    """The registry was written by a newer opsconsole whose format this one does not know."""
+
+    def __init__(self, path: Path, found: int, supported: int) -> None:
+        self.path = path
+        self.found = found
+        self.supported = supported
+        super().__init__(
+            f"registry {path} was written by a newer opsconsole (schema {found}, this one reads "
+            f"{supported}); upgrade opsconsole"
+        )
+
+
+class RegistryLocked(OperationFailed):
+    """Another process held the registry lock for longer than we were willing to wait."""
+
+    def __init__(self, lock_path: Path, waited: float) -> None:
+        self.lock_path = lock_path
+        super().__init__(
+            f"registry lock {lock_path} is held by another process (waited {waited:g} s); "
+            "let that opsconsole finish or stop it, then retry"
+        )
+
+
+class UnknownDeployment(BadInput):
+    """The operator named a deployment id that the registry does not hold."""
+
+    def __init__(self, deployment_id: str, path: Path) -> None:
+        self.deployment_id = deployment_id
+        super().__init__(f"there is no deployment {deployment_id!r} in registry {path}")
+
+
+class DeploymentFinished(OperationFailed):
+    """A finished deployment is final: it cannot change status or gain events."""
+
+    def __init__(self, deployment_id: str, status: str, what: str) -> None:
+        self.deployment_id = deployment_id
+        self.status = status
+        super().__init__(f"deployment {deployment_id} already finished ({status}), so {what}")
+
+
+class RegistryUnavailable(OperationFailed):
+    """The registry's files could not be read or written (permissions, a full disk, a missing mount)."""
+
+    def __init__(self, path: Path, error: OSError) -> None:
+        self.path = path
+        where = error.filename or path
+        super().__init__(
+            f"registry file {where} could not be used ({error.strerror or error}); "
+            "check that the disk has space and that this user may write there"
+        )

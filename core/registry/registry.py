@@ -1,0 +1,410 @@
+"""The deployment registry: active deployments in a small TinyDB hot file, finished ones in monthly archives.
+
+Every write takes the registry lock, replays any archive line that a crash left unaccounted, changes
+the hot file through one atomic replace, and so costs the same however long the history is: the hot
+file holds only active deployments, their step events, environment state and statistics.
+
+Finishing a deployment appends it (with its events) to the archive first, then removes it from the hot
+file. A crash in between leaves it in both: reads prefer the archive copy (it is final), and the next
+write notices the archive line that no hot write accounted for (the hot file records each archive
+file's size) and completes the move. Importing a finished deployment works the same way.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+from pathlib import Path
+from typing import Any, cast
+
+import platformdirs
+from tinydb import TinyDB
+from tinydb.table import Document, Table
+
+from core.errors import BadInput
+from core.registry import ledger
+from core.registry.archive import MonthlyArchive, encode_record
+from core.registry.errors import DeploymentFinished, UnknownDeployment
+from core.registry.ids import is_deployment_id, month_of, new_deployment_id
+from core.registry.listing import newest_first
+from core.registry.models import (
+    TERMINAL_STATUSES,
+    Deployment,
+    DeploymentDraft,
+    DeploymentStatus,
+    EnvironmentName,
+    EnvironmentState,
+    HistoryDraft,
+    NonEmpty,
+    StageRecord,
+    StepEvent,
+    UtcDatetime,
+)
+from core.registry.storage import AtomicJSONStorage
+from core.registry.validation import as_status, check, utc_now, validate
+
+Doc = dict[str, Any]
+
+
+def default_registry_path() -> Path:
+    """Where the registry lives unless configured otherwise: the user's data directory."""
+    return Path(platformdirs.user_data_dir("opsconsole")) / "registry.json"
+
+
+def archive_dir_for(path: Path) -> Path:
+    """The archive directory beside a hot file: ``registry.json`` -> ``registry-archive/``."""
+    return path.with_name(f"{path.stem}-archive")
+
+
+class _Table(Table):
+    # Documents are keyed by deployment id, environment name or month, not by TinyDB's counter.
+    document_id_class = str  # type: ignore[assignment]
+
+
+class _RegistryDB(TinyDB):
+    table_class = _Table
+
+
+@dataclass(frozen=True, slots=True)
+class _HotView:
+    """One consistent read of the hot file, minus deployments an unaccounted archive line supersedes."""
+
+    deployments: dict[str, Doc]
+    events: dict[str, list[Doc]]
+    environments: dict[str, Doc]
+
+
+class DeploymentRegistry:
+    """Records deployments, their step events and environment state; safe across threads and processes."""
+
+    def __init__(self, path: Path | str, *, lock_timeout: float = 30.0) -> None:
+        self.path = Path(path)
+        self.archive_dir = archive_dir_for(self.path)
+        self._db = _RegistryDB(self.path, storage=AtomicJSONStorage, lock_timeout=lock_timeout)
+        self._storage = cast(AtomicJSONStorage, self._db.storage)
+        self.backup_path = self._storage.backup_path
+        self._archive = MonthlyArchive(self.archive_dir)
+        self._deployments = self._db.table("deployments", cache_size=0)
+        self._events = self._db.table("events", cache_size=0)
+        self._environments = self._db.table("environments", cache_size=0)
+        self._archive_sizes = self._db.table("archive_sizes", cache_size=0)
+        with self._storage.transaction():
+            self._recover()
+
+    # -- writes ---------------------------------------------------------------------------------------
+
+    def register_deployment(self, data: Mapping[str, Any]) -> str:
+        """Record a new deployment and return its id; a finished one (history) goes straight to the archive.
+
+        ``data`` holds environment, versions, strategy, actor and optionally status (default pending),
+        started_at (default now), ended_at, stages, rollback_cause and metadata.
+        """
+        draft = validate(DeploymentDraft, data, "deployment data")
+        with self._storage.transaction():
+            self._recover()
+            deployment = self._new_deployment(draft, utc_now(), set(), "deployment data")
+            raw = deployment.model_dump(mode="json")
+            env = self._environment_doc(deployment.environment)
+            ledger.count_new(env, raw)
+            if deployment.is_terminal:
+                self._archive_lines(month_of(deployment.id), [encode_record(raw, [])])
+            else:
+                self._deployments.insert(Document(raw, doc_id=deployment.id))
+            self._environments.upsert(Document(env, doc_id=env["name"]))
+        return deployment.id
+
+    def import_history(self, records: Iterable[Mapping[str, Any]]) -> list[str]:
+        """Bulk path for finished deployments (with optional ``events``): one archive append per month.
+
+        Used to import history from elsewhere, and by the benchmark to build large registries quickly.
+        """
+        drafts = [validate(HistoryDraft, record, f"history record {n}") for n, record in enumerate(records)]
+        for n, draft in enumerate(drafts):
+            if draft.status not in TERMINAL_STATUSES:
+                raise BadInput(
+                    f"history record {n} has status {draft.status}, "
+                    "but only finished deployments can be imported"
+                )
+        ids: list[str] = []
+        with self._storage.transaction():
+            self._recover()
+            now = utc_now()
+            lines: dict[str, list[bytes]] = defaultdict(list)
+            envs: dict[str, Doc] = {}
+            taken: set[str] = set()
+            for n, draft in enumerate(drafts):
+                deployment = self._new_deployment(draft, now, taken, f"history record {n}")
+                raw = deployment.model_dump(mode="json")
+                events = [
+                    StepEvent.model_construct(
+                        deployment_id=deployment.id, seq=seq, at=event.at or deployment.started_at,
+                        kind=event.kind, action=event.action, actor=event.actor, detail=event.detail,
+                    ).model_dump(mode="json")
+                    for seq, event in enumerate(draft.events, start=1)
+                ]
+                lines[month_of(deployment.id)].append(encode_record(raw, events))
+                if deployment.environment not in envs:
+                    envs[deployment.environment] = self._environment_doc(deployment.environment)
+                ledger.count_new(envs[deployment.environment], raw)
+                ids.append(deployment.id)
+            for month in sorted(lines):
+                self._archive_lines(month, lines[month])
+            for env in envs.values():
+                self._environments.upsert(Document(env, doc_id=env["name"]))
+        return ids
+
+    def update_deployment(
+        self,
+        deployment_id: str,
+        *,
+        status: DeploymentStatus | str | None = None,
+        stages: Sequence[StageRecord | Mapping[str, Any]] | None = None,
+        rollback_cause: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        ended_at: datetime | None = None,
+    ) -> Deployment:
+        """Change an unfinished deployment; a terminal status archives it with its events.
+
+        ``stages`` replaces the list; ``metadata`` is merged key by key into what is recorded.
+        """
+        with self._storage.transaction():
+            self._recover()
+            current = self._deployments.get(doc_id=deployment_id) if is_deployment_id(deployment_id) else None
+            if current is None:
+                raise self._not_active(deployment_id, "its status cannot change")
+            now = utc_now()
+            changes: Doc = {"updated_at": now}
+            new_status = DeploymentStatus(current["status"])
+            if status is not None:
+                new_status = as_status(status, "status")
+                changes["status"] = new_status
+            if stages is not None:
+                changes["stages"] = list(stages)
+            if rollback_cause is not None:
+                changes["rollback_cause"] = rollback_cause
+            if metadata is not None:
+                if not isinstance(metadata, Mapping):
+                    raise BadInput(
+                        f"metadata for deployment {deployment_id} must be a mapping of keys to values"
+                    )
+                changes["metadata"] = {**current["metadata"], **metadata}
+            if new_status in TERMINAL_STATUSES:
+                changes["ended_at"] = now if ended_at is None else ended_at
+            elif ended_at is not None:
+                raise BadInput(
+                    f"ended_at for deployment {deployment_id} can only be set with a terminal status, "
+                    f"not {new_status}"
+                )
+            updated = validate(Deployment, {**current, **changes}, f"update of deployment {deployment_id}")
+            if updated.ended_at is not None and updated.ended_at < updated.started_at:
+                raise BadInput(
+                    f"ended_at of deployment {deployment_id} is before its start ({updated.started_at})"
+                )
+            raw = updated.model_dump(mode="json")
+            env = self._environment_doc(updated.environment)
+            ledger.count_change(env, current["status"], raw)
+            if updated.is_terminal:
+                held = self._events.get(doc_id=deployment_id)
+                events = held["items"] if held is not None else []
+                self._archive_lines(month_of(deployment_id), [encode_record(raw, events)])
+                self._deployments.remove(doc_ids=[deployment_id])
+                self._events.remove(doc_ids=[deployment_id])
+            else:
+                self._deployments.upsert(Document(raw, doc_id=deployment_id))
+            self._environments.upsert(Document(env, doc_id=env["name"]))
+        return updated
+
+    def append_event(
+        self,
+        deployment_id: str,
+        kind: str,
+        action: str,
+        *,
+        actor: str,
+        detail: Mapping[str, Any] | None = None,
+    ) -> StepEvent:
+        """Append one step event to an unfinished deployment's log; its seq is the next number."""
+        with self._storage.transaction():
+            self._recover()
+            if not is_deployment_id(deployment_id) or not self._deployments.contains(doc_id=deployment_id):
+                raise self._not_active(deployment_id, "its event log is closed")
+            held = self._events.get(doc_id=deployment_id)
+            items: list[Doc] = list(held["items"]) if held is not None else []
+            event = validate(
+                StepEvent,
+                {
+                    "deployment_id": deployment_id, "seq": len(items) + 1, "at": utc_now(), "kind": kind,
+                    "action": action, "actor": actor, "detail": {} if detail is None else detail,
+                },
+                f"event for deployment {deployment_id}",
+            )
+            items.append(event.model_dump(mode="json"))
+            self._events.upsert(Document({"items": items}, doc_id=deployment_id))
+        return event
+
+    def set_health(self, name: str, health: str) -> None:
+        """Record an environment's health as last observed (e.g. "healthy", "degraded")."""
+        name = check(EnvironmentName, name, "environment name")
+        health = check(NonEmpty, health, f"health of environment {name}")
+        with self._storage.transaction():
+            self._recover()
+            env = self._environment_doc(name)
+            env["health"] = health
+            self._environments.upsert(Document(env, doc_id=name))
+
+    # -- reads ----------------------------------------------------------------------------------------
+
+    def get_deployment(self, deployment_id: str) -> Deployment | None:
+        """The deployment with this id, or None when absent or not an id."""
+        if not is_deployment_id(deployment_id):
+            return None
+        raw = self._hot_view().deployments.get(deployment_id)
+        if raw is not None:
+            return Deployment.model_validate(raw)
+        record = self._archive.get(month_of(deployment_id), deployment_id)
+        return None if record is None else Deployment.model_validate(record["deployment"])
+
+    def events(self, deployment_id: str) -> list[StepEvent]:
+        """A deployment's step events in order (also for archived ones); [] when it is unknown."""
+        if not is_deployment_id(deployment_id):
+            return []
+        view = self._hot_view()
+        if deployment_id in view.deployments:
+            items = view.events.get(deployment_id, [])
+        else:
+            record = self._archive.get(month_of(deployment_id), deployment_id)
+            items = [] if record is None else record.get("events", [])
+        return [StepEvent.model_validate(item) for item in items]
+
+    def active_deployments(self) -> list[Deployment]:
+        """Every unfinished deployment, newest first."""
+        view = self._hot_view()
+        ids = sorted(view.deployments, reverse=True)
+        return [Deployment.model_validate(view.deployments[ident]) for ident in ids]
+
+    def get_environment_state(self, name: str) -> EnvironmentState:
+        """Active deployments, current versions, health, last finished deployment and statistics."""
+        name = check(EnvironmentName, name, "environment name")
+        view = self._hot_view()
+        active = [
+            Deployment.model_validate(raw)
+            for ident, raw in sorted(view.deployments.items(), reverse=True)
+            if raw["environment"] == name
+        ]
+        return ledger.to_state(view.environments.get(name) or ledger.empty_environment(name), active)
+
+    def list_deployments(
+        self,
+        *,
+        environment: str | None = None,
+        status: DeploymentStatus | str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Deployment]:
+        """Deployments newest first (by id), ``since <= started_at < until`` to the millisecond.
+
+        Archive months are read from the newest and only until ``limit`` is filled.
+        """
+        if limit is not None and (not isinstance(limit, int) or limit < 0):
+            raise BadInput(f"listing limit must be a whole number of 0 or more, not {limit!r}")
+        found = self.iter_deployments(environment=environment, status=status, since=since, until=until)
+        return list(found if limit is None else islice(found, limit))
+
+    def iter_deployments(
+        self,
+        *,
+        environment: str | None = None,
+        status: DeploymentStatus | str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Iterator[Deployment]:
+        """Every deployment (hot and archived) matching the filters, newest first, read lazily."""
+        wanted = None if status is None else as_status(status, "status filter").value
+        low = None if since is None else check(UtcDatetime, since, "since")
+        high = None if until is None else check(UtcDatetime, until, "until")
+        return newest_first(self._hot_view().deployments, self._archive, environment, wanted, low, high)
+
+    # -- internals ------------------------------------------------------------------------------------
+
+    def _hot_view(self) -> _HotView:
+        with self._storage.pinned():
+            deployments = {doc.doc_id: doc for doc in self._deployments.all()}
+            events = {doc.doc_id: doc["items"] for doc in self._events.all()}
+            environments = {doc.doc_id: doc for doc in self._environments.all()}
+            sizes = {doc.doc_id: doc["size"] for doc in self._archive_sizes.all()}
+        for month in {month_of(ident) for ident in deployments}:
+            known = sizes.get(month, 0)
+            if self._archive.size(month) > known:
+                for record in self._archive.read_records(month, known)[0]:
+                    deployments.pop(record["id"], None)
+        return _HotView(deployments, events, environments)
+
+    def _recover(self) -> None:
+        """Account for archive lines appended after the last hot write (a crash between the two)."""
+        sizes = {doc.doc_id: doc["size"] for doc in self._archive_sizes.all()}
+        envs: dict[str, Doc] = {}
+        for month in self._archive.months():
+            known = sizes.get(month, 0)
+            actual = self._archive.size(month)
+            if actual == known:
+                continue
+            if actual < known:
+                # Shrunk behind our back (restored from a copy, cut by hand): count from what is there.
+                self._archive_sizes.upsert(Document({"size": actual}, doc_id=month))
+                continue
+            records, end = self._archive.read_records(month, known)
+            for record in records:
+                self._replay(record["deployment"], envs)
+            if end != known:
+                self._archive_sizes.upsert(Document({"size": end}, doc_id=month))
+        for env in envs.values():
+            self._environments.upsert(Document(env, doc_id=env["name"]))
+
+    def _replay(self, deployment: Doc, envs: dict[str, Doc]) -> None:
+        name = deployment["environment"]
+        if name not in envs:
+            envs[name] = self._environment_doc(name)
+        held = self._deployments.get(doc_id=deployment["id"])
+        if held is None:
+            ledger.count_new(envs[name], deployment)
+        else:
+            ledger.count_change(envs[name], held["status"], deployment)
+            self._deployments.remove(doc_ids=[deployment["id"]])
+            self._events.remove(doc_ids=[deployment["id"]])
+
+    def _archive_lines(self, month: str, lines: list[bytes]) -> None:
+        size = self._archive.append(month, lines)
+        self._archive_sizes.upsert(Document({"size": size}, doc_id=month))
+
+    def _environment_doc(self, name: str) -> Doc:
+        held = self._environments.get(doc_id=name)
+        return ledger.empty_environment(name) if held is None else dict(held)
+
+    def _new_deployment(self, draft: DeploymentDraft, now: datetime, taken: set[str], what: str) -> Deployment:
+        started = draft.started_at or now
+        terminal = draft.status in TERMINAL_STATUSES
+        if draft.ended_at is not None and not terminal:
+            raise BadInput(f"{what} sets ended_at, but status {draft.status} is not terminal")
+        ended = (draft.ended_at or now) if terminal else None
+        if ended is not None and ended < started:
+            raise BadInput(f"{what} has ended_at {ended} before started_at {started}")
+        ident = new_deployment_id(started)
+        while ident in taken or self._deployments.contains(doc_id=ident):
+            ident = new_deployment_id(started)
+        taken.add(ident)
+        fields = {name: getattr(draft, name) for name in DeploymentDraft.model_fields}
+        fields.update(id=ident, started_at=started, ended_at=ended, created_at=now, updated_at=now)
+        # Every field was validated in the draft; the rest we made ourselves.
+        return Deployment.model_construct(**fields)
+
+    def _not_active(self, deployment_id: str, what: str) -> Exception:
+        record = None
+        if is_deployment_id(deployment_id):
+            record = self._archive.get(month_of(deployment_id), deployment_id)
+        if record is not None:
+            return DeploymentFinished(deployment_id, record["status"], what)
+        return UnknownDeployment(deployment_id, self.path)
