@@ -1,0 +1,109 @@
+"""Plain-text rendering of core models for the headless CLI (tables via rich, no colour when piped)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from core.registry import Deployment, EnvironmentState, StepEvent
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def print_table(table: Table) -> None:
+    # soft_wrap off and a wide default so piped output keeps one row per line.
+    Console(width=200 if not click.get_text_stream("stdout").isatty() else None).print(table)
+
+
+def age(moment: datetime | None, now: datetime | None = None) -> str:
+    """'3 min ago', '2 h ago', '4 d ago': how long since a moment, as an on-call reader wants it."""
+    if moment is None:
+        return "-"
+    now = now or datetime.now(UTC)
+    seconds = max(0, int((now - moment).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return f"{seconds} s ago"
+
+
+def duration(deployment: Deployment) -> str:
+    if deployment.ended_at is None:
+        return "running"
+    seconds = int((deployment.ended_at - deployment.started_at).total_seconds())
+    return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def versions(deployment: Deployment) -> str:
+    return ", ".join(f"{component}={version}" for component, version in sorted(deployment.versions.items()))
+
+
+def environment_table(states: Iterable[EnvironmentState], strategies: dict[str, str]) -> Table:
+    table = Table(title="Environments", title_justify="left")
+    for column in ("environment", "strategy", "health", "current versions", "active", "last deployment"):
+        table.add_column(column)
+    for state in states:
+        current = ", ".join(f"{c}={v}" for c, v in sorted(state.current_versions.items())) or "-"
+        active = ", ".join(f"{d.id} ({d.status})" for d in state.active) or "-"
+        last = (
+            f"{state.last.id} {state.last.status} {age(state.last.ended_at or state.last.started_at)}"
+            if state.last
+            else "-"
+        )
+        table.add_row(state.name, strategies.get(state.name, "-"), state.health, current, active, last)
+    return table
+
+
+def history_table(deployments: Iterable[Deployment]) -> Table:
+    table = Table(title="Deployments", title_justify="left")
+    for column in ("id", "environment", "status", "versions", "strategy", "actor", "started", "duration", "cause"):
+        table.add_column(column)
+    for d in deployments:
+        table.add_row(
+            d.id,
+            d.environment,
+            str(d.status),
+            versions(d),
+            d.strategy,
+            d.actor,
+            d.started_at.strftime("%Y-%m-%d %H:%M"),
+            duration(d),
+            d.rollback_cause or "",
+        )
+    return table
+
+
+def deployment_detail(d: Deployment, events: list[StepEvent]) -> list[Table | str]:
+    header = (
+        f"Deployment {d.id}\n  environment {d.environment}   status {d.status}   strategy {d.strategy}\n"
+        f"  versions    {versions(d)}\n  actor       {d.actor}\n"
+        f"  started     {d.started_at.isoformat()}   ended {d.ended_at.isoformat() if d.ended_at else '-'}"
+        f"   duration {duration(d)}"
+    )
+    if d.rollback_cause:
+        header += f"\n  rollback cause: {d.rollback_cause}"
+    stages = Table(title="Stages", title_justify="left")
+    for column in ("stage", "status", "started", "ended"):
+        stages.add_column(column)
+    for s in d.stages:
+        stages.add_row(s.name, str(s.status), _time(s.started_at), _time(s.ended_at))
+    log = Table(title="Events", title_justify="left")
+    for column in ("#", "at", "kind", "action", "actor", "detail"):
+        log.add_column(column)
+    for e in events:
+        log.add_row(
+            str(e.seq), _time(e.at), e.kind, e.action, e.actor, json.dumps(e.detail, default=str) if e.detail else ""
+        )
+    return [header, stages, log]
+
+
+def _time(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "-"

@@ -1,0 +1,50 @@
+"""What one `opsconsole` invocation works with: the loaded configuration and the registry it points at.
+
+This is the composition root's first piece: it decides which files are read, in which order the
+registry location is chosen, and opens each only when a command needs it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.config import LoadedConfig, load_config
+from core.registry import DeploymentRegistry, default_registry_path
+
+
+@dataclass
+class Session:
+    """Options from the command line; the config and registry are loaded on first use."""
+
+    config_file: Path | None = None
+    registry_path: Path | None = None
+    environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    _loaded: LoadedConfig | None = None
+    _registry: DeploymentRegistry | None = None
+
+    @property
+    def loaded(self) -> LoadedConfig:
+        if self._loaded is None:
+            project_file = self.config_file
+            if project_file is None and self.environ.get("OPSCONSOLE_CONFIG"):
+                project_file = Path(self.environ["OPSCONSOLE_CONFIG"])
+            self._loaded = load_config(project_file=project_file, environ=self.environ)
+        return self._loaded
+
+    def resolve_registry_path(self) -> Path:
+        """--registry, then OPSCONSOLE_REGISTRY, then `registry_path` in the config, then the data dir."""
+        if self.registry_path is not None:
+            return self.registry_path
+        if self.environ.get("OPSCONSOLE_REGISTRY"):
+            return Path(self.environ["OPSCONSOLE_REGISTRY"])
+        if self.loaded.config.registry_path is not None:
+            return Path(self.loaded.config.registry_path).expanduser()
+        return default_registry_path()
+
+    @property
+    def registry(self) -> DeploymentRegistry:
+        if self._registry is None:
+            self._registry = DeploymentRegistry(self.resolve_registry_path())
+        return self._registry
