@@ -1,0 +1,280 @@
+"""Cloud Run provider: the engine's view of a service (revisions, traffic, tags) over google-cloud-run v2.
+
+Guard rails live here, not in the engine: a split must sum to 100 and give traffic only to ready
+revisions of that service (refused before anything is sent); every update carries the etag read just
+before, and an ABORTED/409 conflict means "someone else changed it": re-read, re-validate, retry,
+never overwrite blindly. Tags survive unless the caller moves or removes them, so the stable
+revision stays addressable while a canary runs.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from google.api_core import exceptions as gexc
+from google.cloud import run_v2
+
+from core.providers.cloudrun_traffic import (
+    LATEST_TARGET,
+    RevisionState,
+    build_targets,
+    merge_tags,
+    revision_name,
+    validate_split,
+)
+from core.providers.google_retry import GoogleCallFailed, RetryPolicy, call_google, describe
+
+API = "Cloud Run"
+READY = run_v2.Condition.State.CONDITION_SUCCEEDED
+FAILED = run_v2.Condition.State.CONDITION_FAILED
+
+__all__ = ["CloudRunAdapter", "CloudRunProvider", "RevisionFailed", "RevisionState", "ServiceState", "TrafficStatus"]
+
+
+@dataclass(frozen=True)
+class TrafficStatus:
+    """One entry of what Cloud Run serves: `latest` when it follows the latest ready revision."""
+
+    revision: str
+    percent: int
+    tag: str
+    uri: str
+    latest: bool
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """A service as Cloud Run reports it now. `traffic` is the split actually served, by revision."""
+
+    name: str
+    resource: str
+    uri: str
+    etag: str
+    generation: int
+    revisions: tuple[RevisionState, ...]  # newest first
+    traffic: Mapping[str, int]
+    tags: Mapping[str, str]  # tag -> revision, as configured
+    latest_ready_revision: str
+    latest_created_revision: str
+    reconciling: bool
+    failure: str = ""  # the terminal condition's message when the last rollout failed
+    traffic_statuses: tuple[TrafficStatus, ...] = ()
+    by_name: Mapping[str, RevisionState] = field(default_factory=dict, repr=False)
+
+    def revision(self, name: str) -> RevisionState | None:
+        return self.by_name.get(name)
+
+
+class RevisionFailed(GoogleCallFailed):
+    """A deployed revision did not become ready; `revision` holds its state (failed, with Cloud Run's message)."""
+
+    def __init__(self, message: str, revision: RevisionState, resource: str) -> None:
+        super().__init__(message, api=API, operation="deploying revision", resource=resource,
+                         status="FAILED_PRECONDITION")
+        self.revision = revision
+
+
+class CloudRunProvider(Protocol):
+    def get_service(self, service: str) -> ServiceState: ...
+
+    def deploy_revision(self, service: str, image: str, tag: str) -> RevisionState: ...
+
+    def set_traffic(self, service: str, split: Mapping[str, int],
+                    tags: Mapping[str, str | None] | None = None) -> ServiceState: ...
+
+    def revision_ready(self, service: str, revision: str) -> bool: ...
+
+
+def _short(name: str) -> str:
+    return name.rsplit("/", 1)[-1]
+
+
+def _revision_state(rev: run_v2.Revision, tags: tuple[str, ...] = (), url: str = "",
+                    percent: int = 0) -> RevisionState:
+    ready = next((c for c in rev.conditions if c.type_ == "Ready"), None)
+    state = ready.state if ready is not None else None
+    return RevisionState(
+        name=_short(rev.name), ready=state == READY, failed=state == FAILED,
+        message=ready.message if ready is not None else "",
+        create_time=rev.create_time if rev.create_time else None,
+        image=rev.containers[0].image if rev.containers else "", tags=tags, url=url, percent=percent)
+
+
+def _served_split(svc: run_v2.Service) -> dict[str, int]:
+    split: dict[str, int] = {}
+    for status in svc.traffic_statuses:
+        revision = status.revision or _short(svc.latest_ready_revision)
+        if status.percent and revision:
+            split[revision] = split.get(revision, 0) + status.percent
+    return split
+
+
+def _configured_tags(svc: run_v2.Service) -> dict[str, str]:
+    latest = _short(svc.latest_ready_revision)
+    return {t.tag: (t.revision or latest) for t in svc.traffic if t.tag}
+
+
+class CloudRunAdapter:
+    """CloudRunProvider over the official ServicesClient and RevisionsClient of one project and region."""
+
+    def __init__(self, client: run_v2.ServicesClient, revisions_client: run_v2.RevisionsClient, project: str,
+                 region: str, *, policy: RetryPolicy | None = None, conflict_attempts: int = 5) -> None:
+        self._services = client
+        self._revisions = revisions_client
+        self.project, self.region = project, region
+        self._policy = policy or RetryPolicy()
+        self._retry = self._policy.retry()
+        self._conflict_attempts = conflict_attempts
+
+    def resource(self, service: str) -> str:
+        return f"projects/{self.project}/locations/{self.region}/services/{service}"
+
+    # -- reads -------------------------------------------------------------------------------------
+
+    def _read(self, service: str) -> tuple[run_v2.Service, dict[str, run_v2.Revision]]:
+        resource = self.resource(service)
+        svc = call_google(API, "reading service", resource, lambda: self._services.get_service(
+            name=resource, retry=self._retry, timeout=self._policy.deadline))
+        revs = call_google(API, "listing revisions of", resource, lambda: list(self._revisions.list_revisions(
+            parent=resource, retry=self._retry, timeout=self._policy.deadline)))
+        return svc, {_short(r.name): r for r in revs}
+
+    @staticmethod
+    def _state(svc: run_v2.Service, revisions: Mapping[str, run_v2.Revision]) -> ServiceState:
+        split = _served_split(svc)
+        tags = _configured_tags(svc)
+        tag_urls = {s.tag: s.uri for s in svc.traffic_statuses if s.tag}
+        states = []
+        for name, rev in revisions.items():
+            own = tuple(sorted(t for t, r in tags.items() if r == name))
+            url = next((tag_urls[t] for t in own if tag_urls.get(t)), "")
+            states.append(_revision_state(rev, own, url, split.get(name, 0)))
+        states.sort(key=lambda r: (r.create_time is not None, r.create_time), reverse=True)
+        return ServiceState(
+            name=_short(svc.name), resource=svc.name, uri=svc.uri, etag=svc.etag, generation=svc.generation,
+            revisions=tuple(states), traffic=split, tags=tags,
+            latest_ready_revision=_short(svc.latest_ready_revision),
+            latest_created_revision=_short(svc.latest_created_revision), reconciling=svc.reconciling,
+            failure=svc.terminal_condition.message if svc.terminal_condition.state == FAILED else "",
+            traffic_statuses=tuple(
+                TrafficStatus(revision=s.revision or _short(svc.latest_ready_revision), percent=s.percent,
+                              tag=s.tag, uri=s.uri, latest=s.type_ == LATEST_TARGET)
+                for s in svc.traffic_statuses),
+            by_name={r.name: r for r in states})
+
+    def get_service(self, service: str) -> ServiceState:
+        return self._state(*self._read(service))
+
+    def revision_ready(self, service: str, revision: str) -> bool:
+        """True when the revision exists and its Ready condition succeeded (a missing revision is not ready)."""
+        name = f"{self.resource(service)}/revisions/{revision}"
+        try:
+            rev = call_google(API, "reading revision", name, lambda: self._revisions.get_revision(
+                name=name, retry=self._retry, timeout=self._policy.deadline), passthrough=(gexc.NotFound,))
+        except gexc.NotFound:
+            return False
+        return _revision_state(rev).ready
+
+    # -- writes ------------------------------------------------------------------------------------
+
+    def _send(self, svc: run_v2.Service, operation: str) -> object:
+        """PATCH the service with its etag; a Conflict propagates for the caller to re-read and retry."""
+        return call_google(API, operation, svc.name, lambda: self._services.update_service(
+            service=svc, retry=self._retry, timeout=self._policy.deadline), passthrough=(gexc.Conflict,))
+
+    def _wait(self, lro: object, operation: str, resource: str) -> run_v2.Service:
+        def result() -> run_v2.Service:
+            try:
+                return lro.result(retry=self._retry, polling=self._policy.polling())  # type: ignore[attr-defined]
+            except concurrent.futures.TimeoutError:
+                raise GoogleCallFailed(f"{API}: {operation} {resource} did not finish within "
+                                       f"{self._policy.operation_timeout:.0f} s.", api=API, operation=operation,
+                                       resource=resource, status="DEADLINE_EXCEEDED") from None
+
+        return call_google(API, operation, resource, result)
+
+    def set_traffic(self, service: str, split: Mapping[str, int],
+                    tags: Mapping[str, str | None] | None = None) -> ServiceState:
+        """Serve `split` (revision -> percent, summing to 100) and apply tag changes (tag -> revision or None)."""
+        resource = self.resource(service)
+        for _ in range(self._conflict_attempts):
+            svc, revisions = self._read(service)
+            state = self._state(svc, revisions)
+            wanted = validate_split(resource, split, state.by_name)
+            new_tags = merge_tags(resource, state.tags, tags, state.by_name)
+            pinned = all(t.type_ != LATEST_TARGET for t in svc.traffic)
+            served_tags = {s.tag: s.revision for s in svc.traffic_statuses if s.tag}
+            if (pinned and not svc.reconciling and state.traffic == wanted and dict(state.tags) == new_tags
+                    and served_tags == new_tags):
+                return state  # already so: nothing to send (the engine's retried step is idempotent)
+            svc.traffic = build_targets(wanted, new_tags)
+            try:
+                lro = self._send(svc, "setting traffic on")
+            except gexc.Conflict:
+                continue
+            self._wait(lro, "setting traffic on", resource)
+            return self.get_service(service)
+        raise self._conflicts("setting traffic on", resource)
+
+    def deploy_revision(self, service: str, image: str, tag: str, *, revision: str | None = None,
+                        wait: bool = True) -> RevisionState:
+        """Create a revision of `image` with no traffic and tag `tag` (its own URL); wait until it is ready.
+
+        The revision name is derived from tag and image unless given, so a retried deploy finds the
+        revision it already created instead of making another (and returns its state as it is, without
+        waiting). Raises RevisionFailed if the new revision never becomes ready.
+        """
+        resource = self.resource(service)
+        name = revision or revision_name(service, tag, image)
+        lro = None
+        for _ in range(self._conflict_attempts):
+            svc, revisions = self._read(service)
+            if name in revisions:
+                break
+            state = self._state(svc, revisions)
+            tags = merge_tags(resource, state.tags, {}, state.by_name) | {tag: name}
+            template = svc.template
+            template.revision = name
+            if template.containers:
+                template.containers[0].image = image
+            else:
+                template.containers = [run_v2.Container(image=image)]
+            # Pin today's split so the new revision gets no traffic (LATEST would hand it everything).
+            svc.traffic = build_targets(state.traffic, tags)
+            try:
+                lro = self._send(svc, f"deploying revision {name} to")
+            except gexc.Conflict:
+                continue
+            break
+        else:
+            raise self._conflicts(f"deploying revision {name} to", resource)
+        if wait and lro is not None:
+            try:
+                lro.result(retry=self._retry, polling=self._policy.polling())  # type: ignore[attr-defined]
+            except concurrent.futures.TimeoutError:
+                raise GoogleCallFailed(f"{API}: revision {name} of {resource} was not ready within "
+                                       f"{self._policy.operation_timeout:.0f} s.", api=API,
+                                       operation="deploying revision", resource=resource,
+                                       status="DEADLINE_EXCEEDED") from None
+            except gexc.GoogleAPICallError as exc:
+                rev = self._revision(service, name)
+                if rev is not None and rev.failed:
+                    raise RevisionFailed(f"{API}: revision {name} of {resource} did not become ready: "
+                                         f"{rev.message or describe(exc)}", rev, resource) from None
+                raise GoogleCallFailed(f"{API}: deploying revision {name} to {resource} failed: {describe(exc)}.",
+                                       api=API, operation="deploying revision", resource=resource,
+                                       status=describe(exc).split(" ")[-1]) from None
+        rev = self._revision(service, name)
+        assert rev is not None
+        return rev
+
+    def _revision(self, service: str, name: str) -> RevisionState | None:
+        return self.get_service(service).revision(name)
+
+    def _conflicts(self, operation: str, resource: str) -> GoogleCallFailed:
+        return GoogleCallFailed(f"{API}: {operation} {resource} failed: the service kept changing underneath "
+                                f"(etag conflict {self._conflict_attempts} times); read it again and retry.",
+                                api=API, operation=operation, resource=resource, status="ABORTED")

@@ -1,0 +1,186 @@
+"""Metrics provider: per-revision request counts, latency percentiles and instances from Cloud Monitoring v3.
+
+One ListTimeSeries per metric and service, grouped by `resource.labels.revision_name`, never one per
+revision: request_count (ALIGN_DELTA + REDUCE_SUM, also grouped by response_code_class),
+request_latencies (a DELTA distribution: ALIGN_DELTA keeps each series' distribution over the window,
+REDUCE_PERCENTILE_xx merges the series of a revision and takes the percentile; one call per
+percentile because a request has one reducer; ALIGN_PERCENTILE_xx would take percentiles per series
+and could not be combined correctly), and container/instance_count (ALIGN_MAX + REDUCE_SUM: the peak
+of active plus idle instances). Deployment events are written as points of a custom metric.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from google.api import metric_pb2
+from google.cloud import monitoring_v3
+
+from core.errors import BadInput
+from core.providers.google_retry import RetryPolicy, call_google
+
+API = "Cloud Monitoring"
+REQUEST_COUNT = "run.googleapis.com/request_count"
+REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
+INSTANCE_COUNT = "run.googleapis.com/container/instance_count"
+DEPLOYMENT_EVENTS = "custom.googleapis.com/opsconsole/deployment_events"
+REVISION = "resource.labels.revision_name"
+CODE_CLASS = "metric.labels.response_code_class"
+MIN_ALIGNMENT_S = 60
+SAMPLING_S = 5  # Monitoring takes at most one point per 5 s in a series
+Aligner = monitoring_v3.Aggregation.Aligner
+Reducer = monitoring_v3.Aggregation.Reducer
+PERCENTILES = {"p50": Reducer.REDUCE_PERCENTILE_50, "p95": Reducer.REDUCE_PERCENTILE_95,
+               "p99": Reducer.REDUCE_PERCENTILE_99}
+
+
+@dataclass(frozen=True)
+class RevisionMetrics:
+    """What one revision served over a window. Latencies are None when it served no request."""
+
+    revision: str
+    requests: Mapping[str, int] = field(default_factory=dict)  # by response_code_class: "2xx", "4xx", "5xx"
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    instances: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.requests.values())
+
+    @property
+    def errors_5xx(self) -> int:
+        return self.requests.get("5xx", 0)
+
+    @property
+    def error_rate(self) -> float | None:
+        """Share of 5xx answers, or None without traffic."""
+        return self.errors_5xx / self.total if self.total else None
+
+
+@dataclass(frozen=True)
+class DeploymentEvent:
+    env: str
+    component: str
+    kind: str
+    value: float
+    at: datetime
+
+
+class MetricsProvider(Protocol):
+    def revision_metrics(self, service: str, start: datetime, end: datetime) -> dict[str, RevisionMetrics]: ...
+
+    def write_deployment_event(self, env: str, component: str, kind: str, value: float = 1.0) -> None: ...
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class MonitoringAdapter:
+    """MetricsProvider over the official MetricServiceClient for one project (and optionally one region)."""
+
+    def __init__(self, client: monitoring_v3.MetricServiceClient, project: str, *, region: str = "",
+                 policy: RetryPolicy | None = None, now: Callable[[], datetime] = _utc_now) -> None:
+        self._client = client
+        self.project = project
+        self.region = region
+        self._policy = policy or RetryPolicy()
+        self._retry = self._policy.retry()
+        self._now = now  # the sandbox profile passes the sandbox clock
+        self._last_point: dict[tuple[str, str, str], datetime] = {}
+
+    def _filter(self, metric: str, service: str) -> str:
+        terms = [f'metric.type = "{metric}"', 'resource.type = "cloud_run_revision"',
+                 f'resource.labels.service_name = "{service}"']
+        if self.region:
+            terms.append(f'resource.labels.location = "{self.region}"')
+        return " AND ".join(terms)
+
+    def _list(self, what: str, service: str, metric: str, start: datetime, end: datetime, aligner: Aligner,
+              reducer: Reducer, group_by: list[str]) -> list[monitoring_v3.TimeSeries]:
+        period = max(MIN_ALIGNMENT_S, math.ceil((end - start).total_seconds()))
+        request = monitoring_v3.ListTimeSeriesRequest(
+            name=f"projects/{self.project}", filter=self._filter(metric, service),
+            interval=monitoring_v3.TimeInterval(start_time=start, end_time=end),
+            aggregation=monitoring_v3.Aggregation(alignment_period=timedelta(seconds=period),
+                                                  per_series_aligner=aligner, cross_series_reducer=reducer,
+                                                  group_by_fields=group_by),
+            view=monitoring_v3.ListTimeSeriesRequest.TimeSeriesView.FULL)
+        resource = f"service {service} in projects/{self.project}"
+        return call_google(API, f"reading {what} of", resource, lambda: list(self._client.list_time_series(
+            request=request, retry=self._retry, timeout=self._policy.deadline)))
+
+    def revision_metrics(self, service: str, start: datetime, end: datetime) -> dict[str, RevisionMetrics]:
+        """Per revision of `service`, what it served in [start, end): 5 batched reads in all."""
+        if end <= start:
+            raise BadInput(f"The metrics window for {service} ends ({end:%H:%M:%S}) before it starts "
+                           f"({start:%H:%M:%S}).")
+        requests: dict[str, dict[str, int]] = {}
+        for ts in self._list("request counts", service, REQUEST_COUNT, start, end, Aligner.ALIGN_DELTA,
+                             Reducer.REDUCE_SUM, [REVISION, CODE_CLASS]):
+            revision = ts.resource.labels["revision_name"]
+            code = ts.metric.labels.get("response_code_class", "")
+            counts = requests.setdefault(revision, {})
+            counts[code] = counts.get(code, 0) + sum(int(p.value.int64_value) for p in ts.points)
+        latencies: dict[str, dict[str, float]] = {}
+        for label, reducer in PERCENTILES.items():
+            for ts in self._list(f"{label} latency", service, REQUEST_LATENCIES, start, end, Aligner.ALIGN_DELTA,
+                                 reducer, [REVISION]):
+                if ts.points:  # newest point first: with the window as alignment period there is one
+                    revision = ts.resource.labels["revision_name"]
+                    latencies.setdefault(revision, {})[label] = ts.points[0].value.double_value
+        instances: dict[str, int] = {}
+        for ts in self._list("instance counts", service, INSTANCE_COUNT, start, end, Aligner.ALIGN_MAX,
+                             Reducer.REDUCE_SUM, [REVISION]):
+            revision = ts.resource.labels["revision_name"]
+            instances[revision] = max([instances.get(revision, 0), *(int(p.value.int64_value) for p in ts.points)])
+        out = {}
+        for revision in sorted(set(requests) | set(latencies) | set(instances)):
+            lat = latencies.get(revision, {})
+            out[revision] = RevisionMetrics(revision=revision, requests=requests.get(revision, {}),
+                                            p50_ms=lat.get("p50"), p95_ms=lat.get("p95"), p99_ms=lat.get("p99"),
+                                            instances=instances.get(revision, 0))
+        return out
+
+    def write_deployment_event(self, env: str, component: str, kind: str, value: float = 1.0) -> None:
+        """One point of custom.googleapis.com/opsconsole/deployment_events labelled env, component, kind."""
+        key = (env, component, kind)
+        at = self._now()
+        last = self._last_point.get(key)
+        if last is not None and at < last + timedelta(seconds=SAMPLING_S):
+            at = last + timedelta(seconds=SAMPLING_S)  # two events of a kind within 5 s: keep both, 5 s apart
+        series = monitoring_v3.TimeSeries(
+            metric={"type": DEPLOYMENT_EVENTS, "labels": {"env": env, "component": component, "kind": kind}},
+            resource={"type": "global", "labels": {"project_id": self.project}},
+            metric_kind=metric_pb2.MetricDescriptor.MetricKind.GAUGE,
+            value_type=metric_pb2.MetricDescriptor.ValueType.DOUBLE,
+            points=[monitoring_v3.Point(interval=monitoring_v3.TimeInterval(end_time=at),
+                                        value=monitoring_v3.TypedValue(double_value=float(value)))])
+        call_google(API, f"writing a {kind} deployment event of {component} in", f"projects/{self.project}",
+                    lambda: self._client.create_time_series(name=f"projects/{self.project}", time_series=[series],
+                                                            retry=self._retry, timeout=self._policy.deadline))
+        self._last_point[key] = at
+
+    def deployment_events(self, start: datetime, end: datetime, env: str | None = None) -> list[DeploymentEvent]:
+        """Deployment events written in [start, end], oldest first."""
+        terms = [f'metric.type = "{DEPLOYMENT_EVENTS}"']
+        if env:
+            terms.append(f'metric.labels.env = "{env}"')
+        request = monitoring_v3.ListTimeSeriesRequest(
+            name=f"projects/{self.project}", filter=" AND ".join(terms),
+            interval=monitoring_v3.TimeInterval(start_time=start, end_time=end),
+            view=monitoring_v3.ListTimeSeriesRequest.TimeSeriesView.FULL)
+        series = call_google(API, "reading deployment events of", f"projects/{self.project}",
+                             lambda: list(self._client.list_time_series(request=request, retry=self._retry,
+                                                                        timeout=self._policy.deadline)))
+        events = [DeploymentEvent(env=ts.metric.labels.get("env", ""), component=ts.metric.labels.get("component", ""),
+                                  kind=ts.metric.labels.get("kind", ""), value=p.value.double_value,
+                                  at=p.interval.end_time)
+                  for ts in series for p in ts.points]
+        return sorted(events, key=lambda e: e.at)

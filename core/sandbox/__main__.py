@@ -1,0 +1,48 @@
+"""Run the sandbox cloud standalone: `python -m core.sandbox [--state-file F] [--scenario S] [--speed X]`.
+
+Prints one JSON line with the endpoints, then serves until SIGINT/SIGTERM, saving its state on the way
+out. `opsconsole sandbox serve` is meant to call `serve()` the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from core.errors import OpsError
+from core.sandbox.clock import SandboxClock
+from core.sandbox.cloud import SandboxCloud
+
+
+def serve(state_file: Path | None, scenario: str, speed: float) -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    cloud = SandboxCloud(scenario=scenario, clock=SandboxClock(speed=speed), state_file=state_file).start()
+    try:
+        print(json.dumps(cloud.endpoints.to_dict()), flush=True)
+        stop.wait()
+    finally:
+        cloud.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m core.sandbox", description=__doc__.splitlines()[0])
+    parser.add_argument("--state-file", type=Path, default=None)
+    parser.add_argument("--scenario", default="healthy")
+    parser.add_argument("--speed", type=float, default=1.0, help="sandbox seconds per real second")
+    args = parser.parse_args(argv)
+    try:
+        serve(args.state_file, args.scenario, args.speed)
+    except OpsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,254 @@
+"""SandboxCloud: the whole embedded cloud on loopback, seeded, switchable between scenarios, and persistent.
+
+One object owns the state (Cloud Run services and revisions, custom metrics, Vercel projects, the
+scenario history and the clock), the servers that speak the real wire APIs over it, a data-plane
+endpoint per revision and service, and a small control API. With `state_file` every change is saved
+atomically, so a console (or the sandbox itself) can be killed and restarted against the same cloud.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from core.errors import BadInput
+from core.providers.profile import Endpoints
+from core.sandbox.clock import SandboxClock
+from core.sandbox.cloudrun_api import cloudrun_app
+from core.sandbox.cloudrun_state import CloudRunState
+from core.sandbox.control import control_app
+from core.sandbox.faults import ApiFaults, SandboxFaults
+from core.sandbox.monitoring_api import CustomMetrics, MonitoringServer
+from core.sandbox.persistence import read_json, write_json_atomic
+from core.sandbox.revision_server import RevisionHosts, Serving
+from core.sandbox.scenario import RevisionBehaviour, Scenario, scenario_names
+from core.sandbox.seed import SeedSpec
+from core.sandbox.serving import LoopThread, ServedApp
+from core.sandbox.sinks import SinkStore, sinks_app
+from core.sandbox.timeline import ScenarioTimeline
+from core.sandbox.traffic import RevisionTraffic, TrafficSimulator
+from core.sandbox.vercel_api import vercel_app
+from core.sandbox.vercel_state import VercelState
+
+STATE_VERSION = 1
+SLACK_PATH = "/slack/services/T0SANDBOX/B0SANDBOX/sandbox-webhook"
+_SEED_AGE_S = 86_400.0  # seeded revisions have served for a day, so dashboards have history at once
+
+
+class SandboxCloud:
+    """The embedded cloud. `start()` serves it; `endpoints` says where; `stop()` saves and shuts it down."""
+
+    def __init__(self, seed: SeedSpec | None = None, scenario: str = "healthy", clock: SandboxClock | None = None,
+                 state_file: str | Path | None = None, faults: SandboxFaults | None = None,
+                 random_seed: int = 0) -> None:
+        self.seed = seed or SeedSpec()
+        self.clock = clock or SandboxClock()
+        self.faults = faults or SandboxFaults()
+        self.state_file = Path(state_file) if state_file else None
+        self._random_seed = random_seed
+        self._save_lock = threading.Lock()
+        self._loop: LoopThread | None = None
+        self._apps: dict[str, ServedApp] = {}
+        self._monitoring: MonitoringServer | None = None
+        self._hosts: RevisionHosts | None = None
+        self.cloudrun_calls: Counter[str] = Counter()  # requests per Cloud Run RPC, for tests and benchmarks
+        self.sinks = SinkStore(clock=self.clock.time)
+        saved = read_json(self.state_file) if self.state_file else None
+        if saved is not None:
+            self._restore(saved)
+        else:
+            self._fresh(scenario)
+        self.cloudrun.listeners.append(self.save)
+        self.custom_metrics.listeners.append(self.save)
+        self.traffic = TrafficSimulator(self.cloudrun, self.timeline, seed=random_seed)
+
+    # -- state -------------------------------------------------------------------------------------
+
+    def _fresh(self, scenario: str) -> None:
+        now = self.clock.time()
+        self.timeline = ScenarioTimeline(scenario, now - _SEED_AGE_S)
+        self.cloudrun = CloudRunState(self.clock.time, self._new_revision_behaviour, seed=self._random_seed)
+        self.custom_metrics = CustomMetrics()
+        self.vercel = VercelState(clock=self.clock.time)
+        self._seed_missing()
+
+    def _seed_missing(self) -> None:
+        created = self.clock.time() - _SEED_AGE_S
+        for env in self.seed.environments.values():
+            full = f"projects/{env.project}/locations/{env.region}/services/{env.service}"
+            if full not in self.cloudrun.services:
+                self.cloudrun.seed_service(env.project, env.region, env.service, env.stable_image, created)
+        self.vercel.seed([env.vercel_project for env in self.seed.environments.values()])
+
+    def _restore(self, saved: dict[str, Any]) -> None:
+        if saved.get("version") != STATE_VERSION:
+            raise BadInput(f"Sandbox state file {self.state_file} has version {saved.get('version')!r}, "
+                           f"expected {STATE_VERSION}; remove it to start afresh.")
+        try:
+            self.clock.advance_to(float(saved["clock"]))  # sandbox time never runs backwards
+            self.timeline = ScenarioTimeline.from_dict(saved["scenarios"])
+            self.cloudrun = CloudRunState(self.clock.time, self._new_revision_behaviour, seed=self._random_seed)
+            self.cloudrun.load(saved["cloudrun"])
+            self.custom_metrics = CustomMetrics()
+            self.custom_metrics.load(saved["custom_metrics"])
+            self.vercel = VercelState.from_dict(saved["vercel"], clock=self.clock.time)
+            self.faults.cloudrun = ApiFaults.from_dict(saved["faults"]["cloudrun"])
+            self.faults.monitoring = ApiFaults.from_dict(saved["faults"]["monitoring"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadInput(f"Sandbox state file {self.state_file} is damaged ({exc!r}); "
+                           "remove it to start afresh.") from None
+        self._seed_missing()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": STATE_VERSION,
+            "clock": self.clock.time(),
+            "scenarios": self.timeline.to_dict(),
+            "cloudrun": self.cloudrun.to_dict(),
+            "custom_metrics": self.custom_metrics.to_dict(),
+            "vercel": self.vercel.to_dict(),
+            "faults": self.faults.to_dict(),
+            "endpoints": self.endpoints.to_dict() if self._monitoring else None,
+        }
+
+    def save(self) -> None:
+        """Write the state file now (a no-op without one); called after every change."""
+        if self.state_file is None:
+            return
+        with self._save_lock:
+            write_json_atomic(self.state_file, self.to_dict())
+
+    @staticmethod
+    def saved_endpoints(state_file: str | Path) -> Endpoints | None:
+        """Where a running standalone sandbox serves, as it wrote into its state file."""
+        saved = read_json(Path(state_file))
+        if not saved or not saved.get("endpoints"):
+            return None
+        return Endpoints.from_dict(saved["endpoints"])
+
+    # -- scenarios and data plane ------------------------------------------------------------------
+
+    @property
+    def scenario(self) -> Scenario:
+        return self.timeline.current
+
+    def set_scenario(self, name: str) -> Scenario:
+        """Switch scenario now: new revisions and environment-wide faults follow it from this moment."""
+        scenario = self.timeline.switch(name, self.clock.time())
+        self.save()
+        return scenario
+
+    @staticmethod
+    def scenario_names() -> list[str]:
+        return scenario_names()
+
+    def _new_revision_behaviour(self) -> RevisionBehaviour:
+        return self.timeline.current.new_revision
+
+    def serving(self, revision_full: str) -> Serving:
+        rev = self.cloudrun.revision(revision_full)
+        env = self.timeline.current.environment
+        return Serving(revision=rev.name, phase=rev.phase(self.clock.time()), unreachable=env.unreachable,
+                       redis_down=env.redis_down, instances_zero=env.instances_zero,
+                       error_rate_5xx=min(1.0, rev.behaviour.error_rate_5xx + env.extra_5xx_rate))
+
+    def pick_revision(self, service_full: str, draw: float) -> str | None:
+        split = self.cloudrun.service(service_full).split_now()
+        acc = 0.0
+        for revision, percent in sorted(split.items()):
+            acc += percent / 100.0
+            if draw < acc:
+                return f"{service_full}/revisions/{revision}"
+        return None
+
+    def revision_window(self, project: str, location: str, service: str, start: float,
+                        end: float) -> dict[str, RevisionTraffic]:
+        """What each revision of a service served in [start, end); location "" means every region."""
+        out: dict[str, RevisionTraffic] = {}
+        for svc in list(self.cloudrun.services.values()):
+            if svc.project == project and svc.name == service and location in ("", svc.location):
+                for revision, served in self.traffic.window(svc.full_name, start, end).items():
+                    out.setdefault(revision, RevisionTraffic()).merge(served)
+        return out
+
+    def _projects(self) -> set[str]:
+        return {env.project for env in self.seed.environments.values()} | \
+            {svc.project for svc in self.cloudrun.services.values()}
+
+    # -- serving -----------------------------------------------------------------------------------
+
+    def start(self) -> SandboxCloud:
+        if self._loop is not None:
+            return self
+        self._loop = loop = LoopThread(name="sandbox-cloud")
+        self._hosts = hosts = RevisionHosts(self, seed=self._random_seed)
+        vercel = vercel_app(self.vercel)
+        vercel.middlewares.append(self._save_after_write)
+        self._apps = {
+            "cloudrun": ServedApp(loop, cloudrun_app(self.cloudrun, hosts, self.faults, self.cloudrun_calls)),
+            "vercel": ServedApp(loop, vercel),
+            "sinks": ServedApp(loop, sinks_app(self.sinks)),
+            "control": ServedApp(loop, control_app(self)),
+        }
+        self._monitoring = MonitoringServer(self.revision_window, self._projects, self.custom_metrics, self.faults)
+        self._monitoring.start()
+        loop.call(self._serve_revisions())
+        self.save()
+        return self
+
+    async def _serve_revisions(self) -> None:
+        assert self._hosts is not None
+        for svc in list(self.cloudrun.services.values()):
+            await self._hosts.ensure_service(svc.full_name)
+        for rev in list(self.cloudrun.revisions.values()):
+            await self._hosts.ensure_revision(rev.full_name)
+
+    @web.middleware
+    async def _save_after_write(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        response = await handler(request)
+        if request.method != "GET":
+            self.save()
+        return response
+
+    @property
+    def endpoints(self) -> Endpoints:
+        if self._loop is None or self._monitoring is None:
+            raise BadInput("The sandbox cloud is not started; call start() first.")
+        sinks = self._apps["sinks"].url
+        return Endpoints(cloudrun_url=self._apps["cloudrun"].url, monitoring_target=self._monitoring.target,
+                         vercel_url=self._apps["vercel"].url, slack_url=sinks + SLACK_PATH, pagerduty_url=sinks,
+                         credentials="anonymous", control_url=self._apps["control"].url)
+
+    @property
+    def monitoring_calls(self) -> Counter[str]:
+        """Requests per Monitoring RPC since start, for tests and benchmarks."""
+        return self._monitoring.calls if self._monitoring else Counter()
+
+    def revision_url(self, revision_full: str) -> str:
+        return self._hosts.revision_url(revision_full) if self._hosts else ""
+
+    def service_url(self, service_full: str) -> str:
+        return self._hosts.service_url(service_full) if self._hosts else ""
+
+    def stop(self) -> None:
+        if self._loop is None:
+            return
+        if self._monitoring is not None:
+            self._monitoring.stop()
+        for app in self._apps.values():
+            app.stop()
+        if self._hosts is not None:
+            self._loop.call(self._hosts.close())
+        self._loop.stop()
+        self._loop, self._monitoring, self._hosts, self._apps = None, None, None, {}
+        self.save()  # without endpoints: a stopped sandbox is not found through its state file
+
+    def __enter__(self) -> SandboxCloud:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,333 @@
+"""The sandbox's Cloud Run control plane: services, revisions, traffic and long-running operations.
+
+Nothing runs on a timer. Readiness is a function of the sandbox clock (a revision is ready at
+`ready_at`, failed at `failed_at`), and every read first settles the rollouts whose time has come,
+at the time they came, so the split history and the operations are exactly what they would be had
+someone watched all along. Validation follows the real API: a split must sum to 100, name existing
+revisions, and give traffic only to ready ones; a mismatched etag is ABORTED.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import random
+import re
+import string
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from core.sandbox.cloudrun_model import ApiError, Operation, Revision, Service, ServiceUpdate, Target
+from core.sandbox.scenario import RevisionBehaviour
+
+__all__ = ["ApiError", "CloudRunState", "Operation", "Revision", "Service", "ServiceUpdate", "Target"]
+
+SCHEMA_VERSION = 1
+_TAG = re.compile(r"^[a-z]([-a-z0-9]{0,44}[a-z0-9])?$")
+_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+NOT_READY_MESSAGE = (
+    "Revision '{revision}' is not ready and cannot serve traffic. The user-provided container failed "
+    "to start and listen on the port defined provided by the PORT=8080 environment variable within "
+    "the allocated timeout."
+)
+GRPC_CODES = {"FAILED_PRECONDITION": 9, "ABORTED": 10}
+
+
+class CloudRunState:
+    """All services, revisions and operations of the sandbox; thread-safe; persisted with to_dict/from_dict."""
+
+    def __init__(self, clock: Callable[[], float], behaviour: Callable[[], RevisionBehaviour],
+                 seed: int = 0) -> None:
+        self.clock = clock
+        self.behaviour = behaviour
+        self.lock = threading.RLock()
+        self.services: dict[str, Service] = {}
+        self.revisions: dict[str, Revision] = {}  # by full revision name
+        self.operations: dict[str, Operation] = {}
+        self._rng = random.Random(seed)
+        self._seq = 0
+        self.listeners: list[Callable[[], None]] = []
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def service(self, full_name: str) -> Service:
+        with self.lock:
+            self.settle()
+            svc = self.services.get(full_name)
+            if svc is None:
+                raise ApiError("NOT_FOUND", f"Resource '{full_name}' was not found.")
+            return svc
+
+    def list_services(self, parent: str) -> list[Service]:
+        with self.lock:
+            self.settle()
+            return [s for n, s in sorted(self.services.items()) if n.startswith(parent + "/services/")]
+
+    def list_revisions(self, service_full: str) -> list[Revision]:
+        with self.lock:
+            self.service(service_full)
+            revs = [r for r in self.revisions.values() if r.service == service_full]
+            return sorted(revs, key=lambda r: (r.created_at, r.generation), reverse=True)
+
+    def revision(self, full_name: str) -> Revision:
+        with self.lock:
+            self.settle()
+            rev = self.revisions.get(full_name)
+            if rev is None:
+                raise ApiError("NOT_FOUND", f"Resource '{full_name}' was not found.")
+            return rev
+
+    def operation(self, name: str) -> Operation:
+        with self.lock:
+            self.settle()
+            op = self.operations.get(name)
+            if op is None:
+                raise ApiError("NOT_FOUND", f"Operation '{name}' was not found.")
+            return op
+
+    def history(self, service_full: str) -> list[tuple[float, dict[str, int]]]:
+        with self.lock:
+            self.settle()
+            svc = self.services.get(service_full)
+            return list(svc.split_history) if svc else []
+
+    # -- time --------------------------------------------------------------------------------------
+
+    def settle(self) -> None:
+        """Finish, at the time they finished, the rollouts whose revision became ready or failed."""
+        now = self.clock()
+        with self.lock:
+            for svc in self.services.values():
+                if not svc.rollout:
+                    continue
+                op = self.operations[svc.rollout]
+                rev = self.revisions[f"{svc.full_name}/revisions/{op.revision}"]
+                phase = rev.phase(now)
+                if phase == "ready":
+                    assert rev.ready_at is not None
+                    svc.latest_ready = rev.name
+                    svc.failure = ""
+                    self._route(svc, rev.ready_at)
+                    op.done_at = rev.ready_at
+                elif phase == "failed":
+                    svc.failure = NOT_READY_MESSAGE.format(revision=rev.name)
+                    op.done_at = rev.failed_at
+                    op.error_code = GRPC_CODES["FAILED_PRECONDITION"]
+                    op.error_message = svc.failure
+                else:
+                    continue
+                svc.observed_generation = svc.generation
+                svc.rollout = ""
+
+    def _route(self, svc: Service, at: float) -> None:
+        """Make the traffic spec the serving split from `at` on, resolving LATEST to the latest ready revision."""
+        serving = [Target(t.type, t.revision or svc.latest_ready, t.percent, t.tag) for t in svc.traffic]
+        svc.serving = serving
+        split: dict[str, int] = {}
+        for t in serving:
+            if t.percent:
+                split[t.revision] = split.get(t.revision, 0) + t.percent
+        if not svc.split_history or svc.split_history[-1][1] != split:
+            svc.split_history.append((at, split))
+
+    # -- writing -----------------------------------------------------------------------------------
+
+    def seed_service(self, project: str, location: str, name: str, image: str, created_at: float) -> Service:
+        """A service with one ready revision serving 100 % since `created_at`."""
+        with self.lock:
+            svc = Service(project=project, location=location, name=name, uid=self._uid(), created_at=created_at,
+                          updated_at=created_at, image=image, template_revision="")
+            self.services[svc.full_name] = svc
+            rev = self._new_revision(svc, "", image, created_at, RevisionBehaviour(), ready_at=created_at)
+            svc.latest_created = svc.latest_ready = rev.name
+            svc.traffic = [Target("LATEST", "", 100)]
+            self._route(svc, created_at)
+            svc.etag = self._etag(svc)
+        self._changed()
+        return svc
+
+    def create_service(self, parent: str, service_id: str, update: ServiceUpdate) -> Operation:
+        with self.lock:
+            full = f"{parent}/services/{service_id}"
+            if not _NAME.match(service_id):
+                raise ApiError("INVALID_ARGUMENT", f"Service id '{service_id}' is not a valid name.")
+            if full in self.services:
+                raise ApiError("ALREADY_EXISTS", f"Resource '{full}' already exists.")
+            if not update.image:
+                raise ApiError("INVALID_ARGUMENT", "template.containers[0].image is required.")
+            parts = parent.split("/")
+            now = self.clock()
+            svc = Service(project=parts[1], location=parts[3], name=service_id, uid=self._uid(), created_at=now,
+                          updated_at=now, image="", template_revision="", generation=0)
+            update.traffic = update.traffic or [Target("LATEST", "", 100)]
+            update.etag = ""
+            self.services[full] = svc
+            try:
+                op = self._apply(svc, update, now)
+            except ApiError:
+                del self.services[full]
+                raise
+        self._changed()
+        return op
+
+    def update_service(self, full_name: str, update: ServiceUpdate) -> Operation:
+        with self.lock:
+            svc = self.service(full_name)
+            if update.etag and update.etag != svc.etag:
+                raise ApiError("ABORTED", f"The etag '{update.etag}' of '{full_name}' is stale; "
+                                          "read the service again and retry.")
+            op = self._apply(svc, update, self.clock())
+        self._changed()
+        return op
+
+    def concurrent_write(self, full_name: str) -> None:
+        """Another writer touched the service (fault injection's etag conflict): new generation and etag."""
+        with self.lock:
+            svc = self.service(full_name)
+            svc.annotations["sandbox.opsconsole/concurrent-writes"] = str(
+                int(svc.annotations.get("sandbox.opsconsole/concurrent-writes", "0")) + 1)
+            svc.generation += 1
+            svc.observed_generation = svc.generation if not svc.rollout else svc.observed_generation
+            svc.updated_at = self.clock()
+            svc.etag = self._etag(svc)
+        self._changed()
+
+    def _apply(self, svc: Service, update: ServiceUpdate, now: float) -> Operation:
+        new_rev_name = self._new_revision_name(svc, update)
+        traffic = update.traffic if update.traffic is not None else svc.traffic
+        self._validate_traffic(svc, traffic, new_rev_name, now)
+        op = Operation(name=f"projects/{svc.project}/locations/{svc.location}/operations/{self._uid()}",
+                       service=svc.full_name, created_at=now)
+        if svc.rollout:  # a newer update supersedes the one still waiting for its revision
+            old = self.operations[svc.rollout]
+            old.done_at, old.error_code = now, GRPC_CODES["ABORTED"]
+            old.error_message = "The operation was superseded by a newer update of the service."
+            svc.rollout = ""
+        svc.generation += 1
+        svc.updated_at = now
+        svc.traffic = [Target(t.type, t.revision, t.percent, t.tag) for t in traffic]
+        if update.labels is not None:
+            svc.labels = dict(update.labels)
+        if update.annotations is not None:
+            svc.annotations = dict(update.annotations)
+        if new_rev_name is not None:
+            assert update.image is not None
+            svc.image = update.image
+            svc.template_revision = update.template_revision
+            rev = self._new_revision(svc, new_rev_name, update.image, now, self.behaviour(),
+                                     max_instances=update.max_instances or 100)
+            svc.latest_created = rev.name
+            op.revision = rev.name
+            svc.rollout = op.name
+        else:
+            svc.observed_generation = svc.generation
+            self._route(svc, now)
+            op.done_at = now
+        svc.etag = self._etag(svc)
+        self.operations[op.name] = op
+        return op
+
+    def _new_revision_name(self, svc: Service, update: ServiceUpdate) -> str | None:
+        """The revision this update creates ("" = generated name), or None when the template is unchanged."""
+        name = update.template_revision
+        if name:
+            if not name.startswith(svc.name + "-") or not _NAME.match(name):
+                raise ApiError("INVALID_ARGUMENT", f"Revision name '{name}' must start with '{svc.name}-' "
+                                                   "and be a lowercase DNS label of at most 63 characters.")
+            existing = self.revisions.get(f"{svc.full_name}/revisions/{name}")
+            if existing is not None:
+                if update.image not in (None, existing.image):
+                    raise ApiError("ALREADY_EXISTS", f"Revision named '{name}' with different "
+                                                     "configuration already exists.")
+                return None
+            if not update.image:
+                raise ApiError("INVALID_ARGUMENT", "template.containers[0].image is required.")
+            return name
+        if update.image and update.image != svc.image:
+            return ""
+        return None
+
+    def _validate_traffic(self, svc: Service, traffic: list[Target], new_rev: str | None, now: float) -> None:
+        total, tags = 0, set()
+        for i, t in enumerate(traffic):
+            where = f"spec.traffic[{i}]"
+            if not 0 <= t.percent <= 100:
+                raise ApiError("INVALID_ARGUMENT", f"{where}.percent must be between 0 and 100, got {t.percent}.")
+            total += t.percent
+            if t.tag:
+                if not _TAG.match(t.tag):
+                    raise ApiError("INVALID_ARGUMENT", f"{where}.tag '{t.tag}' is not a valid DNS label.")
+                if t.tag in tags:
+                    raise ApiError("INVALID_ARGUMENT", f"{where}.tag '{t.tag}' is used more than once.")
+                tags.add(t.tag)
+            if t.type == "LATEST":
+                if t.revision:
+                    raise ApiError("INVALID_ARGUMENT", f"{where} of type LATEST must not name a revision.")
+                if t.percent and new_rev is None and not svc.latest_ready:
+                    raise ApiError("FAILED_PRECONDITION", f"{where}: there is no ready revision to send traffic to.")
+                continue
+            if t.type != "REVISION" or not t.revision:
+                raise ApiError("INVALID_ARGUMENT", f"{where} must be of type REVISION with a revision name, "
+                                                   "or of type LATEST.")
+            if new_rev and t.revision == new_rev:
+                continue
+            rev = self.revisions.get(f"{svc.full_name}/revisions/{t.revision}")
+            if rev is None:
+                raise ApiError("INVALID_ARGUMENT", f"{where} names revision '{t.revision}', which does not "
+                                                   f"exist in service '{svc.name}'.")
+            if t.percent and rev.phase(now) != "ready":
+                raise ApiError("FAILED_PRECONDITION", NOT_READY_MESSAGE.format(revision=t.revision))
+        if traffic and total != 100:
+            raise ApiError("INVALID_ARGUMENT", f"spec.traffic percents sum to {total}, they must sum to 100.")
+
+    def _new_revision(self, svc: Service, name: str, image: str, now: float, behaviour: RevisionBehaviour,
+                      ready_at: float | None = None, max_instances: int = 100) -> Revision:
+        if not name:
+            suffix = "".join(self._rng.choice(string.ascii_lowercase) for _ in range(3))
+            name = f"{svc.name}-{svc.generation:05d}-{suffix}"
+        if ready_at is None and not behaviour.never_ready:
+            ready_at = now + behaviour.ready_after_s
+        failed_at = now + behaviour.startup_timeout_s if ready_at is None else None
+        rev = Revision(service=svc.full_name, name=name, uid=self._uid(), generation=svc.generation, image=image,
+                       created_at=now, behaviour=behaviour, ready_at=ready_at, failed_at=failed_at,
+                       max_instances=max_instances)
+        self.revisions[rev.full_name] = rev
+        return rev
+
+    def _uid(self) -> str:
+        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
+    def _etag(self, svc: Service) -> str:
+        self._seq += 1
+        digest = hashlib.sha256(f"{svc.uid}/{svc.generation}/{self._seq}".encode()).digest()[:12]
+        return base64.b64encode(digest).decode()
+
+    def _changed(self) -> None:
+        for listener in list(self.listeners):
+            listener()
+
+    # -- persistence -------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "version": SCHEMA_VERSION,
+                "seq": self._seq,
+                "services": [s.to_dict() for s in self.services.values()],
+                "revisions": [r.to_dict() for r in self.revisions.values()],
+                "operations": [asdict(o) for o in self.operations.values()],
+            }
+
+    def load(self, data: dict[str, Any]) -> None:
+        if data.get("version") != SCHEMA_VERSION:
+            raise ValueError(f"Cloud Run sandbox state has version {data.get('version')!r}, "
+                             f"expected {SCHEMA_VERSION}")
+        with self.lock:
+            self._seq = int(data.get("seq", 0))
+            self._rng.seed(f"{self._seq}/{len(data['revisions'])}")
+            self.services = {s.full_name: s for s in (Service.from_dict(d) for d in data["services"])}
+            self.revisions = {r.full_name: r for r in (Revision.from_dict(d) for d in data["revisions"])}
+            self.operations = {o["name"]: Operation(**o) for o in data["operations"]}

@@ -1,0 +1,148 @@
+"""The sandbox's control API (switch scenario, set faults, move the clock) and the client the CLI uses for it.
+
+Routes: GET /sandbox/endpoints, GET /sandbox/status, GET /sandbox/scenario,
+POST /sandbox/scenario {"name"}, POST /sandbox/faults {"api": "cloudrun"|"monitoring", "share", "kinds",
+"latency_s", "seed", "methods"}, POST /sandbox/clock {"advance": seconds}. Errors are
+`{"error": "<one sentence>"}` with status 400.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from aiohttp import web
+
+from core.errors import BadInput, OperationFailed
+from core.sandbox.faults import ApiFaults
+
+if TYPE_CHECKING:
+    from core.sandbox.cloud import SandboxCloud
+
+CLOUD_KEY: web.AppKey[Any] = web.AppKey("sandbox_cloud")
+
+
+def _bad(message: str) -> web.Response:
+    return web.json_response({"error": message}, status=400)
+
+
+async def _json(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise BadInput("The request body must be a JSON object.")
+    return body
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except BadInput as exc:
+        return _bad(str(exc))
+    except (TypeError, ValueError) as exc:
+        return _bad(f"The request to {request.path} is malformed: {exc}.")
+
+
+async def get_endpoints(request: web.Request) -> web.Response:
+    return web.json_response(request.app[CLOUD_KEY].endpoints.to_dict())
+
+
+async def get_status(request: web.Request) -> web.Response:
+    cloud: SandboxCloud = request.app[CLOUD_KEY]
+    return web.json_response({
+        "time": cloud.clock.time(),
+        "speed": cloud.clock.speed,
+        "scenario": cloud.scenario.name,
+        "services": sorted(cloud.cloudrun.services),
+        "faults": cloud.faults.to_dict(),
+        "cpu_seconds": time.process_time(),  # lets a benchmark measure the sandbox process from outside
+    })
+
+
+async def get_scenario(request: web.Request) -> web.Response:
+    cloud: SandboxCloud = request.app[CLOUD_KEY]
+    scenario = cloud.scenario
+    return web.json_response({"name": scenario.name, "description": scenario.description,
+                              "available": cloud.scenario_names()})
+
+
+async def post_scenario(request: web.Request) -> web.Response:
+    name = (await _json(request)).get("name")
+    if not isinstance(name, str) or not name:
+        raise BadInput('The body must name the scenario: {"name": "..."}.')
+    scenario = request.app[CLOUD_KEY].set_scenario(name)
+    return web.json_response({"name": scenario.name, "description": scenario.description})
+
+
+async def post_faults(request: web.Request) -> web.Response:
+    cloud: SandboxCloud = request.app[CLOUD_KEY]
+    body = await _json(request)
+    api = body.pop("api", None)
+    if api not in ("cloudrun", "monitoring"):
+        raise BadInput('Faults apply to "api": "cloudrun" or "monitoring".')
+    setattr(cloud.faults, api, ApiFaults.from_dict(body))
+    cloud.save()
+    return web.json_response(cloud.faults.to_dict())
+
+
+async def post_clock(request: web.Request) -> web.Response:
+    cloud: SandboxCloud = request.app[CLOUD_KEY]
+    seconds = float((await _json(request)).get("advance", 0))
+    if seconds < 0:
+        raise BadInput("The sandbox clock only moves forward; advance must be zero or positive.")
+    return web.json_response({"time": cloud.clock.advance(seconds)})
+
+
+def control_app(cloud: SandboxCloud) -> web.Application:
+    app = web.Application(middlewares=[_errors])
+    app[CLOUD_KEY] = cloud
+    app.router.add_get("/sandbox/endpoints", get_endpoints)
+    app.router.add_get("/sandbox/status", get_status)
+    app.router.add_get("/sandbox/scenario", get_scenario)
+    app.router.add_post("/sandbox/scenario", post_scenario)
+    app.router.add_post("/sandbox/faults", post_faults)
+    app.router.add_post("/sandbox/clock", post_clock)
+    return app
+
+
+# -- client ----------------------------------------------------------------------------------------
+
+def _call(control_url: str, method: str, path: str, body: dict[str, Any] | None = None,
+          timeout: float = 5.0) -> dict[str, Any]:
+    try:
+        response = httpx.request(method, control_url.rstrip("/") + path, json=body, timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise OperationFailed(f"The sandbox at {control_url} did not answer {method} {path}: "
+                              f"{type(exc).__name__}.") from None
+    data = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
+    if response.status_code == 400:
+        raise BadInput(str(data.get("error", f"The sandbox refused {method} {path}.")))
+    if response.status_code != 200:
+        raise OperationFailed(f"The sandbox at {control_url} answered {method} {path} with HTTP "
+                              f"{response.status_code}.")
+    return data
+
+
+def switch_scenario(control_url: str, name: str) -> dict[str, Any]:
+    """Switch a running sandbox to scenario `name` (what `opsconsole sandbox scenario NAME` does)."""
+    return _call(control_url, "POST", "/sandbox/scenario", {"name": name})
+
+
+def fetch_endpoints(control_url: str) -> dict[str, Any]:
+    return _call(control_url, "GET", "/sandbox/endpoints")
+
+
+def fetch_status(control_url: str) -> dict[str, Any]:
+    return _call(control_url, "GET", "/sandbox/status")
+
+
+def advance_clock(control_url: str, seconds: float) -> float:
+    return float(_call(control_url, "POST", "/sandbox/clock", {"advance": seconds})["time"])
+
+
+def set_faults(control_url: str, api: str, **settings: Any) -> dict[str, Any]:
+    return _call(control_url, "POST", "/sandbox/faults", {"api": api, **settings})

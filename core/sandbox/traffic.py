@@ -1,0 +1,185 @@
+"""The traffic simulator: requests per service and minute, split across revisions, with each revision's behaviour.
+
+Demand follows a daily sine around the scenario's rps with seeded per-minute noise (Poisson counts).
+Each minute's requests are split by the traffic split in effect during that minute (time-weighted
+from the split history), then every revision draws its 4xx/5xx counts (binomial) and a latency sample
+(lognormal) from its own behaviour plus the environment's faults. Every draw is seeded by
+service/revision/minute, so the same query always gives the same answer; finished minutes are cached.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from core.sandbox.cloudrun_state import CloudRunState
+from core.sandbox.histogram import Histogram
+from core.sandbox.timeline import ScenarioTimeline
+
+_DAY = 86400.0
+_PEAK_PHASE = 0.375  # puts the daily peak at 15:00 UTC
+_LATENCY_SAMPLES = 40  # per revision and minute; each sample stands for n/40 requests
+_FAST_FAIL_MS = 2.0  # a 503 from the front end when nothing serves
+_TARGET_UTILISATION = 0.6  # Cloud Run scales out before an instance reaches its concurrency
+_CACHE_SIZE = 50_000
+
+
+@dataclass
+class RevisionTraffic:
+    """What one revision served over a window (or part of a minute)."""
+
+    codes: dict[str, int] = field(default_factory=lambda: {"2xx": 0, "4xx": 0, "5xx": 0})
+    latency: Histogram = field(default_factory=Histogram)
+    instances: dict[str, int] = field(default_factory=lambda: {"active": 0, "idle": 0})
+
+    @property
+    def requests(self) -> int:
+        return sum(self.codes.values())
+
+    def merge(self, other: RevisionTraffic) -> None:
+        for code, n in other.codes.items():
+            self.codes[code] = self.codes.get(code, 0) + n
+        self.latency.merge(other.latency)
+        for state, n in other.instances.items():
+            self.instances[state] = max(self.instances.get(state, 0), n)
+
+
+def binomial(rng: random.Random, n: int, p: float) -> int:
+    if n <= 0 or p <= 0.0:
+        return 0
+    if p >= 1.0:
+        return n
+    if n <= 60:
+        return sum(1 for _ in range(n) if rng.random() < p)
+    mean, sd = n * p, math.sqrt(n * p * (1 - p))
+    return min(n, max(0, round(rng.gauss(mean, sd))))
+
+
+def poisson(rng: random.Random, lam: float) -> int:
+    if lam <= 0:
+        return 0
+    if lam < 30:
+        limit, k, prod = math.exp(-lam), 0, rng.random()
+        while prod > limit:
+            k += 1
+            prod *= rng.random()
+        return k
+    return max(0, round(rng.gauss(lam, math.sqrt(lam))))
+
+
+def split_shares(history: list[tuple[float, dict[str, int]]], lo: float, hi: float) -> dict[str, float]:
+    """Time-weighted share of traffic per revision over [lo, hi), from (since, split) history entries."""
+    shares: dict[str, float] = {}
+    span = hi - lo
+    for i, (since, split) in enumerate(history):
+        until = history[i + 1][0] if i + 1 < len(history) else math.inf
+        overlap = min(hi, until) - max(lo, since)
+        if overlap <= 0:
+            continue
+        for revision, percent in split.items():
+            shares[revision] = shares.get(revision, 0.0) + percent / 100.0 * overlap / span
+    return shares
+
+
+class TrafficSimulator:
+    """Answers "what did each revision of this service serve between start and end" from the model."""
+
+    def __init__(self, cloudrun: CloudRunState, timeline: ScenarioTimeline, seed: int = 0) -> None:
+        self._cloudrun = cloudrun
+        self._timeline = timeline
+        self._seed = seed
+        self._cache: OrderedDict[tuple[str, int], dict[str, RevisionTraffic]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def rps(self, service_full: str, t: float) -> float:
+        """Mean demand on a service at sandbox time t (before Poisson sampling)."""
+        minute = int(t // 60)
+        model = self._timeline.at(minute * 60.0).traffic
+        daily = 1.0 + model.daily_amplitude * math.sin(2 * math.pi * ((minute * 60.0) / _DAY - _PEAK_PHASE))
+        noise = random.Random(f"{self._seed}/{service_full}/demand/{minute}").gauss(0.0, model.noise)
+        return max(0.0, model.rps * daily * (1.0 + noise))
+
+    def window(self, service_full: str, start: float, end: float) -> dict[str, RevisionTraffic]:
+        """Per revision (short name): codes, latency histogram and peak instances over [start, end)."""
+        history = self._cloudrun.history(service_full)  # settles rollouts up to now first
+        # Whole milliseconds: a window's edges come through protobuf timestamps (microseconds) or the
+        # clock (a float), and both must seed the same draws.
+        start, end = round(start, 3), round(min(end, self._cloudrun.clock()), 3)
+        totals: dict[str, RevisionTraffic] = {}
+        if end <= start or not history:
+            return totals
+        for minute in range(int(start // 60), math.ceil(end / 60)):
+            lo, hi = max(start, minute * 60.0), min(end, minute * 60.0 + 60.0)
+            if hi <= lo:
+                continue
+            if lo == minute * 60.0 and hi == minute * 60.0 + 60.0:
+                part = self._full_minute(service_full, minute, history)
+            else:
+                part = self._minute(service_full, minute, lo, hi, history)
+            for revision, served in part.items():
+                totals.setdefault(revision, RevisionTraffic()).merge(served)
+        return totals
+
+    def _full_minute(self, service_full: str, minute: int,
+                     history: list[tuple[float, dict[str, int]]]) -> dict[str, RevisionTraffic]:
+        key = (service_full, minute)
+        with self._lock:
+            cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        part = self._minute(service_full, minute, minute * 60.0, minute * 60.0 + 60.0, history)
+        with self._lock:
+            self._cache[key] = part
+            while len(self._cache) > _CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return part
+
+    def _minute(self, service_full: str, minute: int, lo: float, hi: float,
+                history: list[tuple[float, dict[str, int]]]) -> dict[str, RevisionTraffic]:
+        scenario = self._timeline.at(minute * 60.0)
+        env = scenario.environment
+        demand = poisson(random.Random(f"{self._seed}/{service_full}/count/{minute}"),
+                         self.rps(service_full, lo) * 60.0)
+        shares = split_shares(history, lo, hi)
+        covered = min(1.0, sum(shares.values()))  # less than 1 before the service existed
+        total = round(demand * (hi - lo) / 60.0 * covered)
+        out: dict[str, RevisionTraffic] = {}
+        for revision, n in _allocate(total, shares).items():
+            rev = self._cloudrun.revisions.get(f"{service_full}/revisions/{revision}")
+            if rev is None:
+                continue
+            b = rev.behaviour
+            rng = random.Random(f"{self._seed}/{service_full}/{revision}/{minute}/{lo}/{hi}")
+            down = env.unreachable or env.instances_zero
+            p5 = 1.0 if down else min(1.0, b.error_rate_5xx + env.extra_5xx_rate)
+            n5 = binomial(rng, n, p5)
+            n4 = binomial(rng, n - n5, b.error_rate_4xx)
+            served = RevisionTraffic(codes={"2xx": n - n5 - n4, "4xx": n4, "5xx": n5})
+            k = min(n, _LATENCY_SAMPLES)
+            mu, sigma = b.lognormal
+            for _ in range(k):
+                ms = _FAST_FAIL_MS if down else rng.lognormvariate(mu, sigma) + env.extra_latency_ms
+                served.latency.add(ms, n / k)
+            if n and not env.instances_zero:
+                per_second = n / (hi - lo)
+                busy = per_second * (b.mean_latency_ms + env.extra_latency_ms) / 1000.0
+                served.instances = {"active": max(1, math.ceil(busy / (b.concurrency * _TARGET_UTILISATION))),
+                                    "idle": 1}
+            out[revision] = served
+        return out
+
+
+def _allocate(total: int, shares: dict[str, float]) -> dict[str, int]:
+    """Split `total` requests by shares with the largest-remainder method (deterministic, sums exactly)."""
+    weight = sum(shares.values())
+    if total <= 0 or weight <= 0:
+        return {}
+    exact = {r: total * s / weight for r, s in shares.items() if s > 0}
+    counts = {r: int(v) for r, v in exact.items()}
+    leftover = total - sum(counts.values())
+    for r in sorted(exact, key=lambda r: (exact[r] - counts[r], r), reverse=True)[:leftover]:
+        counts[r] += 1
+    return counts

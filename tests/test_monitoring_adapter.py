@@ -1,0 +1,171 @@
+"""The Monitoring adapter driving the official google-cloud-monitoring client (gRPC) against the sandbox."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from google.api_core import exceptions as gexc
+from google.cloud import monitoring_v3
+
+from core.errors import BadInput
+from core.providers.cloudrun import CloudRunAdapter
+from core.providers.google_retry import RetryPolicy
+from core.providers.monitoring import REQUEST_LATENCIES, MonitoringAdapter
+from core.providers.profile import GoogleClients, google_clients
+from core.sandbox.clock import SandboxClock
+from core.sandbox.cloud import SandboxCloud
+
+FAST = RetryPolicy(initial=0.01, maximum=0.05, deadline=3.0, poll_initial=0.01,
+                   poll_maximum=0.05, operation_timeout=10.0)
+SERVICE = "websocket-server"
+PROJECT = "ai-agent-network-prod"
+
+
+@pytest.fixture
+def clock() -> SandboxClock:
+    return SandboxClock(speed=0)
+
+
+@pytest.fixture
+def cloud(clock: SandboxClock, request: pytest.FixtureRequest) -> Iterator[SandboxCloud]:
+    sandbox = SandboxCloud(clock=clock, scenario=getattr(request, "param", "healthy")).start()
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def clients(cloud: SandboxCloud) -> Iterator[GoogleClients]:
+    built = google_clients(cloud.endpoints)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def run(clients: GoogleClients) -> CloudRunAdapter:
+    return CloudRunAdapter(clients.services, clients.revisions, PROJECT, "us-central1", policy=FAST)
+
+
+@pytest.fixture
+def metrics(clients: GoogleClients, clock: SandboxClock) -> MonitoringAdapter:
+    return MonitoringAdapter(clients.metrics, PROJECT, region="us-central1", policy=FAST, now=clock.now)
+
+
+def start_canary(run: CloudRunAdapter, clock: SandboxClock, percent: int, image: str = "img:v2") -> tuple[str, str]:
+    stable = run.get_service(SERVICE).latest_ready_revision
+    canary = run.deploy_revision(SERVICE, image, "canary", wait=False).name
+    clock.advance(30)
+    run.set_traffic(SERVICE, {stable: 100 - percent, canary: percent})
+    return stable, canary
+
+
+@pytest.mark.parametrize("cloud", ["canary-5xx"], indirect=True)
+def test_the_canary_5xx_share_is_the_scenario_rate_within_sampling_error(
+        run: CloudRunAdapter, metrics: MonitoringAdapter, clock: SandboxClock) -> None:
+    stable, canary = start_canary(run, clock, 10)
+    clock.advance(1800)
+    end = clock.now()
+    by_revision = metrics.revision_metrics(SERVICE, end - timedelta(minutes=30), end)
+    c = by_revision[canary]
+    assert c.total > 1000
+    rate = 0.08  # canary-5xx.toml
+    assert abs(c.errors_5xx / c.total - rate) < 4 * math.sqrt(rate * (1 - rate) / c.total)
+    s = by_revision[stable]
+    assert s.error_rate is not None and s.error_rate < 0.01
+    assert 7 < s.total / c.total < 12  # a 90/10 split
+
+
+def test_one_batched_read_per_metric_and_service_however_many_revisions(
+        run: CloudRunAdapter, metrics: MonitoringAdapter, cloud: SandboxCloud, clock: SandboxClock) -> None:
+    stable, canary = start_canary(run, clock, 20)
+    third = run.deploy_revision(SERVICE, "img:v3", "next", wait=False).name
+    clock.advance(30)
+    run.set_traffic(SERVICE, {stable: 60, canary: 20, third: 20})
+    clock.advance(600)
+    before = cloud.monitoring_calls["ListTimeSeries"]
+    end = clock.now()
+    by_revision = metrics.revision_metrics(SERVICE, end - timedelta(minutes=10), end)
+    assert set(by_revision) == {stable, canary, third}
+    assert cloud.monitoring_calls["ListTimeSeries"] - before == 5  # counts, p50, p95, p99, instances
+
+
+@pytest.mark.parametrize("cloud", ["canary-latency"], indirect=True)
+def test_a_p99_regression_of_the_canary_shows_in_its_latency(
+        run: CloudRunAdapter, metrics: MonitoringAdapter, clock: SandboxClock) -> None:
+    stable, canary = start_canary(run, clock, 25)
+    clock.advance(1200)
+    end = clock.now()
+    by_revision = metrics.revision_metrics(SERVICE, end - timedelta(minutes=20), end)
+    s, c = by_revision[stable], by_revision[canary]
+    assert s.p99_ms is not None and c.p99_ms is not None
+    assert 120 < s.p99_ms < 260  # healthy: 180 ms
+    assert c.p99_ms > 2.5 * s.p99_ms  # canary-latency.toml: 900 ms
+    assert s.p50_ms is not None and s.p50_ms < s.p95_ms < s.p99_ms  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("cloud", ["low-traffic"], indirect=True)
+def test_low_traffic_is_under_one_request_per_second(metrics: MonitoringAdapter, clock: SandboxClock) -> None:
+    clock.advance(600)
+    end = clock.now()
+    (only,) = metrics.revision_metrics(SERVICE, end - timedelta(minutes=10), end).values()
+    assert 0 < only.total < 600
+
+
+@pytest.mark.parametrize("cloud", ["instances-zero"], indirect=True)
+def test_with_no_instances_every_request_fails_and_no_instance_is_counted(
+        metrics: MonitoringAdapter, cloud: SandboxCloud, clock: SandboxClock) -> None:
+    clock.advance(600)
+    end = clock.now()
+    (only,) = metrics.revision_metrics(SERVICE, end - timedelta(minutes=5), end).values()
+    assert only.total > 0 and only.errors_5xx == only.total
+    assert only.instances == 0
+    cloud.set_scenario("healthy")
+    clock.advance(600)
+    end = clock.now()
+    (healthy,) = metrics.revision_metrics(SERVICE, end - timedelta(minutes=5), end).values()
+    assert healthy.instances >= 1 and healthy.error_rate is not None and healthy.error_rate < 0.02
+
+
+def test_the_same_query_gives_the_same_answer(run: CloudRunAdapter, metrics: MonitoringAdapter,
+                                              clock: SandboxClock) -> None:
+    start_canary(run, clock, 10)
+    clock.advance(900)
+    end = clock.now()
+    first = metrics.revision_metrics(SERVICE, end - timedelta(minutes=15), end)
+    clock.advance(300)
+    assert metrics.revision_metrics(SERVICE, end - timedelta(minutes=15), end) == first
+
+
+def test_deployment_events_are_written_and_read_back(metrics: MonitoringAdapter, clock: SandboxClock) -> None:
+    start = clock.now()
+    metrics.write_deployment_event("production", SERVICE, "started")
+    metrics.write_deployment_event("production", SERVICE, "started")  # same second: kept, 5 s later
+    metrics.write_deployment_event("production", SERVICE, "promoted", 100.0)
+    metrics.write_deployment_event("staging", SERVICE, "started")
+    events = metrics.deployment_events(start, clock.now() + timedelta(seconds=10), env="production")
+    assert [(e.kind, e.value) for e in events] == [("started", 1.0), ("promoted", 100.0), ("started", 1.0)]
+    assert {e.env for e in events} == {"production"}
+
+
+def test_the_sandbox_refuses_a_query_the_adapter_does_not_send(clients: GoogleClients, clock: SandboxClock) -> None:
+    end = clock.now()
+    request = monitoring_v3.ListTimeSeriesRequest(
+        name=f"projects/{PROJECT}",
+        filter=f'metric.type = "{REQUEST_LATENCIES}" AND resource.type = "cloud_run_revision" '
+               f'AND resource.labels.service_name = "{SERVICE}"',
+        interval=monitoring_v3.TimeInterval(start_time=end - timedelta(minutes=5), end_time=end),
+        aggregation=monitoring_v3.Aggregation(
+            alignment_period=timedelta(minutes=5),
+            per_series_aligner=monitoring_v3.Aggregation.Aligner.ALIGN_PERCENTILE_99,
+            cross_series_reducer=monitoring_v3.Aggregation.Reducer.REDUCE_MEAN,
+            group_by_fields=["resource.labels.revision_name"]))
+    with pytest.raises(gexc.InvalidArgument, match="ALIGN_DELTA"):
+        list(clients.metrics.list_time_series(request=request))
+
+
+def test_a_window_that_ends_before_it_starts_is_bad_input(metrics: MonitoringAdapter, clock: SandboxClock) -> None:
+    end = clock.now()
+    with pytest.raises(BadInput, match="ends"):
+        metrics.revision_metrics(SERVICE, end, end - timedelta(minutes=5))
