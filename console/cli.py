@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -10,9 +11,11 @@ import click
 import tomli_w
 
 from console import render
+from console.sandbox_commands import sandbox
 from console.session import Session
 from core.config import ENVIRONMENTS
 from core.errors import BadInput, OpsError
+from core.live import observe_environment
 from core.registry import DeploymentStatus
 
 EXIT_CODES = """\b
@@ -46,7 +49,8 @@ def cli(ctx: click.Context, config_file: Path | None, registry_path: Path | None
     """
     if config_file is not None and not config_file.is_file():
         raise BadInput(f"configuration file {config_file} does not exist")
-    ctx.obj = Session(config_file=config_file, registry_path=registry_path)
+    ctx.obj = session = Session(config_file=config_file, registry_path=registry_path)
+    ctx.call_on_close(session.close)
     if ctx.invoked_subcommand is None:
         ctx.invoke(status)
 
@@ -87,15 +91,19 @@ def config_validate(session: Session, as_json: bool) -> None:
 @json_option
 @click.pass_obj
 def status(session: Session, environment: str | None = None, as_json: bool = False) -> None:
-    """Current versions, health, active and last deployment of each environment (or one)."""
+    """What is live (Cloud Run split, Vercel production) and the active and last deployment, per environment."""
     names = [environment] if environment else list(ENVIRONMENTS)
     states = [session.registry.get_environment_state(name) for name in names]
+    wiring = session.wiring
+    live = {
+        name: observe_environment(wiring.environment(name), wiring.cloudrun(name), wiring.frontend()) for name in names
+    }
     if as_json:
-        render.echo_json([s.model_dump(mode="json") for s in states])
+        render.echo_json([{**s.model_dump(mode="json"), "live": dataclasses.asdict(live[s.name])} for s in states])
         return
     environments = session.loaded.config.environments
     strategies = {name: environments[name].strategy.kind for name in names if name in environments}
-    render.print_table(render.environment_table(states, strategies))
+    render.print_table(render.environment_table(states, live, strategies))
 
 
 @cli.command(epilog=EXIT_CODES)
@@ -139,6 +147,9 @@ def deployment(session: Session, deployment_id: str, as_json: bool) -> None:
             click.echo(part)
         else:
             render.print_table(part)
+
+
+cli.add_command(sandbox)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from core.live import LiveEnvironment
 from core.registry import Deployment, EnvironmentState, StepEvent
 
 
@@ -46,20 +47,53 @@ def versions(deployment: Deployment) -> str:
     return ", ".join(f"{component}={version}" for component, version in sorted(deployment.versions.items()))
 
 
-def environment_table(states: Iterable[EnvironmentState], strategies: dict[str, str]) -> Table:
+def environment_table(
+    states: Iterable[EnvironmentState], live: dict[str, LiveEnvironment], strategies: dict[str, str]
+) -> Table:
     table = Table(title="Environments", title_justify="left")
-    for column in ("environment", "strategy", "health", "current versions", "active", "last deployment"):
+    for column in (
+        "environment",
+        "strategy",
+        "websocket-server (Cloud Run split)",
+        "frontend (Vercel production)",
+        "active deployment",
+        "last deployment",
+    ):
         table.add_column(column)
     for state in states:
-        current = ", ".join(f"{c}={v}" for c, v in sorted(state.current_versions.items())) or "-"
+        now = live.get(state.name)
         active = ", ".join(f"{d.id} ({d.status})" for d in state.active) or "-"
-        last = (
-            f"{state.last.id} {state.last.status} {age(state.last.ended_at or state.last.started_at)}"
-            if state.last
-            else "-"
-        )
-        table.add_row(state.name, strategies.get(state.name, "-"), state.health, current, active, last)
+        last = "-"
+        if state.last:
+            last = f"{state.last.id} {state.last.status} {age(state.last.ended_at or state.last.started_at)}"
+        recorded = "\n".join(f"{c}={v}" for c, v in sorted(state.current_versions.items())) or "-"
+        table.add_row(state.name, strategies.get(state.name, "-"), split_text(now), frontend_text(now), recorded,
+                      active, last)
     return table
+
+
+def split_text(now: LiveEnvironment | None) -> str:
+    if now is None:
+        return "-"
+    if now.websocket_error:
+        return f"unreachable: {now.websocket_error}"
+    parts = []
+    for r in now.revisions:
+        version = r.image.rsplit(":", 1)[-1]
+        state = "" if r.ready else " (not ready)"
+        parts.append(f"{r.name} {version} {r.percent}%{state}")
+    return "\n".join(parts) or "no revisions"
+
+
+def frontend_text(now: LiveEnvironment | None) -> str:
+    if now is None:
+        return "-"
+    if now.frontend_error:
+        return f"unreachable: {now.frontend_error}"
+    if now.frontend is None:
+        return "no production deployment"
+    f = now.frontend
+    return f"{f.deployment_id} {f.git_ref or ''} {f.state} {age(f.created_at)}".replace("  ", " ")
 
 
 def history_table(deployments: Iterable[Deployment]) -> Table:

@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from console.wiring import Wiring, connect
 from core.config import LoadedConfig, load_config
 from core.registry import DeploymentRegistry, default_registry_path
 
@@ -23,6 +24,7 @@ class Session:
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     _loaded: LoadedConfig | None = None
     _registry: DeploymentRegistry | None = None
+    _wiring: Wiring | None = None
 
     @property
     def loaded(self) -> LoadedConfig:
@@ -48,3 +50,15 @@ class Session:
         if self._registry is None:
             self._registry = DeploymentRegistry(self.resolve_registry_path())
         return self._registry
+
+    @property
+    def wiring(self) -> Wiring:
+        """Providers for the configured profile, connected on first use (the sandbox starts here if needed)."""
+        if self._wiring is None:
+            self._wiring = connect(self.loaded.config, self.environ)
+        return self._wiring
+
+    def close(self) -> None:
+        if self._wiring is not None:
+            self._wiring.close()
+            self._wiring = None

@@ -29,7 +29,9 @@ CONFIG_FILE_NAME = "opsconsole.toml"
 DEFAULTS_SOURCE = "built-in defaults"
 ENV_PREFIX = "OPSCONSOLE_"
 ENV_DELIMITER = "__"
-RESERVED_ENV_VARS = frozenset({"OPSCONSOLE_REGISTRY", "OPSCONSOLE_CONFIG", "OPSCONSOLE_OPERATOR"})
+RESERVED_ENV_VARS = frozenset(
+    {"OPSCONSOLE_REGISTRY", "OPSCONSOLE_CONFIG", "OPSCONSOLE_OPERATOR", "OPSCONSOLE_DEBUG", "OPSCONSOLE_SANDBOX"}
+)
 """OPSCONSOLE_ variables the CLI reads for itself; they are not configuration overrides."""
 
 _TOML_POSITION = re.compile(r"^(?P<reason>.*) \(at line (?P<line>\d+), column (?P<column>\d+)\)$", re.DOTALL)

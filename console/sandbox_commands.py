@@ -1,0 +1,105 @@
+"""`opsconsole sandbox ...`: run the embedded cloud standalone and steer it (scenarios) while consoles use it."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import click
+
+from console import render
+from console.session import Session
+from console.wiring import running_sandbox, sandbox_state_file, seed_from_config
+from core.errors import BadInput, OperationFailed
+from core.sandbox.clock import SandboxClock
+from core.sandbox.cloud import SandboxCloud
+from core.sandbox.control import switch_scenario
+
+EXIT_CODES = """\b
+Exit codes: 0 done; 1 no sandbox is running or it refused; 2 bad input"""
+
+
+@click.group(epilog=EXIT_CODES)
+def sandbox() -> None:
+    """The embedded sandbox cloud (Cloud Run, Monitoring, Vercel, Slack and PagerDuty on loopback)."""
+
+
+def _scenario_choice(name: str) -> str:
+    known = SandboxCloud.scenario_names()
+    if name not in known:
+        raise BadInput(f"unknown scenario {name!r}; choose one of {', '.join(known)}")
+    return name
+
+
+@sandbox.command("serve", epilog=EXIT_CODES)
+@click.option("--scenario", default="healthy", show_default=True, help="Behaviour of new revisions and faults.")
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Sandbox seconds per real second (0 freezes the clock).",
+)
+@click.pass_obj
+def serve(session: Session, scenario: str, speed: float) -> None:
+    """Serve the sandbox in the foreground, state persisted, until Ctrl-C; consoles started meanwhile attach to it."""
+    state_file = sandbox_state_file(session.environ)
+    if running_sandbox(state_file) is not None:
+        raise OperationFailed(f"a sandbox already serves from {state_file}; stop it first or set OPSCONSOLE_SANDBOX")
+    _scenario_choice(scenario)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    cloud = SandboxCloud(
+        seed=seed_from_config(session.loaded.config),
+        scenario=scenario,
+        clock=SandboxClock(speed=speed),
+        state_file=state_file,
+    )
+    cloud.start()
+    try:
+        if cloud.scenario.name != scenario:
+            cloud.set_scenario(scenario)  # a restored state keeps its scenario unless told otherwise
+        click.echo(f"sandbox serving (scenario {cloud.scenario.name}, state {state_file}); Ctrl-C stops it")
+        render.echo_json(cloud.endpoints.to_dict())
+        stop.wait()
+    finally:
+        cloud.stop()
+
+
+@sandbox.command("scenario", epilog=EXIT_CODES)
+@click.argument("name")
+@click.pass_obj
+def scenario(session: Session, name: str) -> None:
+    """Switch the running sandbox to scenario NAME (new revisions and environment-wide faults follow it)."""
+    _scenario_choice(name)
+    running = running_sandbox(sandbox_state_file(session.environ))
+    if running is None:
+        raise OperationFailed("no sandbox is running; start one with `opsconsole sandbox serve`")
+    endpoints, _ = running
+    answer = switch_scenario(endpoints.control_url, name)
+    click.echo(f"sandbox scenario is now {answer['name']}: {answer.get('description', '')}".rstrip(": "))
+
+
+@sandbox.command("status", epilog=EXIT_CODES)
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.pass_obj
+def status(session: Session, as_json: bool) -> None:
+    """Whether a standalone sandbox is running, its scenario, clock and endpoints."""
+    state_file = sandbox_state_file(session.environ)
+    running = running_sandbox(state_file)
+    if running is None:
+        if as_json:
+            render.echo_json({"running": False, "state_file": str(state_file)})
+        else:
+            click.echo(f"no sandbox is running on {state_file}; consoles start one in-process when they need it")
+        return
+    endpoints, info = running
+    if as_json:
+        render.echo_json(
+            {"running": True, "state_file": str(state_file), "status": info, "endpoints": endpoints.to_dict()}
+        )
+        return
+    click.echo(f"sandbox running on {state_file}: scenario {info['scenario']}, clock speed {info['speed']}")
+    for name, value in endpoints.to_dict().items():
+        click.echo(f"  {name:18} {value}")

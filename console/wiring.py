@@ -1,0 +1,170 @@
+"""The composition root: the one place that turns a profile into providers for the engine and the screens.
+
+`sandbox` (the default) attaches to a running standalone sandbox if its state file names one that
+answers, and otherwise starts the sandbox in this process on the same state file (holding a lock on
+it, so a second console attaches to this one instead of forking the cloud). `gcp` uses Google's and
+Vercel's real endpoints with Application Default Credentials and the configured token. Nothing else
+differs between the two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import filelock
+import httpx
+import platformdirs
+
+from core.config import ConsoleConfig, EnvironmentConfig, resolve_secret
+from core.errors import OperationFailed
+from core.providers.cloudrun import CloudRunAdapter
+from core.providers.monitoring import MonitoringAdapter
+from core.providers.profile import GCP_ENDPOINTS, Endpoints, GoogleClients, google_clients
+from core.providers.vercel import VercelAdapter
+from core.sandbox.clock import SandboxClock
+from core.sandbox.cloud import SandboxCloud
+from core.sandbox.control import fetch_status
+from core.sandbox.seed import EnvSeed, SeedSpec
+
+SANDBOX_TOKEN = "sandbox-token"  # the sandbox's Vercel accepts any bearer token; this is not a secret
+
+
+def default_sandbox_state() -> Path:
+    return Path(platformdirs.user_data_dir("opsconsole")) / "sandbox.json"
+
+
+def sandbox_state_file(environ: Mapping[str, str]) -> Path:
+    """OPSCONSOLE_SANDBOX names the sandbox's state file; by default it sits beside the registry."""
+    return Path(environ["OPSCONSOLE_SANDBOX"]) if environ.get("OPSCONSOLE_SANDBOX") else default_sandbox_state()
+
+
+def seed_from_config(config: ConsoleConfig) -> SeedSpec:
+    """The sandbox is seeded with the configured projects, regions, services and Vercel projects."""
+    return SeedSpec(
+        environments={
+            name: EnvSeed(
+                project=env.infrastructure.gcp_project,
+                vercel_project=env.application.frontend_project,
+                region=env.infrastructure.region,
+                service=env.infrastructure.service_name,
+            )
+            for name, env in config.environments.items()
+        }
+    )
+
+
+def running_sandbox(state_file: Path) -> tuple[Endpoints, dict] | None:
+    """The endpoints and status of a sandbox that serves from `state_file` now, or None."""
+    saved = SandboxCloud.saved_endpoints(state_file) if state_file.exists() else None
+    if saved is None or not saved.control_url:
+        return None
+    try:
+        return saved, fetch_status(saved.control_url)
+    except OperationFailed:
+        return None  # the process that wrote it is gone (killed, or stopped without cleaning up)
+
+
+@dataclass
+class Wiring:
+    """Providers for one console process. `now` is the clock metric windows are measured on."""
+
+    config: ConsoleConfig
+    endpoints: Endpoints
+    clients: GoogleClients
+    http: httpx.Client
+    now: Callable[[], datetime]
+    vercel_token: str
+    sandbox: SandboxCloud | None = None
+    _lock: filelock.BaseFileLock | None = None
+    _adapters: dict[tuple[str, str], object] = field(default_factory=dict)
+
+    def environment(self, name: str) -> EnvironmentConfig:
+        return self.config.environment(name)
+
+    def cloudrun(self, env: str) -> CloudRunAdapter:
+        infra = self.environment(env).infrastructure
+        key = ("cloudrun", env)
+        if key not in self._adapters:
+            self._adapters[key] = CloudRunAdapter(
+                self.clients.services, self.clients.revisions, infra.gcp_project, infra.region
+            )
+        return self._adapters[key]  # type: ignore[return-value]
+
+    def metrics(self, env: str) -> MonitoringAdapter:
+        infra = self.environment(env).infrastructure
+        key = ("metrics", env)
+        if key not in self._adapters:
+            self._adapters[key] = MonitoringAdapter(
+                self.clients.metrics, infra.gcp_project, region=infra.region, now=self.now
+            )
+        return self._adapters[key]  # type: ignore[return-value]
+
+    def frontend(self) -> VercelAdapter:
+        key = ("vercel", "")
+        if key not in self._adapters:
+            self._adapters[key] = VercelAdapter(self.http, self.vercel_token, base_url=self.endpoints.vercel_url)
+        return self._adapters[key]  # type: ignore[return-value]
+
+    def close(self) -> None:
+        self.clients.close()
+        self.http.close()
+        if self.sandbox is not None:
+            self.sandbox.stop()
+        if self._lock is not None:
+            self._lock.release()
+
+
+def connect(config: ConsoleConfig, environ: Mapping[str, str]) -> Wiring:
+    """Providers for the configured profile; for the sandbox, attach to a running one or start it here."""
+    http = httpx.Client(timeout=10.0)
+    if config.profile == "gcp":
+        token = resolve_secret(config.environment("production").secrets["vercel_token"], environ)
+        return Wiring(
+            config=config,
+            endpoints=GCP_ENDPOINTS,
+            clients=google_clients(GCP_ENDPOINTS),
+            http=http,
+            now=_utc_now,
+            vercel_token=token,
+        )
+    state_file = sandbox_state_file(environ)
+    running = running_sandbox(state_file)
+    if running is None:
+        state_file.parent.mkdir(parents=True, exist_ok=True)
+        lock = filelock.FileLock(f"{state_file}.lock")
+        try:
+            lock.acquire(timeout=10)
+        except filelock.Timeout:
+            raise OperationFailed(f"another console is starting the sandbox on {state_file}; try again") from None
+        running = running_sandbox(state_file)  # it may have come up while we waited for the lock
+        if running is None:
+            cloud = SandboxCloud(seed=seed_from_config(config), state_file=state_file).start()
+            return Wiring(
+                config=config,
+                endpoints=cloud.endpoints,
+                clients=google_clients(cloud.endpoints),
+                http=http,
+                now=cloud.clock.now,
+                vercel_token=SANDBOX_TOKEN,
+                sandbox=cloud,
+                _lock=lock,
+            )
+        lock.release()
+    endpoints, status = running
+    # Mirror the remote sandbox's clock (it may run faster than real time) for metric windows.
+    mirror = SandboxClock(speed=float(status["speed"]), start=float(status["time"]))
+    return Wiring(
+        config=config,
+        endpoints=endpoints,
+        clients=google_clients(endpoints),
+        http=http,
+        now=mirror.now,
+        vercel_token=SANDBOX_TOKEN,
+    )
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
