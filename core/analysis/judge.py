@@ -1,0 +1,257 @@
+"""The canary judge: one window of the canary against the stable revision, under the criteria and triggers.
+
+Two checks, each PASS, FAIL or NO_DATA (too little evidence either way: the step holds):
+
+* 5xx rate, on counts. FAIL needs strong evidence (one-sided, `fail_confidence`), and one of: the
+  canary's rate is above the rollback trigger (then `rollback`); it is worse than stable beyond the
+  tolerance (point estimate above max(ratio × stable, stable + margin) and an exact conditional test,
+  canary errors among all errors, rejects "no worse than stable"); or it is above the ceiling
+  `max_5xx_rate` while stable is not. PASS needs the exact (Clopper-Pearson) upper bound under the
+  ceiling and no sign of a regression. Everything between holds, and says what it would take.
+* p99 latency, on the log scale. Its width comes from the window's p50 and p99 (a lognormal tail:
+  the spread of a sample p99 grows with the tail's steepness and shrinks with √requests). FAIL on a
+  ratio to stable above the trigger (with confidence; `rollback`), a ratio above
+  `max_p99_ratio_to_stable` that is also significantly above 1, or a p99 confidently above the
+  ceiling while stable is not. PASS needs the upper bounds of both p99 and ratio under their limits.
+
+Below `min_requests_per_window` canary requests nothing is judged: NO_DATA, saying how many were seen.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any
+
+from core.analysis.metrics import P99_MIN_REQUESTS, WindowMetrics
+from core.analysis.stats import binom_cdf, binom_sf, clopper_pearson, normal_density, normal_quantile
+from core.analysis.text import count, ms, ms_range, percent, percent_range, ratio, threshold_percent
+from core.config import RollbackTriggers, ValidationCriteria
+from core.errors import BadInput
+
+FIVE_XX = "5xx rate"
+P99 = "p99 latency"
+_Z99 = normal_quantile(0.99)
+# Spread of a sample 99th percentile, per unit of log-scale sigma, times sqrt(requests).
+_P99_SPREAD = math.sqrt(0.99 * 0.01) / normal_density(_Z99)
+_MIN_SIGMA = 0.05  # a p99 barely above p50 still has some spread
+_SIGMA_WITHOUT_P50 = 1.0  # no p50: assume a wide tail rather than a precise p99
+
+
+class Outcome(StrEnum):
+    """A check's or a window's result. NO_DATA holds the step: never a pass, never a silent halt."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    NO_DATA = "no_data"
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeSettings:
+    """How sure the judge must be. The tolerances are not in ValidationCriteria (yet), so they live here."""
+
+    fail_confidence: float = 0.999
+    """One-sided confidence a FAIL (or a rollback trigger) needs: low false rollbacks."""
+    pass_confidence: float = 0.95
+    """One-sided confidence of the upper bounds that a PASS needs; shown intervals are two-sided at
+    2 × this - 1 (90 %), so a shown upper end is exactly the bound a pass is judged on."""
+    max_5xx_ratio_to_stable: float = 1.5
+    """The canary's 5xx rate may exceed stable's up to this ratio..."""
+    margin_share_of_ceiling: float = 0.1
+    """...or by this share of max_5xx_rate (0.1 pp at 1 %), whichever allows more."""
+    latency_resolution: float = 0.02
+    """Log-scale error of a percentile read from bucketed distributions, added to each side's width."""
+
+    def __post_init__(self) -> None:
+        if not 0.5 < self.pass_confidence < self.fail_confidence < 1:
+            raise BadInput("The judge needs 0.5 < pass_confidence < fail_confidence < 1.")
+        if self.max_5xx_ratio_to_stable < 1 or self.margin_share_of_ceiling < 0 or self.latency_resolution < 0:
+            raise BadInput("The judge's 5xx ratio must be at least 1, and its margin and resolution not negative.")
+
+
+DEFAULT_SETTINGS = JudgeSettings()
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One check of a window: its outcome and the numbers behind it (rates are shares, latencies ms)."""
+
+    name: str
+    outcome: Outcome
+    summary: str
+    rollback: bool = False
+    canary: float | None = None
+    low: float | None = None
+    high: float | None = None
+    stable: float | None = None
+    threshold: float | None = None
+    p_value: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "outcome": self.outcome.value}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Check:
+        return cls(**{**data, "outcome": Outcome(data["outcome"])})
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The judgement of one window (or of several pooled): outcome, rollback trigger, reasons, one line."""
+
+    outcome: Outcome
+    rollback: bool
+    reasons: tuple[Check, ...]
+    explanation: str
+    windows: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"outcome": self.outcome.value, "rollback": self.rollback, "explanation": self.explanation,
+                "windows": self.windows, "reasons": [check.to_dict() for check in self.reasons]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Verdict:
+        return cls(outcome=Outcome(data["outcome"]), rollback=data["rollback"], explanation=data["explanation"],
+                   windows=data.get("windows", 1), reasons=tuple(Check.from_dict(c) for c in data["reasons"]))
+
+
+def _requests_to_pass(errors: int, ceiling: float, alpha: float) -> int | None:
+    """The fewest requests with `errors` 5xx whose exact upper bound is under the ceiling (None: never)."""
+    if ceiling <= 0:
+        return None
+    low, high = errors + 1, max(2 * (errors + 1), 16)
+    while binom_cdf(errors, high, ceiling) >= alpha:
+        low, high = high, high * 2
+        if high > 10**12:
+            return None
+    while low < high:
+        middle = (low + high) // 2
+        if binom_cdf(errors, middle, ceiling) < alpha:
+            high = middle
+        else:
+            low = middle + 1
+    return high
+
+
+def _check_5xx(canary: WindowMetrics, stable: WindowMetrics, criteria: ValidationCriteria,
+               triggers: RollbackTriggers, settings: JudgeSettings, needed: int) -> Check:
+    n, x = canary.requests, canary.errors_5xx
+    rate = x / n
+    alpha_fail, alpha_pass = 1 - settings.fail_confidence, 1 - settings.pass_confidence
+    low, high = clopper_pearson(x, n, 1 - 2 * alpha_pass)
+    ceiling = criteria.max_5xx_rate
+    baseline = stable.requests >= needed
+    stable_rate = stable.errors_5xx / stable.requests if baseline else None
+    head = f"canary 5xx {percent(rate)} {percent_range(low, high, rate)}"
+    if stable_rate is not None:
+        head += f" vs stable {percent(stable_rate, rate)}"
+    head += f" over {count(n)} requests"
+
+    def check(outcome: Outcome, tail: str, threshold: float | None, p: float | None = None, *,
+              rollback: bool = False) -> Check:
+        return Check(FIVE_XX, outcome, f"{head}: {tail}", rollback, rate, low, high, stable_rate, threshold, p)
+
+    p_trigger = binom_sf(x, n, triggers.error_rate)
+    if p_trigger < alpha_fail:
+        return check(Outcome.FAIL, f"above the {threshold_percent(triggers.error_rate)} rollback trigger",
+                     triggers.error_rate, p_trigger, rollback=True)
+
+    allowed = None
+    if stable_rate is not None:
+        allowed = max(stable_rate * settings.max_5xx_ratio_to_stable,
+                      stable_rate + ceiling * settings.margin_share_of_ceiling)
+        p_regression = binom_sf(x, x + stable.errors_5xx, n / (n + stable.requests))
+        if rate > allowed and p_regression < alpha_fail:
+            how = f"{ratio(rate / stable_rate, 1)} stable" if stable_rate > 0 else "stable has none"
+            return check(Outcome.FAIL, f"fail, {how}", allowed, p_regression)
+
+    p_ceiling = binom_sf(x, n, ceiling)
+    if p_ceiling < alpha_fail:
+        if stable_rate is not None and stable_rate > ceiling:
+            return check(Outcome.NO_DATA, f"hold, both above the {threshold_percent(ceiling)} ceiling", ceiling)
+        return check(Outcome.FAIL, f"fail, above the {threshold_percent(ceiling)} ceiling", ceiling, p_ceiling)
+
+    if high >= ceiling:
+        more = _requests_to_pass(x, ceiling, alpha_pass)
+        need = f", needs {count(more)} requests with no more 5xx" if more else ""
+        return check(Outcome.NO_DATA, f"inconclusive, upper bound not under the {threshold_percent(ceiling)} "
+                     f"ceiling{need}", ceiling)
+    if allowed is not None and rate > allowed:
+        return check(Outcome.NO_DATA, f"inconclusive, above {percent(allowed, rate)} allowed but not yet "
+                     "significant", allowed)
+    return check(Outcome.PASS, "pass", ceiling)
+
+
+def _log_width(window: WindowMetrics, resolution: float) -> float:
+    """Standard error of log(p99) (see the module doc)."""
+    assert window.p99_ms is not None
+    if window.p50_ms is None:
+        sigma = _SIGMA_WITHOUT_P50
+    else:
+        sigma = max(math.log(window.p99_ms / window.p50_ms) / _Z99, _MIN_SIGMA)
+    return math.hypot(sigma * _P99_SPREAD / math.sqrt(max(window.latency_sample, 1)), resolution)
+
+
+def _check_p99(canary: WindowMetrics, stable: WindowMetrics, criteria: ValidationCriteria,
+               triggers: RollbackTriggers, settings: JudgeSettings, needed: int) -> Check:
+    seen = canary.latency_sample
+    if canary.p99_ms is None or seen < P99_MIN_REQUESTS:
+        return Check(P99, Outcome.NO_DATA, f"canary p99 not judged: a p99 needs windows of at least "
+                     f"{P99_MIN_REQUESTS} requests ({count(canary.requests)} requests seen)")
+    z_fail, z_pass = normal_quantile(settings.fail_confidence), normal_quantile(settings.pass_confidence)
+    ceiling = criteria.max_p99_latency_ms
+    p99 = canary.p99_ms
+    width = _log_width(canary, settings.latency_resolution)
+    low, high = p99 * math.exp(-z_pass * width), p99 * math.exp(z_pass * width)
+    baseline = stable.p99_ms is not None and stable.latency_sample >= max(needed, P99_MIN_REQUESTS)
+    head = f"canary p99 {ms(p99)} {ms_range(low, high)}"
+    log_ratio = ratio_width = 0.0
+    if baseline:
+        assert stable.p99_ms is not None
+        log_ratio = math.log(p99 / stable.p99_ms)
+        ratio_width = math.hypot(width, _log_width(stable, settings.latency_resolution))
+        head += f" vs stable {ms(stable.p99_ms)} ({ratio(math.exp(log_ratio))})"
+    head += f" over {count(seen)} requests"
+    stable_p99 = stable.p99_ms if baseline else None
+
+    def check(outcome: Outcome, tail: str, threshold: float | None, *, rollback: bool = False) -> Check:
+        return Check(P99, outcome, f"{head}: {tail}", rollback, p99, low, high, stable_p99, threshold)
+
+    if baseline:
+        trigger = triggers.latency_degradation_ratio
+        if log_ratio - z_fail * ratio_width > math.log(trigger):
+            return check(Outcome.FAIL, f"above the {trigger:g}× rollback trigger", trigger, rollback=True)
+        tolerated = criteria.max_p99_ratio_to_stable
+        if log_ratio > math.log(tolerated) and log_ratio - z_fail * ratio_width > 0:
+            return check(Outcome.FAIL, f"fail, above {tolerated:g}× stable", tolerated)
+    if math.log(p99) - z_fail * width > math.log(ceiling):
+        if stable_p99 is not None and stable_p99 > ceiling:
+            return check(Outcome.NO_DATA, f"hold, both above the {ms(ceiling)} ceiling", ceiling)
+        return check(Outcome.FAIL, f"fail, above the {ms(ceiling)} ceiling", ceiling)
+    if high >= ceiling:
+        return check(Outcome.NO_DATA, f"inconclusive, upper bound not under the {ms(ceiling)} ceiling", ceiling)
+    if baseline and log_ratio + z_pass * ratio_width >= math.log(criteria.max_p99_ratio_to_stable):
+        tolerated = criteria.max_p99_ratio_to_stable
+        return check(Outcome.NO_DATA, f"inconclusive, ratio not yet surely under {tolerated:g}×", tolerated)
+    return check(Outcome.PASS, "pass", ceiling)
+
+
+def judge_window(canary: WindowMetrics, stable: WindowMetrics, criteria: ValidationCriteria,
+                 triggers: RollbackTriggers, *, settings: JudgeSettings = DEFAULT_SETTINGS,
+                 windows: int = 1) -> Verdict:
+    """Judge the canary's metrics against stable's over the same span (`windows` says how many windows)."""
+    needed = max(1, criteria.min_requests_per_window)
+    if canary.requests < needed:
+        text = f"canary served {count(canary.requests)} requests, {count(needed)} needed to judge it: no data"
+        reasons = (Check(FIVE_XX, Outcome.NO_DATA, text), Check(P99, Outcome.NO_DATA, text))
+        return Verdict(Outcome.NO_DATA, False, reasons, text, windows)
+    reasons = (_check_5xx(canary, stable, criteria, triggers, settings, needed),
+               _check_p99(canary, stable, criteria, triggers, settings, needed))
+    outcomes = {check.outcome for check in reasons}
+    outcome = next(o for o in (Outcome.FAIL, Outcome.NO_DATA, Outcome.PASS) if o in outcomes)
+    rollback = any(check.rollback for check in reasons)
+    # A fired trigger leads the line: it is what the operator must read first.
+    deciding = sorted((c for c in reasons if c.outcome is outcome), key=lambda c: not c.rollback)
+    return Verdict(outcome, rollback, reasons, "; ".join(c.summary for c in deciding), windows)
