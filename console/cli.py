@@ -11,6 +11,7 @@ import click
 import tomli_w
 
 from console import render
+from console.deploy_commands import COMMANDS as DEPLOY_COMMANDS
 from console.sandbox_commands import sandbox
 from console.session import Session
 from core.config import ENVIRONMENTS
@@ -150,6 +151,8 @@ def deployment(session: Session, deployment_id: str, as_json: bool) -> None:
 
 
 cli.add_command(sandbox)
+for command in DEPLOY_COMMANDS:
+    cli.add_command(command)
 
 
 def main(argv: list[str] | None = None) -> None:

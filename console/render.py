@@ -11,12 +11,28 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from core.engine import EngineEvent
 from core.live import LiveEnvironment
 from core.registry import Deployment, EnvironmentState, StepEvent
 
 
 def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def echo_json_line(data: Any) -> None:
+    click.echo(json.dumps(data, sort_keys=True, default=str))
+
+
+def event_line(event: EngineEvent) -> str:
+    """One line per engine event, as an operator follows a deployment in a terminal."""
+    detail = {k: v for k, v in event.to_dict().items() if k not in ("deployment_id", "environment", "at", "event")}
+    text = next((str(detail[k]) for k in ("explanation", "reason", "summary", "message", "cause") if k in detail), "")
+    if "percent" in detail:
+        text = f"{detail['percent']} % on {detail['revision']}"
+    elif "name" in detail:
+        text = f"{detail['name']}" + (f": {detail['outcome']}" if "outcome" in detail else "")
+    return f"{event.at:%H:%M:%S} {event.environment:10} {event.kind:18} {text}"
 
 
 def print_table(table: Table) -> None:
@@ -56,6 +72,7 @@ def environment_table(
         "strategy",
         "websocket-server (Cloud Run split)",
         "frontend (Vercel production)",
+        "recorded versions",
         "active deployment",
         "last deployment",
     ):

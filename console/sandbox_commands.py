@@ -6,6 +6,7 @@ import signal
 import threading
 
 import click
+import filelock
 
 from console import render
 from console.session import Session
@@ -47,6 +48,13 @@ def serve(session: Session, scenario: str, speed: float) -> None:
     if running_sandbox(state_file) is not None:
         raise OperationFailed(f"a sandbox already serves from {state_file}; stop it first or set OPSCONSOLE_SANDBOX")
     _scenario_choice(scenario)
+    # The same lock an in-process sandbox holds: a console starting meanwhile waits and then attaches.
+    lock = filelock.FileLock(f"{state_file}.lock")
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        lock.acquire(timeout=10)
+    except filelock.Timeout:
+        raise OperationFailed(f"a console runs the sandbox in-process on {state_file}; close it first") from None
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -65,6 +73,7 @@ def serve(session: Session, scenario: str, speed: float) -> None:
         stop.wait()
     finally:
         cloud.stop()
+        lock.release()
 
 
 @sandbox.command("scenario", epilog=EXIT_CODES)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from console.wiring import Wiring, connect
 from core.config import LoadedConfig, load_config
+from core.engine import Engine, EventBus, current_operator
 from core.registry import DeploymentRegistry, default_registry_path
 
 
@@ -25,6 +26,8 @@ class Session:
     _loaded: LoadedConfig | None = None
     _registry: DeploymentRegistry | None = None
     _wiring: Wiring | None = None
+    _engine: Engine | None = None
+    bus: EventBus = field(default_factory=EventBus)
 
     @property
     def loaded(self) -> LoadedConfig:
@@ -58,7 +61,21 @@ class Session:
             self._wiring = connect(self.loaded.config, self.environ)
         return self._wiring
 
+    @property
+    def operator(self) -> str:
+        return current_operator(self.environ)
+
+    @property
+    def engine(self) -> Engine:
+        """The engine on this session's registry and providers, acting as OPSCONSOLE_OPERATOR (or the OS user)."""
+        if self._engine is None:
+            self._engine = Engine(self.loaded.config, self.registry, self.wiring.ports(), operator=self.operator,
+                                  bus=self.bus)
+        return self._engine
+
     def close(self) -> None:
+        if self._engine is not None:
+            self._engine.release_locks()
         if self._wiring is not None:
             self._wiring.close()
             self._wiring = None

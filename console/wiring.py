@@ -9,6 +9,7 @@ differs between the two.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,17 +20,20 @@ import httpx
 import platformdirs
 
 from core.config import ConsoleConfig, EnvironmentConfig, resolve_secret
+from core.engine import Ports
 from core.errors import OperationFailed
 from core.providers.cloudrun import CloudRunAdapter
 from core.providers.monitoring import MonitoringAdapter
+from core.providers.notify import Notifier, PagerDutyNotifier, SlackNotifier
 from core.providers.profile import GCP_ENDPOINTS, Endpoints, GoogleClients, google_clients
 from core.providers.vercel import VercelAdapter
 from core.sandbox.clock import SandboxClock
 from core.sandbox.cloud import SandboxCloud
-from core.sandbox.control import fetch_status
+from core.sandbox.control import advance_clock, fetch_status
 from core.sandbox.seed import EnvSeed, SeedSpec
 
 SANDBOX_TOKEN = "sandbox-token"  # the sandbox's Vercel accepts any bearer token; this is not a secret
+SANDBOX_ROUTING_KEY = "sandbox0routing0key0000000000000"  # 32 characters, like PagerDuty's; not a secret
 
 
 def default_sandbox_state() -> Path:
@@ -78,6 +82,9 @@ class Wiring:
     now: Callable[[], datetime]
     vercel_token: str
     sandbox: SandboxCloud | None = None
+    clock_speed: float = 1.0
+    clock: SandboxClock | None = None
+    environ: Mapping[str, str] = field(default_factory=dict)
     _lock: filelock.BaseFileLock | None = None
     _adapters: dict[tuple[str, str], object] = field(default_factory=dict)
 
@@ -107,6 +114,49 @@ class Wiring:
         if key not in self._adapters:
             self._adapters[key] = VercelAdapter(self.http, self.vercel_token, base_url=self.endpoints.vercel_url)
         return self._adapters[key]  # type: ignore[return-value]
+
+    def sleep(self, seconds: float) -> None:
+        """Wait `seconds` of cloud time: real time scaled by the sandbox clock's speed; a frozen clock is advanced."""
+        speed = self.clock_speed
+        if speed == 0:
+            if self.sandbox is not None:
+                self.sandbox.clock.advance(seconds)
+            elif self.endpoints.control_url:
+                advance_clock(self.endpoints.control_url, seconds)
+                self._mirror_advance(seconds)
+            return
+        time.sleep(seconds / speed)
+
+    def _mirror_advance(self, seconds: float) -> None:
+        if isinstance(self.clock, SandboxClock):
+            self.clock.advance(seconds)
+
+    def notifiers(self) -> list[Notifier]:
+        """Slack and PagerDuty: the sandbox's sinks, or the webhook and routing key the gcp config references."""
+        if self.config.profile == "sandbox":
+            return [SlackNotifier(self.endpoints.slack_url, client=self.http),
+                    PagerDutyNotifier(self.endpoints.pagerduty_url, SANDBOX_ROUTING_KEY, client=self.http)]
+        secrets = self.config.environment("production").secrets
+        found: list[Notifier] = []
+        if "slack_webhook" in secrets:
+            found.append(SlackNotifier(resolve_secret(secrets["slack_webhook"], self.environ), client=self.http))
+        if "pagerduty_routing_key" in secrets:
+            found.append(PagerDutyNotifier(self.endpoints.pagerduty_url,
+                                           resolve_secret(secrets["pagerduty_routing_key"], self.environ),
+                                           client=self.http))
+        return found
+
+    def ports(self) -> Ports:
+        """Everything the engine talks to, for this profile."""
+        return Ports(cloudrun=self.cloudrun, metrics=self.metrics, frontend=self.frontend(), now=self.now,
+                     notifiers=self.notifiers(), profile=self.config.profile)
+
+    @classmethod
+    def for_sandbox(cls, config: ConsoleConfig, cloud: SandboxCloud, *, owned: bool = False) -> Wiring:
+        """Providers against a started sandbox (stopped with this wiring when `owned`)."""
+        return cls(config=config, endpoints=cloud.endpoints, clients=google_clients(cloud.endpoints),
+                   http=httpx.Client(timeout=10.0), now=cloud.clock.now, vercel_token=SANDBOX_TOKEN,
+                   sandbox=cloud if owned else None, clock_speed=cloud.clock.speed, clock=cloud.clock)
 
     def close(self) -> None:
         self.clients.close()
@@ -163,6 +213,8 @@ def connect(config: ConsoleConfig, environ: Mapping[str, str]) -> Wiring:
         http=http,
         now=mirror.now,
         vercel_token=SANDBOX_TOKEN,
+        clock_speed=mirror.speed,
+        clock=mirror,
     )
 
 

@@ -1,0 +1,137 @@
+"""Roll a component back outside a running deployment, and verify what an environment serves.
+
+`rollback_deployment` is the seed's procedure: the WebSocket server goes back to the previous stable
+revision (traffic only; nothing is rebuilt), the frontend takes Vercel's instant rollback to the
+previous production deployment, infrastructure re-applies the last known good configuration through
+the Terraform hook. Each is recorded in the registry as a deployment of strategy `rollback`, with its
+cause, verified afterwards and announced.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from core.engine.events import DeploymentFinished, RolledBack
+from core.engine.stages import STABLE_TAG, verify_stable
+from core.errors import BadInput, OperationFailed
+from core.providers.cloudrun import ServiceState
+from core.registry import Deployment, DeploymentStatus
+from core.strategies import PREVIOUS_REVISION_TAG
+from core.verify import VerificationReport, VerifyTarget, verify_revision
+
+if TYPE_CHECKING:
+    from core.engine.engine import Engine
+
+ROLLBACK_COMPONENTS = ("websocket-server", "frontend", "infrastructure")
+
+
+def _serving(state: ServiceState) -> str | None:
+    return max(state.traffic, key=lambda r: state.traffic[r]) if state.traffic else None
+
+
+def previous_revision(state: ServiceState, version: str | None = None) -> str:
+    """The revision to go back to: the one named (by revision name or image tag), else the one tagged
+    `previous`, else the newest ready revision older than the one serving."""
+    current = _serving(state)
+    if version:
+        for revision in state.revisions:
+            if version in (revision.name, revision.image.rsplit(":", 1)[-1], revision.image):
+                if not revision.ready:
+                    raise OperationFailed(f"revision {revision.name} ({version}) is not ready; cannot route to it")
+                return revision.name
+        raise BadInput(f"{state.name} has no revision named or tagged {version!r}")
+    tagged = state.tags.get(PREVIOUS_REVISION_TAG)
+    if tagged and tagged != current and state.revision(tagged) and state.revision(tagged).ready:  # type: ignore[union-attr]
+        return tagged
+    older = [r for r in state.revisions if r.ready and r.name != current]
+    if not older:
+        raise OperationFailed(f"{state.name} has no earlier ready revision to roll back to")
+    return older[0].name  # revisions are newest first
+
+
+def rollback_deployment(engine: Engine, env: str, component: str, version: str | None = None, *,
+                        reason: str) -> Deployment:
+    if component not in ROLLBACK_COMPONENTS:
+        raise BadInput(f"unknown component {component!r}; choose one of {', '.join(ROLLBACK_COMPONENTS)}")
+    if not reason.strip():
+        raise BadInput("say why you roll back: the reason is recorded as the rollback cause")
+    engine.check_access(env)
+    if engine.active(env) is not None:
+        raise OperationFailed(f"{env} has a deployment in progress; roll that one back instead "
+                              f"(opsconsole rollback {env} --reason ...)")
+    config = engine.environment(env)
+    now = engine.ports.now()
+    cause = f"rolled back by {engine.operator}: {reason}"
+    if component == "websocket-server":
+        cloudrun = engine.ports.cloudrun(env)
+        service = config.infrastructure.service_name
+        state = cloudrun.get_service(service)
+        target = previous_revision(state, version)
+        image = state.revision(target).image if state.revision(target) else target  # type: ignore[union-attr]
+        deployment = _register(engine, env, component, image.rsplit(":", 1)[-1], cause, now)
+        engine.act(deployment, "roll back traffic", {"from": _serving(state), "to": target},
+                   lambda: cloudrun.set_traffic(service, {target: 100}, {STABLE_TAG: target}))
+        check = verify_stable(engine, env, service, target)
+    elif component == "frontend":
+        frontend, project = engine.ports.frontend, config.application.frontend_project
+        live = frontend.production_deployment(project)
+        candidates = [d for d in frontend.list_deployments(project, limit=20, target="production")
+                      if d.ready and (live is None or d.id != live.id)]
+        chosen = next((d for d in candidates if version in (None, d.id, d.git_ref)), None)
+        if chosen is None:
+            raise OperationFailed(f"{project} has no earlier ready production deployment"
+                                  + (f" matching {version!r}" if version else ""))
+        deployment = _register(engine, env, component, chosen.git_ref or chosen.id, cause, now)
+        engine.act(deployment, "roll back frontend", {"from": live.id if live else None, "to": chosen.id},
+                   lambda: frontend.rollback(project, chosen.id))
+        served = frontend.production_deployment(project)
+        check = "frontend serves " + (served.id if served else "nothing")
+    else:
+        hook = engine.ports.infrastructure
+        if hook is None:
+            raise OperationFailed("infrastructure cannot be rolled back here: no Terraform runner is configured")
+        deployment = _register(engine, env, component, version or "last known good", cause, now)
+        result = engine.act(deployment, "restore infrastructure", {}, lambda: hook.restore_last_good(env))
+        check = str(result)
+    engine.record(deployment, "done", "rollback", {"cause": cause, "check": check})
+    engine.emit(RolledBack(deployment.id, env, engine.ports.now(), cause, engine.operator))
+    engine.notify(deployment, f"{env} {component} {cause}; {check}", "warning")
+    finished = engine.registry.update_deployment(deployment.id, status=DeploymentStatus.SUCCEEDED,
+                                                 ended_at=engine.ports.now(), rollback_cause=cause)
+    engine.emit(DeploymentFinished(finished.id, env, engine.ports.now(), "succeeded", check))
+    return finished
+
+
+def _register(engine: Engine, env: str, component: str, version: str, cause: str, now: object) -> Deployment:
+    deployment_id = engine.registry.register_deployment({
+        "environment": env, "versions": {component: version}, "strategy": "rollback", "actor": engine.operator,
+        "started_at": now, "status": DeploymentStatus.IN_PROGRESS, "rollback_cause": cause,
+    })
+    return engine.get(deployment_id)
+
+
+def verify_deployment(engine: Engine, env: str, deployment_id: str | None = None) -> VerificationReport:
+    """Run the environment's required checks on the new revision of a deployment, or on what serves now."""
+    config = engine.environment(env)
+    service = config.infrastructure.service_name
+    state = engine.ports.cloudrun(env).get_service(service)
+    name = None
+    if deployment_id:
+        metadata = engine.get(deployment_id).metadata.get("rollout") or {}
+        name = metadata.get("new_revision") if isinstance(metadata, dict) else None
+    name = name or _serving(state)
+    revision = state.revision(name) if name else None
+    if revision is None:
+        raise OperationFailed(f"{env} has no revision to verify")
+    checks = list(config.strategy.criteria.required_checks)
+    now = engine.ports.now()
+    window_s = getattr(config.strategy, "analysis_window_s", None) or getattr(config.strategy,
+                                                                            "observation_window_s", 300)
+    if not revision.url:  # only tagged revisions have their own URL: give it one without moving traffic
+        engine.ports.cloudrun(env).set_traffic(service, dict(state.traffic), {f"verify-{revision.name[-12:]}"
+                                                                             .strip("-"): revision.name})
+        revision = engine.ports.cloudrun(env).get_service(service).revision(revision.name) or revision
+    return verify_revision(VerifyTarget.from_revision(config, revision), checks, metrics=engine.ports.metrics(env),
+                           criteria=config.strategy.criteria, window=(now - timedelta(seconds=window_s), now),
+                           profile=engine.ports.profile, messages=engine.verify_messages, now=engine.ports.now)

@@ -1,0 +1,70 @@
+"""A production canary stepped by hand, and one that rolls itself back, on the sandbox cloud."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.engine import approve, promote
+from core.errors import OperationFailed
+from core.registry import DeploymentStatus
+from tests.engine_rig import IMAGE, rig, rig_config
+
+
+def test_a_manual_canary_is_stepped_by_hand_to_100(tmp_path: Path) -> None:
+    with rig(tmp_path) as r:
+        stable = next(iter(r.served()))
+        deployment = r.engine.deploy_to_environment("production", {"websocket-server": IMAGE})
+        tick = r.drive(deployment.id)
+        assert tick.state == "operator" and "approval" in tick.reason
+        approve(r.engine_for("bob"), "production")
+        tick = r.drive(deployment.id)
+        assert tick.state == "operator" and "promote to 10 %" in tick.reason, tick
+        assert r.served() == {stable: 100}, "nothing moves before the operator promotes"
+        seen = []
+        for step in (10, 25, 50, 100):
+            promote(r.engine, "production")
+            tick = r.drive(deployment.id)
+            new = r.rollout(deployment.id).new_revision if hasattr(r, "rollout") else None
+            seen.append(dict(r.served()))
+            if step < 100:
+                assert tick.state == "operator", tick
+        assert tick.state == "finished", tick
+        final = r.deployment(deployment.id)
+        assert final.status == DeploymentStatus.SUCCEEDED
+        assert [sorted(s.values()) for s in seen] == [[10, 90], [25, 75], [50, 50], [100]]
+        assert all(sum(s.values()) == 100 for s in seen)
+        state = r.wiring.cloudrun("production").get_service("websocket-server")
+        assert state.tags.get("previous") == stable, "the old stable stays addressable"
+        del new
+
+
+def test_promote_is_refused_before_the_judge_allows_it(tmp_path: Path) -> None:
+    with rig(tmp_path) as r:
+        deployment = r.engine.deploy_to_environment("production", {"websocket-server": IMAGE})
+        approve(r.engine, "production")
+        r.drive(deployment.id)
+        promote(r.engine, "production")  # to 10 %
+        r.engine.tick(deployment.id)  # traffic moves; no window judged yet
+        with pytest.raises(OperationFailed, match="give an override reason"):
+            promote(r.engine, "production")
+        promote(r.engine, "production", override="incident 4411: hotfix must go out")
+        rollout = r.deployment(deployment.id).metadata["rollout"]
+        assert rollout["overrides"][0]["actor"] == "alice"
+        assert rollout["overrides"][0]["reason"] == "incident 4411: hotfix must go out"
+
+
+def test_an_auto_canary_rolls_itself_back_under_elevated_5xx(tmp_path: Path) -> None:
+    with rig(tmp_path, scenario="canary-5xx", config=rig_config(mode="auto")) as r:
+        stable = next(iter(r.served()))
+        deployment = r.engine.deploy_to_environment("production", {"websocket-server": IMAGE})
+        approve(r.engine, "production")
+        tick = r.drive(deployment.id)
+        assert tick.state == "finished", tick
+        final = r.deployment(deployment.id)
+        assert final.status == DeploymentStatus.ROLLED_BACK
+        assert "5xx" in (final.rollback_cause or "")
+        assert r.served() == {stable: 100}
+        kinds = [e.kind for e in r.events]
+        assert "RolledBack" in kinds and "VerdictReached" in kinds
