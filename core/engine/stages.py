@@ -337,7 +337,8 @@ def analyse(engine: Engine, deployment: Deployment, rollout: Rollout, window_s: 
     engine.emit(VerdictReached(deployment.id, env, end, verdict.outcome.value, decision.action.value,
                                decision.explanation))
     if decision.action is Action.ROLLBACK:
-        return roll_back(engine, deployment, rollout, decision.explanation, "engine")
+        cause = "canary judge: " + decision.explanation.removeprefix("rollback: ")
+        return roll_back(engine, deployment, rollout, cause, "engine")
     engine.save(deployment, rollout)
     return _tick("progressed", decision.explanation)
 
