@@ -104,7 +104,7 @@ def status(session: Session, environment: str | None = None, as_json: bool = Fal
         return
     environments = session.loaded.config.environments
     strategies = {name: environments[name].strategy.kind for name in names if name in environments}
-    render.print_table(render.environment_table(states, live, strategies))
+    render.print_table(render.environment_table(states, live, strategies, wiring.now()))
 
 
 @cli.command(epilog=EXIT_CODES)

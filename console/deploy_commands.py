@@ -17,6 +17,7 @@ from core.config import COMPONENTS, ENVIRONMENTS
 from core.engine import (
     Engine,
     EngineEvent,
+    EnvironmentBusy,
     Rollout,
     Tick,
     abort,
@@ -72,6 +73,10 @@ def drive(session: Session, environment: str, as_json: bool) -> None:
     unsubscribe = session.bus.subscribe(_printer(as_json))
     try:
         tick = engine.drive(deployment.id, sleep=session.wiring.sleep)
+    except EnvironmentBusy as busy:
+        # Another console drives this environment: the request is recorded and it will apply it.
+        click.echo(f"{deployment.id}: {busy}")
+        return
     finally:
         unsubscribe()
     finish(session, deployment.id, tick, as_json)

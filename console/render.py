@@ -64,8 +64,12 @@ def versions(deployment: Deployment) -> str:
 
 
 def environment_table(
-    states: Iterable[EnvironmentState], live: dict[str, LiveEnvironment], strategies: dict[str, str]
+    states: Iterable[EnvironmentState],
+    live: dict[str, LiveEnvironment],
+    strategies: dict[str, str],
+    now: datetime | None = None,
 ) -> Table:
+    """`now` is the cloud's clock (the sandbox's may run fast or stand still), so ages read true."""
     table = Table(title="Environments", title_justify="left")
     for column in (
         "environment",
@@ -78,14 +82,21 @@ def environment_table(
     ):
         table.add_column(column)
     for state in states:
-        now = live.get(state.name)
+        current = live.get(state.name)
         active = ", ".join(f"{d.id} ({d.status})" for d in state.active) or "-"
         last = "-"
         if state.last:
-            last = f"{state.last.id} {state.last.status} {age(state.last.ended_at or state.last.started_at)}"
+            last = f"{state.last.id} {state.last.status} {age(state.last.ended_at or state.last.started_at, now)}"
         recorded = "\n".join(f"{c}={v}" for c, v in sorted(state.current_versions.items())) or "-"
-        table.add_row(state.name, strategies.get(state.name, "-"), split_text(now), frontend_text(now), recorded,
-                      active, last)
+        table.add_row(
+            state.name,
+            strategies.get(state.name, "-"),
+            split_text(current),
+            frontend_text(current, now),
+            recorded,
+            active,
+            last,
+        )
     return table
 
 
@@ -102,15 +113,15 @@ def split_text(now: LiveEnvironment | None) -> str:
     return "\n".join(parts) or "no revisions"
 
 
-def frontend_text(now: LiveEnvironment | None) -> str:
-    if now is None:
+def frontend_text(current: LiveEnvironment | None, now: datetime | None = None) -> str:
+    if current is None:
         return "-"
-    if now.frontend_error:
-        return f"unreachable: {now.frontend_error}"
-    if now.frontend is None:
+    if current.frontend_error:
+        return f"unreachable: {current.frontend_error}"
+    if current.frontend is None:
         return "no production deployment"
-    f = now.frontend
-    return f"{f.deployment_id} {f.git_ref or ''} {f.state} {age(f.created_at)}".replace("  ", " ")
+    f = current.frontend
+    return f"{f.deployment_id} {f.git_ref or ''} {f.state} {age(f.created_at, now)}".replace("  ", " ")
 
 
 def history_table(deployments: Iterable[Deployment]) -> Table:

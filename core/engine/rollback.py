@@ -128,10 +128,9 @@ def verify_deployment(engine: Engine, env: str, deployment_id: str | None = None
     now = engine.ports.now()
     window_s = getattr(config.strategy, "analysis_window_s", None) or getattr(config.strategy,
                                                                             "observation_window_s", 300)
-    if not revision.url:  # only tagged revisions have their own URL: give it one without moving traffic
-        engine.ports.cloudrun(env).set_traffic(service, dict(state.traffic), {f"verify-{revision.name[-12:]}"
-                                                                             .strip("-"): revision.name})
-        revision = engine.ports.cloudrun(env).get_service(service).revision(revision.name) or revision
-    return verify_revision(VerifyTarget.from_revision(config, revision), checks, metrics=engine.ports.metrics(env),
+    target = VerifyTarget.from_revision(config, revision)
+    if not revision.url:  # an untagged revision has no address of its own: check what users reach, the service URL
+        target = VerifyTarget(environment=env, service=service, revision=revision.name, url=state.uri, config=config)
+    return verify_revision(target, checks, metrics=engine.ports.metrics(env),
                            criteria=config.strategy.criteria, window=(now - timedelta(seconds=window_s), now),
                            profile=engine.ports.profile, messages=engine.verify_messages, now=engine.ports.now)
