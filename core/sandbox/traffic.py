@@ -16,12 +16,11 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from core.sandbox.cloudrun_state import CloudRunState
-from core.sandbox.histogram import Histogram
+from core.sandbox.histogram import FINITE_BUCKETS, Histogram, bucket_bounds
 from core.sandbox.timeline import ScenarioTimeline
 
 _DAY = 86400.0
 _PEAK_PHASE = 0.375  # puts the daily peak at 15:00 UTC
-_LATENCY_SAMPLES = 40  # per revision and minute; each sample stands for n/40 requests
 _FAST_FAIL_MS = 2.0  # a 503 from the front end when nothing serves
 _TARGET_UTILISATION = 0.6  # Cloud Run scales out before an instance reaches its concurrency
 _CACHE_SIZE = 50_000
@@ -158,11 +157,10 @@ class TrafficSimulator:
             n5 = binomial(rng, n, p5)
             n4 = binomial(rng, n - n5, b.error_rate_4xx)
             served = RevisionTraffic(codes={"2xx": n - n5 - n4, "4xx": n4, "5xx": n5})
-            k = min(n, _LATENCY_SAMPLES)
-            mu, sigma = b.lognormal
-            for _ in range(k):
-                ms = _FAST_FAIL_MS if down else rng.lognormvariate(mu, sigma) + env.extra_latency_ms
-                served.latency.add(ms, n / k)
+            if down:
+                served.latency.add(_FAST_FAIL_MS, n)
+            else:
+                _fill_latency(served.latency, rng, n, *b.lognormal, env.extra_latency_ms)
             if n and not env.instances_zero:
                 per_second = n / (hi - lo)
                 busy = per_second * (b.mean_latency_ms + env.extra_latency_ms) / 1000.0
@@ -170,6 +168,37 @@ class TrafficSimulator:
                                     "idle": 1}
             out[revision] = served
         return out
+
+
+def _fill_latency(hist: Histogram, rng: random.Random, n: int, mu: float, sigma: float, extra_ms: float) -> None:
+    """Spread n requests over the histogram's buckets as n lognormal draws would (a multinomial, drawn as
+    successive binomials over the bucket probabilities), so a percentile's noise matches its request count:
+    the judge sizes its confidence on the request count, and a thinner sample would make it overconfident."""
+    if n <= 0:
+        return
+
+    def cdf(ms: float) -> float:
+        x = ms - extra_ms
+        return 0.0 if x <= 0 else 0.5 * math.erfc(-(math.log(x) - mu) / (sigma * math.sqrt(2.0)))
+
+    remaining, mass_left = n, 1.0
+    for i in range(FINITE_BUCKETS + 2):
+        lo, hi = bucket_bounds(min(i, FINITE_BUCKETS))
+        p = (1.0 - cdf(lo)) if i > FINITE_BUCKETS else cdf(hi) - cdf(lo)
+        if p <= 0.0:
+            continue
+        share = min(1.0, p / mass_left) if mass_left > 0 else 1.0
+        lam = remaining * share
+        k = remaining if share >= 1.0 else (min(remaining, poisson(rng, lam)) if lam < 30
+                                             else binomial(rng, remaining, share))
+        if k:
+            hist.add((lo + hi) / 2 if i <= FINITE_BUCKETS else hi, k)
+        remaining -= k
+        mass_left -= p
+        if remaining <= 0:
+            return
+    if remaining:
+        hist.add(bucket_bounds(FINITE_BUCKETS)[1], remaining)
 
 
 def _allocate(total: int, shares: dict[str, float]) -> dict[str, int]:
