@@ -120,7 +120,11 @@ def deploy(session: Session, environment: str, pairs: tuple[str, ...], strategy:
     versions = _versions(pairs)
     confirm_production(environment, yes, f"Deploy {', '.join(f'{c} {v}' for c, v in versions.items())}")
     mode = None if auto is None else ("auto" if auto else "manual")
-    deployment = session.engine.deploy_to_environment(environment, versions, strategy=strategy, mode=mode)
+    unsubscribe = session.bus.subscribe(_printer(as_json))  # the plan itself is the first event
+    try:
+        deployment = session.engine.deploy_to_environment(environment, versions, strategy=strategy, mode=mode)
+    finally:
+        unsubscribe()
     if not as_json:
         click.echo(f"deployment {deployment.id} planned: {len(deployment.stages)} stages")
     drive(session, environment, as_json)

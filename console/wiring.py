@@ -84,6 +84,7 @@ class Wiring:
     sandbox: SandboxCloud | None = None
     clock_speed: float = 1.0
     clock: SandboxClock | None = None
+    clock_is_the_sandboxes: bool = False  # in-process sandbox: `clock` is the cloud's clock, not a mirror
     environ: Mapping[str, str] = field(default_factory=dict)
     _lock: filelock.BaseFileLock | None = None
     _adapters: dict[tuple[str, str], object] = field(default_factory=dict)
@@ -119,8 +120,8 @@ class Wiring:
         """Wait `seconds` of cloud time: real time scaled by the sandbox clock's speed; a frozen clock is advanced."""
         speed = self.clock_speed
         if speed == 0:
-            if self.sandbox is not None:
-                self.sandbox.clock.advance(seconds)
+            if self.clock is not None and self.clock_is_the_sandboxes:
+                self.clock.advance(seconds)  # the sandbox runs in this process: its own clock, advanced once
             elif self.endpoints.control_url:
                 advance_clock(self.endpoints.control_url, seconds)
                 self._mirror_advance(seconds)
@@ -156,7 +157,8 @@ class Wiring:
         """Providers against a started sandbox (stopped with this wiring when `owned`)."""
         return cls(config=config, endpoints=cloud.endpoints, clients=google_clients(cloud.endpoints),
                    http=httpx.Client(timeout=10.0), now=cloud.clock.now, vercel_token=SANDBOX_TOKEN,
-                   sandbox=cloud if owned else None, clock_speed=cloud.clock.speed, clock=cloud.clock)
+                   sandbox=cloud if owned else None, clock_speed=cloud.clock.speed, clock=cloud.clock,
+                   clock_is_the_sandboxes=True)
 
     def close(self) -> None:
         self.clients.close()
@@ -191,17 +193,11 @@ def connect(config: ConsoleConfig, environ: Mapping[str, str]) -> Wiring:
             raise OperationFailed(f"another console is starting the sandbox on {state_file}; try again") from None
         running = running_sandbox(state_file)  # it may have come up while we waited for the lock
         if running is None:
+            http.close()
             cloud = SandboxCloud(seed=seed_from_config(config), state_file=state_file).start()
-            return Wiring(
-                config=config,
-                endpoints=cloud.endpoints,
-                clients=google_clients(cloud.endpoints),
-                http=http,
-                now=cloud.clock.now,
-                vercel_token=SANDBOX_TOKEN,
-                sandbox=cloud,
-                _lock=lock,
-            )
+            wiring = Wiring.for_sandbox(config, cloud, owned=True)
+            wiring._lock = lock
+            return wiring
         lock.release()
     endpoints, status = running
     # Mirror the remote sandbox's clock (it may run faster than real time) for metric windows.

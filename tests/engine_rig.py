@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from console.wiring import Wiring, seed_from_config
 from core.config import ConsoleConfig, default_config
-from core.engine import Engine, EngineEvent, EventBus, Tick
+from core.engine import Engine, EngineEvent, EventBus, Rollout, Tick
 from core.registry import Deployment, DeploymentRegistry
 from core.sandbox.clock import SandboxClock
 from core.sandbox.cloud import SandboxCloud
 
 OPERATOR = "alice"
 IMAGE = "us-central1-docker.pkg.dev/ai-agent-network-prod/agent-network/websocket-server:v2.0.0"
+START = 1_790_000_000.0
+"""A fixed sandbox epoch: with it the simulated traffic, and so every verdict, is the same on every run."""
 
 
 def rig_config(**production_strategy: object) -> ConsoleConfig:
@@ -34,6 +36,7 @@ class Rig:
     engine: Engine
     registry: DeploymentRegistry
     events: list[EngineEvent] = field(default_factory=list)
+    _extra: list[Wiring] = field(default_factory=list)
 
     def sleep(self, seconds: float) -> None:
         self.clock.advance(seconds)
@@ -52,11 +55,35 @@ class Rig:
     def engine_for(self, operator: str) -> Engine:
         return Engine(self.engine.config, self.registry, self.engine.ports, operator=operator, bus=self.engine.bus)
 
+    def rollout(self, deployment_id: str) -> Rollout:
+        return Rollout.of(self.deployment(deployment_id))
+
+    def tick_until(self, deployment_id: str, done: Callable[[Rollout], bool], max_ticks: int = 500) -> Tick:
+        """Tick (sleeping sandbox time while it waits) until `done(rollout)` holds; fails if it never does."""
+        for _ in range(max_ticks):
+            if done(self.rollout(deployment_id)):
+                return Tick("progressed", "condition reached")
+            tick = self.engine.tick(deployment_id)
+            if tick.state in ("finished", "operator") and not done(self.rollout(deployment_id)):
+                raise AssertionError(f"stopped before the condition held: {tick}")
+            if tick.state == "waiting":
+                self.sleep(2.0)
+        raise AssertionError(f"condition not reached in {max_ticks} ticks")
+
+    def restarted(self, operator: str = OPERATOR) -> Engine:
+        """A new console on the same registry file and cloud: new registry handle, providers, engine and bus."""
+        wiring = Wiring.for_sandbox(self.engine.config, self.cloud)
+        self._extra.append(wiring)
+        return Engine(self.engine.config, DeploymentRegistry(self.registry.path), wiring.ports(), operator=operator,
+                      verify_messages=self.engine.verify_messages)
+
 
 @contextmanager
-def rig(tmp_path: Path, *, scenario: str = "healthy", config: ConsoleConfig | None = None) -> Iterator[Rig]:
+def rig(tmp_path: Path, *, scenario: str = "healthy", config: ConsoleConfig | None = None,
+        start: float | None = START) -> Iterator[Rig]:
+    """`start` pins the sandbox clock (epoch seconds) so the simulated traffic is the same on every run."""
     config = config or rig_config()
-    clock = SandboxClock(speed=0)
+    clock = SandboxClock(speed=0, start=start)
     cloud = SandboxCloud(seed=seed_from_config(config), scenario=scenario, clock=clock).start()
     wiring = Wiring.for_sandbox(config, cloud)
     registry = DeploymentRegistry(tmp_path / "registry.json")
@@ -68,5 +95,7 @@ def rig(tmp_path: Path, *, scenario: str = "healthy", config: ConsoleConfig | No
         yield built
     finally:
         engine.release_locks()
+        for extra in built._extra:
+            extra.close()
         wiring.close()
         cloud.stop()

@@ -37,6 +37,7 @@ from core.providers.notify import Notice
 from core.registry import Deployment, DeploymentRegistry, DeploymentStatus, StageRecord, StageStatus
 
 TickState = Literal["progressed", "waiting", "operator", "finished"]
+OUTCOME_KEYS = ("error", "observed")  # what an outcome adds to its intent's detail
 
 
 @dataclass(frozen=True)
@@ -208,8 +209,18 @@ class Engine:
                actor: str | None = None) -> None:
         self.registry.append_event(deployment.id, kind, action, actor=actor or self.operator, detail=dict(detail or {}))
 
-    def act(self, deployment: Deployment, action: str, detail: Mapping[str, Any], send: Callable[[], Any]) -> Any:
-        """Write-ahead: the intent is in the registry before `send` runs, the outcome after."""
+    def act(self, deployment: Deployment, action: str, detail: Mapping[str, Any], send: Callable[[], Any], *,
+            in_place: bool = False) -> Any:
+        """Write-ahead: the intent is in the registry before `send` runs, the outcome after.
+
+        `in_place` says the provider already shows the effect, so nothing is sent. If a killed console
+        wrote this intent and died before recording its outcome, it is closed now as done ("observed"),
+        so every intent in the registry ends with exactly one outcome.
+        """
+        if in_place:
+            if self._open_intent(deployment, action, detail):
+                self.record(deployment, "done", action, {**detail, "observed": True})
+            return None
         self.record(deployment, "intent", action, detail)
         try:
             result = send()
@@ -218,6 +229,14 @@ class Engine:
             raise
         self.record(deployment, "done", action, detail)
         return result
+
+    def _open_intent(self, deployment: Deployment, action: str, detail: Mapping[str, Any]) -> bool:
+        """Whether the newest record of this exact action is an intent with no outcome after it."""
+        wanted = dict(detail)
+        for event in reversed(self.registry.events(deployment.id)):
+            if event.action == action and {k: v for k, v in event.detail.items() if k not in OUTCOME_KEYS} == wanted:
+                return event.kind == "intent"
+        return False
 
     def finish_stage(self, deployment: Deployment, rollout: Rollout, outcome: StageStatus = StageStatus.SUCCEEDED,
                      **changes: Any) -> Deployment:

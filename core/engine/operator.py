@@ -54,14 +54,17 @@ def promote(engine: Engine, env: str, *, override: str | None = None) -> Deploym
     if engine.environment(env).requires_approval and rollout.approval is None:
         raise OperationFailed(f"deployment {deployment.id} needs an approval first (opsconsole approve {env})")
     target = rollout.next_operator_stage()
+    stage = rollout.current
+    judged = stage is not None and stage.kind in (StageKind.SET_TRAFFIC, StageKind.OBSERVE) \
+        and rollout.routed_stage == rollout.stage and stage.validation is not None and stage.validation.judge
+    if target is None and judged:
+        target = rollout.stage + 1  # an auto step that the judge holds: only an override moves it on
     if target is None:
         raise OperationFailed(f"deployment {deployment.id} has no step waiting for the operator; it runs on its own")
     blockers = []
     if rollout.verification_failed and not rollout.overridden("verification"):
         blockers.append(("verification", f"verification failed: {(rollout.verification or {}).get('summary', '')}"))
-    stage = rollout.current
-    if stage is not None and stage.kind in (StageKind.SET_TRAFFIC, StageKind.OBSERVE) \
-            and rollout.routed_stage == rollout.stage and stage.validation and stage.validation.judge:
+    if judged:
         decision = AnalysisHistory.from_dict(rollout.analysis, rollout.plan.criteria, rollout.plan.triggers).decision()
         if decision.action is not Action.PROMOTE_ALLOWED:
             blockers.append((f"analysis@{rollout.stage}", decision.explanation))
@@ -71,7 +74,7 @@ def promote(engine: Engine, env: str, *, override: str | None = None) -> Deploym
         rollout.overrides.append({"what": what, "actor": engine.operator, "reason": override,
                                   "overrode": why, "at": engine.ports.now().isoformat()})
     rollout.approved_through = target
-    step = rollout.plan.stages[target]
+    step = rollout.plan.stages[min(target, len(rollout.plan.stages) - 1)]
     return _request(engine, deployment, rollout, "promote", {"to": step.name, "override": override or ""})
 
 

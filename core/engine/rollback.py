@@ -31,9 +31,9 @@ def _serving(state: ServiceState) -> str | None:
 
 
 def previous_revision(state: ServiceState, version: str | None = None) -> str:
-    """The revision to go back to: the one named (by revision name or image tag), else the one tagged
-    `previous`, else the newest ready revision older than the one serving."""
-    current = _serving(state)
+    """The revision to go back to: the one named (by revision name or image tag), else the newest ready
+    revision created before the one serving now, so a second rollback goes further back, never forward."""
+    current = state.revision(_serving(state) or "")
     if version:
         for revision in state.revisions:
             if version in (revision.name, revision.image.rsplit(":", 1)[-1], revision.image):
@@ -41,25 +41,31 @@ def previous_revision(state: ServiceState, version: str | None = None) -> str:
                     raise OperationFailed(f"revision {revision.name} ({version}) is not ready; cannot route to it")
                 return revision.name
         raise BadInput(f"{state.name} has no revision named or tagged {version!r}")
-    tagged = state.tags.get(PREVIOUS_REVISION_TAG)
-    if tagged and tagged != current and state.revision(tagged) and state.revision(tagged).ready:  # type: ignore[union-attr]
-        return tagged
-    older = [r for r in state.revisions if r.ready and r.name != current]
+    older = [
+        r
+        for r in state.revisions
+        if r.ready
+        and current is not None
+        and r.name != current.name
+        and (r.create_time is None or current.create_time is None or r.create_time < current.create_time)
+    ]
     if not older:
         raise OperationFailed(f"{state.name} has no earlier ready revision to roll back to")
     return older[0].name  # revisions are newest first
 
 
-def rollback_deployment(engine: Engine, env: str, component: str, version: str | None = None, *,
-                        reason: str) -> Deployment:
+def rollback_deployment(
+    engine: Engine, env: str, component: str, version: str | None = None, *, reason: str
+) -> Deployment:
     if component not in ROLLBACK_COMPONENTS:
         raise BadInput(f"unknown component {component!r}; choose one of {', '.join(ROLLBACK_COMPONENTS)}")
     if not reason.strip():
         raise BadInput("say why you roll back: the reason is recorded as the rollback cause")
     engine.check_access(env)
     if engine.active(env) is not None:
-        raise OperationFailed(f"{env} has a deployment in progress; roll that one back instead "
-                              f"(opsconsole rollback {env} --reason ...)")
+        raise OperationFailed(
+            f"{env} has a deployment in progress; roll that one back instead (opsconsole rollback {env} --reason ...)"
+        )
     config = engine.environment(env)
     now = engine.ports.now()
     cause = f"rolled back by {engine.operator}: {reason}"
@@ -70,21 +76,33 @@ def rollback_deployment(engine: Engine, env: str, component: str, version: str |
         target = previous_revision(state, version)
         image = state.revision(target).image if state.revision(target) else target  # type: ignore[union-attr]
         deployment = _register(engine, env, component, image.rsplit(":", 1)[-1], cause, now)
-        engine.act(deployment, "roll back traffic", {"from": _serving(state), "to": target},
-                   lambda: cloudrun.set_traffic(service, {target: 100}, {STABLE_TAG: target}))
+        engine.act(
+            deployment,
+            "roll back traffic",
+            {"from": _serving(state), "to": target},
+            lambda: cloudrun.set_traffic(service, {target: 100}, {STABLE_TAG: target, PREVIOUS_REVISION_TAG: None}),
+        )
         check = verify_stable(engine, env, service, target)
     elif component == "frontend":
         frontend, project = engine.ports.frontend, config.application.frontend_project
         live = frontend.production_deployment(project)
-        candidates = [d for d in frontend.list_deployments(project, limit=20, target="production")
-                      if d.ready and (live is None or d.id != live.id)]
+        candidates = [
+            d
+            for d in frontend.list_deployments(project, limit=20, target="production")
+            if d.ready and (live is None or (d.id != live.id and d.created_at < live.created_at))
+        ]
         chosen = next((d for d in candidates if version in (None, d.id, d.git_ref)), None)
         if chosen is None:
-            raise OperationFailed(f"{project} has no earlier ready production deployment"
-                                  + (f" matching {version!r}" if version else ""))
+            raise OperationFailed(
+                f"{project} has no earlier ready production deployment" + (f" matching {version!r}" if version else "")
+            )
         deployment = _register(engine, env, component, chosen.git_ref or chosen.id, cause, now)
-        engine.act(deployment, "roll back frontend", {"from": live.id if live else None, "to": chosen.id},
-                   lambda: frontend.rollback(project, chosen.id))
+        engine.act(
+            deployment,
+            "roll back frontend",
+            {"from": live.id if live else None, "to": chosen.id},
+            lambda: frontend.rollback(project, chosen.id),
+        )
         served = frontend.production_deployment(project)
         check = "frontend serves " + (served.id if served else "nothing")
     else:
@@ -97,17 +115,25 @@ def rollback_deployment(engine: Engine, env: str, component: str, version: str |
     engine.record(deployment, "done", "rollback", {"cause": cause, "check": check})
     engine.emit(RolledBack(deployment.id, env, engine.ports.now(), cause, engine.operator))
     engine.notify(deployment, f"{env} {component} {cause}; {check}", "warning")
-    finished = engine.registry.update_deployment(deployment.id, status=DeploymentStatus.SUCCEEDED,
-                                                 ended_at=engine.ports.now(), rollback_cause=cause)
+    finished = engine.registry.update_deployment(
+        deployment.id, status=DeploymentStatus.SUCCEEDED, ended_at=engine.ports.now(), rollback_cause=cause
+    )
     engine.emit(DeploymentFinished(finished.id, env, engine.ports.now(), "succeeded", check))
     return finished
 
 
 def _register(engine: Engine, env: str, component: str, version: str, cause: str, now: object) -> Deployment:
-    deployment_id = engine.registry.register_deployment({
-        "environment": env, "versions": {component: version}, "strategy": "rollback", "actor": engine.operator,
-        "started_at": now, "status": DeploymentStatus.IN_PROGRESS, "rollback_cause": cause,
-    })
+    deployment_id = engine.registry.register_deployment(
+        {
+            "environment": env,
+            "versions": {component: version},
+            "strategy": "rollback",
+            "actor": engine.operator,
+            "started_at": now,
+            "status": DeploymentStatus.IN_PROGRESS,
+            "rollback_cause": cause,
+        }
+    )
     return engine.get(deployment_id)
 
 
@@ -126,11 +152,19 @@ def verify_deployment(engine: Engine, env: str, deployment_id: str | None = None
         raise OperationFailed(f"{env} has no revision to verify")
     checks = list(config.strategy.criteria.required_checks)
     now = engine.ports.now()
-    window_s = getattr(config.strategy, "analysis_window_s", None) or getattr(config.strategy,
-                                                                            "observation_window_s", 300)
+    window_s = getattr(config.strategy, "analysis_window_s", None) or getattr(
+        config.strategy, "observation_window_s", 300
+    )
     target = VerifyTarget.from_revision(config, revision)
     if not revision.url:  # an untagged revision has no address of its own: check what users reach, the service URL
         target = VerifyTarget(environment=env, service=service, revision=revision.name, url=state.uri, config=config)
-    return verify_revision(target, checks, metrics=engine.ports.metrics(env),
-                           criteria=config.strategy.criteria, window=(now - timedelta(seconds=window_s), now),
-                           profile=engine.ports.profile, messages=engine.verify_messages, now=engine.ports.now)
+    return verify_revision(
+        target,
+        checks,
+        metrics=engine.ports.metrics(env),
+        criteria=config.strategy.criteria,
+        window=(now - timedelta(seconds=window_s), now),
+        profile=engine.ports.profile,
+        messages=engine.verify_messages,
+        now=engine.ports.now,
+    )

@@ -60,14 +60,15 @@ def deploy_revision(engine: Engine, deployment: Deployment, rollout: Rollout) ->
         rollout.new_revision = name
         deployment = engine.save(deployment, rollout)
     revision = cloudrun.get_service(service).revision(name)
+    detail = {"service": service, "image": rollout.image, "tag": rollout.new_tag, "revision": name}
     if revision is None:
         try:
-            engine.act(deployment, "deploy revision", {"service": service, "image": rollout.image,
-                                                        "tag": rollout.new_tag, "revision": name},
+            engine.act(deployment, "deploy revision", detail,
                        lambda: cloudrun.deploy_revision(service, rollout.image, rollout.new_tag, wait=False))
         except RevisionFailed as exc:
             return fail(engine, deployment, rollout, str(exc))
         return engine.wait(deployment, rollout, f"revision {name} is starting", seconds=POLL_S)
+    engine.act(deployment, "deploy revision", detail, lambda: None, in_place=True)  # closes an intent left open
     if revision.failed:
         return fail(engine, deployment, rollout, f"revision {name} did not become ready: {revision.message}")
     if not revision.ready:
@@ -131,9 +132,9 @@ def promote_frontend(engine: Engine, deployment: Deployment, rollout: Rollout) -
                            f"(opsconsole promote {deployment.environment})", operator=True)
     frontend, project = engine.ports.frontend, rollout.frontend_project
     live = frontend.production_deployment(project)
-    if live is None or live.id != rollout.frontend_new:
-        engine.act(deployment, "promote frontend", {"project": project, "deployment": rollout.frontend_new},
-                   lambda: frontend.promote(project, rollout.frontend_new))
+    engine.act(deployment, "promote frontend", {"project": project, "deployment": rollout.frontend_new},
+               lambda: frontend.promote(project, rollout.frontend_new),
+               in_place=live is not None and live.id == rollout.frontend_new)
     rollout.frontend_promoted = True
     engine.finish_stage(deployment, rollout)
     return _tick("progressed", f"frontend {rollout.frontend_new} promoted to production")
@@ -238,9 +239,9 @@ def route(engine: Engine, deployment: Deployment, rollout: Rollout, percent: int
     """Serve `percent` on the new revision (the rest on stable), unless that is already what is served."""
     cloudrun = engine.ports.cloudrun(deployment.environment)
     split = _split(rollout, percent)
-    if dict(cloudrun.get_service(rollout.service).traffic) != split:
-        engine.act(deployment, "set traffic", {"split": split, "percent": percent},
-                   lambda: cloudrun.set_traffic(rollout.service, split, _tags(rollout)))
+    engine.act(deployment, "set traffic", {"split": split, "percent": percent},
+               lambda: cloudrun.set_traffic(rollout.service, split, _tags(rollout)),
+               in_place=dict(cloudrun.get_service(rollout.service).traffic) == split)
     rollout.weight = percent
     now = engine.ports.now()
     rollout.routed_at = rollout.window_start = now.isoformat()
@@ -312,6 +313,10 @@ def analyse(engine: Engine, deployment: Deployment, rollout: Rollout, window_s: 
     missed before anything else: an automatic rollback never waits for someone to be watching.
     """
     env = deployment.environment
+    if rollout.weight == 0 and rollout.new_revision:
+        # Nothing reaches the new revision, so no window can be judged: the next move is the operator's.
+        return engine.wait(deployment, rollout, f"0 % on {rollout.new_revision}: set a weight, promote or roll "
+                           f"back (opsconsole set-weight {env} N)", operator=True)
     start = datetime.fromisoformat(rollout.window_start or engine.ports.now().isoformat())
     end = start + timedelta(seconds=window_s)
     history = AnalysisHistory.from_dict(rollout.analysis, rollout.plan.criteria, rollout.plan.triggers)
@@ -362,9 +367,9 @@ def finalize(engine: Engine, deployment: Deployment, rollout: Rollout) -> Tick:
         tags: dict[str, str | None] = {STABLE_TAG: rollout.new_revision}
         if rollout.stable_revision and stage is not None and stage.tag:
             tags[stage.tag or PREVIOUS_REVISION_TAG] = rollout.stable_revision
-        if {t: r for t, r in cloudrun.get_service(rollout.service).tags.items() if t in tags} != tags:
-            engine.act(deployment, "retag stable", {"tags": tags},
-                       lambda: cloudrun.set_traffic(rollout.service, {rollout.new_revision: 100}, tags))
+        engine.act(deployment, "retag stable", {"tags": tags},
+                   lambda: cloudrun.set_traffic(rollout.service, {rollout.new_revision: 100}, tags),
+                   in_place={t: r for t, r in cloudrun.get_service(rollout.service).tags.items() if t in tags} == tags)
     if stage is not None:
         deployment = engine.finish_stage(deployment, rollout)
     summary = f"{deployment.environment} now runs {engine.describe_versions(deployment.versions)}"
@@ -379,18 +384,17 @@ def roll_back(engine: Engine, deployment: Deployment, rollout: Rollout, cause: s
     steps = []
     if rollout.new_revision and rollout.stable_revision and rollout.routed_stage >= 0:
         wanted = {rollout.stable_revision: 100}
-        if dict(cloudrun.get_service(rollout.service).traffic) != wanted:
-            engine.act(deployment, "roll back traffic", {"split": wanted, "cause": cause},
-                       lambda: cloudrun.set_traffic(rollout.service, wanted, _tags(rollout)))
+        engine.act(deployment, "roll back traffic", {"split": wanted, "cause": cause},
+                   lambda: cloudrun.set_traffic(rollout.service, wanted, _tags(rollout)),
+                   in_place=dict(cloudrun.get_service(rollout.service).traffic) == wanted)
         steps.append(f"traffic 100 % on {rollout.stable_revision}")
         rollout.weight = 0
         engine.emit(WeightChanged(deployment.id, env, engine.ports.now(), rollout.new_revision, 0, wanted))
     if rollout.frontend_promoted and rollout.frontend_previous:
         frontend, project, previous = engine.ports.frontend, rollout.frontend_project, rollout.frontend_previous
         live = frontend.production_deployment(project)
-        if live is None or live.id != previous:
-            engine.act(deployment, "roll back frontend", {"to": previous, "cause": cause},
-                       lambda: frontend.rollback(project, previous))
+        engine.act(deployment, "roll back frontend", {"to": previous, "cause": cause},
+                   lambda: frontend.rollback(project, previous), in_place=live is not None and live.id == previous)
         steps.append(f"frontend back on {previous}")
         rollout.frontend_promoted = False
     check = verify_stable(engine, env, rollout.service, rollout.stable_revision)

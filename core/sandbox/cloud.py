@@ -24,6 +24,7 @@ from core.sandbox.control import control_app
 from core.sandbox.faults import ApiFaults, SandboxFaults
 from core.sandbox.monitoring_api import CustomMetrics, MonitoringServer
 from core.sandbox.persistence import read_json, write_json_atomic
+from core.sandbox.request_log import RequestLog
 from core.sandbox.revision_server import RevisionHosts, Serving
 from core.sandbox.scenario import RevisionBehaviour, Scenario, scenario_names
 from core.sandbox.seed import SeedSpec
@@ -56,6 +57,7 @@ class SandboxCloud:
         self._monitoring: MonitoringServer | None = None
         self._hosts: RevisionHosts | None = None
         self.cloudrun_calls: Counter[str] = Counter()  # requests per Cloud Run RPC, for tests and benchmarks
+        self.cloudrun_requests = RequestLog()  # every mutating Cloud Run call, for crash tests (not persisted)
         self.sinks = SinkStore(clock=self.clock.time)
         saved = read_json(self.state_file) if self.state_file else None
         if saved is not None:
@@ -189,7 +191,8 @@ class SandboxCloud:
         vercel = vercel_app(self.vercel)
         vercel.middlewares.append(self._save_after_write)
         self._apps = {
-            "cloudrun": ServedApp(loop, cloudrun_app(self.cloudrun, hosts, self.faults, self.cloudrun_calls)),
+            "cloudrun": ServedApp(loop, cloudrun_app(self.cloudrun, hosts, self.faults, self.cloudrun_calls,
+                                                     self.cloudrun_requests)),
             "vercel": ServedApp(loop, vercel),
             "sinks": ServedApp(loop, sinks_app(self.sinks)),
             "control": ServedApp(loop, control_app(self)),

@@ -3,7 +3,8 @@
 Paths, verbs and bodies are those of google-cloud-run's REST transport (see its `rest_base.py`):
 services get/list/create/patch (create and patch answer a long-running operation), revisions
 get/list, operations get. Errors are Google's JSON error body, so the official client raises the
-same exception classes as against run.googleapis.com. Injected faults are drawn per call.
+same exception classes as against run.googleapis.com. Injected faults are drawn per call. Every
+mutating call is written to the request log, if one is given, once it is answered.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from aiohttp import web
 from core.sandbox.cloudrun_json import Renderer, parse_service
 from core.sandbox.cloudrun_state import ApiError, CloudRunState, Operation
 from core.sandbox.faults import HTTP_STATUS, MESSAGES, SandboxFaults
+from core.sandbox.request_log import RequestLog
 from core.sandbox.revision_server import RevisionHosts
 
 _LOC = "/v2/projects/{project}/locations/{location}"
@@ -26,6 +28,7 @@ STATE_KEY = web.AppKey("cloudrun_state", CloudRunState)
 HOSTS_KEY = web.AppKey("revision_hosts", RevisionHosts)
 FAULTS_KEY = web.AppKey("faults", SandboxFaults)
 CALLS_KEY = web.AppKey("calls", Counter)
+LOG_KEY = web.AppKey("request_log", RequestLog)
 
 
 def error_body(status: str, message: str, code: int) -> dict[str, Any]:
@@ -35,6 +38,24 @@ def error_body(status: str, message: str, code: int) -> dict[str, Any]:
 def _error(status: str, message: str) -> web.Response:
     code = ApiError.HTTP.get(status, 500)
     return web.json_response(error_body(status, message, code), status=code)
+
+
+@web.middleware
+async def _log_writes(request: web.Request,
+                      handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    status = 500  # what aiohttp answers when the handler raises
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    finally:
+        if request.method != "GET":
+            try:
+                body = await request.read()  # cached: the handler has read it already
+            except Exception:  # a body the client never finished is logged empty; logging never fails a call
+                body = b""
+            request.app[LOG_KEY].record(request.app[STATE_KEY].clock(), request.match_info.route.name or "",
+                                        request.path, status, body)
 
 
 @web.middleware
@@ -154,10 +175,11 @@ async def _not_found(request: web.Request) -> web.Response:
 
 
 def cloudrun_app(state: CloudRunState, hosts: RevisionHosts, faults: SandboxFaults,
-                 calls: Counter[str] | None = None) -> web.Application:
-    """The REST API; `calls` counts requests per RPC name (injected faults included)."""
-    app = web.Application(middlewares=[_faults_and_errors])
+                 calls: Counter[str] | None = None, log: RequestLog | None = None) -> web.Application:
+    """The REST API; `calls` counts requests per RPC name and `log` records mutating ones (faults included)."""
+    app = web.Application(middlewares=[_log_writes, _faults_and_errors])
     app[CALLS_KEY] = calls if calls is not None else Counter()
+    app[LOG_KEY] = log if log is not None else RequestLog()
     app[STATE_KEY] = state
     app[HOSTS_KEY] = hosts
     app[FAULTS_KEY] = faults

@@ -2,12 +2,13 @@
 
 Routes: GET /sandbox/endpoints, GET /sandbox/status, GET /sandbox/scenario,
 POST /sandbox/scenario {"name"}, POST /sandbox/faults {"api": "cloudrun"|"monitoring", "share", "kinds",
-"latency_s", "seed", "methods"}, POST /sandbox/clock {"advance": seconds}. Errors are
-`{"error": "<one sentence>"}` with status 400.
+"latency_s", "seed", "methods"}, POST /sandbox/clock {"advance": seconds}, GET /sandbox/requests[?since=SEQ]
+(the Cloud Run request log, see request_log.py). Errors are `{"error": "<one sentence>"}` with status 400.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -97,6 +98,14 @@ async def post_clock(request: web.Request) -> web.Response:
     return web.json_response({"time": cloud.clock.advance(seconds)})
 
 
+async def get_requests(request: web.Request) -> web.Response:
+    cloud: SandboxCloud = request.app[CLOUD_KEY]
+    since = request.query.get("since", "0")
+    if not since.isdigit():
+        raise BadInput(f"since must be a request sequence number (0 or more), got {since!r}.")
+    return web.json_response(cloud.cloudrun_requests.to_dict(int(since)))
+
+
 def control_app(cloud: SandboxCloud) -> web.Application:
     app = web.Application(middlewares=[_errors])
     app[CLOUD_KEY] = cloud
@@ -106,15 +115,22 @@ def control_app(cloud: SandboxCloud) -> web.Application:
     app.router.add_post("/sandbox/scenario", post_scenario)
     app.router.add_post("/sandbox/faults", post_faults)
     app.router.add_post("/sandbox/clock", post_clock)
+    app.router.add_get("/sandbox/requests", get_requests)
     return app
 
 
 # -- client ----------------------------------------------------------------------------------------
 
+@functools.cache
+def _client() -> httpx.Client:
+    """One client per process: building one (its TLS context) per call cost more than the calls themselves."""
+    return httpx.Client()
+
+
 def _call(control_url: str, method: str, path: str, body: dict[str, Any] | None = None,
           timeout: float = 5.0) -> dict[str, Any]:
     try:
-        response = httpx.request(method, control_url.rstrip("/") + path, json=body, timeout=timeout)
+        response = _client().request(method, control_url.rstrip("/") + path, json=body, timeout=timeout)
     except httpx.HTTPError as exc:
         raise OperationFailed(f"The sandbox at {control_url} did not answer {method} {path}: "
                               f"{type(exc).__name__}.") from None
@@ -142,6 +158,11 @@ def fetch_status(control_url: str) -> dict[str, Any]:
 
 def advance_clock(control_url: str, seconds: float) -> float:
     return float(_call(control_url, "POST", "/sandbox/clock", {"advance": seconds})["time"])
+
+
+def fetch_requests(control_url: str, since: int = 0) -> dict[str, Any]:
+    """The mutating Cloud Run calls the sandbox answered after sequence number `since`, oldest first."""
+    return _call(control_url, "GET", f"/sandbox/requests?since={since}")
 
 
 def set_faults(control_url: str, api: str, **settings: Any) -> dict[str, Any]:
