@@ -27,6 +27,8 @@ Exit codes:
 
 STATUSES = [s.value for s in DeploymentStatus]
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of tables.")
+read_only_option = click.option("--read-only", is_flag=True,
+                                help="Open the console read-only: it shows everything and refuses every action.")
 
 
 @click.group(invoke_without_command=True, epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,18 +44,36 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print machin
     type=click.Path(dir_okay=False, path_type=Path),
     help="Deployment registry file (default: the user's data directory; env OPSCONSOLE_REGISTRY).",
 )
+@read_only_option
 @click.pass_context
-def cli(ctx: click.Context, config_file: Path | None, registry_path: Path | None) -> None:
+def cli(ctx: click.Context, config_file: Path | None, registry_path: Path | None, read_only: bool) -> None:
     """Deploy the AI Agent Network and keep it healthy.
 
-    With no command, prints the status of every environment.
+    With no command, opens the console at a terminal, and prints the status of every environment otherwise.
     """
     if config_file is not None and not config_file.is_file():
         raise BadInput(f"configuration file {config_file} does not exist")
     ctx.obj = session = Session(config_file=config_file, registry_path=registry_path)
     ctx.call_on_close(session.close)
+    if read_only and ctx.invoked_subcommand not in (None, "ui"):
+        # Refused rather than ignored: an operator who asked for read-only must not change anything by mistake.
+        raise BadInput(f"--read-only applies to the console only (opsconsole --read-only, or opsconsole ui "
+                       f"--read-only); `{ctx.invoked_subcommand}` does not take it")
+    ctx.meta["read_only"] = read_only
     if ctx.invoked_subcommand is None:
-        ctx.invoke(status)
+        ctx.invoke(ui if sys.stdin.isatty() and sys.stdout.isatty() else status)
+
+
+@cli.command(epilog=EXIT_CODES)
+@read_only_option
+@click.pass_context
+def ui(ctx: click.Context, read_only: bool) -> None:
+    """Open the console: live environments, canary judge, actions and log (Textual; needs a terminal)."""
+    from console.app import OpsConsoleApp  # only the TUI loads Textual's app machinery
+
+    session: Session = ctx.obj
+    read_only = read_only or bool(ctx.meta.get("read_only"))
+    OpsConsoleApp(session.engine, sleep=session.wiring.sleep, read_only=read_only).run()
 
 
 @cli.group(epilog=EXIT_CODES)

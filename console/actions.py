@@ -1,0 +1,217 @@
+"""The console's one registry of actions: bindings, footer, command palette and help are all derived from it.
+
+An operator action names the engine function it calls (the same one the CLI calls), whether it asks
+for a value first, whether production wants its name typed, and when it makes no sense right now
+(the reason the action panel shows). The engine stays the authority: these checks only explain in
+advance what the engine would refuse anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from textual.binding import Binding
+
+from core.engine import (
+    Engine,
+    Rollout,
+    approve,
+    pause,
+    promote,
+    resume,
+    rollback_deployment,
+    set_weight,
+    verify_deployment,
+)
+from core.engine import abort as abort_deployment
+from core.registry import Deployment
+
+Ask = Literal["percent", "reason"]
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What the checks look at: the selected environment and its running deployment (if any)."""
+
+    environment: str
+    requires_approval: bool
+    active: Deployment | None
+    rollout: Rollout | None
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class Done:
+    """What an action did, in one sentence for the toast; `ok` False shows it as a warning (a failed check)."""
+
+    message: str
+    ok: bool = True
+
+
+Run = Callable[[Engine, str, str], Done]  # (engine, environment, answer typed in the modal)
+Check = Callable[[Situation], str | None]  # the reason the action makes no sense now, or None
+
+
+@dataclass(frozen=True)
+class OpsAction:
+    """One thing the operator can do. `action` is the Textual action string the binding and palette run."""
+
+    id: str
+    keys: str
+    title: str
+    description: str
+    action: str
+    run: Run | None = None  # the engine call; None for console-only actions (help, refresh, quit)
+    ask: Ask | None = None
+    confirm_production: bool = False  # the same actions the CLI confirms: approve, promote, set weight, roll back
+    drives: bool = True  # after the call, carry the deployment on until it ends or needs the operator
+    check: Check | None = None
+    footer: bool = True  # the footer has room for the operator's actions, not for every key
+
+    @property
+    def changes_things(self) -> bool:
+        return self.run is not None
+
+    def unavailable(self, situation: Situation) -> str | None:
+        if self.changes_things and situation.read_only:
+            return "read-only console: actions are refused"
+        return self.check(situation) if self.check else None
+
+    def binding(self) -> Binding:
+        return Binding(self.keys, self.action, self.title, id=self.id, show=self.footer)
+
+
+# -- checks -------------------------------------------------------------------------------------------
+
+def _running(s: Situation) -> str | None:
+    return None if s.active is not None else f"{s.environment} has no deployment in progress"
+
+
+def _can_approve(s: Situation) -> str | None:
+    if (why := _running(s)) is not None:
+        return why
+    if not s.requires_approval:
+        return f"{s.environment} needs no approval"
+    if s.rollout is not None and s.rollout.approval is not None:
+        return f"already approved by {s.rollout.approval.get('actor', 'someone')}"
+    return None
+
+
+def _can_promote(s: Situation) -> str | None:
+    if (why := _running(s)) is not None:
+        return why
+    if s.rollout is None:
+        return None
+    if s.requires_approval and s.rollout.approval is None:
+        return "approve it first (a)"
+    if s.rollout.next_operator_stage() is None:
+        return "no step waits for the operator; it runs on its own"
+    return None
+
+
+def _can_set_weight(s: Situation) -> str | None:
+    if (why := _running(s)) is not None:
+        return why
+    if s.rollout is not None and (not s.rollout.new_revision or s.rollout.routed_stage < 0):
+        return "no traffic has moved yet; promote first"
+    return None
+
+
+def _can_pause(s: Situation) -> str | None:
+    if (why := _running(s)) is not None:
+        return why
+    return "already paused" if s.rollout is not None and s.rollout.paused else None
+
+
+def _can_resume(s: Situation) -> str | None:
+    if (why := _running(s)) is not None:
+        return why
+    return None if s.rollout is not None and s.rollout.paused else "not paused"
+
+
+# -- engine calls (the same functions as console/deploy_commands.py) ----------------------------------
+
+def _approve(engine: Engine, env: str, _: str) -> Done:
+    approve(engine, env)
+    return Done(f"{env}: approved by {engine.operator}")
+
+
+def _promote(engine: Engine, env: str, _: str) -> Done:
+    rollout = Rollout.of(promote(engine, env))
+    step = rollout.plan.stages[rollout.approved_through].name
+    return Done(f"{env}: promote to {step} requested")
+
+
+def _set_weight(engine: Engine, env: str, answer: str) -> Done:
+    set_weight(engine, env, int(answer))
+    return Done(f"{env}: weight {int(answer)} % requested")
+
+
+def _pause(engine: Engine, env: str, _: str) -> Done:
+    pause(engine, env)
+    return Done(f"{env}: paused (the judge keeps watching)")
+
+
+def _resume(engine: Engine, env: str, _: str) -> Done:
+    resume(engine, env)
+    return Done(f"{env}: resumed")
+
+
+def _roll_back(engine: Engine, env: str, reason: str) -> Done:
+    """The running deployment if there is one, else the WebSocket server to its previous revision (as the CLI)."""
+    if engine.active(env) is not None:
+        abort_deployment(engine, env, reason)
+        return Done(f"{env}: roll back requested")
+    done = rollback_deployment(engine, env, "websocket-server", reason=reason)
+    return Done(f"{env}: websocket-server rolled back to {next(iter(done.versions.values()))}")
+
+
+def _verify(engine: Engine, env: str, _: str) -> Done:
+    running = engine.active(env)
+    report = verify_deployment(engine, env, running.id if running else None)
+    return Done(f"{env}: {report.target.revision}: {report.summary}", ok=report.passed)
+
+
+ACTIONS: tuple[OpsAction, ...] = (
+    OpsAction("promote", "p", "Promote", "Move the deployment to its next step (next canary weight, or the "
+              "frontend promotion).", "app.ops('promote')", _promote, confirm_production=True, check=_can_promote),
+    OpsAction("set-weight", "w", "Set weight", "Put a percentage of traffic on the new revision by hand; the judge "
+              "keeps watching.", "app.ops('set-weight')", _set_weight, ask="percent", confirm_production=True,
+              check=_can_set_weight),
+    OpsAction("pause", "space", "Pause", "Hold the deployment at its current step; the judge can still roll back.",
+              "app.ops('pause')", _pause, check=_can_pause),
+    OpsAction("resume", "r", "Resume", "Carry on a paused deployment.", "app.ops('resume')", _resume,
+              check=_can_resume),
+    OpsAction("rollback", "b", "Roll back", "Roll back the running deployment (or the WebSocket server to its "
+              "previous revision); asks for the reason, which is recorded.", "app.ops('rollback')", _roll_back,
+              ask="reason", confirm_production=True),
+    OpsAction("approve", "a", "Approve", "Approve the waiting deployment (allowed operators only).",
+              "app.ops('approve')", _approve, confirm_production=True, check=_can_approve),
+    OpsAction("verify", "v", "Verify", "Run the environment's required checks on the new revision, or on what "
+              "serves now.", "app.ops('verify')", _verify, drives=False),
+    OpsAction("refresh", "ctrl+r,f5", "Pause refresh", "Stop or restart the live refresh (the indicator at the "
+              "top says which).", "app.toggle_refresh"),
+    OpsAction("select-dev", "1", "Show dev", "Select the dev environment.", "app.select('dev')", footer=False),
+    OpsAction("select-staging", "2", "Show staging", "Select the staging environment.", "app.select('staging')",
+              footer=False),
+    OpsAction("select-production", "3", "Show production", "Select the production environment.",
+              "app.select('production')", footer=False),
+    OpsAction("help", "question_mark,f1", "Help", "Show this help: every key and what it does.", "app.help"),
+    OpsAction("quit", "q", "Quit", "Leave the console; deployments keep their state in the registry.", "app.quit"),
+)
+
+BY_ID: dict[str, OpsAction] = {a.id: a for a in ACTIONS}
+OPERATOR_ACTIONS: tuple[OpsAction, ...] = tuple(a for a in ACTIONS if a.changes_things)
+
+
+def bindings() -> list[Binding]:
+    """The main screen's bindings, one per action, each with its id so the config's keymap can rebind it."""
+    return [a.binding() for a in ACTIONS]
+
+
+def keys_for(action: OpsAction, keymap: dict[str, str]) -> str:
+    """The keys as the operator sees them, after the configured keymap."""
+    keys = keymap.get(action.id, action.keys)
+    return ", ".join(k.replace("question_mark", "?") for k in keys.split(","))

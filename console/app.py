@@ -1,0 +1,322 @@
+"""The Textual console: live environments beside the actions, calling the same engine functions as the CLI.
+
+Nothing blocking runs on the event loop: refreshes, operator actions and the driving of deployments
+are thread workers that post Messages back. Per environment one driver runs at a time (an exclusive
+worker group), and an operator action first stops that driver and waits for it, so an action and a
+tick never write the same rollout status at once. A worker's OpsError becomes a one-sentence error
+notification; the console keeps running.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+
+from textual import on
+from textual.app import App, SystemCommand
+from textual.message import Message
+from textual.notifications import SeverityLevel
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from console.actions import ACTIONS, BY_ID, OPERATOR_ACTIONS, Done, OpsAction, Situation, keys_for
+from console.screens.ask import AskScreen
+from console.screens.confirm import ConfirmScreen
+from console.screens.help import HelpScreen
+from console.screens.main import MainScreen
+from console.snapshot import EnvironmentSnapshot, rollout_of, take_snapshot
+from core.config import ENVIRONMENTS
+from core.engine import Engine, EngineEvent, EnvironmentBusy, Tick
+from core.engine.events import DeploymentFinished, RolledBack
+from core.errors import OpsError
+from widgets.action_panel import ActionRow
+
+SLEEP_SLICE_S = 0.5  # a driver waiting for an analysis window notices a stop request this soon
+EVENTS_KEPT = 500  # engine events kept per environment for the log when it is selected again
+
+
+class OpsConsoleApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "opsconsole"
+
+    @dataclass
+    class Refreshed(Message):
+        snapshots: dict[str, EnvironmentSnapshot]
+
+    @dataclass
+    class EngineEventArrived(Message):
+        event: EngineEvent
+
+    @dataclass
+    class ActionDone(Message):
+        action: OpsAction
+        environment: str
+        done: Done
+
+    @dataclass
+    class Driven(Message):
+        environment: str
+        tick: Tick
+
+    def __init__(self, engine: Engine, *, sleep: Callable[[float], None], read_only: bool = False,
+                 environments: Iterable[str] = ENVIRONMENTS) -> None:
+        """`sleep` waits cloud time (the wiring's: real time, or a frozen sandbox clock advanced)."""
+        super().__init__()
+        self.engine = engine
+        self.sleep = sleep
+        self.read_only = read_only
+        self.environments = [e for e in environments if e in engine.config.environments]
+        self.selected = "production" if "production" in self.environments else self.environments[0]
+        self.snapshots: dict[str, EnvironmentSnapshot] = {}
+        self.engine_events: dict[str, deque[EngineEvent]] = {e: deque(maxlen=EVENTS_KEPT) for e in self.environments}
+        self.keymap = dict(engine.config.console.keymap)
+        self.refresh_paused = False
+        self._refresh_worker: Worker[None] | None = None
+        self._refresh_again = False
+        self._env_locks = {e: threading.Lock() for e in self.environments}
+        self._unsubscribe: Callable[[], None] | None = None
+        self._timer: Timer | None = None
+        self._threads_lock = threading.Lock()
+        self._threads_running = 0
+        self.main = MainScreen([(e, engine.environment(e).strategy.kind) for e in self.environments], self.selected)
+
+    # -- start and stop ---------------------------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen:
+        return self.main
+
+    def on_mount(self) -> None:
+        self.sub_title = f"{self.engine.ports.profile} · {self.engine.operator}" + (
+            " · READ-ONLY" if self.read_only else "")
+        self.set_keymap(self.keymap)
+        # post_message is thread-safe and never blocks the engine's thread (call_from_thread would wait
+        # for the loop, and hang a driver that emits while the app is shutting down).
+        self._unsubscribe = self.engine.bus.subscribe(lambda event: self.post_message(self.EngineEventArrived(event)))
+
+    def on_ready(self) -> None:
+        """The main screen is up: show it, take the first snapshots, start the timer and the drivers."""
+        self._timer = self.set_interval(self.engine.config.console.refresh_seconds, self.request_refresh)
+        self._show_refresh_state()
+        self._show_selected()
+        self.request_refresh()
+        unknown = sorted(set(self.keymap) - set(BY_ID))
+        if unknown:
+            self.tell(f"[console.keymap] names no action {', '.join(unknown)}; known ids: {', '.join(BY_ID)}",
+                      severity="warning")
+        if not self.read_only:  # carry on what a previous console left running (the registry knows)
+            for environment in self.environments:
+                self.drive(environment)
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self.workers.cancel_all()
+
+    # -- refresh ----------------------------------------------------------------------------------------
+
+    def request_refresh(self) -> None:
+        """Take new snapshots in a worker; while one is running, run exactly one more after it."""
+        if self._refresh_worker is not None and not self._refresh_worker.is_finished:
+            self._refresh_again = True
+            return
+        self._refresh_again = False
+        self._refresh_worker = self._in_thread(self._take_snapshots, name="Refresh", group="refresh")
+
+    def _take_snapshots(self) -> None:
+        self.post_message(self.Refreshed({e: take_snapshot(self.engine, e) for e in self.environments}))
+
+    @on(Refreshed)
+    def _refreshed(self, message: Refreshed) -> None:
+        self.snapshots.update(message.snapshots)
+        for snapshot in message.snapshots.values():
+            self.main.show_environment(snapshot)
+        self._show_selected()
+        self._show_refresh_state()
+
+    def action_toggle_refresh(self) -> None:
+        if self._timer is None:
+            return
+        self.refresh_paused = not self.refresh_paused
+        if self.refresh_paused:
+            self._timer.pause()
+        else:
+            self._timer.resume()
+            self.request_refresh()
+        self._show_refresh_state()
+
+    def _show_refresh_state(self) -> None:
+        keys = keys_for(BY_ID["refresh"], self.keymap)
+        when = next(iter(self.snapshots.values())).now.strftime("%H:%M:%S") if self.snapshots else "-"
+        if self.refresh_paused:
+            text = f"⏸ REFRESH PAUSED ({keys} resumes) · last refresh {when}"
+        else:
+            text = f"● live · every {self.engine.config.console.refresh_seconds:g} s · last refresh {when}"
+        if self.read_only:
+            text += " · READ-ONLY: actions are refused"
+        self.main.show_refresh_state(text, paused=self.refresh_paused, read_only=self.read_only)
+
+    # -- selection ----------------------------------------------------------------------------------------
+
+    def action_select(self, environment: str) -> None:
+        if environment in self.environments and environment != self.selected:
+            self.selected = environment
+            self._show_selected()
+            self.main.card(environment).focus()
+
+    def situation(self, environment: str) -> Situation:
+        snapshot = self.snapshots.get(environment)
+        active = snapshot.active if snapshot is not None else None
+        return Situation(environment, self.engine.environment(environment).requires_approval, active,
+                         rollout_of(active), self.read_only)
+
+    def _show_selected(self) -> None:
+        situation = self.situation(self.selected)
+        rows = [ActionRow(a.id, keys_for(a, self.keymap), a.title, a.unavailable(situation)) for a in OPERATOR_ACTIONS]
+        self.main.show_selected(self.selected, self.snapshots.get(self.selected), rows,
+                                self.engine_events[self.selected])
+
+    # -- engine events ------------------------------------------------------------------------------------
+
+    @on(EngineEventArrived)
+    def _engine_event(self, message: EngineEventArrived) -> None:
+        event = message.event
+        if event.environment not in self.engine_events:
+            return
+        self.engine_events[event.environment].append(event)
+        if event.environment == self.selected:
+            self.main.add_engine_event(event)
+        if isinstance(event, RolledBack):
+            self.tell(f"{event.environment}: {event.cause}", title="Rolled back", severity="error")
+        elif isinstance(event, DeploymentFinished):
+            self.tell(f"{event.environment}: deployment {event.deployment_id} {event.status}",
+                      severity="information" if event.status == "succeeded" else "warning")
+        self.request_refresh()
+
+    # -- actions ------------------------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.keymap))
+
+    def action_ops(self, action_id: str) -> None:
+        """An operator action on the selected environment: explain a refusal, else ask, confirm, then run it."""
+        action, environment = BY_ID[action_id], self.selected
+        why = action.unavailable(self.situation(environment))
+        if why is not None:
+            self.tell(f"{action.title} on {environment}: {why}", severity="warning")
+            return
+        self.run_worker(self._ask_and_confirm(action, environment), name=action.title, group="dialog")
+
+    async def _ask_and_confirm(self, action: OpsAction, environment: str) -> None:
+        answer = ""
+        if action.ask is not None:
+            asked = await self.push_screen_wait(AskScreen(f"{action.title} on {environment}", action.ask))
+            if asked is None:
+                self.tell(f"{action.title} cancelled; nothing was changed")
+                return
+            answer = asked
+        if environment == "production" and action.confirm_production:
+            typed = await self.push_screen_wait(ConfirmScreen(environment, action.title))
+            if typed is None:
+                self.tell(f"{action.title} cancelled; nothing was changed")
+                return
+            if typed != environment:
+                self.tell(f"confirmation did not match {environment!r}; nothing was changed", severity="error")
+                return
+        self.run_action_in_worker(action, environment, answer)
+
+    def run_action_in_worker(self, action: OpsAction, environment: str, answer: str) -> None:
+        # Stop the environment's driver first (on this thread: cancelling is not thread-safe); the action's
+        # worker then waits for the driver to let go of the environment.
+        self.workers.cancel_group(self, f"drive:{environment}")
+        self._in_thread(partial(self._act, action, environment, answer), name=f"{action.title} on {environment}",
+                        group=f"act:{environment}")
+
+    def _act(self, action: OpsAction, environment: str, answer: str) -> None:
+        assert action.run is not None
+        with self._env_locks[environment]:
+            done = action.run(self.engine, environment, answer)
+        self.post_message(self.ActionDone(action, environment, done))
+
+    @on(ActionDone)
+    def _action_done(self, message: ActionDone) -> None:
+        self.tell(message.done.message, severity="information" if message.done.ok else "warning")
+        self.request_refresh()
+        if message.action.drives:
+            self.drive(message.environment)
+
+    def drive(self, environment: str) -> None:
+        """Carry the environment's deployment on in the background until it ends or needs the operator."""
+        self._in_thread(partial(self._drive, environment), name=f"Driving {environment}", group=f"drive:{environment}",
+                        exclusive=True)
+
+    def _drive(self, environment: str) -> None:
+        worker = get_current_worker()
+
+        def sleep(seconds: float) -> None:
+            while seconds > 0 and not worker.is_cancelled:
+                self.sleep(min(seconds, SLEEP_SLICE_S))
+                seconds -= SLEEP_SLICE_S
+
+        with self._env_locks[environment]:
+            deployment = self.engine.active(environment)
+            if deployment is None or worker.is_cancelled:
+                return
+            tick = self.engine.drive(deployment.id, sleep=sleep, stop=lambda: worker.is_cancelled)
+        self.post_message(self.Driven(environment, tick))
+
+    @on(Driven)
+    def _driven(self, message: Driven) -> None:
+        self.request_refresh()
+
+    # -- worker threads -----------------------------------------------------------------------------------
+
+    def _in_thread(self, work: Callable[[], None], *, name: str, group: str, exclusive: bool = False) -> Worker[None]:
+        """A thread worker whose thread is counted until it really ends (a cancelled thread runs on to its end)."""
+        def counted() -> None:
+            with self._threads_lock:
+                self._threads_running += 1
+            try:
+                work()
+            finally:
+                with self._threads_lock:
+                    self._threads_running -= 1
+
+        return self.run_worker(counted, name=name, group=group, thread=True, exclusive=exclusive, exit_on_error=False)
+
+    @property
+    def busy(self) -> bool:
+        """Whether a refresh, an action or a driver is still working (also one whose worker was cancelled)."""
+        return self._threads_running > 0 or any(not w.is_finished for w in self.workers if w.group != "dialog")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place a worker's failure is turned into what the operator sees: one sentence, no crash."""
+        if event.worker.group == "refresh" and event.worker.is_finished and self._refresh_again:
+            self.request_refresh()
+        if event.state is not WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if isinstance(error, EnvironmentBusy):  # another console drives it and applies what we request
+            self.tell(str(error), title=event.worker.name, severity="warning")
+        elif isinstance(error, OpsError):
+            self.tell(str(error), title=event.worker.name, severity="error")
+        else:
+            self.tell(f"internal error in {event.worker.name}: {type(error).__name__}: {error}", severity="error")
+
+    def tell(self, message: str, *, title: str = "", severity: SeverityLevel = "information") -> None:
+        """A toast; never markup, since messages quote providers, revisions and what the operator typed."""
+        self.notify(message, title=title, severity=severity, markup=False)
+
+    # -- command palette ----------------------------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if screen is not self.main:
+            return
+        for action in ACTIONS:
+            if action.id != "quit":  # the built-in palette already has Quit
+                yield SystemCommand(f"{action.title} ({keys_for(action, self.keymap)})", action.description,
+                                    partial(self.run_action, action.action))

@@ -1,0 +1,55 @@
+"""A modal that asks the operator for one value (a traffic weight, a rollback reason) and checks it before closing."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.validation import Function, Integer, Validator
+from textual.widgets import Input, Label
+
+Kind = Literal["percent", "reason"]
+
+QUESTIONS: dict[Kind, tuple[str, str]] = {
+    "percent": ("Percent of traffic on the new revision (0-100)", "e.g. 25"),
+    "reason": ("Why? The reason is recorded as the rollback cause and sent to Slack/PagerDuty", "e.g. 5xx spike"),
+}
+
+
+def _validators(kind: Kind) -> list[Validator]:
+    if kind == "percent":
+        return [Integer(minimum=0, maximum=100, failure_description="a whole number from 0 to 100")]
+    return [Function(lambda text: bool(text.strip()), "say why: the reason cannot be empty")]
+
+
+class AskScreen(ModalScreen[str | None]):
+    """Dismissed with the valid answer, or None on esc; an invalid answer keeps the dialog open and says why."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="cancel-ask")]
+
+    def __init__(self, title: str, kind: Kind) -> None:
+        super().__init__()
+        self.title_text = title
+        self.kind = kind
+
+    def compose(self) -> ComposeResult:
+        question, placeholder = QUESTIONS[self.kind]
+        with Vertical(classes="dialog"):
+            yield Label(self.title_text, classes="dialog-title")
+            yield Label(question)
+            yield Input(placeholder=placeholder, validators=_validators(self.kind), id="ask-input",
+                        type="integer" if self.kind == "percent" else "text")
+            yield Label("", id="ask-problem", classes="dialog-problem")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        result = event.validation_result
+        if result is not None and not result.is_valid:
+            self.query_one("#ask-problem", Label).update("; ".join(result.failure_descriptions))
+            return
+        self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

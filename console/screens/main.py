@@ -1,0 +1,87 @@
+"""The main screen: three environment cards, then the selected environment's canary judge, actions and log.
+
+It only lays widgets out and hands them what the app gathered; its bindings come from the action
+registry, and clicks on it become the same actions the keys run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from console import actions
+from console.snapshot import EnvironmentSnapshot
+from core.engine import EngineEvent
+from widgets.action_panel import ActionPanel, ActionRow
+from widgets.canary_panel import CanaryPanel
+from widgets.environment_card import EnvironmentCard
+from widgets.event_log import EventLog
+
+
+class MainScreen(Screen[None]):
+    BINDINGS = actions.bindings()
+    AUTO_FOCUS = "EnvironmentCard.selected"  # focusing a card selects it: start on the selected one
+    # app.tcss fits the panels into 80x24 under these classes.
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (110, "-wide")]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (32, "-tall")]
+
+    def __init__(self, environments: Sequence[tuple[str, str]], selected: str) -> None:
+        """`environments`: (name, strategy kind) in the order the cards are shown."""
+        super().__init__(id="main")
+        self.environments = list(environments)
+        self.selected = selected
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="refresh-state", markup=False)
+        with Horizontal(id="cards"):
+            for name, strategy in self.environments:
+                card = EnvironmentCard(name, strategy=strategy, production=name == "production")
+                yield card.set_class(name == self.selected, "selected")
+        with Horizontal(id="middle"):
+            yield CanaryPanel(id="canary")
+            yield ActionPanel(id="actions")
+        yield EventLog(id="log")
+        yield Footer()
+
+    def card(self, environment: str) -> EnvironmentCard:
+        return self.query_one(f"#card-{environment}", EnvironmentCard)
+
+    def show_environment(self, snapshot: EnvironmentSnapshot) -> None:
+        self.card(snapshot.name).show(snapshot)
+
+    def show_selected(self, environment: str, snapshot: EnvironmentSnapshot | None, rows: Sequence[ActionRow],
+                      engine_events: Iterable[EngineEvent]) -> None:
+        for name, _ in self.environments:
+            self.card(name).set_class(name == environment, "selected")
+        self.query_one(ActionPanel).show(rows, title=f"Actions · {environment}")
+        if snapshot is None:
+            return
+        self.query_one(CanaryPanel).show(snapshot)
+        log = self.query_one(EventLog)
+        deployment_id = snapshot.deployment.id if snapshot.deployment else None
+        log.follow(environment, deployment_id, [e for e in engine_events if e.deployment_id == deployment_id])
+        log.show_steps(snapshot.events)
+
+    def add_engine_event(self, event: EngineEvent) -> None:
+        self.query_one(EventLog).add_engine_event(event)
+
+    def show_refresh_state(self, text: str, *, paused: bool, read_only: bool) -> None:
+        indicator = self.query_one("#refresh-state", Static)
+        indicator.update(text)
+        indicator.set_class(paused, "paused")
+        indicator.set_class(read_only, "read-only")
+
+    @on(EnvironmentCard.Selected)
+    async def _card_selected(self, event: EnvironmentCard.Selected) -> None:
+        await self.app.run_action(f"app.select('{event.environment}')")
+
+    @on(ActionPanel.Chosen)
+    async def _action_chosen(self, event: ActionPanel.Chosen) -> None:
+        await self.app.run_action(actions.BY_ID[event.action_id].action)

@@ -1,0 +1,68 @@
+"""`opsconsole` at a terminal opens the console; `--read-only` shows on screen, and other commands refuse it."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import select
+import struct
+import subprocess
+import sys
+import termios
+from pathlib import Path
+
+
+def run_at_a_terminal(args: list[str], tmp_path: Path, wait_for: bytes) -> tuple[int, bytes]:
+    """Start `python -m console ARGS` on a 120x36 pseudo-terminal, press q once `wait_for` is on screen."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("OPSCONSOLE_")}
+    environ.update(OPSCONSOLE_REGISTRY=str(tmp_path / "registry.json"), OPSCONSOLE_SANDBOX=str(tmp_path / "sb.json"),
+                   TERM="xterm-256color")
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: exec replaces it, so nothing after this runs in it
+        os.chdir(tmp_path)
+        os.execve(sys.executable, [sys.executable, "-m", "console", *args], environ)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 36, 120, 0, 0))
+    seen, quit_sent = b"", False
+    try:
+        for _ in range(600):  # at most ~60 s, far more than a start takes
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if ready:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:  # the child closed the terminal: it has exited
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+            if not quit_sent and wait_for in seen:
+                os.write(fd, b"q")
+                quit_sent = True
+    finally:
+        if not quit_sent:
+            os.kill(pid, 9)
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    return os.waitstatus_to_exitcode(status), seen
+
+
+def test_opsconsole_at_a_terminal_opens_the_console_and_q_quits(tmp_path: Path) -> None:
+    code, seen = run_at_a_terminal([], tmp_path, b"PRODUCTION")
+    assert code == 0
+    assert b"PRODUCTION" in seen and b"Traceback" not in seen
+
+
+def test_read_only_ui_says_so_on_screen(tmp_path: Path) -> None:
+    code, seen = run_at_a_terminal(["--read-only", "ui"], tmp_path, b"READ-ONLY")
+    assert code == 0 and b"READ-ONLY" in seen
+
+
+
+def test_read_only_is_refused_by_a_command_that_would_change_something(tmp_path: Path) -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("OPSCONSOLE_")}
+    environ.update(OPSCONSOLE_REGISTRY=str(tmp_path / "registry.json"), OPSCONSOLE_SANDBOX=str(tmp_path / "sb.json"))
+    result = subprocess.run([sys.executable, "-m", "console", "--read-only", "promote", "production", "--yes"],
+                            cwd=tmp_path, env=environ, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "--read-only applies to the console only" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "registry.json").exists(), "nothing was opened, let alone changed"

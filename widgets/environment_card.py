@@ -1,0 +1,169 @@
+"""One environment at a glance: live versions with the traffic split, the active and the last deployment, problems.
+
+The card turns red while anything is wrong (a provider unreachable, a serving revision not ready, a
+failed check of the running deployment) and says what in one line each. Production carries its own
+accent colour and label so nobody mistakes it for staging.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Static
+
+from core.registry import DeploymentStatus
+from widgets.traffic_bar import Segment, TrafficBar
+from widgets.views import EnvironmentView, age, short_id, version_of
+
+BAD_ENDINGS = (DeploymentStatus.FAILED, DeploymentStatus.ROLLED_BACK, DeploymentStatus.ABORTED)
+
+
+def problems(view: EnvironmentView) -> list[str]:
+    """Everything that makes the card red, one sentence each."""
+    found = []
+    if view.live.websocket_error:
+        found.append(f"Cloud Run: {view.live.websocket_error}")
+    if view.live.frontend_error:
+        found.append(f"Vercel: {view.live.frontend_error}")
+    if view.error:
+        found.append(f"registry: {view.error}")
+    found += [f"revision {r.name} serves {r.percent} % but is not ready"
+              for r in view.live.revisions if r.percent and not r.ready]
+    rollout = view.rollout if view.active is not None else None
+    if rollout is not None:
+        if rollout.verification_failed:
+            found.append(f"verification failed: {(rollout.verification or {}).get('summary', '')}")
+        if rollout.verdicts and rollout.verdicts[-1].get("outcome") == "fail":
+            found.append(f"judge: {rollout.verdicts[-1].get('explanation', '')}")
+    return found
+
+
+def _update(static: Static, text: Text) -> None:
+    """Repaint only what changed: most refreshes bring the same text, and an idle console should stay idle."""
+    if static.content != text:
+        static.update(text)
+
+
+class EnvironmentCard(Vertical, can_focus=True):
+    """Click it (or focus it with tab) to select the environment: posts `EnvironmentCard.Selected`."""
+
+    DEFAULT_CSS = """
+    EnvironmentCard {
+        border: round $foreground 30%;
+        border-title-style: bold;
+        padding: 0 1;
+        height: 100%;
+    }
+    EnvironmentCard > Static { width: 100%; text-wrap: nowrap; text-overflow: ellipsis; }
+    EnvironmentCard.selected { border: round $accent; }
+    EnvironmentCard.production { border: heavy #c678dd; border-title-color: #c678dd; }
+    EnvironmentCard.production.selected { border: double #c678dd; }
+    EnvironmentCard.failing, EnvironmentCard.production.failing, EnvironmentCard.selected.failing {
+        border: heavy $error;
+        border-title-color: $error;
+        background: $error 12%;
+    }
+    EnvironmentCard .card-problems { color: $error; text-style: bold; }
+    """
+
+    @dataclass
+    class Selected(Message):
+        environment: str
+
+    def __init__(self, environment: str, *, strategy: str, production: bool = False) -> None:
+        super().__init__(id=f"card-{environment}", classes="production" if production else None)
+        self.environment = environment
+        self.production = production
+        label = "▲ PRODUCTION" if production else environment
+        self.border_title = f"{label} · {strategy}"
+
+    def compose(self) -> ComposeResult:
+        yield Static("waiting for the first refresh…", classes="card-version", markup=False)
+        yield TrafficBar(classes="card-split")
+        yield Static("", classes="card-body", markup=False)
+        yield Static("", classes="card-problems", markup=False)
+
+    @property
+    def text(self) -> str:
+        """Everything the card says, as plain text (what an operator reads on it)."""
+        parts = [self.border_title or ""]
+        for static in self.query(Static):
+            parts.append(str(static.content))
+        parts.append(self.query_one(TrafficBar).legend)
+        return "\n".join(parts)
+
+    @property
+    def failing(self) -> bool:
+        return self.has_class("failing")
+
+    def show(self, view: EnvironmentView) -> None:
+        """Update in place from one refresh (no child is replaced, so focus and layout stay)."""
+        live = view.live
+        _update(self.query_one(".card-version", Static), Text.assemble(
+            ("websocket-server ", "dim"), (live.serving_version, "bold"), no_wrap=True, overflow="ellipsis"))
+        bar = self.query_one(TrafficBar)
+        if live.websocket_error:
+            bar.show([], note="Cloud Run unreachable")
+        else:
+            bar.show([Segment(version_of(r.image), r.percent, r.ready) for r in live.revisions],
+                     note="no revision serves traffic")
+        _update(self.query_one(".card-body", Static), self._body(view))
+        found = problems(view)
+        status = Text("\n".join(f"✗ {p}" for p in found)) if found else Text("✓ reachable, serving revisions ready",
+                                                                             style="green")
+        _update(self.query_one(".card-problems", Static), status)
+        self.set_class(bool(found), "failing")
+
+    @staticmethod
+    def _frontend(view: EnvironmentView) -> str:
+        frontend = view.live.frontend
+        if view.live.frontend_error:
+            return "unreachable"
+        if frontend is None:
+            return "none"
+        name = frontend.git_ref or frontend.deployment_id
+        return f"{name} {frontend.state.lower()} {age(frontend.created_at, view.now)}"
+
+    @staticmethod
+    def _body(view: EnvironmentView) -> Text:
+        body = Text(no_wrap=True, overflow="ellipsis")
+        body.append("frontend ", style="dim")
+        body.append(EnvironmentCard._frontend(view), style="bold" if view.live.frontend else "")
+        active, rollout = view.active, view.rollout
+        if active is not None:
+            stage = rollout.current.name if rollout is not None and rollout.current else str(active.status)
+            body.append("\nactive ", style="dim")
+            body.append(f"{short_id(active.id)} {stage}", style="bold")
+            if rollout is not None:
+                body.append(f"\n  weight {rollout.weight} %", style="bold")
+                if rollout.paused:
+                    body.append(" · PAUSED", style="bold yellow")
+                body.append(f"\n  {rollout.waiting_for or 'moving on'}", style="italic")
+        else:
+            body.append("\nactive ", style="dim")
+            body.append("none")
+        last = view.state.last
+        body.append("\nlast   ", style="dim")
+        if last is None:
+            body.append("none")
+        else:
+            style = "bold red" if last.status in BAD_ENDINGS else "green"
+            body.append(f"{short_id(last.id)} {last.status}", style=style)
+            body.append(f" {age(last.ended_at or last.started_at, view.now)}")
+            if last.rollback_cause:
+                body.append(f"\n  {last.rollback_cause}", style="red" if last.status in BAD_ENDINGS else "")
+        if view.state.health != "unknown":
+            body.append("\nhealth ", style="dim")
+            body.append(view.state.health)
+        return body
+
+    def on_click(self, event: events.Click) -> None:
+        self.focus()
+
+    def on_focus(self, event: events.Focus) -> None:
+        self.post_message(self.Selected(self.environment))
