@@ -69,6 +69,7 @@ class OpsConsoleApp(App[None]):
         self.engine = engine
         self.sleep = sleep
         self.read_only = read_only
+        engine.read_only = engine.read_only or read_only  # the core refuses; the app only says so sooner
         self.environments = [e for e in environments if e in engine.config.environments]
         self.selected = "production" if "production" in self.environments else self.environments[0]
         self.snapshots: dict[str, EnvironmentSnapshot] = {}

@@ -237,3 +237,16 @@ def test_an_override_moves_a_holding_auto_canary_on_and_is_recorded(tmp_path: Pa
 
         assert r.rollout(deployment.id).weight == 25
         assert r.rollout(deployment.id).overrides[0]["reason"] == "quiet hours: traffic too low to judge"
+
+
+def test_a_read_only_engine_refuses_every_change(tmp_path: Path) -> None:
+    with rig(tmp_path) as r:
+        deployment = r.engine.deploy_to_environment("production", {"websocket-server": IMAGE})
+        watcher = r.engine_for("alice")
+        watcher.read_only = True
+        for attempt in (lambda: approve(watcher, "production"), lambda: promote(watcher, "production"),
+                        lambda: watcher.drive(deployment.id, sleep=r.sleep),
+                        lambda: watcher.deploy_to_environment("staging", {"websocket-server": IMAGE})):
+            with pytest.raises(OperationFailed, match="read-only"):
+                attempt()
+        assert r.deployment(deployment.id).metadata["rollout"]["approval"] is None

@@ -58,7 +58,8 @@ class Engine:
     """Runs deployments for one configuration, registry and set of providers, on behalf of one operator."""
 
     def __init__(self, config: ConsoleConfig, registry: DeploymentRegistry, ports: Ports, *, operator: str,
-                 bus: EventBus | None = None, lock_dir: Path | None = None, verify_messages: int = 10) -> None:
+                 bus: EventBus | None = None, lock_dir: Path | None = None, verify_messages: int = 10,
+                 read_only: bool = False) -> None:
         self.config = config
         self.registry = registry
         self.ports = ports
@@ -66,6 +67,7 @@ class Engine:
         self.bus = bus or EventBus()
         self.lock_dir = lock_dir or registry.path.parent / "locks"
         self.verify_messages = verify_messages
+        self.read_only = read_only  # refuse every change here, so the TUI and CLI are refused alike
         self._locks: dict[str, EnvironmentLock] = {}
 
     # -- access ------------------------------------------------------------------------------------
@@ -76,6 +78,8 @@ class Engine:
     def check_access(self, env: str, actor: str | None = None) -> str:
         """The operator, if allowed to act on `env`; otherwise a BadInput that says who is allowed."""
         actor = actor or self.operator
+        if self.read_only:
+            raise OperationFailed(f"this console is read-only: {env} was not changed")
         access = self.environment(env).access
         if not access.allows(actor, self.config.teams):
             allowed = ", ".join([*(f"operator {o}" for o in access.operators), *(f"team {g}" for g in access.groups)])
@@ -180,6 +184,8 @@ class Engine:
               stop: Callable[[], bool] = lambda: False) -> Tick:
         """Tick until the deployment ends or needs the operator, sleeping (sandbox time) while it waits."""
         env = self.get(deployment_id).environment
+        if self.read_only:
+            raise OperationFailed(f"this console is read-only: it does not drive deployments in {env}")
         self.lock(env).acquire()
         try:
             tick = Tick("progressed", "")
