@@ -178,3 +178,20 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
 def test_backoff_grows_exponentially_with_jitter_and_a_ceiling() -> None:
     policy = RetryPolicy(initial_backoff=0.5, max_backoff=4, jitter=0.5, random=lambda: 1.0)
     assert [policy.backoff(n) for n in range(1, 6)] == [1.0, 1.5, 2.5, 4, 4]
+
+
+def test_added_latency_on_the_vercel_api_ends_in_a_clear_timeout() -> None:
+    state = VercelState(faults=HttpFaults(latency_s=0.5))
+    state.seed(["agent-network-web"])
+    loop = LoopThread()
+    served = ServedApp(loop, vercel_app(state))
+    try:
+        policy = RetryPolicy(max_attempts=2, deadline=2.0, initial_backoff=0.01, attempt_timeout=0.2,
+                             min_attempt_timeout=0.1)
+        with httpx.Client() as client:
+            adapter = VercelAdapter(client, "token", base_url=served.url, retry=policy)
+            with pytest.raises(OperationFailed, match="agent-network-web"):
+                adapter.production_deployment("agent-network-web")
+    finally:
+        served.stop()
+        loop.stop()

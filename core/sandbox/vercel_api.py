@@ -8,6 +8,7 @@ non-empty one), honours `teamId`, and may be answered by an injected fault (429/
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -225,6 +226,8 @@ async def _log_requests(request: web.Request, handler: Handler) -> web.StreamRes
 @web.middleware
 async def _faults_auth_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     state = request.app[VERCEL_STATE]
+    if state.faults.latency_s:
+        await asyncio.sleep(state.faults.latency_s)
     status = state.faults.draw()
     if status is not None:
         code, message = _FAULT_ERRORS.get(status, ("internal_server_error", "Injected failure"))

@@ -45,12 +45,15 @@ class HttpFaults:
     statuses: tuple[int, ...] = (429, 500, 503)
     seed: int = 0
     retry_after: float = 1.0
+    latency_s: float = 0.0  # added before every answer (real seconds), to exercise client timeouts
     _rng: random.Random = field(init=False, repr=False, compare=False)
     _lock: threading.Lock = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.share <= 1.0:
             raise ValueError(f"fault share must be between 0 and 1, got {self.share}")
+        if self.latency_s < 0:
+            raise ValueError(f"added latency must be zero or positive, got {self.latency_s}")
         self.statuses = tuple(self.statuses)
         self._rng = random.Random(self.seed)
         self._lock = threading.Lock()
@@ -66,12 +69,12 @@ class HttpFaults:
 
     def to_dict(self) -> dict[str, Any]:
         return {"share": self.share, "statuses": list(self.statuses), "seed": self.seed,
-                "retry_after": self.retry_after}
+                "retry_after": self.retry_after, "latency_s": self.latency_s}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HttpFaults:
         return cls(share=data["share"], statuses=tuple(data["statuses"]), seed=data["seed"],
-                   retry_after=data["retry_after"])
+                   retry_after=data["retry_after"], latency_s=data.get("latency_s", 0.0))
 
 
 @dataclass
