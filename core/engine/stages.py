@@ -319,14 +319,17 @@ def analyse(engine: Engine, deployment: Deployment, rollout: Rollout, window_s: 
                            f"back (opsconsole set-weight {env} N)", operator=True)
     start = datetime.fromisoformat(rollout.window_start or engine.ports.now().isoformat())
     end = start + timedelta(seconds=window_s)
-    history = AnalysisHistory.from_dict(rollout.analysis, rollout.plan.criteria, rollout.plan.triggers)
     if engine.ports.now() < end:
-        decision = history.decision()
-        if decision.action is Action.PROMOTE_ALLOWED or rollout.overridden(f"analysis@{rollout.stage}"):
-            return _advance(engine, deployment, rollout, decision.explanation)
-        reason = f"observing {rollout.weight} % until {end:%H:%M:%S}" + (
-            f"; {decision.explanation}" if decision.windows else "")
+        # Waiting ticks reuse the decision recorded with the last judged window of this step instead of
+        # replaying (and re-judging) every window: a long hold stays cheap.
+        judged = bool(rollout.analysis.get("windows")) and bool(rollout.verdicts)
+        last = rollout.verdicts[-1] if judged else None
+        if (last is not None and last["action"] == Action.PROMOTE_ALLOWED.value) \
+                or rollout.overridden(f"analysis@{rollout.stage}"):
+            return _advance(engine, deployment, rollout, last["decision"] if last else "promoted by override")
+        reason = f"observing {rollout.weight} % until {end:%H:%M:%S}" + (f"; {last['decision']}" if last else "")
         return engine.wait(deployment, rollout, reason, seconds=(end - engine.ports.now()).total_seconds())
+    history = AnalysisHistory.from_dict(rollout.analysis, rollout.plan.criteria, rollout.plan.triggers)
     metrics = engine.ports.metrics(env).revision_metrics(rollout.service, start, end)
     canary = _window(metrics.get(rollout.new_revision or ""))
     compare = rollout.weight < 100 and rollout.stable_revision
