@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 
 import pytest
+
+from core.providers.profile import GoogleClients, google_clients
+from core.sandbox.clock import SandboxClock
+from core.sandbox.cloud import SandboxCloud
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -15,3 +20,25 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["XDG_CONFIG_HOME"] = os.path.join(home, "config")
     for name in [n for n in os.environ if n.startswith("OPSCONSOLE_")]:
         del os.environ[name]
+
+
+# A sandbox cloud on a frozen clock (tests move it with `clock.advance`), and the official Google
+# clients pointed at it. Parametrize `cloud` indirectly with a scenario name; a module may override
+# `cloud` (a faster clock, say) and still get `clients` for it.
+@pytest.fixture
+def clock() -> SandboxClock:
+    return SandboxClock(speed=0)
+
+
+@pytest.fixture
+def cloud(clock: SandboxClock, request: pytest.FixtureRequest) -> Iterator[SandboxCloud]:
+    sandbox = SandboxCloud(clock=clock, scenario=getattr(request, "param", "healthy")).start()
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def clients(cloud: SandboxCloud) -> Iterator[GoogleClients]:
+    built = google_clients(cloud.endpoints)
+    yield built
+    built.close()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from google.api_core import exceptions as gexc
@@ -21,26 +19,6 @@ from core.sandbox.revision_server import REVISION_HEADER
 FAST = RetryPolicy(initial=0.01, maximum=0.05, deadline=3.0, poll_initial=0.01,
                    poll_maximum=0.05, operation_timeout=10.0)
 SERVICE = "websocket-server"
-
-
-@pytest.fixture
-def clock() -> SandboxClock:
-    return SandboxClock(speed=0)
-
-
-@pytest.fixture
-def cloud(clock: SandboxClock, request: pytest.FixtureRequest) -> Iterator[SandboxCloud]:
-    scenario = getattr(request, "param", "healthy")
-    sandbox = SandboxCloud(clock=clock, scenario=scenario).start()
-    yield sandbox
-    sandbox.stop()
-
-
-@pytest.fixture
-def clients(cloud: SandboxCloud) -> Iterator[GoogleClients]:
-    built = google_clients(cloud.endpoints)
-    yield built
-    built.close()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -14,7 +13,7 @@ from core.errors import BadInput
 from core.providers.cloudrun import CloudRunAdapter
 from core.providers.google_retry import RetryPolicy
 from core.providers.monitoring import REQUEST_LATENCIES, MonitoringAdapter
-from core.providers.profile import GoogleClients, google_clients
+from core.providers.profile import GoogleClients
 from core.sandbox.clock import SandboxClock
 from core.sandbox.cloud import SandboxCloud
 
@@ -22,25 +21,6 @@ FAST = RetryPolicy(initial=0.01, maximum=0.05, deadline=3.0, poll_initial=0.01,
                    poll_maximum=0.05, operation_timeout=10.0)
 SERVICE = "websocket-server"
 PROJECT = "ai-agent-network-prod"
-
-
-@pytest.fixture
-def clock() -> SandboxClock:
-    return SandboxClock(speed=0)
-
-
-@pytest.fixture
-def cloud(clock: SandboxClock, request: pytest.FixtureRequest) -> Iterator[SandboxCloud]:
-    sandbox = SandboxCloud(clock=clock, scenario=getattr(request, "param", "healthy")).start()
-    yield sandbox
-    sandbox.stop()
-
-
-@pytest.fixture
-def clients(cloud: SandboxCloud) -> Iterator[GoogleClients]:
-    built = google_clients(cloud.endpoints)
-    yield built
-    built.close()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from core.errors import OperationFailed
 from core.providers.cloudrun import CloudRunAdapter
 from core.providers.google_retry import GoogleCallFailed, RetryPolicy
 from core.providers.monitoring import MonitoringAdapter
-from core.providers.profile import GoogleClients, google_clients
+from core.providers.profile import GoogleClients
 from core.sandbox.clock import SandboxClock
 from core.sandbox.cloud import SandboxCloud
 from core.sandbox.faults import ApiFaults
@@ -29,13 +29,6 @@ def cloud() -> Iterator[SandboxCloud]:
     sandbox = SandboxCloud(clock=SandboxClock(speed=400)).start()
     yield sandbox
     sandbox.stop()
-
-
-@pytest.fixture
-def clients(cloud: SandboxCloud) -> Iterator[GoogleClients]:
-    built = google_clients(cloud.endpoints)
-    yield built
-    built.close()
 
 
 def test_a_30_percent_fault_rate_on_both_apis_still_converges(cloud: SandboxCloud, clients: GoogleClients) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -14,7 +13,7 @@ from core.errors import BadInput
 from core.providers.cloudrun import CloudRunAdapter, RevisionState
 from core.providers.google_retry import RetryPolicy
 from core.providers.monitoring import MonitoringAdapter
-from core.providers.profile import GoogleClients, google_clients
+from core.providers.profile import GoogleClients
 from core.sandbox.clock import SandboxClock
 from core.sandbox.cloud import SandboxCloud
 from core.sandbox.faults import ApiFaults
@@ -28,25 +27,6 @@ PRODUCTION: EnvironmentConfig = default_config().environment("production")
 CRITERIA = PRODUCTION.strategy.criteria  # all five checks required
 LEAKED_KEY = "AIzaSyD4-not-a-real-key-but-shaped-12345"
 LEAKED_PASSWORD = "correct-horse-battery"
-
-
-@pytest.fixture
-def clock() -> SandboxClock:
-    return SandboxClock(speed=0)
-
-
-@pytest.fixture
-def cloud(clock: SandboxClock, request: pytest.FixtureRequest) -> Iterator[SandboxCloud]:
-    sandbox = SandboxCloud(clock=clock, scenario=getattr(request, "param", "healthy")).start()
-    yield sandbox
-    sandbox.stop()
-
-
-@pytest.fixture
-def clients(cloud: SandboxCloud) -> Iterator[GoogleClients]:
-    built = google_clients(cloud.endpoints)
-    yield built
-    built.close()
 
 
 @pytest.fixture
