@@ -12,10 +12,9 @@ from __future__ import annotations
 import getpass
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from core.config import COMPONENTS, ConsoleConfig, EnvironmentConfig
 from core.engine import stages
@@ -32,21 +31,12 @@ from core.engine.lock import EnvironmentLock
 from core.engine.planning import plan_for
 from core.engine.ports import Ports
 from core.engine.rollout import Rollout
+from core.engine.tick import Tick
 from core.errors import BadInput, OperationFailed
 from core.providers.notify import Notice
 from core.registry import Deployment, DeploymentRegistry, DeploymentStatus, StageRecord, StageStatus
 
-TickState = Literal["progressed", "waiting", "operator", "finished"]
 OUTCOME_KEYS = ("error", "observed")  # what an outcome adds to its intent's detail
-
-
-@dataclass(frozen=True)
-class Tick:
-    """What one reconcile step did: moved on, waits (until `wake_at`), needs the operator, or ended."""
-
-    state: TickState
-    reason: str
-    wake_at: datetime | None = None
 
 
 def current_operator(environ: Mapping[str, str] | None = None) -> str:

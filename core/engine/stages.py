@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from core.analysis import Action, AnalysisHistory, WindowMetrics
 from core.engine.events import RolledBack, VerdictReached, VerificationDone, WeightChanged
 from core.engine.rollout import Rollout
+from core.engine.tick import Tick
 from core.errors import OpsError
 from core.providers.cloudrun import RevisionFailed
 from core.providers.cloudrun_traffic import revision_name
@@ -22,16 +23,10 @@ from core.strategies import PREVIOUS_REVISION_TAG, StageKind
 from core.verify import VerifyTarget, verify_revision
 
 if TYPE_CHECKING:
-    from core.engine.engine import Engine, Tick
+    from core.engine.engine import Engine
 
 STABLE_TAG = "stable"
 POLL_S = 2.0
-
-
-def _tick(state: str, reason: str, wake_at: datetime | None = None) -> Tick:
-    from core.engine.engine import Tick
-
-    return Tick(state, reason, wake_at)  # type: ignore[arg-type]
 
 
 # -- infrastructure ----------------------------------------------------------------------------------
@@ -42,12 +37,12 @@ def apply_infrastructure(engine: Engine, deployment: Deployment, rollout: Rollou
         engine.record(deployment, "note", "infrastructure skipped",
                       {"reason": "no Terraform runner is configured yet; infrastructure was not changed"})
         engine.finish_stage(deployment, rollout, StageStatus.SKIPPED)
-        return _tick("progressed", "infrastructure skipped: no Terraform runner configured")
+        return Tick("progressed", "infrastructure skipped: no Terraform runner configured")
     version = rollout.infrastructure_version or ""
     engine.act(deployment, "apply infrastructure", {"version": version},
                lambda: hook.apply(deployment.environment, version))
     engine.finish_stage(deployment, rollout)
-    return _tick("progressed", f"infrastructure {version} applied")
+    return Tick("progressed", f"infrastructure {version} applied")
 
 
 # -- the new revision --------------------------------------------------------------------------------
@@ -74,7 +69,7 @@ def deploy_revision(engine: Engine, deployment: Deployment, rollout: Rollout) ->
     if not revision.ready:
         return engine.wait(deployment, rollout, f"waiting for revision {name} to become ready", seconds=POLL_S)
     engine.finish_stage(deployment, rollout)
-    return _tick("progressed", f"revision {name} is ready with no traffic")
+    return Tick("progressed", f"revision {name} is ready with no traffic")
 
 
 def fail(engine: Engine, deployment: Deployment, rollout: Rollout, reason: str) -> Tick:
@@ -104,7 +99,7 @@ def deploy_frontend(engine: Engine, deployment: Deployment, rollout: Rollout) ->
     if not built.ready:
         return engine.wait(deployment, rollout, f"frontend build {built.id} is {built.state.lower()}", seconds=POLL_S)
     engine.finish_stage(deployment, rollout)
-    return _tick("progressed", f"frontend build {built.id} is ready (not yet promoted)")
+    return Tick("progressed", f"frontend build {built.id} is ready (not yet promoted)")
 
 
 def _adopt_or_create(engine: Engine, deployment: Deployment, rollout: Rollout) -> str:
@@ -137,7 +132,7 @@ def promote_frontend(engine: Engine, deployment: Deployment, rollout: Rollout) -
                in_place=live is not None and live.id == rollout.frontend_new)
     rollout.frontend_promoted = True
     engine.finish_stage(deployment, rollout)
-    return _tick("progressed", f"frontend {rollout.frontend_new} promoted to production")
+    return Tick("progressed", f"frontend {rollout.frontend_new} promoted to production")
 
 
 def _verify_frontend(engine: Engine, deployment: Deployment, rollout: Rollout) -> Tick:
@@ -159,7 +154,7 @@ def _verify_frontend(engine: Engine, deployment: Deployment, rollout: Rollout) -
     if problems:
         return roll_back(engine, deployment, rollout, f"frontend verification failed: {summary}", "engine")
     engine.finish_stage(deployment, rollout)
-    return _tick("progressed", summary)
+    return Tick("progressed", summary)
 
 
 # -- verification --------------------------------------------------------------------------------------
@@ -212,7 +207,7 @@ def verify(engine: Engine, deployment: Deployment, rollout: Rollout) -> Tick:
     if rollout.verification_failed and not rollout.overridden("verification"):
         return _after_failed_verification(engine, deployment, rollout)
     engine.finish_stage(deployment, rollout)
-    return _tick("progressed", f"verification passed: {(rollout.verification or {}).get('summary', '')}")
+    return Tick("progressed", f"verification passed: {(rollout.verification or {}).get('summary', '')}")
 
 
 # -- traffic and analysis ------------------------------------------------------------------------------
@@ -261,12 +256,12 @@ def set_traffic(engine: Engine, deployment: Deployment, rollout: Rollout) -> Tic
         route(engine, deployment, rollout, stage.traffic_percent)
         rollout.routed_stage = rollout.stage
         engine.save(deployment, rollout)
-        return _tick("progressed", f"{stage.traffic_percent} % of traffic on {rollout.new_revision}")
+        return Tick("progressed", f"{stage.traffic_percent} % of traffic on {rollout.new_revision}")
     if stage.validation and stage.validation.checks and rollout.verified_stage != rollout.stage:
         if not run_checks(engine, deployment, rollout, list(stage.validation.checks)) and \
                 not rollout.overridden("verification"):
             return _after_failed_verification(engine, deployment, rollout)
-        return _tick("progressed", "verified at this weight")
+        return Tick("progressed", "verified at this weight")
     if stage.monitoring and stage.validation and stage.validation.judge:
         return analyse(engine, deployment, rollout, stage.monitoring.window_s)
     if stage.pause_after_s:
@@ -297,7 +292,7 @@ def _advance(engine: Engine, deployment: Deployment, rollout: Rollout, reason: s
         return engine.wait(deployment, rollout, f"{reason}; promote to {what} when ready "
                            f"(opsconsole promote {deployment.environment})", operator=True)
     engine.finish_stage(deployment, rollout)
-    return _tick("progressed", reason)
+    return Tick("progressed", reason)
 
 
 def _window(m: RevisionMetrics | None) -> WindowMetrics:
@@ -348,7 +343,7 @@ def analyse(engine: Engine, deployment: Deployment, rollout: Rollout, window_s: 
         cause = "canary judge: " + decision.explanation.removeprefix("rollback: ")
         return roll_back(engine, deployment, rollout, cause, "engine")
     engine.save(deployment, rollout)
-    return _tick("progressed", decision.explanation)
+    return Tick("progressed", decision.explanation)
 
 
 def apply_manual_weight(engine: Engine, deployment: Deployment, rollout: Rollout) -> Tick:
@@ -357,7 +352,7 @@ def apply_manual_weight(engine: Engine, deployment: Deployment, rollout: Rollout
     route(engine, deployment, rollout, weight)
     rollout.manual_weight = None
     engine.save(deployment, rollout)
-    return _tick("progressed", f"weight set by hand to {weight} %")
+    return Tick("progressed", f"weight set by hand to {weight} %")
 
 
 # -- the end -------------------------------------------------------------------------------------------
