@@ -11,6 +11,7 @@ import pytest
 from core.providers.profile import GoogleClients, google_clients
 from core.sandbox.clock import SandboxClock
 from core.sandbox.cloud import SandboxCloud
+from core.sandbox.serving import LoopThread
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -42,3 +43,11 @@ def clients(cloud: SandboxCloud) -> Iterator[GoogleClients]:
     built = google_clients(cloud.endpoints)
     yield built
     built.close()
+
+
+@pytest.fixture(scope="module")
+def loop() -> Iterator[LoopThread]:
+    """One event loop thread per test module for serving the sandbox's aiohttp apps."""
+    thread = LoopThread("test-loop")
+    yield thread
+    thread.stop()

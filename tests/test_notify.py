@@ -14,29 +14,11 @@ from core.providers.notify import Link, Notice, PagerDutyNotifier, SlackNotifier
 from core.sandbox.serving import LoopThread, ServedApp
 from core.sandbox.sinks import SinkStore, sinks_app
 from core.sandbox.vercel_state import HttpFaults
+from tests.manual_clock import ManualClock
 
 WEBHOOK_SECRET = "xoxWEBHOOKsecret9a7d"
 ROUTING_KEY = "R0UT1NGKEYsecret0123456789abcdef"  # 32 characters, like a real integration key
 
-
-class SleepRecorder:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def time(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture(scope="module")
-def loop() -> Iterator[LoopThread]:
-    thread = LoopThread("test-notify")
-    yield thread
-    thread.stop()
 
 
 @pytest.fixture
@@ -52,8 +34,8 @@ def sinks(loop: LoopThread, store: SinkStore) -> Iterator[ServedApp]:
 
 
 @pytest.fixture
-def timer() -> SleepRecorder:
-    return SleepRecorder()
+def timer() -> ManualClock:
+    return ManualClock(start=0.0)
 
 
 @pytest.fixture
@@ -63,13 +45,13 @@ def client() -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def slack(sinks: ServedApp, client: httpx.Client, timer: SleepRecorder) -> SlackNotifier:
+def slack(sinks: ServedApp, client: httpx.Client, timer: ManualClock) -> SlackNotifier:
     url = f"{sinks.url}/slack/services/T0SANDBOX/B0SANDBOX/{WEBHOOK_SECRET}"
     return SlackNotifier(url, client=client, retry=RetryPolicy(sleep=timer.sleep, clock=timer.time))
 
 
 @pytest.fixture
-def pagerduty(sinks: ServedApp, client: httpx.Client, timer: SleepRecorder) -> PagerDutyNotifier:
+def pagerduty(sinks: ServedApp, client: httpx.Client, timer: ManualClock) -> PagerDutyNotifier:
     return PagerDutyNotifier(sinks.url, ROUTING_KEY, client=client,
                              retry=RetryPolicy(sleep=timer.sleep, clock=timer.time))
 
@@ -109,7 +91,7 @@ def test_slack_under_thirty_percent_faults_delivers_every_message_once(loop: Loo
                                                                        client: httpx.Client) -> None:
     store = SinkStore(faults=HttpFaults(share=0.3, statuses=(429, 500, 503), seed=5, retry_after=1))
     served = ServedApp(loop, sinks_app(store))
-    timer = SleepRecorder()
+    timer = ManualClock(start=0.0)
     try:
         slack = SlackNotifier(f"{served.url}/slack/services/T/B/{WEBHOOK_SECRET}", client=client,
                               retry=RetryPolicy(max_attempts=8, sleep=timer.sleep, clock=timer.time))
@@ -179,7 +161,7 @@ def test_an_event_pagerduty_rejects_is_sent_once_and_hides_the_routing_key(pager
 def test_pagerduty_that_keeps_failing_ends_with_a_clear_error(loop: LoopThread, client: httpx.Client) -> None:
     store = SinkStore(faults=HttpFaults(share=1.0, statuses=(503,)))
     served = ServedApp(loop, sinks_app(store))
-    timer = SleepRecorder()
+    timer = ManualClock(start=0.0)
     try:
         pagerduty = PagerDutyNotifier(served.url, ROUTING_KEY, client=client,
                                       retry=RetryPolicy(sleep=timer.sleep, clock=timer.time))

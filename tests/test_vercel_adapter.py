@@ -14,31 +14,10 @@ from core.providers.vercel import VercelAdapter
 from core.sandbox.serving import LoopThread, ServedApp
 from core.sandbox.vercel_api import REQUEST_LOG, vercel_app
 from core.sandbox.vercel_state import Timings, VercelState
+from tests.manual_clock import ManualClock
 
 PROJECT = "agent-network-web"
 TOKEN = "vcp_SECRET-token-4f9a2c"
-
-
-class ManualClock:
-    """Epoch seconds that move only when slept on; drives the sandbox's builds and the adapter's waits."""
-
-    def __init__(self, start: float = 1_750_000_000.0) -> None:
-        self.now = start
-        self.slept: list[float] = []
-
-    def time(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture(scope="module")
-def loop() -> Iterator[LoopThread]:
-    thread = LoopThread("test-vercel-adapter")
-    yield thread
-    thread.stop()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -17,29 +16,10 @@ from core.providers.vercel import VercelAdapter
 from core.sandbox.serving import LoopThread, ServedApp
 from core.sandbox.vercel_api import REQUEST_LOG, VERCEL_STATE, vercel_app
 from core.sandbox.vercel_state import HttpFaults, VercelState
+from tests.manual_clock import ManualClock
 
 PROJECT = "agent-network-web"
 TOKEN = "vcp_SECRET-token-77e1"
-
-
-class ManualClock:
-    def __init__(self, start: float = 1_750_000_000.0) -> None:
-        self.now = start
-        self.slept: list[float] = []
-
-    def time(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture(scope="module")
-def loop() -> Iterator[LoopThread]:
-    thread = LoopThread("test-vercel-retry")
-    yield thread
-    thread.stop()
 
 
 def served_vercel(loop: LoopThread, clock: ManualClock,

@@ -10,29 +10,10 @@ import pytest
 from core.sandbox.serving import LoopThread, ServedApp
 from core.sandbox.vercel_api import REQUEST_LOG, vercel_app
 from core.sandbox.vercel_state import HttpFaults, Timings, VercelState
+from tests.manual_clock import ManualClock
 
 PROJECTS = ["agent-network-web-dev", "agent-network-web-staging", "agent-network-web"]
 AUTH = {"Authorization": "Bearer sandbox-token"}
-
-
-class ManualClock:
-    """Epoch seconds that move only when a test says so."""
-
-    def __init__(self, start: float = 1_750_000_000.0) -> None:
-        self.now = start
-
-    def time(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture(scope="module")
-def loop() -> Iterator[LoopThread]:
-    thread = LoopThread("test-vercel-sandbox")
-    yield thread
-    thread.stop()
 
 
 @pytest.fixture
