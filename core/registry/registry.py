@@ -12,6 +12,7 @@ file's size) and completes the move. Importing a finished deployment works the s
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -47,6 +48,8 @@ from core.registry.storage import AtomicJSONStorage
 from core.registry.validation import as_status, check, utc_now, validate
 
 Doc = dict[str, Any]
+# Side tables beside the deployments, for records other parts of core keep (keyed by their own ids).
+RECORD_TABLES = ("infrastructure", "incidents")
 
 
 def default_registry_path() -> Path:
@@ -254,6 +257,34 @@ class DeploymentRegistry:
             env = self._environment_doc(name)
             env["health"] = health
             self._environments.upsert(Document(env, doc_id=name))
+
+    def put_record(self, table: str, key: str, record: Mapping[str, Any]) -> None:
+        """Store (replace) one JSON record by key in a side table: infrastructure states, incidents."""
+        table = self._record_table(table)
+        key = check(NonEmpty, key, f"{table} record key")
+        if not isinstance(record, Mapping):
+            raise BadInput(f"the {table} record {key} must be a mapping of keys to values")
+        doc = json.loads(json.dumps(dict(record), default=str))  # stored exactly as it will read back
+        with self._storage.transaction():
+            self._recover()
+            self._db.table(table, cache_size=0).upsert(Document(doc, doc_id=key))
+
+    def get_record(self, table: str, key: str) -> Doc | None:
+        """One record of a side table, or None."""
+        with self._storage.pinned():
+            doc = self._db.table(self._record_table(table), cache_size=0).get(doc_id=key)
+        return None if doc is None else dict(doc)
+
+    def records(self, table: str) -> dict[str, Doc]:
+        """Every record of a side table by key."""
+        with self._storage.pinned():
+            return {doc.doc_id: dict(doc) for doc in self._db.table(self._record_table(table), cache_size=0).all()}
+
+    @staticmethod
+    def _record_table(table: str) -> str:
+        if table not in RECORD_TABLES:
+            raise BadInput(f"{table!r} is not a registry record table (known: {', '.join(RECORD_TABLES)})")
+        return table
 
     # -- reads ----------------------------------------------------------------------------------------
 
