@@ -267,7 +267,10 @@ class DeploymentRegistry:
         doc = json.loads(json.dumps(dict(record), default=str))  # stored exactly as it will read back
         with self._storage.transaction():
             self._recover()
-            self._db.table(table, cache_size=0).upsert(Document(doc, doc_id=key))
+            records = self._db.table(table, cache_size=0)
+            if records.contains(doc_id=key):  # replace, not merge (TinyDB's upsert merges keys)
+                records.remove(doc_ids=[key])
+            records.insert(Document(doc, doc_id=key))
 
     def get_record(self, table: str, key: str) -> Doc | None:
         """One record of a side table, or None."""
