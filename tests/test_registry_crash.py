@@ -46,6 +46,7 @@ def _say(fd: int, *words: object) -> None:
 def _write_forever(path: Path, out: int, seed: int) -> None:
     registry = DeploymentRegistry(path)
     rnd = random.Random(seed)
+    _say(out, "ready - -")  # the kill's random delay starts now: opening is not what this test kills
     while True:
         ident = registry.register_deployment({
             "environment": rnd.choice(ENVIRONMENTS), "versions": {"websocket-server": f"1.{rnd.randrange(99)}"},
@@ -76,6 +77,17 @@ def _fork_writer(path: Path, seed: int) -> tuple[int, int]:
             os._exit(code)
     os.close(write_end)
     return pid, read_end
+
+
+def _wait_ready(fd: int) -> bytes:
+    """Block until the writer says it has opened the registry; return what it said (kept for the report)."""
+    said = b""
+    while not said.endswith(b"\n"):
+        chunk = os.read(fd, 1)
+        if not chunk:
+            break
+        said += chunk
+    return said
 
 
 def _read_all(fd: int) -> str:
@@ -176,6 +188,8 @@ def run_kill_loop(directory: Path, kills: int, seed: int, max_delay: float = 0.0
     DeploymentRegistry(path)  # so that every child starts from an existing registry
     for _ in range(kills):
         pid, report = _fork_writer(path, rnd.randrange(2**32))
+        # On a loaded machine opening alone can take longer than max_delay; the delay counts from "ready".
+        _wait_ready(report)
         time.sleep(rnd.uniform(0, max_delay))
         os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
