@@ -5,9 +5,11 @@
 
 Every judge sees the same simulated traffic: per second, Poisson request counts for canary and
 stable, binomial 5xx answers and lognormal latencies (the sandbox's healthy service: 0.2 % 5xx, p50
-35 ms, p99 180 ms). Windows are 10 s; a run lasts `--windows` windows (60 = 10 minutes) or until the
-judge rolls back. This judge and the Kayenta-style one feed the same decision rule
-(core.analysis.evaluate_deployment: a trigger rolls back at once, `consecutive_failed_windows` failed
+35 ms, p99 180 ms), kept per window as Cloud Monitoring keeps them: counts in exponential buckets
+(the sandbox's layout: 1 ms × 1.1^i, 160 buckets), with p50 and p99 read from the buckets. Windows
+are 10 s; a run lasts `--windows` windows (60 = 10 minutes) or until the judge rolls back. This judge
+and the Kayenta-style one feed the same decision rule (core.analysis.evaluate_deployment: a trigger
+or a proven regression rolls back at once, `consecutive_failed_windows` failed
 windows in a row roll back, NO_DATA neither counts nor resets); Flagger keeps its own count:
 
 * this judge: core.analysis.AnalysisHistory (each window judged on the step's pooled evidence).
@@ -58,12 +60,14 @@ from core.analysis import (  # noqa: E402
     WindowMetrics,
     evaluate_deployment,
 )
+from core.analysis.latency import BucketLayout, LatencyHistogram  # noqa: E402
 from core.config import RollbackTriggers, ValidationCriteria  # noqa: E402
 
 WINDOW_S = 10
 Z99 = 2.3263478740408408
 CRITERIA = ValidationCriteria(max_p99_ratio_to_stable=1.2)
 TRIGGERS = RollbackTriggers()
+LAYOUT = BucketLayout.exponential(1.0, 1.1, 160)
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,7 @@ class Case:
 CASES = [
     Case("healthy (canary = stable, 20 rps each)", Behaviour(20), Behaviour(20), fault=False),
     Case("5xx ×3 (0.2 % -> 0.6 %)", Behaviour(20, error_rate=0.006), Behaviour(20), fault=True),
+    Case("5xx ×2 (0.2 % -> 0.4 %)", Behaviour(20, error_rate=0.004), Behaviour(20), fault=True),
     Case("5xx +1 pp (0.2 % -> 1.2 %)", Behaviour(20, error_rate=0.012), Behaviour(20), fault=True),
     Case("p99 +30 % (180 -> 234 ms, p50 same)", Behaviour(20, p99_ms=234.0), Behaviour(20), fault=True),
     Case("low traffic healthy (0.5 rps each)", Behaviour(0.5), Behaviour(0.5), fault=False),
@@ -99,6 +104,7 @@ CASES = [
     Case("5xx 8 % (sandbox canary-5xx)", Behaviour(20, error_rate=0.08), Behaviour(20), fault=True),
     Case("5xx 8 % at a 10 % step (2 vs 18 rps)", Behaviour(2, error_rate=0.08), Behaviour(18), fault=True),
     Case("p99 ×5 (sandbox canary-latency)", Behaviour(20, p50_ms=45.0, p99_ms=900.0), Behaviour(20), fault=True),
+    Case("p99 ×5 at a 10 % step (2 vs 18 rps)", Behaviour(2, p50_ms=45.0, p99_ms=900.0), Behaviour(18), fault=True),
 ]
 
 
@@ -136,16 +142,18 @@ def simulate(behaviour: Behaviour, windows: int, rng: np.random.Generator) -> li
     second_of = np.repeat(np.arange(seconds), requests)
     window_of = second_of // WINDOW_S
     per_second_p99 = _group_quantile(latencies, second_of, seconds, 0.99)
-    p50 = _group_quantile(latencies, window_of, windows, 0.50)
-    p99 = _group_quantile(latencies, window_of, windows, 0.99)
+    buckets = LAYOUT.buckets
+    with np.errstate(divide="ignore"):
+        index = np.clip(np.floor(np.log(latencies / LAYOUT.scale) / math.log(LAYOUT.growth)) + 1, 0, buckets - 1)
+    counts = np.bincount(window_of * buckets + index.astype(int), minlength=windows * buckets).reshape(windows, -1)
     with np.errstate(invalid="ignore", divide="ignore"):
         rates = errors / requests
     out = []
     for w in range(windows):
         span = slice(w * WINDOW_S, (w + 1) * WINDOW_S)
         n = int(requests[span].sum())
-        metrics = WindowMetrics(n, int(errors[span].sum()), None if n == 0 else float(p50[w]),
-                                None if n == 0 else float(p99[w]))
+        histogram = LatencyHistogram(LAYOUT, {int(i): int(counts[w, i]) for i in np.flatnonzero(counts[w])})
+        metrics = WindowMetrics(n, int(errors[span].sum()), latency=histogram if n else None)
         out.append(Window(metrics, rates[span], per_second_p99[span]))
     return out
 

@@ -41,9 +41,11 @@ def reason(verdict: Verdict, name: str) -> Outcome:
 def test_a_clear_5xx_regression_fails_and_says_so_with_numbers() -> None:
     verdict = judge(window(4812, 101), window(40_000, 120))  # 2.1 % against 0.3 %
     assert verdict.outcome is Outcome.FAIL
-    assert not verdict.rollback  # 2.1 % is under the 5 % trigger: a failed window, not an emergency
     assert verdict.explanation == "canary 5xx 2.1 % (1.8–2.5) vs stable 0.3 % over 4 812 requests: fail, 7.0× stable"
     assert "\n" not in verdict.explanation
+    # Under the 5 % trigger, but proven by a test whose error is bounded over all looks: it rolls back at once.
+    (check,) = [c for c in verdict.reasons if c.name == "5xx rate"]
+    assert verdict.rollback and check.sequential
 
 
 def test_a_healthy_canary_passes() -> None:
@@ -96,10 +98,11 @@ def test_an_error_rate_above_the_trigger_rolls_back() -> None:
     )
 
 
-def test_a_rate_just_above_the_trigger_without_confidence_does_not_roll_back() -> None:
+def test_a_rate_just_above_the_trigger_without_confidence_does_not_fire_the_trigger() -> None:
     verdict = judge(window(100, 6), window(2000, 4))  # 6 % of 100 could well be 5 %
-    assert not verdict.rollback
-    assert verdict.outcome is Outcome.FAIL  # but it is surely worse than stable's 0.2 %
+    assert "rollback trigger" not in verdict.explanation
+    assert verdict.outcome is Outcome.FAIL  # but it is surely worse than stable's 0.2 %: a proven regression
+    assert all(c.sequential for c in verdict.reasons if c.outcome is Outcome.FAIL)
 
 
 def test_errors_on_both_sides_above_the_ceiling_hold_rather_than_blame_the_canary() -> None:
@@ -148,7 +151,7 @@ def test_a_p99_of_a_few_requests_is_not_judged() -> None:
     # 60 requests clear the floor of 50, but their "p99" is their slowest request.
     verdict = judge(window(60, 0, 35.0, 5000.0), window(5000, 5))
     assert reason(verdict, "p99 latency") is Outcome.NO_DATA
-    assert "a p99 needs windows of at least 100 requests" in verdict.explanation
+    assert "a p99 needs at least 100 timed requests, 60 so far" in verdict.explanation
 
 
 def test_missing_latency_is_no_data_for_that_check_only() -> None:
@@ -194,10 +197,12 @@ def test_pooling_adds_counts_and_leaves_thin_percentiles_out() -> None:
 def test_stricter_settings_need_stronger_evidence() -> None:
     canary, stable = window(1000, 11), window(10_000, 20)  # 1.1 % against 0.2 %: p = 5e-5
     assert judge_window(canary, stable, CRITERIA, TRIGGERS).outcome is Outcome.FAIL
-    strict = JudgeSettings(fail_confidence=0.999999)
+    strict = JudgeSettings(fail_confidence=0.999999, sequential_alpha=1e-6, horizon_alpha=1e-6)
     assert judge_window(canary, stable, CRITERIA, TRIGGERS, settings=strict).outcome is Outcome.NO_DATA
     with pytest.raises(BadInput):
         JudgeSettings(pass_confidence=0.99, fail_confidence=0.95)
+    with pytest.raises(BadInput, match="sequential error bounds"):
+        JudgeSettings(sequential_alpha=0.0)
 
 
 def test_the_judge_and_the_plans_need_neither_scipy_nor_numpy() -> None:

@@ -68,3 +68,23 @@ def test_an_auto_canary_rolls_itself_back_under_elevated_5xx(tmp_path: Path) -> 
         assert r.served() == {stable: 100}
         kinds = [e.kind for e in r.events]
         assert "RolledBack" in kinds and "VerdictReached" in kinds
+
+
+def test_an_auto_canary_with_a_slow_tail_rolls_back_from_the_first_step_within_a_few_windows(tmp_path: Path) -> None:
+    # canary-latency: p99 900 ms against 180 ms. At 10 % a 10 s window holds ~20 canary requests, too few for
+    # a p99, enough for the count of requests slower than stable's p99 bucket.
+    config = rig_config(mode="auto", analysis_window_s=10)
+    with rig(tmp_path, scenario="canary-latency", config=config) as r:
+        stable = next(iter(r.served()))
+        deployment = r.engine.deploy_to_environment("production", {"websocket-server": IMAGE})
+        approve(r.engine, "production")
+        assert r.drive(deployment.id).state == "finished"
+        final = r.deployment(deployment.id)
+        assert final.status == DeploymentStatus.ROLLED_BACK
+        assert "slower than" in (final.rollback_cause or ""), final.rollback_cause
+        assert r.served() == {stable: 100}
+        rollout = final.metadata["rollout"]
+        assert rollout["weight"] == 0 and rollout["verdicts"][-1]["weight"] == 10
+        assert len(rollout["verdicts"]) <= 4  # windows judged at 10 % before traffic went back
+        window = rollout["analysis"]["windows"][0]["canary"]
+        assert window["latency"]["counts"], "the persisted window keeps its latency buckets"

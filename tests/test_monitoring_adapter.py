@@ -6,13 +6,15 @@ import math
 from datetime import timedelta
 
 import pytest
+from google.api import distribution_pb2
 from google.api_core import exceptions as gexc
 from google.cloud import monitoring_v3
 
+from core.analysis.latency import pool_histograms
 from core.errors import BadInput
 from core.providers.cloudrun import CloudRunAdapter
 from core.providers.google_retry import RetryPolicy
-from core.providers.monitoring import REQUEST_LATENCIES, MonitoringAdapter
+from core.providers.monitoring import REQUEST_LATENCIES, MonitoringAdapter, latency_histogram
 from core.providers.profile import GoogleClients
 from core.sandbox.clock import SandboxClock
 from core.sandbox.cloud import SandboxCloud
@@ -68,7 +70,35 @@ def test_one_batched_read_per_metric_and_service_however_many_revisions(
     end = clock.now()
     by_revision = metrics.revision_metrics(SERVICE, end - timedelta(minutes=10), end)
     assert set(by_revision) == {stable, canary, third}
-    assert cloud.monitoring_calls["ListTimeSeries"] - before == 5  # counts, p50, p95, p99, instances
+    assert cloud.monitoring_calls["ListTimeSeries"] - before == 3  # counts, latency distributions, instances
+
+
+def test_a_revision_latency_comes_as_one_distribution_whose_counts_match_its_requests(
+        run: CloudRunAdapter, metrics: MonitoringAdapter, clock: SandboxClock) -> None:
+    stable, canary = start_canary(run, clock, 10)
+    clock.advance(600)
+    end = clock.now()
+    by_revision = metrics.revision_metrics(SERVICE, end - timedelta(minutes=10), end)
+    for served in by_revision.values():
+        assert served.latency is not None
+        assert served.latency.total == served.total  # every request timed, once
+        assert served.p99_ms == served.latency.percentile(99)
+    assert by_revision[canary].latency.layout == by_revision[stable].latency.layout  # type: ignore[union-attr]
+
+
+def test_short_windows_add_up_to_the_span_they_cover(run: CloudRunAdapter, metrics: MonitoringAdapter,
+                                                     clock: SandboxClock) -> None:
+    # 10 s windows do not overlap: six of them hold the minute's requests (each part rounds its share of the
+    # minute's demand to whole requests, hence the slack of one per part), not six minutes' worth.
+    stable, _ = start_canary(run, clock, 10)
+    clock.advance(120)
+    end = clock.now()
+    whole = metrics.revision_metrics(SERVICE, end - timedelta(seconds=60), end)[stable]
+    parts = [metrics.revision_metrics(SERVICE, end - timedelta(seconds=60 - 10 * k),
+                                      end - timedelta(seconds=50 - 10 * k))[stable] for k in range(6)]
+    assert abs(sum(p.total for p in parts) - whole.total) <= 6
+    pooled = pool_histograms(p.latency for p in parts if p.latency is not None)
+    assert pooled is not None and pooled.total == sum(p.total for p in parts)
 
 
 @pytest.mark.parametrize("cloud", ["canary-latency"], indirect=True)
@@ -83,6 +113,9 @@ def test_a_p99_regression_of_the_canary_shows_in_its_latency(
     assert 120 < s.p99_ms < 260  # healthy: 180 ms
     assert c.p99_ms > 2.5 * s.p99_ms  # canary-latency.toml: 900 ms
     assert s.p50_ms is not None and s.p50_ms < s.p95_ms < s.p99_ms  # type: ignore[operator]
+    assert c.latency is not None and s.latency is not None
+    bound = s.latency.bucket_at(99)  # a twentieth of a second above stable's p99: 1 % of stable, far more of the canary
+    assert c.latency.above(bound) / c.latency.total > 5 * s.latency.above(bound) / s.latency.total
 
 
 @pytest.mark.parametrize("cloud", ["low-traffic"], indirect=True)
@@ -149,3 +182,15 @@ def test_a_window_that_ends_before_it_starts_is_bad_input(metrics: MonitoringAda
     end = clock.now()
     with pytest.raises(BadInput, match="ends"):
         metrics.revision_metrics(SERVICE, end, end - timedelta(minutes=5))
+
+
+def test_every_bucket_layout_monitoring_uses_is_read() -> None:
+    options = distribution_pb2.Distribution.BucketOptions
+    linear = distribution_pb2.Distribution(count=10, bucket_options=options(
+        linear_buckets=options.Linear(num_finite_buckets=4, width=50.0, offset=0.0)), bucket_counts=[0, 5, 5])
+    explicit = distribution_pb2.Distribution(count=10, bucket_options=options(
+        explicit_buckets=options.Explicit(bounds=[0.0, 50.0, 100.0, 150.0, 200.0])), bucket_counts=[0, 5, 5])
+    read = [latency_histogram(d) for d in (linear, explicit)]
+    assert read[0] == read[1]  # the same buckets, described two ways
+    assert read[0] is not None and read[0].total == 10 and read[0].percentile(50) == pytest.approx(50.0)
+    assert latency_histogram(distribution_pb2.Distribution(count=0)) is None

@@ -1,6 +1,7 @@
 """From verdicts to a decision: promote, hold or roll back; and the history of one canary step's windows.
 
-A trigger firing rolls back at once. Otherwise `triggers.consecutive_failed_windows` failed windows in a
+A trigger firing, or a regression proven by a test built for repeated looks (core.analysis.sequential),
+rolls back at once. Otherwise `triggers.consecutive_failed_windows` failed windows in a
 row roll back; a NO_DATA window between them neither counts as a pass nor resets the streak (a canary
 that fails, goes quiet and fails again has failed twice). Promotion is allowed only while the latest
 window passes. The decision is sticky: re-evaluating the same verdicts gives the same answer, so an
@@ -16,6 +17,7 @@ from typing import Any
 
 from core.analysis.judge import DEFAULT_SETTINGS, JudgeSettings, Outcome, Verdict, judge_window
 from core.analysis.metrics import WindowMetrics, pool
+from core.analysis.sequential import StepEvidence
 from core.config import RollbackTriggers, ValidationCriteria
 from core.errors import BadInput
 
@@ -50,7 +52,9 @@ def evaluate_deployment(windows: Sequence[Verdict], triggers: RollbackTriggers) 
     first_failed = 0
     for index, verdict in enumerate(windows, start=1):
         if verdict.rollback:
-            return Decision(Action.ROLLBACK, f"rollback: a rollback trigger fired in window {index}: "
+            proven = bool(verdict.reasons) and all(c.sequential for c in verdict.reasons if c.rollback)
+            why = " (regression proven)" if proven else ""
+            return Decision(Action.ROLLBACK, f"rollback: a rollback trigger fired in window {index}{why}: "
                             f"{verdict.explanation}", streak + 1, index, verdict)
         if verdict.outcome is Outcome.FAIL:
             streak += 1
@@ -78,6 +82,7 @@ class AnalysisHistory:
     a small regression (0.2 % -> 0.6 %) become significant, which no single window of a few hundred
     requests can show. Keep one history per step: a new traffic weight starts new evidence.
     Only the raw windows are state (`to_dict`), so a restarted engine rebuilds the same verdicts.
+    The sequential tests always see every window of the step (`lookback` limits the pooled checks only).
     """
 
     def __init__(self, criteria: ValidationCriteria, triggers: RollbackTriggers, *,
@@ -88,17 +93,34 @@ class AnalysisHistory:
         self.criteria, self.triggers, self.settings, self.lookback = criteria, triggers, settings, lookback
         self._windows: list[tuple[WindowMetrics, WindowMetrics]] = []
         self._verdicts: list[Verdict] = []
+        self._evidence = StepEvidence()
+        self._running: tuple[WindowMetrics, WindowMetrics] | None = None  # the pool so far, while it can be added to
         for canary, stable in windows:
             self.add(canary, stable)
 
     def add(self, canary: WindowMetrics, stable: WindowMetrics) -> Verdict:
         """Record one window's metrics and judge the pooled evidence."""
         self._windows.append((canary, stable))
+        evidence = self._evidence.add(canary, stable)
         span = self._windows[-self.lookback:] if self.lookback else self._windows
-        verdict = judge_window(pool(c for c, _ in span), pool(s for _, s in span), self.criteria, self.triggers,
-                               settings=self.settings, windows=len(span))
+        canary_pool, stable_pool = self._pool(span, canary, stable)
+        verdict = judge_window(canary_pool, stable_pool, self.criteria, self.triggers,
+                               settings=self.settings, windows=len(span), evidence=evidence)
         self._verdicts.append(verdict)
         return verdict
+
+    def _pool(self, span: list[tuple[WindowMetrics, WindowMetrics]], canary: WindowMetrics,
+              stable: WindowMetrics) -> tuple[WindowMetrics, WindowMetrics]:
+        """The span pooled. Windows with histograms pool associatively, so a step without lookback adds the new
+        window to the running pool instead of summing every window again (a long hold stays cheap)."""
+        exact = all(w.latency is not None or not w.requests for w in (canary, stable))
+        if self.lookback is None and exact and self._running is not None:
+            self._running = (pool([self._running[0], canary]), pool([self._running[1], stable]))
+            return self._running
+        pooled = pool(c for c, _ in span), pool(s for _, s in span)
+        self._running = pooled if self.lookback is None and all(
+            w.latency is not None or not w.requests for pair in span for w in pair) else None
+        return pooled
 
     @property
     def verdicts(self) -> tuple[Verdict, ...]:

@@ -1,22 +1,23 @@
 """What one revision served over an analysis window, as the judge needs it, and how windows are pooled.
 
 The engine maps a provider's per-revision metrics to `WindowMetrics`; the judge never sees a provider.
-Pooling adds counts exactly. Percentiles cannot be added, so a pooled percentile is the
-request-weighted geometric mean of the windows' percentiles: close to the percentile of the pooled
-requests when windows are alike. A window with fewer than `P99_MIN_REQUESTS` requests has no 99th
-percentile worth the name (its "p99" is its slowest request, which sits near the 83rd percentile of
-the distribution at 5 requests), so its percentiles are left out of the pool rather than dragging it
-down. When the provider can answer for the whole span at once (Cloud Monitoring can: one ALIGN_DELTA
-over the span), judging that answer directly is exact and preferable.
+Pooling adds counts exactly, latency distributions included: when every window carries its
+histogram (bucket counts, see core.analysis.latency) the pool's histogram is their sum and its
+percentiles are those of all the pooled requests, however thin each window was. Windows recorded
+before histograms were kept (older rollout records) have only percentiles, which cannot be added: then
+a pooled percentile is the request-weighted geometric mean of the windows' percentiles, leaving out
+windows under `P99_MIN_REQUESTS` requests (their "p99" is their slowest request, near the 83rd
+percentile at 5 requests).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
+from core.analysis.latency import LatencyHistogram, pool_histograms
 from core.errors import BadInput
 
 P99_MIN_REQUESTS = 100
@@ -40,7 +41,8 @@ class WindowMetrics:
 
     A percentile is None when the revision served nothing (or the provider had no distribution).
     `latency_requests` is how many requests the percentiles describe when that is fewer than
-    `requests` (a pool leaves thin windows' percentiles out); None means all of them.
+    `requests` (a pool leaves thin windows' percentiles out); None means all of them. `latency` is the
+    window's latency distribution when the provider gave one; the percentiles are then read from it.
     """
 
     requests: int
@@ -48,8 +50,14 @@ class WindowMetrics:
     p50_ms: float | None = None
     p99_ms: float | None = None
     latency_requests: int | None = None
+    latency: LatencyHistogram | None = None
 
     def __post_init__(self) -> None:
+        if self.latency is not None:
+            if self.p50_ms is None:
+                object.__setattr__(self, "p50_ms", self.latency.percentile(50))
+            if self.p99_ms is None:
+                object.__setattr__(self, "p99_ms", self.latency.percentile(99))
         for name in ("requests", "errors_5xx", "latency_requests"):
             value = getattr(self, name)
             if name == "latency_requests" and value is None:
@@ -70,6 +78,8 @@ class WindowMetrics:
     @property
     def latency_sample(self) -> int:
         """How many requests the percentiles describe."""
+        if self.latency is not None:
+            return self.latency.total
         return self.requests if self.latency_requests is None else self.latency_requests
 
     @property
@@ -78,12 +88,18 @@ class WindowMetrics:
         return self.errors_5xx / self.requests if self.requests else None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = {"requests": self.requests, "errors_5xx": self.errors_5xx, "p50_ms": self.p50_ms,
+                "p99_ms": self.p99_ms, "latency_requests": self.latency_requests}
+        if self.latency is not None:
+            data["latency"] = self.latency.to_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WindowMetrics:
+        """Also reads records written before windows kept their histograms (no "latency" key)."""
+        latency = LatencyHistogram.from_dict(data["latency"]) if data.get("latency") else None
         return cls(requests=data["requests"], errors_5xx=data["errors_5xx"], p50_ms=data.get("p50_ms"),
-                   p99_ms=data.get("p99_ms"), latency_requests=data.get("latency_requests"))
+                   p99_ms=data.get("p99_ms"), latency_requests=data.get("latency_requests"), latency=latency)
 
 
 def _weighted_geometric_mean(pairs: list[tuple[int, float]]) -> float | None:
@@ -94,10 +110,15 @@ def _weighted_geometric_mean(pairs: list[tuple[int, float]]) -> float | None:
 
 
 def pool(windows: Iterable[WindowMetrics]) -> WindowMetrics:
-    """One window standing for several: counts summed, percentiles request-weighted (see the module doc)."""
+    """One window standing for several: counts and histograms summed (see the module doc for older records)."""
     windows = list(windows)
-    thick = [w for w in windows if w.latency_sample >= P99_MIN_REQUESTS and w.p99_ms is not None]
     requests = sum(w.requests for w in windows)
+    served = [w for w in windows if w.requests]
+    if served and all(w.latency is not None for w in served):
+        histogram = pool_histograms(w.latency for w in served if w.latency is not None)
+        if histogram is not None:
+            return WindowMetrics(requests=requests, errors_5xx=sum(w.errors_5xx for w in windows), latency=histogram)
+    thick = [w for w in windows if w.latency_sample >= P99_MIN_REQUESTS and w.p99_ms is not None]
     latency_requests = sum(w.latency_sample for w in thick)
     return WindowMetrics(
         requests=requests,

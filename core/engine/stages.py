@@ -298,6 +298,9 @@ def _advance(engine: Engine, deployment: Deployment, rollout: Rollout, reason: s
 def _window(m: RevisionMetrics | None) -> WindowMetrics:
     if m is None or not m.total:
         return WindowMetrics(0, 0)
+    # The distribution, when Monitoring gave one, is what the judge pools; the percentiles come with it.
+    if m.latency is not None:
+        return WindowMetrics(m.total, m.errors_5xx, latency=m.latency)
     return WindowMetrics(m.total, m.errors_5xx, m.p50_ms, m.p99_ms)
 
 

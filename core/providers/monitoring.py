@@ -1,12 +1,13 @@
-"""Metrics provider: per-revision request counts, latency percentiles and instances from Cloud Monitoring v3.
+"""Metrics provider: per-revision request counts, latency distributions and instances from Cloud Monitoring v3.
 
 One ListTimeSeries per metric and service, grouped by `resource.labels.revision_name`, never one per
-revision: request_count (ALIGN_DELTA + REDUCE_SUM, also grouped by response_code_class),
-request_latencies (a DELTA distribution: ALIGN_DELTA keeps each series' distribution over the window,
-REDUCE_PERCENTILE_xx merges the series of a revision and takes the percentile; one call per
-percentile because a request has one reducer; ALIGN_PERCENTILE_xx would take percentiles per series
-and could not be combined correctly), and container/instance_count (ALIGN_MAX + REDUCE_SUM: the peak
-of active plus idle instances). Deployment events are written as points of a custom metric.
+revision, so 3 reads per window: request_count (ALIGN_DELTA + REDUCE_SUM, also grouped by
+response_code_class), request_latencies (a DELTA distribution: ALIGN_DELTA keeps each series'
+distribution over the window and REDUCE_SUM merges the series of a revision into one distribution,
+bucket options and counts, which the judge can add across windows exactly; percentiles are read from
+it, where REDUCE_PERCENTILE_xx would cost a call each and could not be pooled), and
+container/instance_count (ALIGN_MAX + REDUCE_SUM: the peak of active plus idle instances).
+Deployment events are written as points of a custom metric.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from google.api import metric_pb2
+from google.api import distribution_pb2, metric_pb2
 from google.cloud import monitoring_v3
 
+from core.analysis.latency import BucketLayout, InvalidHistogram, LatencyHistogram, pool_histograms
 from core.errors import BadInput
 from core.providers.google_retry import RetryPolicy, call_google
 
@@ -34,13 +36,16 @@ MIN_ALIGNMENT_S = 60
 SAMPLING_S = 5  # Monitoring takes at most one point per 5 s in a series
 Aligner = monitoring_v3.Aggregation.Aligner
 Reducer = monitoring_v3.Aggregation.Reducer
-PERCENTILES = {"p50": Reducer.REDUCE_PERCENTILE_50, "p95": Reducer.REDUCE_PERCENTILE_95,
-               "p99": Reducer.REDUCE_PERCENTILE_99}
+MAX_EXPLICIT_BUCKETS = 10_000  # a linear layout is written out as explicit bounds; refuse absurd ones
 
 
 @dataclass(frozen=True)
 class RevisionMetrics:
-    """What one revision served over a window. Latencies are None when it served no request."""
+    """What one revision served over a window. Latencies are None when it served no request.
+
+    `latency` is the revision's merged latency distribution (None when Monitoring had none); the
+    percentiles are read from it.
+    """
 
     revision: str
     requests: Mapping[str, int] = field(default_factory=dict)  # by response_code_class: "2xx", "4xx", "5xx"
@@ -48,6 +53,7 @@ class RevisionMetrics:
     p95_ms: float | None = None
     p99_ms: float | None = None
     instances: int = 0
+    latency: LatencyHistogram | None = None
 
     @property
     def total(self) -> int:
@@ -80,6 +86,30 @@ class MetricsProvider(Protocol):
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _layout(options: distribution_pb2.Distribution.BucketOptions) -> BucketLayout:
+    which = options.WhichOneof("options")
+    if which == "exponential_buckets":
+        e = options.exponential_buckets
+        return BucketLayout.exponential(e.scale, e.growth_factor, e.num_finite_buckets)
+    if which == "linear_buckets":
+        lin = options.linear_buckets
+        if not 1 <= lin.num_finite_buckets <= MAX_EXPLICIT_BUCKETS:
+            raise InvalidHistogram(f"A linear latency layout of {lin.num_finite_buckets} buckets is not supported.")
+        return BucketLayout(explicit=tuple(lin.offset + lin.width * i for i in range(lin.num_finite_buckets + 1)))
+    if which == "explicit_buckets":
+        return BucketLayout(explicit=tuple(options.explicit_buckets.bounds))
+    raise InvalidHistogram("A latency distribution came without bucket options.")
+
+
+def latency_histogram(value: distribution_pb2.Distribution) -> LatencyHistogram | None:
+    """A Monitoring Distribution as a LatencyHistogram (None when it counts no request)."""
+    if not value.count or not value.bucket_counts:
+        return None
+    layout = _layout(value.bucket_options)
+    counts = list(value.bucket_counts)[:layout.buckets]
+    return LatencyHistogram.from_counts(layout, counts)
 
 
 class MonitoringAdapter:
@@ -117,7 +147,7 @@ class MonitoringAdapter:
             request=request, retry=self._retry, timeout=self._policy.deadline)))
 
     def revision_metrics(self, service: str, start: datetime, end: datetime) -> dict[str, RevisionMetrics]:
-        """Per revision of `service`, what it served in [start, end): 5 batched reads in all."""
+        """Per revision of `service`, what it served in [start, end): 3 batched reads in all."""
         if end <= start:
             raise BadInput(f"The metrics window for {service} ends ({end:%H:%M:%S}) before it starts "
                            f"({start:%H:%M:%S}).")
@@ -128,13 +158,15 @@ class MonitoringAdapter:
             code = ts.metric.labels.get("response_code_class", "")
             counts = requests.setdefault(revision, {})
             counts[code] = counts.get(code, 0) + sum(int(p.value.int64_value) for p in ts.points)
-        latencies: dict[str, dict[str, float]] = {}
-        for label, reducer in PERCENTILES.items():
-            for ts in self._list(f"{label} latency", service, REQUEST_LATENCIES, start, end, Aligner.ALIGN_DELTA,
-                                 reducer, [REVISION]):
-                if ts.points:  # newest point first: with the window as alignment period there is one
-                    revision = ts.resource.labels["revision_name"]
-                    latencies.setdefault(revision, {})[label] = ts.points[0].value.double_value
+        latencies: dict[str, LatencyHistogram] = {}
+        for ts in self._list("latency distributions", service, REQUEST_LATENCIES, start, end, Aligner.ALIGN_DELTA,
+                             Reducer.REDUCE_SUM, [REVISION]):
+            revision = ts.resource.labels["revision_name"]
+            # One point per alignment period; a span longer than one period has several, and they add.
+            parts = [h for p in ts.points if (h := latency_histogram(p.value.distribution_value)) is not None]
+            merged = pool_histograms([*([latencies[revision]] if revision in latencies else []), *parts])
+            if merged is not None:
+                latencies[revision] = merged
         instances: dict[str, int] = {}
         for ts in self._list("instance counts", service, INSTANCE_COUNT, start, end, Aligner.ALIGN_MAX,
                              Reducer.REDUCE_SUM, [REVISION]):
@@ -142,10 +174,11 @@ class MonitoringAdapter:
             instances[revision] = max([instances.get(revision, 0), *(int(p.value.int64_value) for p in ts.points)])
         out = {}
         for revision in sorted(set(requests) | set(latencies) | set(instances)):
-            lat = latencies.get(revision, {})
-            out[revision] = RevisionMetrics(revision=revision, requests=requests.get(revision, {}),
-                                            p50_ms=lat.get("p50"), p95_ms=lat.get("p95"), p99_ms=lat.get("p99"),
-                                            instances=instances.get(revision, 0))
+            lat = latencies.get(revision)
+            p50, p95, p99 = (lat.percentile(q) if lat else None for q in (50, 95, 99))
+            out[revision] = RevisionMetrics(revision=revision, requests=requests.get(revision, {}), p50_ms=p50,
+                                            p95_ms=p95, p99_ms=p99, instances=instances.get(revision, 0),
+                                            latency=lat)
         return out
 
     def write_deployment_event(self, env: str, component: str, kind: str, value: float = 1.0) -> None:
