@@ -301,7 +301,7 @@ def test_resolving_reads_the_environment_and_explains_what_it_cannot_do() -> Non
     assert resolve_secret("env:REDIS_URL", {"REDIS_URL": "redis://r:6379"}) == "redis://r:6379"
     with pytest.raises(OperationFailed, match="REDIS_URL is unset or empty"):
         resolve_secret(EnvRef("REDIS_URL"), {})
-    with pytest.raises(OperationFailed, match="Secret Manager resolution needs the gcp profile"):
+    with pytest.raises(OperationFailed, match="Secret Manager resolution needs a Secret Manager client"):
         resolve_secret("sm://projects/ai-agent-network-prod/secrets/redis-url/versions/latest", {})
 
 

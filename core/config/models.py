@@ -95,6 +95,7 @@ class InfrastructureSettings(FrozenModel):
     cpu_target: int = Field(ge=1, le=100, description="autoscaling CPU utilisation target, percent")
     cpu_limit: CpuLimit
     memory_limit: MemoryLimit
+    failover_region: Region = Field(default="us-east1", description="where recovery fails the service over to")
 
     @model_validator(mode="after")
     def _instances_in_order(self) -> InfrastructureSettings:
@@ -124,6 +125,43 @@ class EnvironmentConfig(FrozenModel):
     secrets: dict[SecretName, SecretRef] = Field(default_factory=dict)
     strategy: DeploymentStrategy
     requires_approval: bool = False
+
+
+GitHubRepo = Annotated[
+    str, matching(r"([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)?", "must be a GitHub repository as owner/name")
+]
+ImageRepository = Annotated[
+    str,
+    matching(r"[a-z0-9][a-z0-9-]{0,62}", "must be an Artifact Registry repository id: lower-case letters, digits, '-'"),
+]
+Reviewer = Annotated[
+    str,
+    matching(
+        r"[A-Za-z0-9](-?[A-Za-z0-9]){0,38}(/[A-Za-z0-9_.-]+)?",
+        "must be a GitHub user login, or a team as org/team-slug",
+    ),
+]
+
+
+class PipelineSettings(FrozenModel):
+    """The CI/CD pipeline: the GitHub repository it runs in, who approves production, and what each stage runs.
+
+    The generated workflows are built from this and the environments; `opsconsole pipeline configure`
+    sets up the repository's GitHub environments with the token this reference resolves to.
+    """
+
+    repo: GitHubRepo = ""
+    github_token: SecretRef = "env:GITHUB_TOKEN"
+    github_api_url: str = "https://api.github.com"
+    reviewers: list[Reviewer] = Field(default_factory=list, description="users or org/team that approve production")
+    image_repository: ImageRepository = "agent-network"
+    console_package: Name = "agent-network-console"
+    lint_command: Name = "npm run lint"
+    format_command: Name = "npm run format:check"
+    unit_test_command: Name = "npm test"
+    integration_test_command: Name = "npm run test:integration"
+    e2e_test_command: Name = "npm run test:e2e"
+    performance_test_command: Name = "npm run test:performance"
 
 
 class ConsoleSettings(FrozenModel):
@@ -170,6 +208,7 @@ class ConsoleConfig(FrozenModel):
     registry_path: Annotated[Path | None, Field(strict=False), AfterValidator(_expand_user)] = None
     teams: dict[Name, list[Name]] = Field(default_factory=dict)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     environments: dict[EnvironmentName, EnvironmentConfig]
 
     @model_validator(mode="after")

@@ -8,7 +8,7 @@ may be a real credential that somebody pasted by mistake.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -85,11 +85,18 @@ def parse_secret_ref(text: str) -> EnvRef | SecretManagerRef:
     return SecretManagerRef(match["project"], match["secret"], match["version"])
 
 
-def resolve_secret(ref: str | EnvRef | SecretManagerRef, environ: Mapping[str, str]) -> str:
-    """The secret's value, for immediate use only: never store, log or display it."""
+def resolve_secret(ref: str | EnvRef | SecretManagerRef, environ: Mapping[str, str],
+                   secret_manager: Callable[[SecretManagerRef], str] | None = None) -> str:
+    """The secret's value, for immediate use only: never store, log or display it.
+
+    `secret_manager` reads an sm:// version (core.providers.secrets.SecretResolver passes its client);
+    without one an sm:// reference cannot be resolved here, since the config layer talks to no cloud.
+    """
     parsed = parse_secret_ref(ref) if isinstance(ref, str) else ref
     if isinstance(parsed, SecretManagerRef):
-        raise OperationFailed(f"Secret Manager resolution needs the gcp profile (reference {parsed}).")
+        if secret_manager is None:
+            raise OperationFailed(f"Secret Manager resolution needs a Secret Manager client (reference {parsed}).")
+        return secret_manager(parsed)
     value = environ.get(parsed.name)
     if not value:
         raise OperationFailed(f"Environment variable {parsed.name} is unset or empty, so {parsed} cannot be resolved.")

@@ -274,6 +274,68 @@ class CloudRunAdapter:
     def _revision(self, service: str, name: str) -> RevisionState | None:
         return self.get_service(service).revision(name)
 
+    # -- recovery: scaling and regions ---------------------------------------------------------------
+
+    def set_min_instances(self, service: str, count: int) -> ServiceState:
+        """Keep at least `count` instances warm (template.scaling.min_instance_count); a no-op when already so."""
+        resource = self.resource(service)
+        for _ in range(self._conflict_attempts):
+            svc, revisions = self._read(service)
+            if svc.template.scaling.min_instance_count == count:
+                return self._state(svc, revisions)
+            svc.template.scaling.min_instance_count = count
+            try:
+                lro = self._send(svc, f"setting min instances to {count} on")
+            except gexc.Conflict:
+                continue
+            self._wait(lro, f"setting min instances to {count} on", resource)
+            return self.get_service(service)
+        raise self._conflicts(f"setting min instances to {count} on", resource)
+
+    def min_instances(self, service: str) -> int:
+        resource = self.resource(service)
+        svc = call_google(API, "reading service", resource, lambda: self._services.get_service(
+            name=resource, retry=self._retry, timeout=self._policy.deadline))
+        return int(svc.template.scaling.min_instance_count)
+
+    def exists(self, service: str) -> bool:
+        resource = self.resource(service)
+        try:
+            call_google(API, "reading service", resource, lambda: self._services.get_service(
+                name=resource, retry=self._retry, timeout=self._policy.deadline), passthrough=(gexc.NotFound,))
+        except gexc.NotFound:
+            return False
+        return True
+
+    def serve_image(self, service: str, image: str, min_instances: int = 0) -> None:
+        """Make the service serve `image` at 100 % once its revision is ready, creating the service if missing.
+
+        Does not wait: the caller polls `get_service` (a region failover checks readiness as its own step).
+        """
+        resource = self.resource(service)
+        if not self.exists(service):
+            template = run_v2.RevisionTemplate(containers=[run_v2.Container(image=image)],
+                                               scaling=run_v2.RevisionScaling(min_instance_count=min_instances))
+            body = run_v2.Service(template=template, traffic=[run_v2.TrafficTarget(type_=LATEST_TARGET, percent=100)])
+            parent = resource.rsplit("/services/", 1)[0]
+            call_google(API, f"creating service {service} in", parent, lambda: self._services.create_service(
+                parent=parent, service=body, service_id=service, retry=self._retry, timeout=self._policy.deadline))
+            return
+        for _ in range(self._conflict_attempts):
+            svc, _revisions = self._read(service)
+            if svc.template.containers and svc.template.containers[0].image == image and all(
+                    t.type_ == LATEST_TARGET for t in svc.traffic):
+                return
+            svc.template.revision = ""
+            svc.template.containers[0].image = image
+            svc.traffic = [run_v2.TrafficTarget(type_=LATEST_TARGET, percent=100)]
+            try:
+                self._send(svc, f"serving {image} on")
+            except gexc.Conflict:
+                continue
+            return
+        raise self._conflicts(f"serving {image} on", resource)
+
     def _conflicts(self, operation: str, resource: str) -> GoogleCallFailed:
         return GoogleCallFailed(f"{API}: {operation} {resource} failed: the service kept changing underneath "
                                 f"(etag conflict {self._conflict_attempts} times); read it again and retry.",

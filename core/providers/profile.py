@@ -35,6 +35,9 @@ class Endpoints:
     pagerduty_url: str  # Events API v2 base address
     credentials: CredentialsMode
     control_url: str = ""  # the sandbox's control API; empty outside the sandbox
+    secretmanager_url: str = ""  # Secret Manager v1 REST base address (sm:// references)
+    redis_url: str = ""  # Memorystore for Redis REST base; empty means Google's default endpoint
+    dashboards_url: str = ""  # Cloud Monitoring Dashboards v1 REST base; empty means Google's default endpoint
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -54,6 +57,8 @@ GCP_ENDPOINTS = Endpoints(
     slack_url="",
     pagerduty_url="https://events.pagerduty.com",
     credentials="adc",
+    secretmanager_url="https://secretmanager.googleapis.com",
+    dashboards_url="https://monitoring.googleapis.com",
 )
 
 

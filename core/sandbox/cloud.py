@@ -21,18 +21,24 @@ from core.sandbox.clock import SandboxClock
 from core.sandbox.cloudrun_api import cloudrun_app
 from core.sandbox.cloudrun_state import CloudRunState
 from core.sandbox.control import control_app
+from core.sandbox.dashboards_api import DashboardStore, dashboards_app
 from core.sandbox.faults import ApiFaults, SandboxFaults
 from core.sandbox.monitoring_api import CustomMetrics, MonitoringServer
 from core.sandbox.persistence import read_json, write_json_atomic
+from core.sandbox.redis_api import redis_app
+from core.sandbox.redis_state import RedisState
+from core.sandbox.remedies import active_faults
 from core.sandbox.request_log import RequestLog
 from core.sandbox.revision_server import RevisionHosts, Serving
-from core.sandbox.scenario import RevisionBehaviour, Scenario, scenario_names
+from core.sandbox.scenario import RevisionBehaviour, Scenario, TrafficModel, scenario_names
+from core.sandbox.secretmanager_api import SecretStore, secretmanager_app
 from core.sandbox.seed import SeedSpec
 from core.sandbox.serving import LoopThread, ServedApp
 from core.sandbox.sinks import SinkStore, sinks_app
 from core.sandbox.timeline import ScenarioTimeline
 from core.sandbox.traffic import RevisionTraffic, TrafficSimulator
 from core.sandbox.vercel_api import vercel_app
+from core.sandbox.vercel_env import VercelEnvStore, add_env_routes
 from core.sandbox.vercel_state import VercelState
 
 STATE_VERSION = 1
@@ -45,8 +51,9 @@ class SandboxCloud:
 
     def __init__(self, seed: SeedSpec | None = None, scenario: str = "healthy", clock: SandboxClock | None = None,
                  state_file: str | Path | None = None, faults: SandboxFaults | None = None,
-                 random_seed: int = 0) -> None:
+                 random_seed: int = 0, traffic: TrafficModel | None = None) -> None:
         self.seed = seed or SeedSpec()
+        self._traffic_override = traffic  # replaces every scenario's traffic model (not saved; see timeline.py)
         self.clock = clock or SandboxClock()
         self.faults = faults or SandboxFaults()
         self.state_file = Path(state_file) if state_file else None
@@ -59,6 +66,9 @@ class SandboxCloud:
         self.cloudrun_calls: Counter[str] = Counter()  # requests per Cloud Run RPC, for tests and benchmarks
         self.cloudrun_requests = RequestLog()  # every mutating Cloud Run call, for crash tests (not persisted)
         self.sinks = SinkStore(clock=self.clock.time)
+        self.dashboards = DashboardStore()  # Cloud Monitoring dashboards (in memory; rebuilt by the next deployment)
+        self.redis = RedisState(self.clock.time)  # Memorystore instances (recovery's storage remedies)
+        self.vercel_env = VercelEnvStore()  # Vercel project env vars (recovery's region failover)
         saved = read_json(self.state_file) if self.state_file else None
         if saved is not None:
             self._restore(saved)
@@ -66,13 +76,14 @@ class SandboxCloud:
             self._fresh(scenario)
         self.cloudrun.listeners.append(self.save)
         self.custom_metrics.listeners.append(self.save)
+        self.redis.listeners.append(self.save)
         self.traffic = TrafficSimulator(self.cloudrun, self.timeline, seed=random_seed)
 
     # -- state -------------------------------------------------------------------------------------
 
     def _fresh(self, scenario: str) -> None:
         now = self.clock.time()
-        self.timeline = ScenarioTimeline(scenario, now - _SEED_AGE_S)
+        self.timeline = ScenarioTimeline(scenario, now - _SEED_AGE_S, traffic=self._traffic_override)
         self.cloudrun = CloudRunState(self.clock.time, self._new_revision_behaviour, seed=self._random_seed)
         self.custom_metrics = CustomMetrics()
         self.vercel = VercelState(clock=self.clock.time)
@@ -85,6 +96,8 @@ class SandboxCloud:
             if full not in self.cloudrun.services:
                 self.cloudrun.seed_service(env.project, env.region, env.service, env.stable_image, created)
         self.vercel.seed([env.vercel_project for env in self.seed.environments.values()])
+        for env in self.seed.environments.values():
+            self.redis.seed(env.project, env.region)
 
     def _restore(self, saved: dict[str, Any]) -> None:
         if saved.get("version") != STATE_VERSION:
@@ -92,7 +105,7 @@ class SandboxCloud:
                            f"expected {STATE_VERSION}; remove it to start afresh.")
         try:
             self.clock.advance_to(float(saved["clock"]))  # sandbox time never runs backwards
-            self.timeline = ScenarioTimeline.from_dict(saved["scenarios"])
+            self.timeline = ScenarioTimeline.from_dict(saved["scenarios"], traffic=self._traffic_override)
             self.cloudrun = CloudRunState(self.clock.time, self._new_revision_behaviour, seed=self._random_seed)
             self.cloudrun.load(saved["cloudrun"])
             self.custom_metrics = CustomMetrics()
@@ -100,6 +113,8 @@ class SandboxCloud:
             self.vercel = VercelState.from_dict(saved["vercel"], clock=self.clock.time)
             self.faults.cloudrun = ApiFaults.from_dict(saved["faults"]["cloudrun"])
             self.faults.monitoring = ApiFaults.from_dict(saved["faults"]["monitoring"])
+            self.redis.load(saved.get("redis"))
+            self.vercel_env.load(saved.get("vercel_env"))
         except (KeyError, TypeError, ValueError) as exc:
             raise BadInput(f"Sandbox state file {self.state_file} is damaged ({exc!r}); "
                            "remove it to start afresh.") from None
@@ -114,6 +129,8 @@ class SandboxCloud:
             "custom_metrics": self.custom_metrics.to_dict(),
             "vercel": self.vercel.to_dict(),
             "faults": self.faults.to_dict(),
+            "redis": self.redis.to_dict(),
+            "vercel_env": self.vercel_env.to_dict(),
             "endpoints": self.endpoints.to_dict() if self._monitoring else None,
         }
 
@@ -153,7 +170,7 @@ class SandboxCloud:
 
     def serving(self, revision_full: str) -> Serving:
         rev = self.cloudrun.revision(revision_full)
-        env = self.timeline.current.environment
+        env = active_faults(self, rev)  # the scenario's faults minus those a remedy cleared (remedies.py)
         return Serving(revision=rev.name, phase=rev.phase(self.clock.time()), unreachable=env.unreachable,
                        redis_down=env.redis_down, instances_zero=env.instances_zero,
                        error_rate_5xx=min(1.0, rev.behaviour.error_rate_5xx + env.extra_5xx_rate))
@@ -190,13 +207,19 @@ class SandboxCloud:
         self._hosts = hosts = RevisionHosts(self, seed=self._random_seed)
         vercel = vercel_app(self.vercel)
         vercel.middlewares.append(self._save_after_write)
+        add_env_routes(vercel, self.vercel_env)
         self._apps = {
             "cloudrun": ServedApp(loop, cloudrun_app(self.cloudrun, hosts, self.faults, self.cloudrun_calls,
                                                      self.cloudrun_requests)),
             "vercel": ServedApp(loop, vercel),
             "sinks": ServedApp(loop, sinks_app(self.sinks)),
             "control": ServedApp(loop, control_app(self)),
+            "redis": ServedApp(loop, redis_app(self.redis)),
+            "dashboards": ServedApp(loop, dashboards_app(self.dashboards)),
         }
+        # Secret values are fresh per start and kept in memory only, never in the state file.
+        self.secret_store = SecretStore.seeded(self._projects(), slack_base=self._apps["sinks"].url)
+        self._apps["secretmanager"] = ServedApp(loop, secretmanager_app(self.secret_store))
         self._monitoring = MonitoringServer(self.revision_window, self._projects, self.custom_metrics, self.faults)
         self._monitoring.start()
         loop.call(self._serve_revisions())
@@ -224,7 +247,9 @@ class SandboxCloud:
         sinks = self._apps["sinks"].url
         return Endpoints(cloudrun_url=self._apps["cloudrun"].url, monitoring_target=self._monitoring.target,
                          vercel_url=self._apps["vercel"].url, slack_url=sinks + SLACK_PATH, pagerduty_url=sinks,
-                         credentials="anonymous", control_url=self._apps["control"].url)
+                         credentials="anonymous", control_url=self._apps["control"].url,
+                         redis_url=self._apps["redis"].url, secretmanager_url=self._apps["secretmanager"].url,
+                         dashboards_url=self._apps["dashboards"].url)
 
     @property
     def monitoring_calls(self) -> Counter[str]:

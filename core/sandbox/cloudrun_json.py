@@ -78,7 +78,8 @@ class Renderer:
             state, message = "CONDITION_SUCCEEDED", ""
         at = svc.updated_at
         template: dict[str, Any] = {
-            "scaling": {"maxInstanceCount": 100},
+            "scaling": {"maxInstanceCount": 100} | ({"minInstanceCount": svc.min_instances} if svc.min_instances
+                                                    else {}),
             "timeout": "300s",
             "serviceAccount": f"sandbox-runtime@{svc.project}.iam.gserviceaccount.com",
             "containers": [{"image": svc.image, "ports": [{"name": "http1", "containerPort": 8080}],
@@ -202,4 +203,5 @@ def parse_service(body: Any) -> ServiceUpdate:
         annotations=dict(body.get("annotations") or {}),
         etag=str(body.get("etag", "")),
         max_instances=int(scaling["maxInstanceCount"]) if "maxInstanceCount" in scaling else None,
+        min_instances=int(scaling["minInstanceCount"]) if "minInstanceCount" in scaling else None,
     )

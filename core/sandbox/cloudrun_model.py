@@ -106,6 +106,8 @@ class Service:
     latest_ready: str = ""
     failure: str = ""
     rollout: str = ""  # operation name of the update waiting for its revision
+    min_instances: int = 0  # template.scaling.minInstanceCount
+    min_instances_set_at: float | None = None  # when it last changed (recovery clears instances-zero with it)
     split_history: list[tuple[float, dict[str, int]]] = field(default_factory=list)
 
     @property
@@ -140,3 +142,4 @@ class ServiceUpdate:
     annotations: dict[str, str] | None = None
     etag: str = ""
     max_instances: int | None = None
+    min_instances: int | None = None

@@ -213,6 +213,8 @@ class CloudRunState:
             svc.labels = dict(update.labels)
         if update.annotations is not None:
             svc.annotations = dict(update.annotations)
+        if update.min_instances is not None and update.min_instances != svc.min_instances:
+            svc.min_instances, svc.min_instances_set_at = update.min_instances, now
         if new_rev_name is not None:
             assert update.image is not None
             svc.image = update.image
