@@ -1,0 +1,41 @@
+"""Which Terraform the console runs and on which tree: the sandbox's stand-in or the real CLI, and the
+infrastructure/ directory (OPS_INFRA_DIR, else the checkout this console runs from, else ./)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import core
+from core.errors import BadInput
+from core.providers.terraform import BINARY_VARIABLE, TerraformRunner, find_terraform
+
+INFRA_DIR_VARIABLE = "OPS_INFRA_DIR"
+STANDIN_COMMAND = (sys.executable, "-m", "core.sandbox.terraform_standin")
+
+
+def find_infrastructure_dir(environ: Mapping[str, str]) -> Path:
+    if environ.get(INFRA_DIR_VARIABLE):
+        configured = Path(environ[INFRA_DIR_VARIABLE]).expanduser()
+        if not (configured / "environments").is_dir():
+            raise BadInput(f"{INFRA_DIR_VARIABLE} names {configured}, which has no environments/ directory")
+        return configured
+    for candidate in (Path(core.__file__).resolve().parents[1] / "infrastructure", Path.cwd() / "infrastructure"):
+        if (candidate / "environments").is_dir():
+            return candidate
+    raise BadInput(f"no infrastructure/ directory found; run from the repository or set {INFRA_DIR_VARIABLE}")
+
+
+def make_runner(profile: str, environ: Mapping[str, str], work_dir: Path,
+                infrastructure_dir: Path | None = None) -> TerraformRunner:
+    """The sandbox profile runs the stand-in (state kept under work_dir); gcp runs terraform or tofu."""
+    infra = infrastructure_dir or find_infrastructure_dir(environ)
+    if profile == "sandbox" and not environ.get(BINARY_VARIABLE):
+        repo = str(Path(core.__file__).resolve().parents[1])
+        python_path = environ.get("PYTHONPATH", "")
+        env = {**environ, "TF_STANDIN_STATE_DIR": str(work_dir / "standin-buckets"),
+               "PYTHONPATH": f"{repo}:{python_path}" if python_path else repo}
+        return TerraformRunner(STANDIN_COMMAND, infra, work_dir, environ=env)
+    command = find_terraform(environ.get(BINARY_VARIABLE), environ.get("PATH"))
+    return TerraformRunner(command, infra, work_dir, environ=environ)

@@ -1,0 +1,32 @@
+# The production environment as the console's configuration describes it (opsconsole writes the same values
+# for every plan; this file is for a run by hand). Secrets appear by reference only.
+environment            = "production"
+project_id             = "ai-agent-network-prod"
+region                 = "us-central1"
+service_name           = "websocket-server"
+image                  = "us-docker.pkg.dev/cloudrun/container/hello"
+min_instances          = 2
+max_instances          = 20
+cpu_utilization_target = 0.7
+cpu_limit              = "1"
+memory_limit           = "512Mi"
+websocket_url          = "wss://ws.agent-network.example"
+frontend_project       = "agent-network-web"
+git_repository         = "agent-network/frontend"
+firebase_project_id    = "ai-agent-network-prod"
+
+secret_refs = {
+  firebase_api_key = {
+    project = "ai-agent-network-prod"
+    secret  = "firebase-api-key"
+    version = "latest"
+  }
+  redis_connection = {
+    project = "ai-agent-network-prod"
+    secret  = "redis-url"
+    version = "latest"
+  }
+  vercel_token = {
+    env_var = "VERCEL_TOKEN"
+  }
+}
