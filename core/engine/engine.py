@@ -94,8 +94,12 @@ class Engine:
 
     def deploy_to_environment(self, env: str, versions: Mapping[str, str], *, strategy: str | None = None,
                               mode: str | None = None, ci_status: str | None = None,
-                              note: str = "") -> Deployment:
-        """Validate, check prerequisites, plan and register a deployment; `tick` then carries it out."""
+                              note: str = "", commit_times: Mapping[str, datetime] | None = None) -> Deployment:
+        """Validate, check prerequisites, plan and register a deployment; `tick` then carries it out.
+
+        `commit_times` (component -> time of the commit its version was built from), when the caller knows
+        them, are recorded as metadata["commit_times"] for the reports' lead time for changes.
+        """
         config = self.environment(env)
         actor = self.check_access(env)
         unknown = sorted(set(versions) - set(COMPONENTS))
@@ -122,7 +126,9 @@ class Engine:
             "actor": actor, "started_at": now, "status": DeploymentStatus.PENDING,
             "stages": [StageRecord(name=s.name, status=StageStatus.PENDING).model_dump(mode="json")
                        for s in rollout.plan.stages],
-            "metadata": {"rollout": rollout.dump(), "note": note},
+            "metadata": {"rollout": rollout.dump(), "note": note,
+                         **({"commit_times": {c: t.isoformat() for c, t in commit_times.items() if c in versions}}
+                            if commit_times else {})},
         })
         self.registry.append_event(deployment_id, "note", "deployment planned", actor=actor,
                                    detail={"stages": [s.name for s in rollout.plan.stages], "stable": stable,
@@ -282,6 +288,7 @@ class Engine:
         deployment = self.save(deployment, rollout, **changes)
         self._emit(DeploymentFinished(deployment.id, deployment.environment, self.ports.now(), str(status), summary))
         self._metric(deployment.environment, deployment, str(status))
+        self._dashboard(deployment, rollout)
         return Tick("finished", summary)
 
     def _emit(self, event: EngineEvent) -> None:
@@ -296,6 +303,17 @@ class Engine:
                 self.ports.metrics(env).write_deployment_event(env, component, kind)
             except Exception as exc:  # a dashboard point is not worth failing a deployment for
                 self.record(deployment, "note", "deployment metric not written", {"error": str(exc)})
+
+    def _dashboard(self, deployment: Deployment, rollout: Rollout) -> None:
+        """Point the environment's dashboard at this rollout's canary and stable revisions (best effort)."""
+        if self.ports.dashboards is None or not rollout.service:
+            return
+        env = deployment.environment
+        try:
+            self.ports.dashboards(env).upsert_environment(env, rollout.service, canary_revision=rollout.new_revision,
+                                                          stable_revision=rollout.stable_revision)
+        except Exception as exc:  # a dashboard is not worth failing a deployment for; the deployment is archived
+            self._emit(Note(deployment.id, env, self.ports.now(), f"dashboard of {env} not updated: {exc}"))
 
     def _notify_change(self, env: str, deployment_id: str, summary: str, severity: str = "info") -> None:
         failures = self.ports.notify(Notice(summary=summary, severity=severity, source=f"opsconsole/{env}",

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from core.providers.cloudrun import CloudRunProvider
+from core.providers.dashboards import DashboardsProvider
 from core.providers.monitoring import MetricsProvider
 from core.providers.notify import Notice, Notifier
 from core.providers.vercel import FrontendProvider
@@ -31,6 +32,7 @@ class Ports:
     now: Callable[[], datetime]
     notifiers: list[Notifier] = field(default_factory=list)
     infrastructure: InfrastructureHook | None = None
+    dashboards: Callable[[str], DashboardsProvider] | None = None  # per environment; None: no dashboards
     profile: str = "sandbox"
 
     def notify(self, notice: Notice) -> list[str]:

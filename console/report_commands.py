@@ -1,0 +1,79 @@
+"""`opsconsole report`: DORA figures, outcomes, rollback causes, duration trends and a timeline, in four formats."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from console.session import Session
+from core.config import ENVIRONMENTS
+from core.errors import OperationFailed
+from core.reports import generate_report
+from core.reports.render import FORMATS, render
+
+DEFAULT_DAYS = 90  # fourkeys' dashboard looks at the last three months
+EXIT_CODES = """\b
+Exit codes:
+  0  the report was written
+  1  the registry or the output file could not be read or written
+  2  bad input (an option's value); nothing was written"""
+
+
+class Moment(click.ParamType):
+    """A day (YYYY-MM-DD) or an ISO-8601 time; without a zone it is UTC. `end_of_day` makes a day inclusive."""
+
+    name = "DATE"
+
+    def __init__(self, *, end_of_day: bool = False) -> None:
+        self.end_of_day = end_of_day
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        text = str(value).strip()
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            day = None
+        if day is not None and len(text) == 10:
+            moment = datetime.combine(day, time(), tzinfo=UTC)
+            return moment + timedelta(days=1) if self.end_of_day else moment
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            self.fail(f"{text!r} is not a date (YYYY-MM-DD) or an ISO-8601 time (YYYY-MM-DDTHH:MM[:SS][+00:00])",
+                      param, ctx)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@click.command("report", epilog=EXIT_CODES)
+@click.option("--env", "environment", type=click.Choice(ENVIRONMENTS), help="Only this environment (default: all).")
+@click.option("--since", type=Moment(), help=f"From this day or time, UTC (default: {DEFAULT_DAYS} days before "
+                                              "--until).")
+@click.option("--until", type=Moment(end_of_day=True), help="Up to and including this day (or until this time), "
+                                                            "UTC (default: now).")
+@click.option("--format", "form", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="text for a terminal, json for scripts, markdown for a review, html for a self-contained page.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of stdout.")
+@click.pass_obj
+def report(session: Session, environment: str | None, since: datetime | None, until: datetime | None, form: str,
+           output: Path | None) -> None:
+    """Deployment report: the four DORA keys with tiers, success and rollback rates, rollback causes,
+    weekly duration trends and a timeline of deployments and incidents."""
+    end = until or datetime.now(UTC)
+    start = since or end - timedelta(days=DEFAULT_DAYS)
+    if end <= start:
+        raise click.BadParameter(f"{end:%Y-%m-%d %H:%M} is not after --since {start:%Y-%m-%d %H:%M}",
+                                 param_hint="'--until'")
+    text = render(generate_report(session.registry, start, end, environment), form)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise OperationFailed(f"the report could not be written to {output}: {exc.strerror}") from None
+    click.echo(f"report written to {output}", err=True)
