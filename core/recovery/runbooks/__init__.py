@@ -1,0 +1,1 @@
+"""The built-in runbooks, one TOML file per failure type (data; shipped with the package)."""
