@@ -26,9 +26,11 @@ from core.engine import (
     verify_deployment,
 )
 from core.engine import abort as abort_deployment
+from core.errors import OperationFailed
 from core.registry import Deployment
 
-Ask = Literal["percent", "reason"]
+Ask = Literal["percent", "reason", "override"]
+OVERRIDE_HINT = "give an override reason to promote anyway"  # how the engine says a check refused promotion
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class Situation:
     active: Deployment | None
     rollout: Rollout | None
     read_only: bool = False
+    shown: Deployment | None = None  # the active deployment, else the last finished one (what `detail` opens)
+    recovery: bool = False  # the composition root gave the app recovery's providers
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class Done:
 
     message: str
     ok: bool = True
+    refused: str | None = None  # the engine's refusal when an override could get past it ("promote anyway")
 
 
 Run = Callable[[Engine, str, str], Done]  # (engine, environment, answer typed in the modal)
@@ -69,10 +74,12 @@ class OpsAction:
     drives: bool = True  # after the call, carry the deployment on until it ends or needs the operator
     check: Check | None = None
     footer: bool = True  # the footer has room for the operator's actions, not for every key
+    panel: bool = False  # listed in the action panel (what the operator does to the environment)
+    changes: bool = False  # changes things although the console runs it itself (the deploy wizard)
 
     @property
     def changes_things(self) -> bool:
-        return self.run is not None
+        return self.run is not None or self.changes
 
     def unavailable(self, situation: Situation) -> str | None:
         if self.changes_things and situation.read_only:
@@ -87,6 +94,20 @@ class OpsAction:
 
 def _running(s: Situation) -> str | None:
     return None if s.active is not None else f"{s.environment} has no deployment in progress"
+
+
+def _idle(s: Situation) -> str | None:
+    if s.active is not None:
+        return f"{s.environment} already has deployment {s.active.id}; finish, abort or roll it back first"
+    return None
+
+
+def _anything(s: Situation) -> str | None:
+    return None if s.shown is not None else f"{s.environment} has no deployment yet"
+
+
+def _recovery_wired(s: Situation) -> str | None:
+    return None if s.recovery else "recovery needs the console's providers: open it with opsconsole ui"
 
 
 def _can_approve(s: Situation) -> str | None:
@@ -106,9 +127,16 @@ def _can_promote(s: Situation) -> str | None:
         return None
     if s.requires_approval and s.rollout.approval is None:
         return "approve it first (a)"
-    if s.rollout.next_operator_stage() is None:
+    if s.rollout.next_operator_stage() is None and not _judge_holds(s.rollout):
         return "no step waits for the operator; it runs on its own"
     return None
+
+
+def _judge_holds(rollout: Rollout) -> bool:
+    """An auto step under the judge: the engine moves it on early only with an override reason."""
+    stage = rollout.current
+    return stage is not None and rollout.routed_stage == rollout.stage and stage.validation is not None \
+        and stage.validation.judge
 
 
 def _can_set_weight(s: Situation) -> str | None:
@@ -139,9 +167,20 @@ def _approve(engine: Engine, env: str, _: str) -> Done:
 
 
 def _promote(engine: Engine, env: str, _: str) -> Done:
-    rollout = Rollout.of(promote(engine, env))
-    step = rollout.plan.stages[rollout.approved_through].name
+    try:
+        rollout = Rollout.of(promote(engine, env))
+    except OperationFailed as refused:
+        if OVERRIDE_HINT not in str(refused):
+            raise
+        return Done(str(refused), ok=False, refused=str(refused))  # the app offers "promote anyway"
+    step = rollout.plan.stages[min(rollout.approved_through, len(rollout.plan.stages) - 1)].name
     return Done(f"{env}: promote to {step} requested")
+
+
+def _promote_anyway(engine: Engine, env: str, reason: str) -> Done:
+    rollout = Rollout.of(promote(engine, env, override=reason))
+    step = rollout.plan.stages[min(rollout.approved_through, len(rollout.plan.stages) - 1)].name
+    return Done(f"{env}: promote to {step} requested with an override by {engine.operator}: {reason}")
 
 
 def _set_weight(engine: Engine, env: str, answer: str) -> Done:
@@ -175,22 +214,39 @@ def _verify(engine: Engine, env: str, _: str) -> Done:
 
 
 ACTIONS: tuple[OpsAction, ...] = (
+    OpsAction("deploy", "d", "Deploy", "Deploy component versions with the wizard: environment, versions, strategy, "
+              "plan preview, confirmation.", "app.deploy", changes=True, check=_idle, panel=True),
+    OpsAction("approve", "a", "Approve", "Approve the waiting deployment (allowed operators only).",
+              "app.ops('approve')", _approve, confirm_production=True, check=_can_approve, panel=True),
     OpsAction("promote", "p", "Promote", "Move the deployment to its next step (next canary weight, or the "
-              "frontend promotion).", "app.ops('promote')", _promote, confirm_production=True, check=_can_promote),
+              "frontend promotion).", "app.ops('promote')", _promote, confirm_production=True, check=_can_promote,
+              panel=True),
+    OpsAction("promote-anyway", "P", "Promote anyway", "Promote past a failed check or a holding judge; asks for "
+              "the reason, which is recorded with your name.", "app.ops('promote-anyway')", _promote_anyway,
+              ask="override", confirm_production=True, check=_running, footer=False),
     OpsAction("set-weight", "w", "Set weight", "Put a percentage of traffic on the new revision by hand; the judge "
               "keeps watching.", "app.ops('set-weight')", _set_weight, ask="percent", confirm_production=True,
-              check=_can_set_weight),
+              check=_can_set_weight, panel=True),
     OpsAction("pause", "space", "Pause", "Hold the deployment at its current step; the judge can still roll back.",
-              "app.ops('pause')", _pause, check=_can_pause),
+              "app.ops('pause')", _pause, check=_can_pause, panel=True),
     OpsAction("resume", "r", "Resume", "Carry on a paused deployment.", "app.ops('resume')", _resume,
-              check=_can_resume),
+              check=_can_resume, panel=True),
     OpsAction("rollback", "b", "Roll back", "Roll back the running deployment (or the WebSocket server to its "
               "previous revision); asks for the reason, which is recorded.", "app.ops('rollback')", _roll_back,
-              ask="reason", confirm_production=True),
-    OpsAction("approve", "a", "Approve", "Approve the waiting deployment (allowed operators only).",
-              "app.ops('approve')", _approve, confirm_production=True, check=_can_approve),
+              ask="reason", confirm_production=True, panel=True),
     OpsAction("verify", "v", "Verify", "Run the environment's required checks on the new revision, or on what "
-              "serves now.", "app.ops('verify')", _verify, drives=False),
+              "serves now.", "app.ops('verify')", _verify, drives=False, panel=True),
+    OpsAction("detail", "i,enter", "Details", "The selected environment's deployment: stages with timings, "
+              "analysis windows, verification report and log.", "app.detail", check=_anything),
+    OpsAction("history", "h", "History", "Every deployment in the registry, newest first, with filters; enter "
+              "opens one.", "app.history"),
+    OpsAction("recover", "x", "Recover", "Incident recovery for the selected environment: evidence, classification, "
+              "its runbook step by step with confirmation (a dry run in a read-only console).", "app.recover",
+              panel=True, check=_recovery_wired),
+    OpsAction("infra", "I", "Infrastructure", "The Terraform state of the selected environment: plan, review, "
+              "apply.", "app.infra", changes=True, panel=True),
+    OpsAction("reports", "o", "Reports", "DORA figures, success and rollback rates, rollback causes, duration "
+              "trends and the timeline.", "app.reports"),
     OpsAction("refresh", "ctrl+r,f5", "Pause refresh", "Stop or restart the live refresh (the indicator at the "
               "top says which).", "app.toggle_refresh"),
     OpsAction("select-dev", "1", "Show dev", "Select the dev environment.", "app.select('dev')", footer=False),
@@ -203,7 +259,7 @@ ACTIONS: tuple[OpsAction, ...] = (
 )
 
 BY_ID: dict[str, OpsAction] = {a.id: a for a in ACTIONS}
-OPERATOR_ACTIONS: tuple[OpsAction, ...] = tuple(a for a in ACTIONS if a.changes_things)
+OPERATOR_ACTIONS: tuple[OpsAction, ...] = tuple(a for a in ACTIONS if a.panel)  # the action panel's rows
 
 
 def bindings() -> list[Binding]:

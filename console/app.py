@@ -26,13 +26,21 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from console.actions import ACTIONS, BY_ID, OPERATOR_ACTIONS, Done, OpsAction, Situation, keys_for
 from console.screens.ask import AskScreen
 from console.screens.confirm import ConfirmScreen
+from console.screens.detail import DetailScreen
 from console.screens.help import HelpScreen
+from console.screens.history import HistoryScreen
+from console.screens.infra import InfraScreen
 from console.screens.main import MainScreen
+from console.screens.recovery import RecoveryScreen
+from console.screens.reports import ReportsScreen
+from console.screens.wizard import DeployRequest, WizardScreen
 from console.snapshot import EnvironmentSnapshot, rollout_of, take_snapshot
 from core.config import ENVIRONMENTS
 from core.engine import Engine, EngineEvent, EnvironmentBusy, Tick
 from core.engine.events import DeploymentFinished, RolledBack
 from core.errors import OpsError
+from core.recovery.context import RecoveryPorts
+from core.recovery.incident import IncidentStore
 from widgets.action_panel import ActionRow
 
 SLEEP_SLICE_S = 0.5  # a driver waiting for an analysis window notices a stop request this soon
@@ -63,11 +71,16 @@ class OpsConsoleApp(App[None]):
         tick: Tick
 
     def __init__(self, engine: Engine, *, sleep: Callable[[float], None], read_only: bool = False,
-                 environments: Iterable[str] = ENVIRONMENTS) -> None:
-        """`sleep` waits cloud time (the wiring's: real time, or a frozen sandbox clock advanced)."""
+                 environments: Iterable[str] = ENVIRONMENTS,
+                 recovery_ports: Callable[[], RecoveryPorts] | None = None) -> None:
+        """`sleep` waits cloud time (the wiring's: real time, or a frozen sandbox clock advanced).
+
+        `recovery_ports` gives guided recovery its providers beyond the engine's (the composition root's).
+        """
         super().__init__()
         self.engine = engine
         self.sleep = sleep
+        self.recovery_ports = recovery_ports
         self.read_only = read_only
         engine.read_only = engine.read_only or read_only  # the core refuses; the app only says so sooner
         self.environments = [e for e in environments if e in engine.config.environments]
@@ -137,6 +150,9 @@ class OpsConsoleApp(App[None]):
             self.main.show_environment(snapshot)
         self._show_selected()
         self._show_refresh_state()
+        for screen in self.screen_stack:  # the detail and history screens read the registry again, in place
+            if isinstance(screen, DetailScreen | HistoryScreen):
+                screen.reload()
 
     def action_toggle_refresh(self) -> None:
         if self._timer is None:
@@ -171,8 +187,9 @@ class OpsConsoleApp(App[None]):
     def situation(self, environment: str) -> Situation:
         snapshot = self.snapshots.get(environment)
         active = snapshot.active if snapshot is not None else None
+        shown = snapshot.deployment if snapshot is not None else None
         return Situation(environment, self.engine.environment(environment).requires_approval, active,
-                         rollout_of(active), self.read_only)
+                         rollout_of(active), self.read_only, shown, recovery=self.recovery_ports is not None)
 
     def _show_selected(self) -> None:
         situation = self.situation(self.selected)
@@ -202,19 +219,75 @@ class OpsConsoleApp(App[None]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.keymap))
 
-    def action_ops(self, action_id: str) -> None:
-        """An operator action on the selected environment: explain a refusal, else ask, confirm, then run it."""
-        action, environment = BY_ID[action_id], self.selected
+    def _refused(self, action: OpsAction, environment: str) -> bool:
         why = action.unavailable(self.situation(environment))
         if why is not None:
             self.tell(f"{action.title} on {environment}: {why}", severity="warning")
+        return why is not None
+
+    def action_deploy(self) -> None:
+        """The deploy wizard; it closes with what to deploy, which runs like any other action, then is driven.
+
+        Only read-only stops it here: the wizard may pick another environment than the selected (busy) one,
+        and the engine refuses an environment that already has a deployment in progress.
+        """
+        if self.read_only and self._refused(BY_ID["deploy"], self.selected):
+            return
+
+        def deploy(request: DeployRequest | None) -> None:
+            if request is None:
+                self.tell("Deploy cancelled; nothing was changed")
+                return
+            self.action_select(request.environment)
+            self.run_in_worker(BY_ID["deploy"], request.environment, partial(self._deploy, request))
+
+        self.push_screen(WizardScreen(self.engine, self.environments, self.selected), deploy)
+
+    def _deploy(self, request: DeployRequest) -> Done:
+        deployment = self.engine.deploy_to_environment(request.environment, request.versions,
+                                                       strategy=request.strategy, mode=request.mode)
+        return Done(f"{request.environment}: deployment {deployment.id} started ({request.label}, "
+                    f"{len(deployment.stages)} stages)")
+
+    def action_detail(self, deployment_id: str | None = None) -> None:
+        """The deployment in view on the selected card (or the one named), in its own screen."""
+        if deployment_id is None:
+            if self._refused(BY_ID["detail"], self.selected):
+                return
+            shown = self.situation(self.selected).shown
+            assert shown is not None
+            deployment_id = shown.id
+        self.push_screen(DetailScreen(self.engine.registry, deployment_id, self.engine.ports.now))
+
+    def action_history(self) -> None:
+        self.push_screen(HistoryScreen(self.engine.registry, self.environments, self.engine.ports.now))
+
+    def action_recover(self) -> None:
+        """Guided recovery of the selected environment; a read-only console walks it as a dry run."""
+        if self._refused(BY_ID["recover"], self.selected) or self.recovery_ports is None:
+            return
+        self.push_screen(RecoveryScreen(self.engine, self.selected, self.recovery_ports(),
+                                        IncidentStore(self.engine.registry), sleep=self.sleep,
+                                        dry_run=self.read_only))
+
+    def action_infra(self) -> None:
+        if not self._refused(BY_ID["infra"], self.selected):
+            self.push_screen(InfraScreen(self.engine, self.selected))
+
+    def action_reports(self) -> None:
+        self.push_screen(ReportsScreen(self.engine.registry, self.environments, self.engine.ports.now))
+
+    def action_ops(self, action_id: str) -> None:
+        """An operator action on the selected environment: explain a refusal, else ask, confirm, then run it."""
+        action, environment = BY_ID[action_id], self.selected
+        if self._refused(action, environment):
             return
         self.run_worker(self._ask_and_confirm(action, environment), name=action.title, group="dialog")
 
-    async def _ask_and_confirm(self, action: OpsAction, environment: str) -> None:
+    async def _ask_and_confirm(self, action: OpsAction, environment: str, context: str = "") -> None:
         answer = ""
         if action.ask is not None:
-            asked = await self.push_screen_wait(AskScreen(f"{action.title} on {environment}", action.ask))
+            asked = await self.push_screen_wait(AskScreen(f"{action.title} on {environment}", action.ask, context))
             if asked is None:
                 self.tell(f"{action.title} cancelled; nothing was changed")
                 return
@@ -230,22 +303,30 @@ class OpsConsoleApp(App[None]):
         self.run_action_in_worker(action, environment, answer)
 
     def run_action_in_worker(self, action: OpsAction, environment: str, answer: str) -> None:
+        assert action.run is not None
+        self.run_in_worker(action, environment, partial(action.run, self.engine, environment, answer))
+
+    def run_in_worker(self, action: OpsAction, environment: str, work: Callable[[], Done]) -> None:
         # Stop the environment's driver first (on this thread: cancelling is not thread-safe); the action's
         # worker then waits for the driver to let go of the environment.
         self.workers.cancel_group(self, f"drive:{environment}")
-        self._in_thread(partial(self._act, action, environment, answer), name=f"{action.title} on {environment}",
+        self._in_thread(partial(self._act, action, environment, work), name=f"{action.title} on {environment}",
                         group=f"act:{environment}")
 
-    def _act(self, action: OpsAction, environment: str, answer: str) -> None:
-        assert action.run is not None
+    def _act(self, action: OpsAction, environment: str, work: Callable[[], Done]) -> None:
         with self._env_locks[environment]:
-            done = action.run(self.engine, environment, answer)
+            done = work()
         self.post_message(self.ActionDone(action, environment, done))
 
     @on(ActionDone)
     def _action_done(self, message: ActionDone) -> None:
-        self.tell(message.done.message, severity="information" if message.done.ok else "warning")
+        done = message.done
+        self.tell(done.message, severity="information" if done.ok else "warning")
         self.request_refresh()
+        if done.refused is not None:  # a check refused promotion: offer to promote anyway, with a reason
+            anyway = BY_ID["promote-anyway"]
+            self.run_worker(self._ask_and_confirm(anyway, message.environment, context=done.refused),
+                            name=anyway.title, group="dialog")
         if message.action.drives:
             self.drive(message.environment)
 
@@ -299,6 +380,8 @@ class OpsConsoleApp(App[None]):
             self.request_refresh()
         if event.state is not WorkerState.ERROR:
             return
+        if event.worker.group.startswith("act:"):  # the action stopped the driver; a refusal must not leave it so
+            self.drive(event.worker.group.removeprefix("act:"))
         error = event.worker.error
         if isinstance(error, EnvironmentBusy):  # another console drives it and applies what we request
             self.tell(str(error), title=event.worker.name, severity="warning")

@@ -12,6 +12,10 @@ import tomli_w
 
 from console import render
 from console.deploy_commands import COMMANDS as DEPLOY_COMMANDS
+from console.infra_commands import infra
+from console.pipeline_commands import pipeline
+from console.recover_commands import COMMANDS as RECOVER_COMMANDS
+from console.report_commands import report
 from console.sandbox_commands import sandbox
 from console.session import Session
 from core.config import ENVIRONMENTS
@@ -73,7 +77,8 @@ def ui(ctx: click.Context, read_only: bool) -> None:
 
     session: Session = ctx.obj
     read_only = read_only or bool(ctx.meta.get("read_only"))
-    OpsConsoleApp(session.engine, sleep=session.wiring.sleep, read_only=read_only).run()
+    OpsConsoleApp(session.engine, sleep=session.wiring.sleep, read_only=read_only,
+                  recovery_ports=session.wiring.recovery_ports).run()
 
 
 @cli.group(epilog=EXIT_CODES)
@@ -171,7 +176,12 @@ def deployment(session: Session, deployment_id: str, as_json: bool) -> None:
 
 
 cli.add_command(sandbox)
+cli.add_command(infra)
+cli.add_command(pipeline)
+cli.add_command(report)
 for command in DEPLOY_COMMANDS:
+    cli.add_command(command)
+for command in RECOVER_COMMANDS:
     cli.add_command(command)
 
 

@@ -29,6 +29,7 @@ from core.engine import (
     verify_deployment,
 )
 from core.engine import rollback_deployment as rollback_component
+from core.engine.choices import validate_version
 from core.errors import BadInput, OperationFailed
 from core.registry import DeploymentStatus
 
@@ -100,7 +101,7 @@ def _versions(pairs: tuple[str, ...]) -> dict[str, str]:
         component, sep, version = pair.partition("=")
         if not sep or component not in COMPONENTS or not version:
             raise BadInput(f"--set {pair!r}: write COMPONENT=VERSION with COMPONENT one of {', '.join(COMPONENTS)}")
-        versions[component] = version
+        versions[component] = validate_version(component, version)  # the wizard checks the same way
     return versions
 
 

@@ -69,8 +69,8 @@ class Session:
     def engine(self) -> Engine:
         """The engine on this session's registry and providers, acting as OPSCONSOLE_OPERATOR (or the OS user)."""
         if self._engine is None:
-            self._engine = Engine(self.loaded.config, self.registry, self.wiring.ports(), operator=self.operator,
-                                  bus=self.bus)
+            ports = self.wiring.ports(self.registry, self.operator)  # with Terraform, recording in this registry
+            self._engine = Engine(self.loaded.config, self.registry, ports, operator=self.operator, bus=self.bus)
         return self._engine
 
     def close(self) -> None:

@@ -9,6 +9,7 @@ differs between the two.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,14 +20,21 @@ import filelock
 import httpx
 import platformdirs
 
-from core.config import ConsoleConfig, EnvironmentConfig, resolve_secret
+from core.config import ConsoleConfig, EnvironmentConfig, SecretManagerRef, parse_secret_ref
 from core.engine import Ports
 from core.errors import OperationFailed
+from core.infra import InfrastructureService, TerraformHook, make_runner
 from core.providers.cloudrun import CloudRunAdapter
+from core.providers.dashboards import DashboardsAdapter, dashboards_client
+from core.providers.memorystore import MemorystoreAdapter
 from core.providers.monitoring import MonitoringAdapter
 from core.providers.notify import Notifier, PagerDutyNotifier, SlackNotifier
 from core.providers.profile import GCP_ENDPOINTS, Endpoints, GoogleClients, google_clients
+from core.providers.secrets import SecretResolver
 from core.providers.vercel import VercelAdapter
+from core.providers.vercel_env import VercelEnvAdapter
+from core.recovery.context import RecoveryPorts
+from core.registry import DeploymentRegistry
 from core.sandbox.clock import SandboxClock
 from core.sandbox.cloud import SandboxCloud
 from core.sandbox.control import advance_clock, fetch_status
@@ -88,6 +96,7 @@ class Wiring:
     environ: Mapping[str, str] = field(default_factory=dict)
     _lock: filelock.BaseFileLock | None = None
     _adapters: dict[tuple[str, str], object] = field(default_factory=dict)
+    _resolver: SecretResolver | None = None
 
     def environment(self, name: str) -> EnvironmentConfig:
         return self.config.environment(name)
@@ -113,7 +122,9 @@ class Wiring:
     def frontend(self) -> VercelAdapter:
         key = ("vercel", "")
         if key not in self._adapters:
-            self._adapters[key] = VercelAdapter(self.http, self.vercel_token, base_url=self.endpoints.vercel_url)
+            token = self._sandbox_secret("vercel_token", self.vercel_token) if self.config.profile == "sandbox" \
+                else self.vercel_token
+            self._adapters[key] = VercelAdapter(self.http, token, base_url=self.endpoints.vercel_url)
         return self._adapters[key]  # type: ignore[return-value]
 
     def sleep(self, seconds: float) -> None:
@@ -132,25 +143,78 @@ class Wiring:
         if isinstance(self.clock, SandboxClock):
             self.clock.advance(seconds)
 
+    def secret(self, ref: str) -> str:
+        """A secret's value, resolved now (env: from the environment, sm:// from this profile's Secret Manager)."""
+        if self._resolver is None:
+            self._resolver = SecretResolver(self.environ, self.endpoints)
+        return self._resolver.resolve(ref)
+
+    def _sandbox_secret(self, name: str, fallback: str) -> str:
+        """In the sandbox only sm:// references are resolved (the sandbox serves them); an env: reference may
+        hold the operator's real webhook or token, which the sandbox must never send to, so the sink is used."""
+        ref = self.config.environment("production").secrets.get(name)
+        if ref is not None and isinstance(parse_secret_ref(ref), SecretManagerRef):
+            return self.secret(ref)
+        return fallback
+
     def notifiers(self) -> list[Notifier]:
         """Slack and PagerDuty: the sandbox's sinks, or the webhook and routing key the gcp config references."""
         if self.config.profile == "sandbox":
-            return [SlackNotifier(self.endpoints.slack_url, client=self.http),
-                    PagerDutyNotifier(self.endpoints.pagerduty_url, SANDBOX_ROUTING_KEY, client=self.http)]
+            return [SlackNotifier(self._sandbox_secret("slack_webhook", self.endpoints.slack_url), client=self.http),
+                    PagerDutyNotifier(self.endpoints.pagerduty_url,
+                                      self._sandbox_secret("pagerduty_routing_key", SANDBOX_ROUTING_KEY),
+                                      client=self.http)]
         secrets = self.config.environment("production").secrets
         found: list[Notifier] = []
         if "slack_webhook" in secrets:
-            found.append(SlackNotifier(resolve_secret(secrets["slack_webhook"], self.environ), client=self.http))
+            found.append(SlackNotifier(self.secret(secrets["slack_webhook"]), client=self.http))
         if "pagerduty_routing_key" in secrets:
-            found.append(PagerDutyNotifier(self.endpoints.pagerduty_url,
-                                           resolve_secret(secrets["pagerduty_routing_key"], self.environ),
+            found.append(PagerDutyNotifier(self.endpoints.pagerduty_url, self.secret(secrets["pagerduty_routing_key"]),
                                            client=self.http))
         return found
 
-    def ports(self) -> Ports:
-        """Everything the engine talks to, for this profile."""
+    def dashboards(self, env: str) -> DashboardsAdapter:
+        """The environment's Cloud Monitoring dashboard, in its project; one REST client for all of them."""
+        key = ("dashboards", env)
+        if key not in self._adapters:
+            client = self._adapters.setdefault(("dashboards", ""), None) or dashboards_client(self.endpoints)
+            self._adapters[("dashboards", "")] = client
+            self._adapters[key] = DashboardsAdapter(client, self.environment(env).infrastructure.gcp_project)
+        return self._adapters[key]  # type: ignore[return-value]
+
+    def infrastructure(self, registry: DeploymentRegistry, actor: str) -> InfrastructureService:
+        """Terraform for this profile (sandbox: stand-in, gcp: terraform or tofu); work files beside the registry."""
+        runner = make_runner(self.config.profile, self.environ or os.environ, registry.path.parent / "terraform")
+        return InfrastructureService(self.config, registry, runner, actor=actor, now=self.now)
+
+    def ports(self, registry: DeploymentRegistry | None = None, actor: str = "") -> Ports:
+        """Everything the engine talks to, for this profile (Terraform only when given the registry it records in)."""
+        infrastructure = None if registry is None else TerraformHook(lambda: self.infrastructure(registry, actor))
+        # A sandbox started by an older console serves no dashboards: then none are kept.
+        dashboards = self.dashboards if self.endpoints.dashboards_url or self.config.profile == "gcp" else None
         return Ports(cloudrun=self.cloudrun, metrics=self.metrics, frontend=self.frontend(), now=self.now,
-                     notifiers=self.notifiers(), profile=self.config.profile)
+                     notifiers=self.notifiers(), profile=self.config.profile, dashboards=dashboards,
+                     infrastructure=infrastructure)
+
+    def cloudrun_in(self, env: str, region: str) -> CloudRunAdapter:
+        """Cloud Run of an environment's project in any region (recovery fails over to another one)."""
+        infra = self.environment(env).infrastructure
+        if region == infra.region:
+            return self.cloudrun(env)
+        key = ("cloudrun", f"{env}@{region}")
+        if key not in self._adapters:
+            self._adapters[key] = CloudRunAdapter(self.clients.services, self.clients.revisions, infra.gcp_project,
+                                                  region)
+        return self._adapters[key]  # type: ignore[return-value]
+
+    def recovery_ports(self) -> RecoveryPorts:
+        """What guided recovery needs beyond the engine's ports: Cloud Run per region, Memorystore, Vercel env."""
+        if ("redis", "") not in self._adapters:
+            self._adapters[("redis", "")] = MemorystoreAdapter.for_endpoint(
+                self.endpoints.redis_url, self.endpoints.credentials, self.http)
+        frontend_env = VercelEnvAdapter(self.http, self.vercel_token, base_url=self.endpoints.vercel_url)
+        return RecoveryPorts(cloudrun_in=self.cloudrun_in, redis=self._adapters[("redis", "")],  # type: ignore[arg-type]
+                             frontend_env=frontend_env, http=self.http)
 
     @classmethod
     def for_sandbox(cls, config: ConsoleConfig, cloud: SandboxCloud, *, owned: bool = False) -> Wiring:
@@ -162,7 +226,12 @@ class Wiring:
 
     def close(self) -> None:
         self.clients.close()
+        for adapter in self._adapters.values():
+            if isinstance(adapter, MemorystoreAdapter):
+                adapter.close()
         self.http.close()
+        if self._resolver is not None:
+            self._resolver.close()
         if self.sandbox is not None:
             self.sandbox.stop()
         if self._lock is not None:
@@ -173,7 +242,8 @@ def connect(config: ConsoleConfig, environ: Mapping[str, str]) -> Wiring:
     """Providers for the configured profile; for the sandbox, attach to a running one or start it here."""
     http = httpx.Client(timeout=10.0)
     if config.profile == "gcp":
-        token = resolve_secret(config.environment("production").secrets["vercel_token"], environ)
+        resolver = SecretResolver(environ, GCP_ENDPOINTS)
+        token = resolver.resolve(config.environment("production").secrets["vercel_token"])
         return Wiring(
             config=config,
             endpoints=GCP_ENDPOINTS,
@@ -181,6 +251,8 @@ def connect(config: ConsoleConfig, environ: Mapping[str, str]) -> Wiring:
             http=http,
             now=_utc_now,
             vercel_token=token,
+            environ=environ,
+            _resolver=resolver,
         )
     state_file = sandbox_state_file(environ)
     running = running_sandbox(state_file)
@@ -197,6 +269,7 @@ def connect(config: ConsoleConfig, environ: Mapping[str, str]) -> Wiring:
             cloud = SandboxCloud(seed=seed_from_config(config), state_file=state_file).start()
             wiring = Wiring.for_sandbox(config, cloud, owned=True)
             wiring._lock = lock
+            wiring.environ = environ
             return wiring
         lock.release()
     endpoints, status = running
@@ -211,6 +284,7 @@ def connect(config: ConsoleConfig, environ: Mapping[str, str]) -> Wiring:
         vercel_token=SANDBOX_TOKEN,
         clock_speed=mirror.speed,
         clock=mirror,
+        environ=environ,
     )
 
 

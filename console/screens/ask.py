@@ -11,18 +11,20 @@ from textual.screen import ModalScreen
 from textual.validation import Function, Integer, Validator
 from textual.widgets import Input, Label
 
-Kind = Literal["percent", "reason"]
+Kind = Literal["percent", "reason", "override"]
 
 QUESTIONS: dict[Kind, tuple[str, str]] = {
     "percent": ("Percent of traffic on the new revision (0-100)", "e.g. 25"),
     "reason": ("Why? The reason is recorded as the rollback cause and sent to Slack/PagerDuty", "e.g. 5xx spike"),
+    "override": ("Promote anyway? Write why: the reason is recorded with your name and what it overrode",
+                 "e.g. quiet hours: traffic too low to judge"),
 }
 
 
 def _validators(kind: Kind) -> list[Validator]:
     if kind == "percent":
         return [Integer(minimum=0, maximum=100, failure_description="a whole number from 0 to 100")]
-    return [Function(lambda text: bool(text.strip()), "say why: the reason cannot be empty")]
+    return [Function(lambda text: bool(text.strip()), "say why: the reason cannot be empty")]  # reason, override
 
 
 class AskScreen(ModalScreen[str | None]):
@@ -30,15 +32,19 @@ class AskScreen(ModalScreen[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="cancel-ask")]
 
-    def __init__(self, title: str, kind: Kind) -> None:
+    def __init__(self, title: str, kind: Kind, context: str = "") -> None:
+        """`context`: why it is asked (the engine's refusal an override gets past), shown above the question."""
         super().__init__()
         self.title_text = title
         self.kind = kind
+        self.context = context
 
     def compose(self) -> ComposeResult:
         question, placeholder = QUESTIONS[self.kind]
         with Vertical(classes="dialog"):
             yield Label(self.title_text, classes="dialog-title")
+            if self.context:
+                yield Label(self.context, id="ask-context", classes="dialog-problem", markup=False)
             yield Label(question)
             yield Input(placeholder=placeholder, validators=_validators(self.kind), id="ask-input",
                         type="integer" if self.kind == "percent" else "text")
