@@ -1,6 +1,7 @@
 """Benchmark of the deployment engine: SIGKILL crash loop, reaction time to a faulty canary, time per tick.
 
-    python bench/engine.py [--kills 30] [--runs 20] [--tick-runs 5] [--seed 1] [--only kills|reaction|ticks]
+    python bench/engine.py [--kills 30] [--runs 20] [--rps N] [--tick-runs 5] [--seed 1]
+                           [--only kills|reaction|ticks]
 
 * Crash loop (`--kills N`): tests/test_engine_crash.py's loop, longer. A standalone sandbox with a frozen
   clock; headless `opsconsole deploy/approve/resume production --auto --yes` consoles SIGKILLed at seeded
@@ -13,7 +14,12 @@
   behaviour it was created with), so a fault is either there from the start (the canary is deployed
   under canary-5xx or canary-latency: the fault reaches users with the first 10 %), or injected into the
   running canary by giving its revision canary-5xx's behaviour after its first window at 25 %. Each run
-  has its own traffic seed and time of day.
+  has its own traffic seed and time of day. Each 10 s window reads exactly its 10 s (the sandbox clips
+  a point to the requested interval; before, every window re-read the minute before it, so the judge
+  counted each request up to six times), and the ListTimeSeries calls per judged window are printed.
+  `--rps N` runs the same cases on a busier (or quieter) service: every scenario's mean demand becomes
+  N requests per second (its daily swing and noise stay), so a 10 % canary sees N/10 rps instead of the
+  scenarios' 2; at 20 rps that is too little evidence to tell a fault within a window or two.
 * Tick time (`--tick-runs K` healthy auto canaries): wall milliseconds per `Engine.tick` as `drive`
   calls it (sandbox sleeps are outside ticks), split by where the time went: Cloud Run and Monitoring
   calls, Vercel, notifications, the verification checks (HTTP and WebSocket against the revision), the
@@ -47,7 +53,7 @@ from core.engine.events import VerdictReached, WeightChanged  # noqa: E402
 from core.registry import DeploymentRegistry, DeploymentStatus  # noqa: E402
 from core.sandbox.clock import SandboxClock  # noqa: E402
 from core.sandbox.cloud import SandboxCloud  # noqa: E402
-from core.sandbox.scenario import load_scenario  # noqa: E402
+from core.sandbox.scenario import TrafficModel, load_scenario  # noqa: E402
 
 ENV, SERVICE, OPERATOR = "production", "websocket-server", "alice"
 IMAGE = "us-central1-docker.pkg.dev/ai-agent-network-prod/agent-network/websocket-server:v2.0.0"
@@ -142,10 +148,13 @@ class Timed:
 
 
 @contextmanager
-def sandbox_engine(scenario: str, seed: int, timings: Timings | None = None) -> Iterator[tuple[Engine, SandboxCloud]]:
+def sandbox_engine(scenario: str, seed: int, timings: Timings | None = None,
+                   rps: float | None = None) -> Iterator[tuple[Engine, SandboxCloud]]:
     config = bench_config()
     clock = SandboxClock(speed=0, start=DAY_START + (seed * 7_919) % 86_400)  # traffic follows the time of day
-    cloud = SandboxCloud(seed=seed_from_config(config), scenario=scenario, clock=clock, random_seed=seed).start()
+    traffic = None if rps is None else busier(scenario, rps)
+    cloud = SandboxCloud(seed=seed_from_config(config), scenario=scenario, clock=clock, random_seed=seed,
+                         traffic=traffic).start()
     wiring = Wiring.for_sandbox(config, cloud)
     with tempfile.TemporaryDirectory(prefix="engine-bench-") as tmp:
         registry: Any = DeploymentRegistry(Path(tmp) / "registry.json")
@@ -166,6 +175,11 @@ def sandbox_engine(scenario: str, seed: int, timings: Timings | None = None) -> 
             cloud.stop()
 
 
+def busier(scenario: str, rps: float) -> TrafficModel:
+    """The scenario's traffic model at a mean of `rps` requests per second (same daily swing and noise)."""
+    return load_scenario(scenario).traffic.model_copy(update={"rps": rps})
+
+
 def _service_full(cloud: SandboxCloud) -> str:
     return next(name for name in cloud.cloudrun.services if name.startswith("projects/ai-agent-network-prod/"))
 
@@ -177,17 +191,23 @@ class Reaction:
     seconds: float | None  # fault to 100 % on stable; None when traffic never went back
     status: str
     weight_at_rollback: int | None
+    windows: int = 0  # analysis windows judged
+    list_calls: int = 0  # ListTimeSeries RPCs the sandbox served in the whole run
 
 
-def react(case: str, seed: int) -> Reaction:
+def react(case: str, seed: int, rps: float | None = None) -> Reaction:
     scenario = "healthy" if case == "inject" else case
-    with sandbox_engine(scenario, seed) as (engine, cloud):
+    with sandbox_engine(scenario, seed, rps=rps) as (engine, cloud):
         service = _service_full(cloud)
         stable = cloud.cloudrun.service(service).latest_ready
         injected: list[float] = []
         moves: list[WeightChanged] = []
 
+        judged: list[VerdictReached] = []
+
         def watch(event: EngineEvent) -> None:
+            if isinstance(event, VerdictReached):
+                judged.append(event)
             if isinstance(event, WeightChanged):
                 moves.append(event)
             elif case == "inject" and not injected and isinstance(event, VerdictReached) \
@@ -211,18 +231,24 @@ def react(case: str, seed: int) -> Reaction:
         back = next((t for t, split in history if fault is not None and t >= fault and split == {stable: 100}), None)
         served = [m.percent for m in moves if m.percent > 0]
         return Reaction(None if fault is None or back is None else back - fault, str(final.status),
-                        served[-1] if final.status == DeploymentStatus.ROLLED_BACK and served else None)
+                        served[-1] if final.status == DeploymentStatus.ROLLED_BACK and served else None,
+                        len(judged), cloud.monitoring_calls["ListTimeSeries"])
 
 
-def reaction_times(runs: int, seed: int) -> None:
+def reaction_times(runs: int, seed: int, rps: float | None = None) -> None:
+    demand = f"{rps:g} rps per service" if rps is not None else \
+        f"the scenarios' traffic, {load_scenario('healthy').traffic.rps:g} rps per service"
     print(f"## Reaction time: fault reaching users -> traffic 100 % on stable ({WINDOW_S} s analysis window, "
-          f"auto canary, {runs} runs per case)\n")
+          f"auto canary, {demand}, {runs} runs per case)\n")
     cases = [("canary-5xx", "canary-5xx (8 % 5xx), deployed under it"),
              ("canary-latency", "canary-latency (p99 900 ms), deployed under it"),
              ("inject", "5xx injected after the first window at 25 %")]
     rows = []
+    windows = calls = 0
     for case, label in cases:
-        results = [react(case, seed + i) for i in range(runs)]
+        results = [react(case, seed + i, rps) for i in range(runs)]
+        windows += sum(r.windows for r in results)
+        calls += sum(r.list_calls for r in results)
         seconds = [r.seconds for r in results if r.seconds is not None]
         statuses = Counter(r.status for r in results)
         at = Counter(r.weight_at_rollback for r in results if r.weight_at_rollback is not None)
@@ -232,6 +258,9 @@ def reaction_times(runs: int, seed: int) -> None:
                      f"{statuses.get('rolled_back', 0)}/{runs}",
                      ", ".join(f"{w} %: {n}" for w, n in sorted(at.items()))])
     table(["case", "median s", "p90 s", "max s", "p90 windows", "rolled back", "rolled back at"], rows)
+    print(f"Monitoring ListTimeSeries calls: {calls} for {windows} judged windows ({calls / max(windows, 1):.2f} per "
+          "window, verification reads included; the judge reads 3 per window: counts, latency distributions, "
+          "instances)\n")
 
 
 # -- tick time --------------------------------------------------------------------------------------------
@@ -293,10 +322,22 @@ def tick_times(runs: int, seed: int) -> None:
     table(["where (wall ms per tick)", "ticks", "median", "p95", "max", "total", "share"], rows)
 
 
+def positive_rps(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"--rps must be a positive number of requests per second, not {text!r}")
+    return value
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=30, help="SIGKILLs in the crash loop")
     parser.add_argument("--runs", type=int, default=20, help="runs per reaction-time case")
+    parser.add_argument("--rps", type=positive_rps, default=None,
+                        help="mean requests per second per service in the reaction cases (default: the scenario's)")
     parser.add_argument("--tick-runs", type=int, default=5, help="healthy canaries timed tick by tick")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--only", choices=["kills", "reaction", "ticks"], action="append",
@@ -306,7 +347,7 @@ def main() -> int:
     if "kills" in parts:
         crash_loop(args.kills, args.seed)
     if "reaction" in parts:
-        reaction_times(args.runs, args.seed)
+        reaction_times(args.runs, args.seed, args.rps)
     if "ticks" in parts:
         tick_times(args.tick_runs, args.seed)
     return 0

@@ -16,7 +16,7 @@ from core.providers.profile import google_clients
 from core.sandbox import control
 from core.sandbox.clock import SandboxClock
 from core.sandbox.cloud import SandboxCloud
-from core.sandbox.scenario import load_scenario, load_scenario_file, scenario_names
+from core.sandbox.scenario import TrafficModel, load_scenario, load_scenario_file, scenario_names
 from core.sandbox.seed import EnvSeed, SeedSpec
 
 SERVICE = "websocket-server"
@@ -109,6 +109,29 @@ def test_the_control_api_switches_scenario_on_a_running_sandbox(tmp_path: Path) 
         saved = SandboxCloud.saved_endpoints(tmp_path / "s.json")
         assert saved is not None and saved.control_url == url
 
+
+
+def _requests_per_second(cloud: SandboxCloud, minutes: int) -> float:
+    """The prod service's request rate over the last `minutes`, as the Monitoring API reports it."""
+    clients = google_clients(cloud.endpoints)
+    metrics = MonitoringAdapter(clients.metrics, "ai-agent-network-prod", policy=FAST, now=cloud.clock.now)
+    end = cloud.clock.now()
+    served = metrics.revision_metrics(SERVICE, end - timedelta(minutes=minutes), end)
+    clients.close()
+    return sum(m.total for m in served.values()) / (minutes * 60)
+
+
+def test_a_traffic_override_sets_the_request_rate_of_every_scenario() -> None:
+    start = 1_793_577_600.0
+    flat = TrafficModel(rps=1000.0, daily_amplitude=0.0, noise=0.0)
+    with SandboxCloud(clock=SandboxClock(speed=0, start=start)) as plain, \
+            SandboxCloud(clock=SandboxClock(speed=0, start=start), traffic=flat) as busy:
+        assert _requests_per_second(plain, 5) < 30  # healthy's 20 rps, give or take the daily swing
+        assert _requests_per_second(busy, 5) == pytest.approx(1000, rel=0.03)
+        busy.set_scenario("low-traffic")  # 0.5 rps of its own: the override still decides
+        busy.clock.advance(300)
+        assert _requests_per_second(busy, 5) == pytest.approx(1000, rel=0.03)
+        assert busy.scenario.name == "low-traffic" and busy.scenario.traffic == flat
 
 def test_every_scenario_of_the_issue_ships_and_validates() -> None:
     assert set(scenario_names()) >= ISSUE_SCENARIOS
