@@ -1,23 +1,39 @@
 """One refresh of one environment for the console: what is live, what the registry says, the deployment in view.
 
 Taken in a worker thread (it calls providers and reads the registry) and handed to the screen whole,
-so the widgets never block and never see half an update.
+so the widgets never block and never see half an update. The canary charts' metrics come from the
+metrics provider one window at a time (`MetricHistory`): a window that has ended never changes, so each
+is read once and kept, and a refresh reads at most one window per environment.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from core.engine import Engine, Rollout
 from core.errors import OpsError
 from core.live import LiveEnvironment, observe_environment
+from core.providers.monitoring import RevisionMetrics
 from core.registry import Deployment, EnvironmentState, StepEvent
+from widgets.metric_series import MetricSeries, RevisionSeries, WindowPoint
+
+CHART_WINDOW_S = 60  # Cloud Monitoring's finest alignment: a canary step of a few minutes still shows a trend
+CHART_WINDOWS = 20
+METRICS_RETRY_S = 30.0  # a failed read may have taken the client's whole retry deadline: don't stall every refresh
 
 
 @dataclass(frozen=True)
 class EnvironmentSnapshot:
-    """`deployment` is the active one, else the last finished one; `error` a registry failure, in one sentence."""
+    """`deployment` is the active one, else the last finished one; `error` a registry failure, in one sentence.
+
+    `infrastructure` is the last infrastructure apply this console recorded (git_commit, plan_hash,
+    state_serial, applied_at, actor), None when it never applied one.
+    """
 
     name: str
     live: LiveEnvironment
@@ -27,6 +43,8 @@ class EnvironmentSnapshot:
     events: tuple[StepEvent, ...]
     now: datetime
     error: str | None = None
+    metrics: MetricSeries | None = None
+    infrastructure: dict[str, Any] | None = field(default=None)
 
     @property
     def active(self) -> Deployment | None:
@@ -40,15 +58,110 @@ def rollout_of(deployment: Deployment | None) -> Rollout | None:
     return Rollout.of(deployment)
 
 
-def take_snapshot(engine: Engine, name: str) -> EnvironmentSnapshot:
+class MetricHistory:
+    """Per-revision metrics of past windows, per environment and service, read once each and kept."""
+
+    def __init__(self, *, window_s: int = CHART_WINDOW_S, windows: int = CHART_WINDOWS,
+                 retry_after_s: float = METRICS_RETRY_S) -> None:
+        self.window_s = window_s
+        self.windows = windows
+        self.retry_after_s = retry_after_s
+        self._windows: dict[tuple[str, str], dict[datetime, dict[str, RevisionMetrics]]] = {}
+        self._failed: dict[tuple[str, str], tuple[float, str]] = {}  # (monotonic time, error) of the last failure
+        self._lock = threading.Lock()  # a refresh and a benchmark may read at once; the dict is not theirs to race
+        self.reads = 0  # provider calls made, for tests and the benchmark
+
+    def span(self, now: datetime) -> list[datetime]:
+        """Ends of the windows to chart, newest first, aligned to the window length as Monitoring aligns."""
+        epoch = int(now.timestamp()) // self.window_s * self.window_s
+        newest = datetime.fromtimestamp(epoch, UTC)
+        return [newest - timedelta(seconds=k * self.window_s) for k in range(self.windows)]
+
+    def series(self, engine: Engine, env: str, service: str, now: datetime, canary: str | None,
+               stable: str | None, limits: tuple[float, float]) -> MetricSeries:
+        """Read the newest window not yet kept (one grouped query per metric), then build the series."""
+        ends = self.span(now)
+        key = (env, service)
+        with self._lock:
+            kept = self._windows.setdefault(key, {})
+            for end in [e for e in kept if e < ends[-1]]:  # out of the span: never drawn again
+                del kept[end]
+            missing = next((e for e in ends if e not in kept), None)
+            failed = self._failed.get(key)
+        error = None
+        if failed is not None and time.monotonic() < failed[0] + self.retry_after_s:
+            error = failed[1]
+        elif missing is not None:
+            try:
+                read = engine.ports.metrics(env).revision_metrics(
+                    service, missing - timedelta(seconds=self.window_s), missing)
+            except OpsError as exc:
+                error = str(exc)
+                with self._lock:
+                    self._failed[key] = (time.monotonic(), error)
+            else:
+                with self._lock:
+                    self.reads += 1
+                    kept[missing] = read
+                    self._failed.pop(key, None)
+        with self._lock:
+            shown = sorted(e for e in kept if e >= ends[-1])
+            windows = [kept[e] for e in shown]
+
+        def revision(name: str | None) -> RevisionSeries | None:
+            if not name:
+                return None
+            return RevisionSeries(name, tuple(self._point(w.get(name)) for w in windows))
+
+        return MetricSeries(self.window_s, self.windows, tuple(shown), revision(stable), revision(canary),
+                            max_5xx_rate=limits[0], max_p99_ms=limits[1], error=error)
+
+    def _point(self, metrics: RevisionMetrics | None) -> WindowPoint | None:
+        if metrics is None or not metrics.total:
+            return None
+        return WindowPoint(metrics.total, metrics.errors_5xx, metrics.p50_ms, metrics.p99_ms, float(self.window_s))
+
+
+_HISTORIES: weakref.WeakKeyDictionary[Engine, MetricHistory] = weakref.WeakKeyDictionary()
+
+
+def history_of(engine: Engine) -> MetricHistory:
+    """The engine's metric history: one per console, kept as long as its engine."""
+    return _HISTORIES.setdefault(engine, MetricHistory())
+
+
+def _revisions(live: LiveEnvironment, rollout: Rollout | None) -> tuple[str | None, str | None]:
+    """(canary, stable): the rollout's revisions when it has a new one, else the revision serving most traffic."""
+    if rollout is not None and rollout.new_revision and rollout.stable_revision:
+        return rollout.new_revision, rollout.stable_revision
+    serving = max(live.revisions, key=lambda r: r.percent, default=None)
+    return None, serving.name if serving is not None and serving.percent else None
+
+
+def _metrics(engine: Engine, name: str, live: LiveEnvironment, rollout: Rollout | None, now: datetime,
+             history: MetricHistory) -> MetricSeries:
+    criteria = rollout.plan.criteria if rollout is not None else engine.environment(name).strategy.criteria
+    canary, stable = _revisions(live, rollout)
+    service = rollout.service if rollout is not None and rollout.service else live.service
+    return history.series(engine, name, service, now, canary, stable,
+                          (criteria.max_5xx_rate, criteria.max_p99_latency_ms))
+
+
+def take_snapshot(engine: Engine, name: str, history: MetricHistory | None = None) -> EnvironmentSnapshot:
     """Ask the providers (each failure kept as that component's error) and the registry about one environment."""
     ports = engine.ports
     live = observe_environment(engine.environment(name), ports.cloudrun(name), ports.frontend)
     now = ports.now()
+    history = history if history is not None else history_of(engine)
     try:
         state = engine.registry.get_environment_state(name)
         deployment = state.active[0] if state.active else state.last
         events = tuple(engine.registry.events(deployment.id)) if deployment else ()
+        infrastructure = engine.registry.get_record("infrastructure", name)
     except OpsError as exc:
-        return EnvironmentSnapshot(name, live, EnvironmentState(name=name), None, None, (), now, error=str(exc))
-    return EnvironmentSnapshot(name, live, state, deployment, rollout_of(deployment), events, now)
+        return EnvironmentSnapshot(name, live, EnvironmentState(name=name), None, None, (), now, error=str(exc),
+                                   metrics=_metrics(engine, name, live, None, now, history))
+    rollout = rollout_of(deployment)
+    return EnvironmentSnapshot(name, live, state, deployment, rollout, events, now,
+                               metrics=_metrics(engine, name, live, rollout, now, history),
+                               infrastructure=infrastructure)

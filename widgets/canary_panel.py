@@ -1,56 +1,42 @@
-"""The canary judge's view of one deployment: its verdict history, the latest explanation, 5xx and p99 trends.
+"""The canary judge's view of the selected environment: its verdict, and canary against stable over the last windows.
 
-Every judged window is in the rollout status (`Rollout.verdicts`, each with the checks' numbers), so
-the trends are read from the registry, not from a second metrics query: what the panel draws is
-exactly what the judge decided on.
+The verdict and its one-line explanation come from the rollout status (`Rollout.verdicts`: exactly what
+the judge decided on); the trends come from the metrics the refresh worker read (`MetricSeries`). The
+panel fits itself to the room it gets: a 2×2 grid of charts when tall, a row of four when wide and
+short, the two judged metrics (5xx, p99) as charts beside sparklines of the others when narrower
+(120×36), one sparkline line per metric when small (80×24).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Grid, Horizontal, Vertical
+from textual.content import Content
 from textual.widgets import Sparkline, Static
 
+from widgets.metric_chart import LIMIT_STYLE, STYLES, MetricChart
+from widgets.metric_series import METRICS, Metric, MetricSeries, format_value
 from widgets.views import EnvironmentView, short_id
 
-FIVE_XX = "5xx rate"
-P99 = "p99 latency"
 OUTCOME_MARKS = {"pass": ("✓", "green"), "fail": ("✗", "bold red"), "no_data": ("·", "yellow")}
+CHART_MIN_ROWS = 5  # a border and three rows of plot: less is not worth reading
+GRID_MIN_WIDTH = 56
+ROW_MIN_WIDTH = 100
 
 
-def check_values(verdicts: Sequence[Mapping[str, Any]], name: str) -> list[float]:
-    """The canary's value of one check in every window that measured it, oldest first."""
-    values = []
-    for verdict in verdicts:
-        for reason in verdict.get("reasons", ()):
-            if reason.get("name") == name and reason.get("canary") is not None:
-                values.append(float(reason["canary"]))
-    return values
-
-
-def _latest(verdicts: Sequence[Mapping[str, Any]], name: str) -> Mapping[str, Any] | None:
-    for verdict in reversed(verdicts):
-        for reason in verdict.get("reasons", ()):
-            if reason.get("name") == name:
-                return reason
-    return None
-
-
-def _figures(reason: Mapping[str, Any] | None, scale: float, unit: str, digits: int) -> Text:
-    if reason is None:
-        return Text("no window judged yet", style="dim")
-
-    def fmt(value: Any) -> str:
-        return "-" if value is None else f"{float(value) * scale:.{digits}f}{unit}"
-
-    mark, style = OUTCOME_MARKS.get(str(reason.get("outcome")), ("?", ""))
-    return Text.assemble((f"{mark} ", style), ("canary ", "dim"), (fmt(reason.get("canary")), "bold"),
-                         ("  stable ", "dim"), fmt(reason.get("stable")), ("  limit ", "dim"),
-                         fmt(reason.get("threshold")), no_wrap=True, overflow="ellipsis")
+def layout_for(width: int, height: int) -> str:
+    """'grid', 'row', 'pair' or 'sparks' for a panel whose content area is width × height."""
+    if height >= 2 + 2 * CHART_MIN_ROWS and width >= GRID_MIN_WIDTH:
+        return "grid"
+    if height >= 2 + CHART_MIN_ROWS and width >= ROW_MIN_WIDTH:
+        return "row"
+    if height >= 2 + CHART_MIN_ROWS + 2 and width >= GRID_MIN_WIDTH:
+        return "pair"
+    return "sparks"
 
 
 def _update(static: Static, text: Text) -> None:
@@ -58,43 +44,129 @@ def _update(static: Static, text: Text) -> None:
         static.update(text)
 
 
+def figures(series: MetricSeries, metric: Metric) -> Text:
+    """'canary 0.21 %  stable 0.18 %  limit 1.00 %' for one metric's newest windows."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    if series.canary is not None:
+        canary = series.latest(metric, "canary")
+        limit = series.limit(metric)
+        over = canary is not None and limit is not None and canary > limit
+        text.append("canary ", style="dim")
+        text.append(format_value(metric, canary), style="bold red" if over else "bold")
+        text.append("  ")
+    text.append("stable ", style="dim")
+    text.append(format_value(metric, series.latest(metric, "stable")))
+    limit = series.limit(metric)
+    if limit is not None:
+        text.append("  limit ", style="dim")
+        text.append(format_value(metric, limit))
+    return text
+
+
+def legend(series: MetricSeries) -> Content:
+    """Which line is which, over how many windows; or why the metrics could not be read."""
+    if series.error:
+        return Content.styled(f"metrics: {series.error}", "bold red")
+    parts: list[Content | tuple[str, str] | str] = []
+    if series.canary is not None:
+        parts += [("━ canary ", STYLES["canary"]), ("━ stable ", STYLES["stable"])]
+    else:
+        parts.append(("━ serving revision ", STYLES["stable"]))
+    parts += [("─ limit ", LIMIT_STYLE), f"· {len(series.ends)} × {series.window_s} s windows"]
+    return Content.assemble(*parts)
+
+
 class CanaryPanel(Vertical):
-    """Shows the active deployment's judgement, or the last deployment's when none is running."""
+    """Shows the active deployment's judgement (or the last one's) and the environment's canary/stable metrics."""
 
     DEFAULT_CSS = """
     CanaryPanel { border: round $foreground 30%; border-title-style: bold; padding: 0 1; height: 100%; }
     CanaryPanel Static { width: 100%; text-wrap: nowrap; text-overflow: ellipsis; }
-    CanaryPanel Horizontal { height: 1; }
+    CanaryPanel #canary-charts { grid-size: 2 2; grid-gutter: 0 1; height: 1fr; display: none; }
+    CanaryPanel.-row #canary-charts { grid-size: 4 1; }
+    CanaryPanel.-pair #canary-charts { grid-size: 2 1; }
+    CanaryPanel.-grid #canary-charts, CanaryPanel.-row #canary-charts, CanaryPanel.-pair #canary-charts {
+        display: block;
+    }
+    CanaryPanel.-pair #chart-p50, CanaryPanel.-pair #chart-rps { display: none; }
+    CanaryPanel #canary-sparks { height: auto; }
+    CanaryPanel.-grid #canary-sparks, CanaryPanel.-row #canary-sparks { display: none; }
+    CanaryPanel.-pair #spark-row-5xx, CanaryPanel.-pair #spark-row-p99, CanaryPanel.-pair .canary-history {
+        display: none;
+    }
+    CanaryPanel #canary-sparks Horizontal { height: 1; }
     CanaryPanel .metric-name { width: 5; color: $foreground 70%; }
-    CanaryPanel Sparkline { width: 16; margin-right: 1; }
+    CanaryPanel #canary-sparks Sparkline { width: 16; margin-right: 1; }
     CanaryPanel .metric-figures { width: 1fr; }
     """
+
+    LAYOUTS: ClassVar[tuple[str, ...]] = ("grid", "row", "pair", "sparks")
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._borders: dict[str, Content | str] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="canary-head", markup=False)
         yield Static("", classes="canary-explanation", markup=False)
-        with Horizontal():
-            yield Static("5xx", classes="metric-name")
-            yield Sparkline([], id="spark-5xx")
-            yield Static("", id="figures-5xx", classes="metric-figures", markup=False)
-        with Horizontal():
-            yield Static("p99", classes="metric-name")
-            yield Sparkline([], id="spark-p99")
-            yield Static("", id="figures-p99", classes="metric-figures", markup=False)
-        yield Static("", classes="canary-history", markup=False)
+        with Grid(id="canary-charts"):
+            for metric in METRICS:
+                yield MetricChart(metric, id=f"chart-{metric}")
+        with Vertical(id="canary-sparks"):
+            for metric in METRICS:
+                with Horizontal(id=f"spark-row-{metric}"):
+                    yield Static(metric, classes="metric-name", markup=False)
+                    yield Sparkline([], id=f"spark-{metric}")
+                    yield Static("", id=f"figures-{metric}", classes="metric-figures", markup=False)
+            yield Static("", classes="canary-history", markup=False)
+
+    def _border(self, which: str, value: Content | str) -> None:
+        """Set the border title or subtitle only when it changed (each set repaints the panel)."""
+        if self._borders.get(which) != value:
+            self._borders[which] = value
+            setattr(self, f"border_{which}", value)
 
     def on_mount(self) -> None:
-        self.border_title = "Canary judge"
+        self._border("title", "Canary judge")
+        self.add_class("-sparks")
+
+    def on_resize(self, event: events.Resize) -> None:
+        chosen = layout_for(self.size.width, self.size.height)
+        for name in self.LAYOUTS:
+            self.set_class(name == chosen, f"-{name}")
+
+    @property
+    def layout_name(self) -> str:
+        return next((name for name in self.LAYOUTS if self.has_class(f"-{name}")), "sparks")
 
     @property
     def text(self) -> str:
-        return "\n".join(str(s.content) for s in self.query(Static))
+        """What the panel says in words (chart titles included), as an operator reads it."""
+        lines = [str(s.content) for s in self.query(Static)]
+        lines += [f"{chart.border_title} {Content.from_markup(chart.border_subtitle or '').plain}"
+                  for chart in self.query(MetricChart)]
+        return "\n".join(lines)
 
     def show(self, view: EnvironmentView) -> None:
         """Update in place from one refresh of the selected environment."""
+        self._show_verdict(view)
+        series = view.metrics
+        if series is None:
+            return
+        for metric in METRICS:
+            self.query_one(f"#chart-{metric}", MetricChart).show(series)
+            spark = self.query_one(f"#spark-{metric}", Sparkline)
+            side = "canary" if series.canary is not None else "stable"
+            values = [v for v in series.values(metric, side) if v is not None]
+            if list(spark.data or []) != values:
+                spark.data = values
+            _update(self.query_one(f"#figures-{metric}", Static), figures(series, metric))
+        self._border("subtitle", legend(series))
+
+    def _show_verdict(self, view: EnvironmentView) -> None:
         deployment, rollout = view.deployment, view.rollout
         verdicts = rollout.verdicts if rollout is not None else []
-        self.border_title = f"Canary judge · {view.name}"
+        self._border("title", f"Canary judge · {view.name}")
         head = Text(no_wrap=True, overflow="ellipsis")
         if deployment is None or rollout is None:
             head.append(f"no deployment of {view.name} has been judged", style="dim")
@@ -111,14 +183,7 @@ class CanaryPanel(Vertical):
         explanation = str(verdicts[-1].get("decision") or verdicts[-1].get("explanation", "")) if verdicts else ""
         _update(self.query_one(".canary-explanation", Static),
                 Text(explanation or (rollout.waiting_for if rollout is not None else ""), style="italic"))
-        for name, check in (("5xx", FIVE_XX), ("p99", P99)):
-            spark = self.query_one(f"#spark-{name}", Sparkline)
-            values = check_values(verdicts, check)
-            if list(spark.data or []) != values:
-                spark.data = values
-        _update(self.query_one("#figures-5xx", Static), _figures(_latest(verdicts, FIVE_XX), 100, " %", 2))
-        _update(self.query_one("#figures-p99", Static), _figures(_latest(verdicts, P99), 1, " ms", 0))
-        history = Text("windows ", style="dim", no_wrap=True, overflow="ellipsis")
+        history = Text("verdicts ", style="dim", no_wrap=True, overflow="ellipsis")
         for verdict in verdicts[-20:]:
             mark, style = OUTCOME_MARKS.get(str(verdict.get("outcome")), ("?", ""))
             history.append(f"{mark}{verdict.get('weight', '?')}% ", style=style)

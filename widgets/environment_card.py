@@ -1,4 +1,4 @@
-"""One environment at a glance: live versions with the traffic split, the active and the last deployment, problems.
+"""One environment at a glance: live versions with the traffic split, infrastructure, the deployments, problems.
 
 The card turns red while anything is wrong (a provider unreachable, a serving revision not ready, a
 failed check of the running deployment) and says what in one line each. Production carries its own
@@ -7,7 +7,10 @@ accent colour and label so nobody mistakes it for staging.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from rich.text import Text
 from textual import events
@@ -41,6 +44,32 @@ def problems(view: EnvironmentView) -> list[str]:
         if rollout.verdicts and rollout.verdicts[-1].get("outcome") == "fail":
             found.append(f"judge: {rollout.verdicts[-1].get('explanation', '')}")
     return found
+
+
+def infrastructure_line(record: Mapping[str, Any] | None, now: datetime) -> Text:
+    """The last Terraform apply this console recorded: commit, state serial, when and by whom."""
+    if not record:
+        return Text("not applied from this console", style="dim")
+    line = Text()
+    commit, snapshot = record.get("git_commit"), record.get("snapshot")
+    if commit:
+        line.append(str(commit)[:7] + ("+dirty" if record.get("git_dirty") else ""), style="bold")
+    else:  # applied outside a git checkout: the configuration snapshot names it
+        line.append(f"snapshot {str(snapshot)[:10]}" if snapshot else "unknown commit", style="bold")
+    if record.get("state_serial") is not None:
+        line.append(f" serial {record['state_serial']}")
+    applied = record.get("applied_at")
+    try:
+        when = datetime.fromisoformat(str(applied)) if applied else None
+    except ValueError:
+        when = None
+    if when is not None and when.tzinfo is not None:
+        line.append(f" {age(when, now)}")
+    elif applied:
+        line.append(f" {applied}")
+    if record.get("actor"):
+        line.append(f" by {record['actor']}")
+    return line
 
 
 def _update(static: Static, text: Text) -> None:
@@ -85,8 +114,9 @@ class EnvironmentCard(Vertical, can_focus=True):
     def compose(self) -> ComposeResult:
         yield Static("waiting for the first refresh…", classes="card-version", markup=False)
         yield TrafficBar(classes="card-split")
-        yield Static("", classes="card-body", markup=False)
+        # Problems right under the split: on a short card (80x24) the body's last lines are cut, never the reason.
         yield Static("", classes="card-problems", markup=False)
+        yield Static("", classes="card-body", markup=False)
 
     @property
     def text(self) -> str:
@@ -134,6 +164,8 @@ class EnvironmentCard(Vertical, can_focus=True):
         body = Text(no_wrap=True, overflow="ellipsis")
         body.append("frontend ", style="dim")
         body.append(EnvironmentCard._frontend(view), style="bold" if view.live.frontend else "")
+        body.append("\ninfra ", style="dim")
+        body.append_text(infrastructure_line(view.infrastructure, view.now))
         active, rollout = view.active, view.rollout
         if active is not None:
             stage = rollout.current.name if rollout is not None and rollout.current else str(active.status)

@@ -6,12 +6,13 @@ provider calls, which widgets must never reach (import-linter's widgets contract
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from core.engine.rollout import Rollout
 from core.registry import Deployment, EnvironmentState, StepEvent
+from widgets.metric_series import MetricSeries
 
 
 class LiveRevisionView(Protocol):
@@ -52,7 +53,8 @@ class LiveView(Protocol):
 
 
 class EnvironmentView(Protocol):
-    """One refresh of an environment: live state, registry state, the deployment in view (active, else last)."""
+    """One refresh of an environment: live state, registry state, the deployment in view (active, else last),
+    the canary charts' metrics and the last infrastructure apply recorded (None when there was none)."""
 
     @property
     def name(self) -> str: ...
@@ -72,6 +74,10 @@ class EnvironmentView(Protocol):
     def error(self) -> str | None: ...
     @property
     def active(self) -> Deployment | None: ...
+    @property
+    def metrics(self) -> MetricSeries | None: ...
+    @property
+    def infrastructure(self) -> Mapping[str, Any] | None: ...
 
 
 def version_of(image: str) -> str:

@@ -1,0 +1,223 @@
+"""Benchmark of the Textual console against the in-process sandbox, headless: a table of medians over runs.
+
+Each run starts a sandbox (frozen clock at a fixed epoch) with a production canary judged at 10 % and
+waiting for the operator, then lets the clock run at real speed and opens the console headless:
+
+- first paint: App created -> the first frame in which all three cards show their live version;
+- select key: "1"/"3" sent -> the first frame with the card highlighted and the canary panel on it;
+- promote key: "p" sent on production -> the first frame with the typed-confirmation modal;
+- promote done: "production" + enter typed -> the first frame whose production card shows 25 % (engine,
+  Cloud Run, refresh);
+  "frame" is a finished display (App.post_display_hook): what a terminal would be sent. Keys are handed to
+  the driver like a terminal's, without Pilot's wait for the process to look idle (up to 1 s a key);
+- idle CPU: process CPU time / wall time over --idle seconds at the default refresh (1.5 s, 3 environments),
+  once the charts hold all their windows (before that, each refresh also reads one past window). The
+  in-process sandbox's servers answer those refreshes in the same process, so their CPU is included;
+- memory: RSS after first paint, after --refreshes more refreshes, and the process's peak RSS.
+
+Run: `python bench/console.py [--runs 3] [--idle 20] [--refreshes 200]`.
+`python bench/console.py --screenshot docs/console.svg` writes the README's screenshot instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from textual import events  # noqa: E402
+from textual.pilot import Pilot  # noqa: E402
+
+from console.app import OpsConsoleApp  # noqa: E402
+from console.screens.confirm import ConfirmScreen  # noqa: E402
+from core.engine import approve, promote  # noqa: E402
+from tests.engine_rig import IMAGE, START, Rig, rig, rig_config  # noqa: E402
+from widgets.canary_panel import CanaryPanel  # noqa: E402
+
+SIZE = (120, 36)
+POLL_S = 0.0005
+TARGETS = {"first paint": "< 1000 ms", "select key → card highlighted": "< 50 ms",
+           "promote key → confirm modal": "< 50 ms", "idle CPU (share of one core)": "< 3 %",
+           "peak RSS": "< 150 MB"}
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class TimedApp(OpsConsoleApp):
+    """The console, noting when a frame first shows what a measurement waits for."""
+
+    CSS_PATH = str(ROOT / "console" / "app.tcss")  # a relative path would be read beside this file
+    watching: Callable[[], bool] | None = None
+    shown_at: float | None = None
+
+    def post_display_hook(self) -> None:
+        if self.watching is not None and self.shown_at is None and self.watching():
+            self.shown_at = time.perf_counter()
+
+
+async def shown(app: TimedApp, condition: Callable[[], bool], what: str, since: float,
+                limit_s: float = 30.0) -> float:
+    """Milliseconds from `since` to the first frame in which `condition` holds (the display hook notes it)."""
+    app.watching, app.shown_at = condition, None
+    while app.shown_at is None:
+        if time.perf_counter() - since > limit_s:
+            raise RuntimeError(f"never shown: {what}")
+        await asyncio.sleep(POLL_S)
+    app.watching = None
+    return (app.shown_at - since) * 1000
+
+
+def send_key(app: OpsConsoleApp, key: str) -> float:
+    """Hand one key to the driver as a terminal would; returns when it was sent."""
+    assert app._driver is not None
+    event = events.Key(key, key if len(key) == 1 else None)
+    event.set_sender(app)
+    sent = time.perf_counter()
+    app._driver.send_message(event)
+    return sent
+
+
+async def wait_until(pilot: Pilot, condition: Callable[[], bool], what: str, limit_s: float = 30.0) -> None:
+    start = time.perf_counter()
+    while not condition():
+        if time.perf_counter() - start > limit_s:
+            raise RuntimeError(f"never happened: {what}")
+        await asyncio.sleep(POLL_S)
+
+
+def canary_at_10(r: Rig) -> None:
+    deployment = r.engine.deploy_to_environment("production", {"websocket-server": IMAGE})
+    approve(r.engine, "production")
+    r.drive(deployment.id)
+    promote(r.engine, "production")
+    if r.drive(deployment.id).state != "operator":
+        raise RuntimeError("the canary did not stop for the operator at 10 %")
+
+
+async def one_run(idle_s: float, refreshes: int) -> dict[str, float]:
+    figures: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp, rig(Path(tmp), config=rig_config(), start=START) as r:
+        canary_at_10(r)
+        r.clock.set_speed(1.0)  # from here on the cloud's time runs: metric windows end as they would
+        started = time.perf_counter()
+        app = TimedApp(r.engine, sleep=r.sleep)
+        app.watching = lambda: app.is_running and len(app.snapshots) == 3 and all(
+            "waiting for the first refresh" not in app.main.card(e).text for e in app.environments)
+        async with app.run_test(size=SIZE) as pilot:
+            figures["first paint"] = await shown(app, app.watching, "first paint", started)
+            figures["RSS after first paint"] = rss_mb()
+            await wait_until(pilot, lambda: not app.busy, "the first refreshes end")
+            panel = app.main.query_one(CanaryPanel)
+            selects = []
+            for key, env in (("1", "dev"), ("3", "production")) * 5:
+                sent = send_key(app, key)
+                selects.append(await shown(app, lambda env=env: app.main.card(env).has_class("selected")
+                                           and f"· {env}" in str(panel.border_title), "selection", sent))
+                await asyncio.sleep(0.05)
+            figures["select key → card highlighted"] = statistics.median(selects)
+            sent = send_key(app, "p")
+            figures["promote key → confirm modal"] = await shown(
+                app, lambda: isinstance(app.screen, ConfirmScreen), "the confirm modal", sent)
+            await pilot.press(*"production")
+            sent = send_key(app, "enter")
+            figures["promote confirmed → card shows 25 %"] = await shown(
+                app, lambda: "weight 25 %" in app.main.card("production").text, "25 % on the card", sent)
+            await wait_until(pilot, lambda: not app.busy, "the promotion's threads end")
+            while not all(s.metrics is not None and s.metrics.complete for s in app.snapshots.values()):
+                app.request_refresh()  # the charts read one window a refresh: fill them before measuring idle
+                await wait_until(pilot, lambda: not app.busy, "a refresh")
+            cpu0, wall0 = time.process_time(), time.perf_counter()
+            await pilot.pause(idle_s)
+            figures["idle CPU (share of one core)"] = 100 * (time.process_time() - cpu0) / (time.perf_counter() - wall0)
+            for _ in range(refreshes):
+                app.request_refresh()
+                await wait_until(pilot, lambda: not app.busy, "a refresh")
+            figures[f"RSS after {refreshes} more refreshes"] = rss_mb()
+            await pilot.press("ctrl+r")
+            await wait_until(pilot, lambda: not app.busy, "the console's threads end")
+    figures["peak RSS"] = peak_rss_mb()
+    return figures
+
+
+UNITS = {"RSS": "MB", "peak": "MB", "CPU": "%"}
+
+
+def unit(name: str) -> str:
+    return next((u for key, u in UNITS.items() if key in name), "ms")
+
+
+def table(runs: list[dict[str, float]]) -> str:
+    rows = [("measure", "median", "min", "max", "target")]
+    for name in runs[0]:
+        values = [run[name] for run in runs]
+        u = unit(name)
+        rows.append((name, f"{statistics.median(values):.1f} {u}", f"{min(values):.1f}", f"{max(values):.1f}",
+                     TARGETS.get(name, "")))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = ["| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + " |" for row in rows]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def screenshot(path: Path) -> None:
+    """The README's screenshot: the main screen with a production canary at 10 %, charts filled."""
+    import pytest
+
+    from tests.test_tui_snapshots import canary_console, settled
+
+    monkeypatch = pytest.MonkeyPatch()
+    try:
+        with tempfile.TemporaryDirectory() as tmp, canary_console(Path(tmp), monkeypatch, config=rig_config()) \
+                as (app, _):
+            async def shoot(pilot: Pilot) -> None:
+                await settled(app)(pilot)
+                app.save_screenshot(path.name, str(path.parent))
+                await pilot.press("ctrl+r")
+                await wait_until(pilot, lambda: not app.busy, "the console's threads end")
+                app.exit()
+
+            app.run(headless=True, size=(160, 44), auto_pilot=shoot)
+    finally:
+        monkeypatch.undo()
+    print(f"wrote {path}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--idle", type=float, default=20.0, help="seconds of idle CPU measurement per run")
+    parser.add_argument("--refreshes", type=int, default=200)
+    parser.add_argument("--screenshot", type=Path, help="write the README screenshot (SVG) here and stop")
+    args = parser.parse_args()
+    if args.screenshot:
+        screenshot(args.screenshot)
+        return
+    runs = []
+    for index in range(args.runs):
+        runs.append(asyncio.run(one_run(args.idle, args.refreshes)))
+        print(f"run {index + 1}/{args.runs} done", file=sys.stderr)
+    print(f"console benchmark: {args.runs} runs, {SIZE[0]}x{SIZE[1]}, headless, in-process sandbox, "
+          f"idle {args.idle:g} s, {args.refreshes} extra refreshes")
+    print(table(runs))
+
+
+if __name__ == "__main__":
+    main()
