@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from core.analysis import Action, AnalysisHistory
-from core.engine.rollout import Rollout
+from core.engine.rollout import Rollout, judge_settings
 from core.errors import BadInput, OperationFailed
 from core.registry import Deployment
 from core.strategies import StageKind
@@ -65,7 +65,8 @@ def promote(engine: Engine, env: str, *, override: str | None = None) -> Deploym
     if rollout.verification_failed and not rollout.overridden("verification"):
         blockers.append(("verification", f"verification failed: {(rollout.verification or {}).get('summary', '')}"))
     if judged:
-        decision = AnalysisHistory.from_dict(rollout.analysis, rollout.plan.criteria, rollout.plan.triggers).decision()
+        decision = AnalysisHistory.from_dict(rollout.analysis, rollout.plan.criteria, rollout.plan.triggers,
+                                             settings=judge_settings(rollout)).decision()
         if decision.action is not Action.PROMOTE_ALLOWED:
             blockers.append((f"analysis@{rollout.stage}", decision.explanation))
     if blockers and not override:

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.analysis import DEFAULT_SETTINGS, JudgeSettings
 from core.registry import Deployment
 from core.strategies import DeploymentPlan, Stage
 
@@ -73,3 +74,8 @@ class Rollout(BaseModel):
     @classmethod
     def of(cls, deployment: Deployment) -> Rollout:
         return cls.model_validate(deployment.metadata["rollout"])
+
+
+def judge_settings(rollout: Rollout) -> JudgeSettings:
+    """The judge's settings for this deployment: its error budgets shared among the stages it judges."""
+    return DEFAULT_SETTINGS.per_step(sum(1 for stage in rollout.plan.stages if stage.monitoring is not None))

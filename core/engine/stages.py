@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from core.analysis import Action, AnalysisHistory, WindowMetrics
 from core.engine.events import RolledBack, VerdictReached, VerificationDone, WeightChanged
-from core.engine.rollout import Rollout
+from core.engine.rollout import Rollout, judge_settings
 from core.engine.tick import Tick
 from core.errors import OpsError
 from core.providers.cloudrun import RevisionFailed
@@ -327,7 +327,8 @@ def analyse(engine: Engine, deployment: Deployment, rollout: Rollout, window_s: 
             return _advance(engine, deployment, rollout, last["decision"] if last else "promoted by override")
         reason = f"observing {rollout.weight} % until {end:%H:%M:%S}" + (f"; {last['decision']}" if last else "")
         return engine.wait(deployment, rollout, reason, seconds=(end - engine.ports.now()).total_seconds())
-    history = AnalysisHistory.from_dict(rollout.analysis, rollout.plan.criteria, rollout.plan.triggers)
+    history = AnalysisHistory.from_dict(rollout.analysis, rollout.plan.criteria, rollout.plan.triggers,
+                                        settings=judge_settings(rollout))
     metrics = engine.ports.metrics(env).revision_metrics(rollout.service, start, end)
     canary = _window(metrics.get(rollout.new_revision or ""))
     compare = rollout.weight < 100 and rollout.stable_revision
