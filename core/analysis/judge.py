@@ -26,9 +26,11 @@ a regression. That is what lets a 10 % step at 2 rps roll back after a median of
 Error budget (JudgeSettings): the 5xx mixture and the latency mixture at `sequential_alpha` = 0.25 %
 each, the 5xx boundary at `horizon_alpha` = 2 % (1 % within the planned 60 windows, half of the rest
 in each later epoch): a bound of 2.5 % on false rollbacks from these tests over any number of looks,
-1.5 % within the planned windows. The bound is conservative (continuous time, a union of tests, exact
-binomial p-values); what it costs and buys, measured by bench/judge.py (60 windows of 10 s, 20 rps a
-side unless said):
+1.5 % within the planned windows. These budgets are per deployment: the engine shares them among
+the steps it judges (JudgeSettings.per_step), since each step starts new evidence. The bound is
+conservative (continuous time, a union of tests, exact binomial p-values); what it costs and buys,
+measured by bench/judge.py on one step with the whole budget (60 windows of 10 s, 20 rps a side
+unless said):
 
     case                                 fixed level 0.999, 2 in a row    this design
     healthy, false rollbacks             0.3 %                            0.0 % (0.6 % over 2 000 seeds)
