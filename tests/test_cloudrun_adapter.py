@@ -13,8 +13,10 @@ from core.providers.google_retry import RetryPolicy
 from core.providers.profile import GoogleClients, google_clients
 from core.sandbox.clock import SandboxClock
 from core.sandbox.cloud import SandboxCloud
+from core.sandbox.cloudrun_state import CloudRunState
 from core.sandbox.faults import ApiFaults
 from core.sandbox.revision_server import REVISION_HEADER
+from core.sandbox.scenario import RevisionBehaviour
 
 FAST = RetryPolicy(initial=0.01, maximum=0.05, deadline=3.0, poll_initial=0.01,
                    poll_maximum=0.05, operation_timeout=10.0)
@@ -179,3 +181,59 @@ def test_deploying_the_same_image_and_tag_again_reuses_the_revision(prod: CloudR
     assert again.name == first
     assert len(prod.get_service(SERVICE).revisions) == 2
     assert cloud.cloudrun_calls["UpdateService"] == 1
+
+
+def test_raising_min_instances_creates_no_revision_and_leaves_the_split_alone(
+        prod: CloudRunAdapter, clients: GoogleClients, cloud: SandboxCloud, clock: SandboxClock) -> None:
+    stable = prod.get_service(SERVICE).latest_ready_revision
+    canary = deploy_ready(prod, clock, "img:v2")
+    before = prod.set_traffic(SERVICE, {stable: 90, canary: 10}, tags={"stable": stable})
+    after = prod.set_min_instances(SERVICE, 2)
+    assert [r.name for r in after.revisions] == [r.name for r in before.revisions]
+    assert after.latest_created_revision == canary
+    assert after.traffic == {stable: 90, canary: 10} and after.tags == before.tags
+    assert prod.min_instances(SERVICE) == 2
+    raw = clients.services.get_service(name=before.resource)  # what Cloud Run reports, field by field
+    assert raw.scaling.min_instance_count == 2 and raw.template.scaling.min_instance_count == 0
+    sent = cloud.cloudrun_calls["UpdateService"]
+    prod.set_min_instances(SERVICE, 2)
+    assert cloud.cloudrun_calls["UpdateService"] == sent  # already so: nothing sent
+    reloaded = CloudRunState(clock, RevisionBehaviour)
+    reloaded.load(cloud.cloudrun.to_dict())
+    assert reloaded.services[before.resource].min_instances == 2  # the sandbox's state file keeps it
+
+
+def test_a_template_scaling_change_makes_a_new_revision_that_pinned_traffic_ignores(
+        prod: CloudRunAdapter, clients: GoogleClients, clock: SandboxClock) -> None:
+    """Why recovery scales the service and not its template: the sandbox behaves like Cloud Run here."""
+    stable = prod.get_service(SERVICE).latest_ready_revision
+    canary = deploy_ready(prod, clock, "img:v2")
+    pinned = prod.set_traffic(SERVICE, {stable: 90, canary: 10})
+    raw = clients.services.get_service(name=pinned.resource)
+    raw.template.scaling.min_instance_count = 2  # template.revision still names the canary
+    with pytest.raises(gexc.Conflict, match="different configuration already exists"):
+        clients.services.update_service(service=raw)
+    raw.template.revision = ""
+    clients.services.update_service(service=raw)
+    clock.advance(30)
+    state = prod.get_service(SERVICE)
+    assert len(state.revisions) == 3 and state.latest_created_revision not in (stable, canary)
+    assert state.traffic == {stable: 90, canary: 10}  # the new revision, the only one kept warm, serves nothing
+    assert prod.min_instances(SERVICE) == 0
+
+
+@pytest.mark.parametrize("cloud", ["instances-zero"], indirect=True)
+def test_service_level_min_instances_brings_a_pinned_scaled_to_zero_service_back(
+        prod: CloudRunAdapter, clients: GoogleClients, clock: SandboxClock) -> None:
+    stable = prod.get_service(SERVICE).latest_ready_revision
+    state = prod.set_traffic(SERVICE, {stable: 100}, tags={"stable": stable})
+    assert httpx.get(state.uri + "/healthz").status_code == 503
+    raw = clients.services.get_service(name=state.resource)
+    raw.template.revision = ""
+    raw.template.scaling.min_instance_count = 2
+    clients.services.update_service(service=raw)
+    clock.advance(30)
+    assert httpx.get(state.uri + "/healthz").status_code == 503  # the warm new revision gets no traffic
+    prod.set_min_instances(SERVICE, 2)
+    answer = httpx.get(state.uri + "/healthz")
+    assert answer.status_code == 200 and answer.headers[REVISION_HEADER] == stable

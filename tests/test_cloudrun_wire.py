@@ -101,3 +101,25 @@ def test_traffic_to_a_revision_that_is_not_ready_is_refused(world: tuple[CloudRu
         state.update_service(SVC, ServiceUpdate(image="img:v2", traffic=[
             Target("REVISION", stable, 50), Target("REVISION", "websocket-server-v2", 50)]))
     assert caught.value.status == "FAILED_PRECONDITION"
+
+
+def test_service_level_scaling_is_read_rendered_and_makes_no_revision(world: tuple[CloudRunState, Clock]) -> None:
+    state, clock = world
+    stable = state.service(SVC).latest_ready
+    body = {"template": {"containers": [{"image": "img:stable"}], "scaling": {"maxInstanceCount": 100}},
+            "scaling": {"minInstanceCount": 3}, "traffic": [{"type": 2, "revision": stable, "percent": 100}]}
+    update = parse_service(body)
+    assert (update.min_instances, update.template_min_instances) == (3, 0)
+    clock.t += 5
+    op = state.update_service(SVC, update)
+    assert op.done_at == clock.t and not op.revision  # done at once: nothing to roll out
+    assert [r.name for r in state.list_revisions(SVC)] == [stable]
+    svc = state.service(SVC)
+    assert (svc.min_instances, svc.min_instances_set_at) == (3, clock.t)
+    rendered = Renderer(lambda r: "http://127.0.0.1:1", lambda s: "http://127.0.0.1:2").service(svc)
+    parsed = strict(rendered, run_v2.Service.pb()())
+    assert parsed.scaling.min_instance_count == 3 and parsed.template.scaling.min_instance_count == 0
+    # Without an update mask a PATCH replaces the service, and proto3 JSON leaves zeros out.
+    assert parse_service({**body, "scaling": {}}).min_instances == 0
+    with pytest.raises(ApiError, match=r"service\.scaling\.minInstanceCount must not be negative"):
+        parse_service({**body, "scaling": {"minInstanceCount": -1}})

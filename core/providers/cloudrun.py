@@ -277,26 +277,34 @@ class CloudRunAdapter:
     # -- recovery: scaling and regions ---------------------------------------------------------------
 
     def set_min_instances(self, service: str, count: int) -> ServiceState:
-        """Keep at least `count` instances warm (template.scaling.min_instance_count); a no-op when already so."""
+        """Keep at least `count` instances warm service-wide (Service.scaling); a no-op when already so.
+
+        Service-level scaling is not part of the revision template, so this creates no revision and
+        leaves the traffic split as it is: the count applies to the revisions serving now, divided by
+        their traffic share. (template.scaling would make a new revision, which gets no traffic while
+        the split is pinned to named revisions, so it would not warm the serving one.)
+        """
         resource = self.resource(service)
+        operation = f"setting min instances to {count} on"
         for _ in range(self._conflict_attempts):
             svc, revisions = self._read(service)
-            if svc.template.scaling.min_instance_count == count:
+            if svc.scaling.min_instance_count == count:
                 return self._state(svc, revisions)
-            svc.template.scaling.min_instance_count = count
+            svc.scaling.min_instance_count = count
             try:
-                lro = self._send(svc, f"setting min instances to {count} on")
+                lro = self._send(svc, operation)
             except gexc.Conflict:
                 continue
-            self._wait(lro, f"setting min instances to {count} on", resource)
+            self._wait(lro, operation, resource)
             return self.get_service(service)
-        raise self._conflicts(f"setting min instances to {count} on", resource)
+        raise self._conflicts(operation, resource)
 
     def min_instances(self, service: str) -> int:
+        """The service-level minimum instance count (Service.scaling.min_instance_count)."""
         resource = self.resource(service)
         svc = call_google(API, "reading service", resource, lambda: self._services.get_service(
             name=resource, retry=self._retry, timeout=self._policy.deadline))
-        return int(svc.template.scaling.min_instance_count)
+        return int(svc.scaling.min_instance_count)
 
     def exists(self, service: str) -> bool:
         resource = self.resource(service)

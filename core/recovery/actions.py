@@ -70,14 +70,17 @@ def _min_wanted(ctx: RecoveryContext, step: RunbookStep) -> int:
 
 def _scale_describe(ctx: RecoveryContext, step: RunbookStep, incident: Incident) -> str:
     now = ctx.primary().min_instances(ctx.service)
-    return f"would set min instances of {ctx.service} from {now} to {_min_wanted(ctx, step)} (Cloud Run Admin API)"
+    return (f"would set min instances of {ctx.service} from {now} to {_min_wanted(ctx, step)} "
+            "(service-level scaling through the Cloud Run Admin API: no new revision, traffic split unchanged)")
 
 
 def _scale_run(ctx: RecoveryContext, step: RunbookStep, incident: Incident) -> dict[str, Any]:
+    # Service-level, not the template's: a template change makes a new revision that gets no traffic
+    # while the split is pinned, so the revision that should serve would stay cold.
     wanted = _min_wanted(ctx, step)
     before = ctx.primary().min_instances(ctx.service)
-    ctx.primary().set_min_instances(ctx.service, wanted)
-    return {"service": ctx.service, "from": before, "to": wanted}
+    after = ctx.primary().set_min_instances(ctx.service, wanted)
+    return {"service": ctx.service, "from": before, "to": wanted, "level": "service", "serving": _serving(after)}
 
 
 # -- network ------------------------------------------------------------------------------------------
@@ -276,7 +279,7 @@ def check_error_rate(ctx: RecoveryContext, step: RunbookStep, incident: Incident
 
 def check_min_instances(ctx: RecoveryContext, step: RunbookStep, incident: Incident) -> CheckOutcome:
     now = ctx.primary().min_instances(ctx.service)
-    return CheckOutcome(now >= 1, f"{ctx.service} keeps {now} instance(s) warm", {"min_instances": now})
+    return CheckOutcome(now >= 1, f"{ctx.service} keeps {now} instance(s) warm service-wide", {"min_instances": now})
 
 
 def check_secondary(ctx: RecoveryContext, step: RunbookStep, incident: Incident) -> CheckOutcome:

@@ -30,6 +30,11 @@ _ENUMS: dict[str, dict[str, int]] = {
 _TRAFFIC_NAMES = {v: k for k, v in _ENUMS["traffic"].items()}
 
 
+def _min_count(count: int) -> dict[str, int]:
+    """A scaling message's minInstanceCount, left out at 0 as proto3 JSON does."""
+    return {"minInstanceCount": count} if count else {}
+
+
 def timestamp(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
@@ -78,8 +83,7 @@ class Renderer:
             state, message = "CONDITION_SUCCEEDED", ""
         at = svc.updated_at
         template: dict[str, Any] = {
-            "scaling": {"maxInstanceCount": 100} | ({"minInstanceCount": svc.min_instances} if svc.min_instances
-                                                    else {}),
+            "scaling": {"maxInstanceCount": 100} | _min_count(svc.template_min_instances),
             "timeout": "300s",
             "serviceAccount": f"sandbox-runtime@{svc.project}.iam.gserviceaccount.com",
             "containers": [{"image": svc.image, "ports": [{"name": "http1", "containerPort": 8080}],
@@ -104,6 +108,7 @@ class Renderer:
             "ingress": self._e("ingress", "INGRESS_TRAFFIC_ALL"),
             "launchStage": self._e("launch_stage", "GA"),
             "template": template,
+            "scaling": _min_count(svc.min_instances),  # service-level ServiceScaling, beside the template
             "traffic": [self._target(t, svc.full_name, status=False) for t in svc.traffic],
             "observedGeneration": str(svc.observed_generation),
             "terminalCondition": self._condition("Ready", state, at, message),
@@ -143,7 +148,7 @@ class Renderer:
             "updateTime": timestamp(max(rev.created_at, rev.ready_at or rev.failed_at or rev.created_at)),
             "launchStage": self._e("launch_stage", "GA"),
             "service": rev.service,
-            "scaling": {"maxInstanceCount": rev.max_instances},
+            "scaling": {"maxInstanceCount": rev.max_instances} | _min_count(rev.min_instances),
             "timeout": "300s",
             "maxInstanceRequestConcurrency": rev.behaviour.concurrency,
             "containers": [{"image": rev.image, "ports": [{"name": "http1", "containerPort": 8080}]}],
@@ -195,6 +200,9 @@ def parse_service(body: Any) -> ServiceUpdate:
         traffic.append(Target(_traffic_type(raw.get("type", 0), where), str(raw.get("revision", "")),
                               percent, str(raw.get("tag", ""))))
     scaling = template.get("scaling") or {}
+    # A PATCH without an update mask replaces the service, and proto3 JSON leaves out zeros: a missing
+    # minInstanceCount is 0, on the template (revision-level) and on the service (service-level) alike.
+    service_scaling = body.get("scaling") or {}
     return ServiceUpdate(
         image=image,
         template_revision=str(template.get("revision", "")),
@@ -203,5 +211,18 @@ def parse_service(body: Any) -> ServiceUpdate:
         annotations=dict(body.get("annotations") or {}),
         etag=str(body.get("etag", "")),
         max_instances=int(scaling["maxInstanceCount"]) if "maxInstanceCount" in scaling else None,
-        min_instances=int(scaling["minInstanceCount"]) if "minInstanceCount" in scaling else None,
+        min_instances=_count(service_scaling, "service.scaling"),
+        template_min_instances=_count(scaling, "service.template.scaling"),
     )
+
+
+def _count(scaling: Any, where: str) -> int:
+    if not isinstance(scaling, dict):
+        raise ApiError("INVALID_ARGUMENT", f"{where} must be a JSON object.")
+    try:
+        count = int(scaling.get("minInstanceCount", 0))
+    except (TypeError, ValueError):
+        raise ApiError("INVALID_ARGUMENT", f"{where}.minInstanceCount must be an integer.") from None
+    if count < 0:
+        raise ApiError("INVALID_ARGUMENT", f"{where}.minInstanceCount must not be negative, got {count}.")
+    return count

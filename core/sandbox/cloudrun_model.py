@@ -51,6 +51,7 @@ class Revision:
     ready_at: float | None
     failed_at: float | None
     max_instances: int = 100
+    min_instances: int = 0  # its template's scaling.minInstanceCount, fixed when it was created
 
     @property
     def full_name(self) -> str:
@@ -106,8 +107,10 @@ class Service:
     latest_ready: str = ""
     failure: str = ""
     rollout: str = ""  # operation name of the update waiting for its revision
-    min_instances: int = 0  # template.scaling.minInstanceCount
+    # Service-level scaling.minInstanceCount: applies to whatever revisions serve, creates no revision.
+    min_instances: int = 0
     min_instances_set_at: float | None = None  # when it last changed (recovery clears instances-zero with it)
+    template_min_instances: int = 0  # template.scaling.minInstanceCount: changing it creates a revision
     split_history: list[tuple[float, dict[str, int]]] = field(default_factory=list)
 
     @property
@@ -142,4 +145,5 @@ class ServiceUpdate:
     annotations: dict[str, str] | None = None
     etag: str = ""
     max_instances: int | None = None
-    min_instances: int | None = None
+    min_instances: int | None = None  # service-level scaling; None leaves it as it is
+    template_min_instances: int | None = None  # revision-level scaling; None leaves it as it is

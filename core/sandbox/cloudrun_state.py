@@ -213,14 +213,18 @@ class CloudRunState:
             svc.labels = dict(update.labels)
         if update.annotations is not None:
             svc.annotations = dict(update.annotations)
+        # Service-level scaling is not part of the template: it changes no revision, only how many
+        # instances the serving ones keep warm (Cloud Run divides it by their traffic share).
         if update.min_instances is not None and update.min_instances != svc.min_instances:
             svc.min_instances, svc.min_instances_set_at = update.min_instances, now
         if new_rev_name is not None:
-            assert update.image is not None
-            svc.image = update.image
+            svc.image = update.image or svc.image
             svc.template_revision = update.template_revision
-            rev = self._new_revision(svc, new_rev_name, update.image, now, self.behaviour(),
-                                     max_instances=update.max_instances or 100)
+            if update.template_min_instances is not None:
+                svc.template_min_instances = update.template_min_instances
+            rev = self._new_revision(svc, new_rev_name, svc.image, now, self.behaviour(),
+                                     max_instances=update.max_instances or 100,
+                                     min_instances=svc.template_min_instances)
             svc.latest_created = rev.name
             op.revision = rev.name
             svc.rollout = op.name
@@ -233,22 +237,27 @@ class CloudRunState:
         return op
 
     def _new_revision_name(self, svc: Service, update: ServiceUpdate) -> str | None:
-        """The revision this update creates ("" = generated name), or None when the template is unchanged."""
+        """The revision this update creates ("" = generated name), or None when the template is unchanged.
+
+        The template is the image and its scaling: changing either makes a new revision, as on Cloud Run.
+        """
         name = update.template_revision
+        min_changed = update.template_min_instances not in (None, svc.template_min_instances)
         if name:
             if not name.startswith(svc.name + "-") or not _NAME.match(name):
                 raise ApiError("INVALID_ARGUMENT", f"Revision name '{name}' must start with '{svc.name}-' "
                                                    "and be a lowercase DNS label of at most 63 characters.")
             existing = self.revisions.get(f"{svc.full_name}/revisions/{name}")
             if existing is not None:
-                if update.image not in (None, existing.image):
+                if (update.image not in (None, existing.image)
+                        or update.template_min_instances not in (None, existing.min_instances)):
                     raise ApiError("ALREADY_EXISTS", f"Revision named '{name}' with different "
                                                      "configuration already exists.")
                 return None
             if not update.image:
                 raise ApiError("INVALID_ARGUMENT", "template.containers[0].image is required.")
             return name
-        if update.image and update.image != svc.image:
+        if (update.image and update.image != svc.image) or min_changed:
             return ""
         return None
 
@@ -286,7 +295,8 @@ class CloudRunState:
             raise ApiError("INVALID_ARGUMENT", f"spec.traffic percents sum to {total}, they must sum to 100.")
 
     def _new_revision(self, svc: Service, name: str, image: str, now: float, behaviour: RevisionBehaviour,
-                      ready_at: float | None = None, max_instances: int = 100) -> Revision:
+                      ready_at: float | None = None, max_instances: int = 100,
+                      min_instances: int = 0) -> Revision:
         if not name:
             suffix = "".join(self._rng.choice(string.ascii_lowercase) for _ in range(3))
             name = f"{svc.name}-{svc.generation:05d}-{suffix}"
@@ -295,7 +305,7 @@ class CloudRunState:
         failed_at = now + behaviour.startup_timeout_s if ready_at is None else None
         rev = Revision(service=svc.full_name, name=name, uid=self._uid(), generation=svc.generation, image=image,
                        created_at=now, behaviour=behaviour, ready_at=ready_at, failed_at=failed_at,
-                       max_instances=max_instances)
+                       max_instances=max_instances, min_instances=min_instances)
         self.revisions[rev.full_name] = rev
         return rev
 
