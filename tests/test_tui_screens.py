@@ -47,8 +47,10 @@ async def test_a_read_only_console_walks_recovery_as_a_dry_run_and_refuses_infra
             assert not isinstance(app.screen, InfraScreen)
             await pilot.press("x")
             await until(pilot, lambda: isinstance(app.screen, RecoveryScreen), "the recovery screen")
-            assert app.screen.context.dry_run
-            await until(pilot, lambda: not app.screen.busy, "the evidence")
+            recovery = app.screen
+            assert isinstance(recovery, RecoveryScreen) and recovery.context.dry_run
+            await until(pilot, lambda: recovery.context.incident is not None and not recovery.busy, "the evidence")
+            assert "instances" in str(recovery.query_one("#recovery-evidence").render())
             await pilot.press("escape")
             await until(pilot, lambda: not app.busy, "the console's threads end")
 

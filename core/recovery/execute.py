@@ -210,7 +210,8 @@ def run_recovery(context: RecoveryContext) -> list[StepResult]:
 
 def begin_incident(context: RecoveryContext, store: IncidentStore) -> Incident:
     """Gather evidence, classify, plan, open the incident (paging and posting unless dry run)."""
-    context.engine.check_access(context.environment)
+    if not context.dry_run:  # a dry run changes nothing: anyone may look, a read-only console too
+        context.engine.check_access(context.environment)
     load_all(context.runbooks)  # a malformed runbook is refused before anything is probed or recorded
     symptoms = gather_symptoms(context)
     classification: Classification = identify_failure_type(
