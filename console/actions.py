@@ -16,6 +16,7 @@ from textual.binding import Binding
 
 from core.engine import (
     Engine,
+    PromotionBlocked,
     Rollout,
     approve,
     pause,
@@ -26,11 +27,9 @@ from core.engine import (
     verify_deployment,
 )
 from core.engine import abort as abort_deployment
-from core.errors import OperationFailed
 from core.registry import Deployment
 
 Ask = Literal["percent", "reason", "override"]
-OVERRIDE_HINT = "give an override reason to promote anyway"  # how the engine says a check refused promotion
 
 
 @dataclass(frozen=True)
@@ -169,9 +168,7 @@ def _approve(engine: Engine, env: str, _: str) -> Done:
 def _promote(engine: Engine, env: str, _: str) -> Done:
     try:
         rollout = Rollout.of(promote(engine, env))
-    except OperationFailed as refused:
-        if OVERRIDE_HINT not in str(refused):
-            raise
+    except PromotionBlocked as refused:
         return Done(str(refused), ok=False, refused=str(refused))  # the app offers "promote anyway"
     step = rollout.plan.stages[min(rollout.approved_through, len(rollout.plan.stages) - 1)].name
     return Done(f"{env}: promote to {step} requested")

@@ -3,7 +3,7 @@
 from core.engine.engine import Engine, current_operator
 from core.engine.events import EngineEvent, EventBus
 from core.engine.lock import EnvironmentBusy, EnvironmentLock
-from core.engine.operator import abort, approve, pause, promote, resume, set_weight
+from core.engine.operator import PromotionBlocked, abort, approve, pause, promote, resume, set_weight
 from core.engine.ports import InfrastructureHook, Ports
 from core.engine.rollback import rollback_deployment, verify_deployment
 from core.engine.rollout import Rollout
@@ -17,6 +17,7 @@ __all__ = [
     "EventBus",
     "InfrastructureHook",
     "Ports",
+    "PromotionBlocked",
     "Rollout",
     "Tick",
     "abort",

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from core.engine.engine import Engine
 
 
+class PromotionBlocked(OperationFailed):
+    """Promotion refused by a failed check or a holding judge: an override with a reason gets past it."""
+
+
 def _running(engine: Engine, env: str) -> tuple[Deployment, Rollout]:
     engine.check_access(env)
     deployment = engine.active(env)
@@ -70,7 +74,7 @@ def promote(engine: Engine, env: str, *, override: str | None = None) -> Deploym
         if decision.action is not Action.PROMOTE_ALLOWED:
             blockers.append((f"analysis@{rollout.stage}", decision.explanation))
     if blockers and not override:
-        raise OperationFailed(f"not promoting {env}: {blockers[0][1]}; give an override reason to promote anyway")
+        raise PromotionBlocked(f"not promoting {env}: {blockers[0][1]}; give an override reason to promote anyway")
     for what, why in blockers:
         rollout.overrides.append({"what": what, "actor": engine.operator, "reason": override,
                                   "overrode": why, "at": engine.ports.now().isoformat()})
