@@ -14,6 +14,7 @@ from rich.table import Table
 from core.engine import EngineEvent
 from core.live import LiveEnvironment
 from core.registry import Deployment, EnvironmentState, StepEvent
+from widgets import views
 
 
 def echo_json(data: Any) -> None:
@@ -41,15 +42,8 @@ def print_table(table: Table) -> None:
 
 
 def age(moment: datetime | None, now: datetime | None = None) -> str:
-    """'3 min ago', '2 h ago', '4 d ago': how long since a moment, as an on-call reader wants it."""
-    if moment is None:
-        return "-"
-    now = now or datetime.now(UTC)
-    seconds = max(0, int((now - moment).total_seconds()))
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds // size} {unit} ago"
-    return f"{seconds} s ago"
+    """'3 min ago', '2 h ago', '4 d ago': the cards' wording, on the wall clock unless `now` is given."""
+    return views.age(moment, now or datetime.now(UTC))
 
 
 def duration(deployment: Deployment) -> str:
