@@ -8,6 +8,8 @@ registry's bulk import. Then, for the whole year and all environments, medians o
 clock and CPU time (process_time: the machine may be shared, CPU time is what the report itself costs):
 - cold: generate_report with no month cache (every archive line parsed, the cache written);
 - warm: generate_report again (the month cache read; what the TUI and a second CLI call pay);
+- read-only: generate_report(read_only=True) with no month cache (what a read-only console pays every
+  time when no writable report ran before it: every archive line parsed, nothing written);
 - html: rendering that report to HTML with its three matplotlib charts;
 - peak MiB: tracemalloc's peak during one warm generate_report (traced separately: tracing slows it);
 - listing: for comparison, one pass of DeploymentRegistry.iter_deployments over the same range (every
@@ -64,6 +66,11 @@ def measure(size: int, runs: int, seed: int, directory: Path) -> dict[str, objec
                       before=lambda: shutil.rmtree(cache, ignore_errors=True))
     report = generate_report(registry, START, END)
     warm = _median_ms(lambda: generate_report(registry, START, END), runs)
+    shutil.rmtree(cache, ignore_errors=True)
+    read_only = _median_ms(lambda: generate_report(registry, START, END, read_only=True), runs)
+    if cache.exists():
+        raise SystemExit(f"a read-only report wrote its month cache: {cache}")
+    generate_report(registry, START, END)  # the cache back, for the measurements below
     html, _ = _median_ms(lambda: render(report, "html"), max(1, min(runs, 3)))
     tracemalloc.start()
     generate_report(registry, START, END)
@@ -73,7 +80,8 @@ def measure(size: int, runs: int, seed: int, directory: Path) -> dict[str, objec
     archive = sum(p.stat().st_size for p in registry.archive_dir.iterdir()) / 2**20
     return {"deployments": size, "incidents": len(history.incidents), "archive MiB": f"{archive:.0f}",
             "fill s": f"{fill_s:.1f}", "cold ms (cpu)": f"{cold[0]:.0f} ({cold[1]:.0f})",
-            "warm ms (cpu)": f"{warm[0]:.0f} ({warm[1]:.0f})", "html ms": f"{html:.0f}",
+            "warm ms (cpu)": f"{warm[0]:.0f} ({warm[1]:.0f})",
+            "read-only ms (cpu)": f"{read_only[0]:.0f} ({read_only[1]:.0f})", "html ms": f"{html:.0f}",
             "peak MiB": f"{peak:.1f}", "listing ms": f"{listing:.0f}"}
 
 
@@ -84,6 +92,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     rows = []
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-report-") as tmp:
         for size in (int(s) for s in args.sizes.split(",")):
             rows.append(measure(size, args.runs, args.seed, Path(tmp)))
@@ -93,9 +102,12 @@ def main() -> None:
     print("  ".join(h.rjust(w) for h, w in zip(headers, widths, strict=True)))
     for row in rows:
         print("  ".join(str(row[h]).rjust(w) for h, w in zip(headers, widths, strict=True)))
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"\nmedians of {args.runs} runs of generate_report over the year, all environments; "
-          f"target < 1 s at 100 000; load average during the run: {load} on {os.cpu_count()} CPUs")
+    load = os.getloadavg()
+    print(f"\nmedians of {args.runs} runs of generate_report over the year, all environments; target < 1 s "
+          f"at 100 000; load average: {load_before:.2f} before, {', '.join(f'{x:.2f}' for x in load)} "
+          f"(1, 5, 15 min) after, on {os.cpu_count()} CPUs")
+    if max(load_before, load[0]) > 2:
+        print("the machine was busy (1-minute load above 2): wall times are inflated; rerun when it is quieter")
 
 
 if __name__ == "__main__":

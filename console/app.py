@@ -275,7 +275,8 @@ class OpsConsoleApp(App[None]):
             self.push_screen(InfraScreen(self.engine, self.selected))
 
     def action_reports(self) -> None:
-        self.push_screen(ReportsScreen(self.engine.registry, self.environments, self.engine.ports.now))
+        self.push_screen(ReportsScreen(self.engine.registry, self.environments, self.engine.ports.now,
+                                       read_only=self.read_only))
 
     def action_ops(self, action_id: str) -> None:
         """An operator action on the selected environment: explain a refusal, else ask, confirm, then run it."""

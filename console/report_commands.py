@@ -68,7 +68,8 @@ def report(session: Session, environment: str | None, since: datetime | None, un
     if end <= start:
         raise click.BadParameter(f"{end:%Y-%m-%d %H:%M} is not after --since {start:%Y-%m-%d %H:%M}",
                                  param_hint="'--until'")
-    text = render(generate_report(session.registry, start, end, environment), form)
+    read_only = bool(click.get_current_context().meta.get("read_only"))  # reads the cache, writes none
+    text = render(generate_report(session.registry, start, end, environment, read_only=read_only), form)
     if output is None:
         click.echo(text, nl=False)
         return

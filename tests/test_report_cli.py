@@ -67,3 +67,21 @@ def test_a_bad_date_exits_2_naming_the_option(registry_file: Path, args: list[st
 
     assert result.exit_code == 2
     assert f"Invalid value for {option}" in result.stderr and "Traceback" not in result.output
+
+
+def test_a_read_only_report_writes_no_cache_beside_the_registry(tmp_path: Path) -> None:
+    path = tmp_path / "shared" / "registry.json"
+    path.parent.mkdir()
+    fill_registry(DeploymentRegistry(path), generate_history(120, seed=5, end=datetime(2026, 11, 1, tzinfo=UTC)))
+    before = sorted(p.name for p in path.parent.rglob("*"))
+
+    span = ("--since", "2026-08-01", "--until", "2026-10-31", "--format", "json")
+    read_only = CliRunner().invoke(cli, ["--registry", str(path), "--read-only", "report", *span])
+
+    assert read_only.exit_code == 0, read_only.output
+    assert json.loads(read_only.output)["outcomes"]["total"] > 0
+    assert sorted(p.name for p in path.parent.rglob("*")) == before, "a read-only report wrote beside the registry"
+    writable = invoke(*span, registry=path)
+    figures = [{k: v for k, v in json.loads(r.output).items() if k != "generated_at"} for r in (read_only, writable)]
+    assert writable.exit_code == 0 and figures[0] == figures[1]
+    assert sorted(p.name for p in path.parent.rglob("*")) != before, "while a writable one keeps its cache"

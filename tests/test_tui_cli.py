@@ -64,5 +64,5 @@ def test_read_only_is_refused_by_a_command_that_would_change_something(tmp_path:
     result = subprocess.run([sys.executable, "-m", "console", "--read-only", "promote", "production", "--yes"],
                             cwd=tmp_path, env=environ, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert "--read-only applies to the console only" in result.stderr and "Traceback" not in result.stderr
+    assert "--read-only applies to the console and reports only" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "registry.json").exists(), "nothing was opened, let alone changed"

@@ -88,8 +88,10 @@ class ReportsScreen(Screen[None]):
         report: DeploymentReport | None
         problem: str | None = None
 
-    def __init__(self, registry: DeploymentRegistry, environments: Sequence[str], now: Callable[[], datetime]) -> None:
+    def __init__(self, registry: DeploymentRegistry, environments: Sequence[str], now: Callable[[], datetime], *,
+                 read_only: bool = False) -> None:
         super().__init__(id="reports")
+        self.read_only = read_only  # reads the report cache, never writes one
         self.registry = registry
         self.environments = list(environments)
         self.now = now
@@ -141,7 +143,8 @@ class ReportsScreen(Screen[None]):
     def _compute(self, environment: str | None, days: int) -> None:
         end = self.now()
         try:
-            report = generate_report(self.registry, end - timedelta(days=days), end, environment)
+            report = generate_report(self.registry, end - timedelta(days=days), end, environment,
+                                     read_only=self.read_only)
         except OpsError as problem:
             self.post_message(self.Computed(environment, days, None, str(problem)))
             return

@@ -22,7 +22,9 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from operator import attrgetter
+from itertools import compress, repeat
+from operator import attrgetter, ne, sub
+from typing import Any
 
 from core.errors import BadInput
 from core.registry import DeploymentRegistry
@@ -42,11 +44,23 @@ from core.reports.model import (
     TimeToRestore,
     WeeklyCount,
 )
-from core.reports.source import Row, iso_week, read_rows
+from core.reports.row import Row, iso_week
+from core.reports.source import no_cyclic_gc, read_rows
 
 ROLLBACK_STRATEGY = "rollback"
 TIMELINE_LIMIT = 200
 TERMINAL = ("succeeded", "failed", "rolled_back", "aborted")
+
+# The figures are folds over up to 100 000 rows: where a pass is a plain projection or count it is written
+# with C-level map/compress/Counter over these getters rather than a Python loop per row.
+_ID = attrgetter("id")
+_ENVIRONMENT = attrgetter("environment")
+_STATUS = attrgetter("status")
+_STRATEGY = attrgetter("strategy")
+_STARTED = attrgetter("started")
+_ENDED = attrgetter("ended")
+_COMMIT_TIMES = attrgetter("commit_times")
+_MALFORMED = attrgetter("commit_times_malformed")
 
 
 def _utc_now() -> datetime:
@@ -54,23 +68,30 @@ def _utc_now() -> datetime:
 
 
 def generate_report(registry: DeploymentRegistry, start: datetime, end: datetime, environment: str | None = None,
-                    *, timeline_limit: int = TIMELINE_LIMIT,
-                    now: Callable[[], datetime] = _utc_now) -> DeploymentReport:
-    """The report of deployments started in [start, end) and incidents started in it, for one environment or all."""
+                    *, timeline_limit: int = TIMELINE_LIMIT, now: Callable[[], datetime] = _utc_now,
+                    read_only: bool = False) -> DeploymentReport:
+    """The report of deployments started in [start, end) and incidents started in it, for one environment or all.
+
+    `read_only` (a read-only console) writes nothing, not even the report's month cache beside the registry.
+    """
     if start.tzinfo is None or end.tzinfo is None:
         raise BadInput("the report's start and end must carry a time zone (UTC is assumed by the CLI)")
     start, end = start.astimezone(UTC), end.astimezone(UTC)
     if end <= start:
         raise BadInput(f"the report range ends ({end:%Y-%m-%d %H:%M}) before it starts ({start:%Y-%m-%d %H:%M})")
-    rows = read_rows(registry, start, end, environment)
-    incidents, warnings = read_incidents(registry, start, end, environment)
-    return build_report(rows, incidents, start, end, environment, warnings=warnings,
-                        timeline_limit=timeline_limit, generated_at=now())
+    # The rows live only until the report is built: with the collector paused they are freed by reference
+    # counting without its ever walking them (Row, a tuple subclass, is never untracked like a plain tuple).
+    with no_cyclic_gc():
+        rows = read_rows(registry, start, end, environment, read_only=read_only)
+        incidents, warnings = read_incidents(registry, start, end, environment)
+        return build_report(rows, incidents, start, end, environment, warnings=warnings,
+                            timeline_limit=timeline_limit, generated_at=now())
 
 
 def build_report(rows: list[Row], incidents: list[Incident], start: datetime, end: datetime,
                  environment: str | None, *, warnings: list[str], timeline_limit: int,
                  generated_at: datetime) -> DeploymentReport:
+    """Every figure from rows sorted by id (as read_rows gives them) and incidents oldest first."""
     warnings = list(warnings)
     changes = [r for r in rows if r.strategy != ROLLBACK_STRATEGY]
     operations = [r for r in rows if r.strategy == ROLLBACK_STRATEGY]
@@ -96,7 +117,7 @@ def build_report(rows: list[Row], incidents: list[Incident], start: datetime, en
 
 
 def _frequency(succeeded: list[Row], start: datetime, end: datetime) -> DeploymentFrequency:
-    days = {date(int(d[:4]), int(d[4:6]), int(d[6:8])) for d in {r.day for r in succeeded}}
+    days = {date(int(d[:4]), int(d[4:6]), int(d[6:8])) for d in {ident[2:10] for ident in map(_ID, succeeded)}}
     last_day = (end - timedelta(microseconds=1)).date()
     bucket, median_days, weeks = dora.frequency_bucket(days, start.date(), last_day)
     return DeploymentFrequency(bucket=bucket, tier=dora.frequency_tier(bucket), deployments=len(succeeded),
@@ -105,19 +126,12 @@ def _frequency(succeeded: list[Row], start: datetime, end: datetime) -> Deployme
 
 
 def _lead_time(succeeded: list[Row], warnings: list[str]) -> LeadTime:
-    samples: list[float] = []
-    without = 0
-    malformed = 0
-    for row in succeeded:
-        malformed += row.commit_times_malformed
-        if not row.commit_times:
-            without += 1
-            continue
-        assert row.ended is not None
-        for commit in row.commit_times:
-            seconds = row.ended - commit
-            if seconds > 0:  # fourkeys ignores non-positive differences ("automated pushes")
-                samples.append(seconds)
+    commits = list(map(_COMMIT_TIMES, succeeded))
+    without = list(map(len, commits)).count(0)
+    malformed = sum(map(_MALFORMED, succeeded))
+    # fourkeys ignores non-positive differences ("automated pushes"); succeeded rows all have an end
+    samples = [seconds for ended, times in zip(map(_ENDED, succeeded), commits, strict=True)
+               for commit in times if (seconds := ended - commit) > 0]
     if without:
         warnings.append(f"{without} of {len(succeeded)} successful deployments record no commit time "
                         "(metadata.commit_times) and are left out of lead time")
@@ -131,9 +145,7 @@ def _lead_time(succeeded: list[Row], warnings: list[str]) -> LeadTime:
 def _rolled_back_later(succeeded: list[Row], operations: list[Row]) -> set[str]:
     """Successful changes that a manual rollback replaced: per component, the newest one ended before it."""
     wanted = {(op.environment, component) for op in operations for component in op.versions}
-    by_env: dict[str, list[Row]] = defaultdict(list)
-    for row in succeeded if wanted else ():
-        by_env[row.environment].append(row)
+    by_env = {env: [r for r in succeeded if r.environment == env] for env in {env for env, _ in wanted}}
     by_key: dict[tuple[str, str], list[Row]] = {}
     for env, component in wanted:
         needle = json.dumps(component) + ":"  # a key of the row's versions JSON, without decoding every row
@@ -153,14 +165,12 @@ def _rolled_back_later(succeeded: list[Row], operations: list[Row]) -> set[str]:
 
 def _change_failure(shipped: list[Row], later: set[str], incidents: list[Incident]) -> ChangeFailureRate:
     suspects = {i.suspect for i in incidents if i.suspect}
-    rolled = rolled_later = with_incident = 0
-    for row in shipped:
-        if row.status == "rolled_back":
-            rolled += 1
-        elif row.id in later:
-            rolled_later += 1
-        elif row.id in suspects:
-            with_incident += 1
+    statuses = list(map(_STATUS, shipped))
+    rolled = statuses.count("rolled_back")
+    # each shipped change counts once: rolled back, else replaced later, else an incident's suspect
+    kept = set(compress(map(_ID, shipped), map(ne, statuses, repeat("rolled_back"))))
+    rolled_later = len(kept & later)
+    with_incident = len((kept & suspects) - later)
     failures = rolled + rolled_later + with_incident
     rate = failures / len(shipped) if shipped else None
     return ChangeFailureRate(rate=rate, tier=dora.change_failure_tier(rate), failures=failures,
@@ -173,8 +183,8 @@ def _time_to_restore(shipped: list[Row], incidents: list[Incident]) -> TimeToRes
     measured_by_incident = {i.suspect for i in resolved if i.suspect}
     samples: list[float] = []
     from_rollbacks = 0
-    for row in shipped:
-        if row.status == "rolled_back" and row.id not in measured_by_incident and row.ended is not None:
+    for row in [r for r in shipped if r.status == "rolled_back"]:
+        if row.id not in measured_by_incident and row.ended is not None:
             failure = row.failed_stage_start or row.started
             samples.append(max(0.0, row.ended - failure))
             from_rollbacks += 1
@@ -188,7 +198,7 @@ def _time_to_restore(shipped: list[Row], incidents: list[Incident]) -> TimeToRes
 
 
 def _outcomes(changes: list[Row], operations: list[Row]) -> Outcomes:
-    counts = Counter(r.status for r in changes)
+    counts = Counter(map(_STATUS, changes))
     finished = sum(counts[s] for s in TERMINAL)
 
     def rate(status: str) -> float | None:
@@ -213,32 +223,47 @@ def _causes(rollbacks: list[Row]) -> list[RollbackCause]:
 
 
 def _trends(rows: list[Row]) -> tuple[list[DurationTrend], list[WeeklyCount]]:
-    """Durations per (ISO week, environment, strategy) and change outcomes per week, in one pass over the rows."""
-    durations: dict[tuple[str, str, str], list[float]] = defaultdict(list)
-    outcomes: dict[tuple[str, str], int] = defaultdict(int)
-    weeks: dict[str, str] = {}
-    for row in rows:
-        day = row.id[2:10]
-        week = weeks.get(day)
-        if week is None:
-            week = weeks[day] = iso_week(day)
-        if row.strategy != ROLLBACK_STRATEGY:
-            outcomes[(week, row.status)] += 1
-        if row.ended is not None and row.status in TERMINAL:
-            durations[(week, row.environment, row.strategy)].append(row.ended - row.started)
+    """Durations per (ISO week, environment, strategy) and change outcomes per week, one week's rows at a time."""
+    durations: dict[tuple[str, str, str], list[float]] = {}
+    weekly: list[WeeklyCount] = []
+    for week, chunk in _weeks(rows):
+        changed = Counter(map(_STATUS, compress(chunk, map(ne, map(_STRATEGY, chunk), repeat(ROLLBACK_STRATEGY)))))
+        if changed:
+            weekly.append(WeeklyCount(week=week, deployments=sum(changed.values()), succeeded=changed["succeeded"],
+                                      failed=changed["failed"], rolled_back=changed["rolled_back"]))
+        timed = [r for r in chunk if r.ended is not None and r.status in _TERMINAL]
+        grouped: dict[tuple[str, str], list[float]] = defaultdict(list)
+        for key, seconds in zip(zip(map(_ENVIRONMENT, timed), map(_STRATEGY, timed), strict=True),
+                                map(sub, map(_ENDED, timed), map(_STARTED, timed)), strict=True):
+            grouped[key].append(seconds)
+        durations.update(((week, env, strategy), values) for (env, strategy), values in grouped.items())
     trends = []
     for (week, env, strategy), values in sorted(durations.items()):
         values.sort()
         trends.append(DurationTrend(week=week, environment=env, strategy=strategy, deployments=len(values),
                                     median_seconds=dora.percentile(values, 0.5),
                                     p90_seconds=dora.percentile(values, 0.9)))
-    by_week: dict[str, dict[str, int]] = defaultdict(dict)
-    for (week, status), count in outcomes.items():
-        by_week[week][status] = count
-    weekly = [WeeklyCount(week=week, deployments=sum(c.values()), succeeded=c.get("succeeded", 0),
-                          failed=c.get("failed", 0), rolled_back=c.get("rolled_back", 0))
-              for week, c in sorted(by_week.items())]
-    return trends, weekly
+    return trends, sorted(weekly, key=attrgetter("week"))
+
+
+_TERMINAL = frozenset(TERMINAL)
+
+
+def _weeks(rows: list[Row]) -> list[tuple[str, list[Row]]]:
+    """The rows of each ISO week, found a day at a time by bisection: rows are sorted by id ("d-YYYYMMDD-...")."""
+    ids = list(map(_ID, rows))
+    runs: list[list[Any]] = []
+    at = 0
+    while at < len(ids):
+        day = ids[at][:10]
+        after = bisect.bisect_left(ids, day + "~", at)  # "~" sorts after the "-" that follows the day
+        week = iso_week(day[2:])
+        if runs and runs[-1][0] == week:
+            runs[-1][2] = after
+        else:
+            runs.append([week, at, after])
+        at = after
+    return [(week, rows[low:high]) for week, low, high in runs]
 
 
 def _summary(row: Row) -> str:
