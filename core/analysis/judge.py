@@ -40,6 +40,14 @@ unless said):
     5xx 8 % at a 10 % step, windows      —                                median 3, p90 6
     p99 ×5 at a 10 % step, windows       latency judged only by luck      median 3, p90 5
 
+The tail test proves a canary slower than stable, not slower than the tolerance; the point estimate of the
+pooled p99 ratio decides whether that is too slow. Its noise is the limit: after 10 minutes at 20 rps a side
+a sample p99 ratio still moves by about 4 %, so a p99 30 % up (tolerance 1.2) reads under 1.2× in about 1 %
+of runs, and one 10 % up reads over it early in some. Over 2 000 seeds: p99 +30 % detected in 99.2 %, p99
++10 % (within the tolerance) rolled back in 5.5 %. Rolling back unless the ratio is surely (at
+pass_confidence) within the tolerance detects 100 % of the first but rolls back 11.7 % of the second
+(300 seeds), so the point estimate stays.
+
 No fixed level of the old design reached both targets: at 0.995 it detected 99.3 % of ×3 but rolled
 back 1.3 % of healthy canaries. The price of the new one is time: ×3 is found after a median of 31
 windows (the old design at 0.995–0.997: 17–19), since the boundary keeps most of its budget for the
