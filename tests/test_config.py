@@ -71,7 +71,7 @@ def test_defaults_describe_the_agent_network_as_seeded() -> None:
     assert isinstance(dev.strategy, BlueGreenStrategy) and dev.strategy.observation_window_s == 60
     assert dev.access.operators == ["*"] and not dev.requires_approval
     assert isinstance(staging.strategy, BlueGreenStrategy) and staging.strategy.observation_window_s == 300
-    assert staging.strategy.criteria.required_checks == ["health", "websocket", "error_rate", "integration"]
+    assert staging.strategy.criteria.required_checks == ["health", "websocket", "smoke", "error_rate", "integration"]
     assert isinstance(production.strategy, CanaryStrategy)
     assert production.strategy.steps == [10, 25, 50, 100]
     assert (production.strategy.analysis_window_s, production.strategy.mode) == (300, "manual")
@@ -191,8 +191,8 @@ def test_each_rule_rejects_its_bad_value_naming_the_setting(dotted: str, value: 
 
 def test_an_unknown_check_is_named_by_its_position() -> None:
     checks = "environments.dev.strategy.criteria.required_checks"
-    assert problems_of(nested(checks, ["health", "smoke"])) == [
-        ("ops.toml", f"{checks}.1", "must be 'health', 'websocket', 'error_rate', 'integration' or 'security'")
+    assert problems_of(nested(checks, ["health", "latency"])) == [
+        ("ops.toml", f"{checks}.1", "must be 'health', 'websocket', 'smoke', 'error_rate', 'integration' or 'security'")
     ]
 
 
@@ -230,7 +230,7 @@ def test_switching_the_strategy_kind_drops_the_old_kinds_settings() -> None:
     strategy = config.environments["staging"].strategy
     assert isinstance(strategy, CanaryStrategy) and strategy.steps == [50, 100]
     # The criteria were not mentioned, so staging keeps its own required checks.
-    assert strategy.criteria.required_checks == ["health", "websocket", "error_rate", "integration"]
+    assert strategy.criteria.required_checks == ["health", "websocket", "smoke", "error_rate", "integration"]
 
 
 def test_switching_kind_without_the_new_kinds_settings_says_what_is_missing() -> None:

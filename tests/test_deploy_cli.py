@@ -146,7 +146,7 @@ def test_verify_staging_prints_each_check_and_exits_0(cli: Cli) -> None:
     header, *checks = result.stdout.splitlines()
     assert "checks passed" in header
     names = {line.split()[1] for line in checks}
-    assert names == {"health", "websocket", "error_rate", "integration"}, "staging's required checks"
+    assert names == {"health", "websocket", "smoke", "error_rate", "integration"}, "staging's required checks"
     assert all(line.split()[0] == "pass" for line in checks)
 
 

@@ -11,6 +11,10 @@ from core.errors import OperationFailed
 from core.registry import DeploymentStatus
 from tests.engine_rig import IMAGE, rig, rig_config
 
+# For the tests of the live judge: without the pre-traffic smoke check (which refuses a faulty canary before
+# it gets any traffic, see test_verify_smoke.py) the faulty revision reaches its first step.
+LIVE_JUDGE_ONLY = {"required_checks": ["health", "websocket", "error_rate", "integration", "security"]}
+
 
 def test_a_manual_canary_is_stepped_by_hand_to_100(tmp_path: Path) -> None:
     with rig(tmp_path) as r:
@@ -56,7 +60,7 @@ def test_promote_is_refused_before_the_judge_allows_it(tmp_path: Path) -> None:
 
 
 def test_an_auto_canary_rolls_itself_back_under_elevated_5xx(tmp_path: Path) -> None:
-    with rig(tmp_path, scenario="canary-5xx", config=rig_config(mode="auto")) as r:
+    with rig(tmp_path, scenario="canary-5xx", config=rig_config(mode="auto", criteria=LIVE_JUDGE_ONLY)) as r:
         stable = next(iter(r.served()))
         deployment = r.engine.deploy_to_environment("production", {"websocket-server": IMAGE})
         approve(r.engine, "production")
@@ -73,7 +77,7 @@ def test_an_auto_canary_rolls_itself_back_under_elevated_5xx(tmp_path: Path) -> 
 def test_an_auto_canary_with_a_slow_tail_rolls_back_from_the_first_step_within_a_few_windows(tmp_path: Path) -> None:
     # canary-latency: p99 900 ms against 180 ms. At 10 % a 10 s window holds ~20 canary requests, too few for
     # a p99, enough for the count of requests slower than stable's p99 bucket.
-    config = rig_config(mode="auto", analysis_window_s=10)
+    config = rig_config(mode="auto", analysis_window_s=10, criteria=LIVE_JUDGE_ONLY)
     with rig(tmp_path, scenario="canary-latency", config=config) as r:
         stable = next(iter(r.served()))
         deployment = r.engine.deploy_to_environment("production", {"websocket-server": IMAGE})

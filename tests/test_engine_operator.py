@@ -16,6 +16,10 @@ from core.errors import BadInput, OperationFailed
 from core.registry import DeploymentStatus, StepEvent
 from tests.engine_rig import IMAGE, START, Rig, rig, rig_config
 
+# For the tests of the live judge: without the pre-traffic smoke check (which refuses a faulty canary before
+# it gets any traffic, see test_verify_smoke.py) the faulty revision reaches its first step.
+LIVE_JUDGE_ONLY = {"required_checks": ["health", "websocket", "error_rate", "integration", "security"]}
+
 
 def _at_first_step(r: Rig) -> str:
     """A production canary approved and promoted to 10 %, its traffic moved; returns its id."""
@@ -67,7 +71,7 @@ def test_pause_holds_a_manual_canary_at_its_weight_while_the_judge_keeps_judging
 
 
 def test_a_rollback_trigger_still_fires_while_the_canary_is_paused(tmp_path: Path) -> None:
-    with rig(tmp_path, scenario="canary-5xx", start=START) as r:
+    with rig(tmp_path, scenario="canary-5xx", config=rig_config(criteria=LIVE_JUDGE_ONLY), start=START) as r:
         stable = next(iter(r.served()))
         deployment_id = _at_first_step(r)
         pause(r.engine, "production")

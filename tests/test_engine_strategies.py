@@ -17,6 +17,10 @@ from core.errors import OperationFailed
 from core.registry import DeploymentStatus, StageStatus
 from tests.engine_rig import IMAGE, START, Rig, rig, rig_config
 
+# For the tests of the live judge: without the pre-traffic smoke check (which refuses a faulty canary before
+# it gets any traffic, see test_verify_smoke.py) the faulty revision reaches its first step.
+LIVE_JUDGE_ONLY = {"required_checks": ["health", "websocket", "error_rate", "integration", "security"]}
+
 STAGING_WEB = "agent-network-web-staging"
 
 
@@ -205,7 +209,8 @@ def test_a_revision_that_never_becomes_ready_fails_the_deployment_before_any_tra
 
 
 def test_an_auto_canary_with_a_latency_regression_rolls_back_and_says_it_was_latency(tmp_path: Path) -> None:
-    with rig(tmp_path, scenario="canary-latency", config=rig_config(mode="auto"), start=START) as r:
+    config = rig_config(mode="auto", criteria=LIVE_JUDGE_ONLY)
+    with rig(tmp_path, scenario="canary-latency", config=config, start=START) as r:
         stable = _only(r.served())
         deployment = r.engine.deploy_to_environment("production", {"websocket-server": IMAGE})
         approve(r.engine, "production")

@@ -41,7 +41,7 @@ def test_blue_green_deploys_dark_verifies_on_its_tag_switches_observes_and_keeps
     deploy, verify, switch, observe, finalize = plan.stages
     assert (deploy.traffic_percent, deploy.tag) == (0, "candidate")
     assert verify.validation is not None and verify.validation.target == "tag_url"
-    assert verify.validation.checks == ("health", "websocket", "error_rate", "integration")  # staging's criteria
+    assert verify.validation.checks == ("health", "websocket", "smoke", "error_rate", "integration")  # staging's
     assert switch.traffic_percent == 100
     assert observe.monitoring is not None
     assert (observe.monitoring.window_s, observe.monitoring.compare_to_stable) == (300, False)

@@ -27,6 +27,9 @@ from tests.engine_rig import IMAGE, OPERATOR, Rig, rig, rig_config
 # The sandbox's simulated traffic depends on the clock: pinning it makes every run judge the same windows.
 START = 1_790_000_000.0
 SIZE = (120, 36)
+# For the tests of the live judge: without the pre-traffic smoke check (which refuses a faulty canary before
+# it gets any traffic, see test_verify_smoke.py) the faulty revision reaches its first step.
+LIVE_JUDGE_ONLY = {"required_checks": ["health", "websocket", "error_rate", "integration", "security"]}
 
 
 async def until(pilot: Pilot, condition: Callable[[], bool], what: str) -> None:
@@ -142,7 +145,8 @@ async def test_set_weight_asks_for_a_valid_percentage(tmp_path: Path) -> None:
 
 
 async def test_an_auto_canary_under_elevated_5xx_rolls_itself_back_on_screen(tmp_path: Path) -> None:
-    with rig(tmp_path, scenario="canary-5xx", config=rig_config(mode="auto"), start=START) as r:
+    config = rig_config(mode="auto", criteria=LIVE_JUDGE_ONLY)
+    with rig(tmp_path, scenario="canary-5xx", config=config, start=START) as r:
         stable = next(iter(r.served()))
         deployment = r.engine.deploy_to_environment("production", {"websocket-server": IMAGE})
         async with console(r.engine, r) as (app, pilot):

@@ -69,7 +69,7 @@ def test_a_healthy_revision_passes_every_check(run: CloudRunAdapter, metrics: Mo
     report = verify(VerifyTarget.from_revision(PRODUCTION, rev, {"LOG_LEVEL": "info"}), clock, metrics)
     assert report.passed, report.summary
     assert [r.name for r in report.results] == list(CHECKS)
-    assert report.summary == "5/5 checks passed"
+    assert report.summary == "6/6 checks passed"
     websocket = report.result("websocket")
     assert websocket is not None and websocket.details["delivered"] == 20 and websocket.details["lost"] == 0
     assert "all 20 messages acknowledged" in websocket.summary
@@ -96,7 +96,7 @@ def test_with_redis_down_messages_are_lost_and_the_redis_integration_fails(
     integration = report.result("integration")
     assert integration is not None and integration.outcome == "fail"
     assert integration.summary == "the revision's /readyz reports redis unreachable"
-    assert report.summary.startswith("0/5 checks passed; health: skipped, required by the validation criteria "
+    assert report.summary.startswith("0/6 checks passed; health: skipped, required by the validation criteria "
                                      "but not run; websocket: 20 of 20 messages lost (100 %): no ack within 0.4 s;")
     assert {"websocket", "integration"} <= set(report.failed_checks)
 
@@ -180,7 +180,7 @@ def test_the_report_survives_a_json_round_trip(run: CloudRunAdapter, metrics: Mo
     assert again.started_at == report.started_at and again.required == report.required
     assert again.passed is report.passed is False
     assert again.summary == report.summary == data["summary"]
-    assert data["failed_checks"] == ["health", "websocket", "integration"]
+    assert data["failed_checks"] == ["health", "websocket", "smoke", "integration"]
 
 
 def test_unavailable_metrics_fail_the_error_rate_check_in_one_sentence_and_the_rest_still_run(
@@ -220,7 +220,7 @@ def test_without_a_metrics_provider_the_error_rate_check_is_skipped(run: CloudRu
 
 
 @pytest.mark.parametrize(("kwargs", "complaint"), [
-    ({"checks": ("health", "smoke")}, "Unknown verification check 'smoke'; known checks: health, websocket"),
+    ({"checks": ("health", "latency")}, "Unknown verification check 'latency'; known checks: health, websocket, smoke"),
     ({"profile": "aws"}, "Unknown profile 'aws'"),
     ({"messages": 0}, "at least 1 message"),
     ({"timeout": 0}, "positive number of seconds"),

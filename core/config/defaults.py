@@ -35,7 +35,7 @@ FRONTEND_PROJECTS = {
 }
 PURPOSES = {
     "dev": "Development: blue-green, deployed and verified automatically.",
-    "staging": "Pre-production: blue-green with health, WebSocket, error-rate and integration checks.",
+    "staging": "Pre-production: blue-green with health, WebSocket, smoke, error-rate and integration checks.",
     "production": "Serves users: canary 10 → 25 → 50 → 100, each step taken by a person after approval.",
 }
 
@@ -46,13 +46,14 @@ PREDEFINED_STRATEGIES: dict[str, Strategy] = {
     ),
     "staging": BlueGreenStrategy(
         observation_window_s=300,
-        criteria=ValidationCriteria(required_checks=["health", "websocket", "error_rate", "integration"]),
+        criteria=ValidationCriteria(required_checks=["health", "websocket", "smoke", "error_rate", "integration"]),
     ),
     "production": CanaryStrategy(
         steps=[10, 25, 50, 100],
         analysis_window_s=300,
         mode="manual",
-        criteria=ValidationCriteria(required_checks=["health", "websocket", "error_rate", "integration", "security"]),
+        criteria=ValidationCriteria(required_checks=["health", "websocket", "smoke", "error_rate", "integration",
+                                                     "security"]),
     ),
 }
 """Each environment's seeded deployment strategy, by environment name (criteria and triggers at defaults)."""

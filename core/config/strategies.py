@@ -15,8 +15,8 @@ from pydantic_core import PydanticCustomError
 
 from core.config.base import FrozenModel, rule_error
 
-CheckName = Literal["health", "websocket", "error_rate", "integration", "security"]
-CHECKS: tuple[CheckName, ...] = ("health", "websocket", "error_rate", "integration", "security")
+CheckName = Literal["health", "websocket", "smoke", "error_rate", "integration", "security"]
+CHECKS: tuple[CheckName, ...] = ("health", "websocket", "smoke", "error_rate", "integration", "security")
 
 WindowSeconds = Annotated[int, Field(ge=10, le=86400)]
 

@@ -164,13 +164,15 @@ def run_checks(engine: Engine, deployment: Deployment, rollout: Rollout, checks:
     env = deployment.environment
     config = engine.environment(env)
     assert rollout.new_revision
-    revision = engine.ports.cloudrun(env).get_service(rollout.service).revision(rollout.new_revision)
+    service = engine.ports.cloudrun(env).get_service(rollout.service)
+    revision = service.revision(rollout.new_revision)
     if revision is None:
         raise RevisionFailed(f"revision {rollout.new_revision} disappeared before verification",
                              None, rollout.service)  # type: ignore[arg-type]
     with_traffic = rollout.weight > 0
-    if not with_traffic:  # no traffic yet, so no error rate to read: the analysis windows judge it later
-        checks = [c for c in checks if c != "error_rate"]
+    # No traffic yet: no error rate to read (the analysis windows judge it later). With traffic, live
+    # analysis judges the revision, so the pre-traffic smoke burst has nothing to add.
+    checks = [c for c in checks if c != ("smoke" if with_traffic else "error_rate")]
     criteria = rollout.plan.criteria.model_copy(update={"required_checks": checks})
     now = engine.ports.now()
     window_s = 60
@@ -178,7 +180,8 @@ def run_checks(engine: Engine, deployment: Deployment, rollout: Rollout, checks:
     report = verify_revision(VerifyTarget.from_revision(config, revision), checks,
                              metrics=engine.ports.metrics(env) if with_traffic else None, criteria=criteria,
                              window=window, profile=engine.ports.profile, messages=engine.verify_messages,
-                             now=engine.ports.now)
+                             now=engine.ports.now,  # the service's URL reaches stable while the new one has no traffic
+                             baseline_url=(service.uri or None) if rollout.stable_revision else None)
     rollout.verification = report.to_dict()
     rollout.verification_failed = not report.passed
     rollout.verified_stage = rollout.stage

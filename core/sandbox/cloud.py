@@ -173,7 +173,8 @@ class SandboxCloud:
         env = active_faults(self, rev)  # the scenario's faults minus those a remedy cleared (remedies.py)
         return Serving(revision=rev.name, phase=rev.phase(self.clock.time()), unreachable=env.unreachable,
                        redis_down=env.redis_down, instances_zero=env.instances_zero,
-                       error_rate_5xx=min(1.0, rev.behaviour.error_rate_5xx + env.extra_5xx_rate))
+                       error_rate_5xx=min(1.0, rev.behaviour.error_rate_5xx + env.extra_5xx_rate),
+                       latency_lognormal=rev.behaviour.lognormal)
 
     def pick_revision(self, service_full: str, draw: float) -> str | None:
         split = self.cloudrun.service(service_full).split_now()

@@ -2,14 +2,17 @@
 
 A revision answers `/healthz`, `/readyz`, `/` and a WebSocket echo at `/ws` according to its phase
 (starting, ready, failed) and the active scenario's environment faults, so the console's verification
-checks are real network checks. A service's URL routes each request to a revision drawn from the
-traffic split in effect. The WebSocket protocol: every text message is acknowledged with
+checks are real network checks. A GET of `/` takes the revision's simulated latency (real seconds) and
+fails with its 5xx share; the probes (`/healthz`, `/readyz`, `/ws`) answer at once. A service's URL
+routes each request to a revision drawn from the traffic split in effect. The WebSocket protocol: every
+text message is acknowledged with
 `{"type": "ack", "id": <the message's "id" if it was a JSON object>, "revision": ..., "echo": <message>}`;
 with Redis down, messages are accepted but never acknowledged (not delivered).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from collections.abc import Awaitable, Callable
@@ -31,6 +34,13 @@ class Serving:
     redis_down: bool = False
     instances_zero: bool = False
     error_rate_5xx: float = 0.0
+    latency_lognormal: tuple[float, float] | None = None  # (mu, sigma) in ms, RevisionBehaviour.lognormal
+
+    def draw_latency_s(self, rng: random.Random) -> float:
+        """One request's latency in seconds (0 when the revision has no latency model)."""
+        if self.latency_lognormal is None:
+            return 0.0
+        return rng.lognormvariate(*self.latency_lognormal) / 1000.0
 
     @property
     def down_reason(self) -> str:
@@ -57,9 +67,18 @@ class RevisionHosts:
 
     def __init__(self, plane: DataPlane, seed: int = 0) -> None:
         self._plane = plane
-        self._rng = random.Random(seed)
+        self._seed = seed
+        self._rngs: dict[str, random.Random] = {}
         self._runners: dict[str, web.AppRunner] = {}
         self._urls: dict[str, str] = {}
+
+    def _rng(self, key: str) -> random.Random:
+        """The seeded stream of one revision or service: what a revision answers to its first N requests does
+        not depend on how they interleave with other revisions' requests."""
+        rng = self._rngs.get(key)
+        if rng is None:
+            rng = self._rngs[key] = random.Random(f"{self._seed}/{key}")
+        return rng
 
     def revision_url(self, revision_full: str) -> str:
         return self._urls.get(revision_full, "")
@@ -84,7 +103,8 @@ class RevisionHosts:
         self._urls.clear()
 
     async def _serve(self, key: str, app: web.Application) -> None:
-        runner = web.AppRunner(app, access_log=None)
+        # A GET of "/" may still be sleeping out its simulated latency: stopping does not wait for it.
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
@@ -101,7 +121,7 @@ class RevisionHosts:
 
     def _service_app(self, service_full: str) -> web.Application:
         async def handle(request: web.Request) -> web.StreamResponse:
-            revision_full = self._plane.pick_revision(service_full, self._rng.random())
+            revision_full = self._plane.pick_revision(service_full, self._rng(service_full).random())
             if revision_full is None:
                 return web.json_response({"error": "no revision is serving traffic"}, status=503)
             return await self._answer(request, revision_full)
@@ -130,7 +150,12 @@ class RevisionHosts:
             return web.json_response({"status": "ready", "checks": {"redis": "ok"}}, headers=headers)
         if request.path == "/ws":
             return await self._websocket(request, revision_full, headers)
-        if self._rng.random() < serving.error_rate_5xx:
+        # Both draws come before the wait, so the seeded sequence does not depend on when requests end.
+        rng = self._rng(revision_full)
+        delay_s, failed = serving.draw_latency_s(rng), rng.random() < serving.error_rate_5xx
+        if delay_s > 0:
+            await asyncio.sleep(delay_s)  # real seconds: the sandbox clock may be frozen
+        if failed:
             return web.json_response({"error": "internal error"}, status=500, headers=headers)
         return web.json_response({"service": "websocket-server", "revision": serving.revision}, headers=headers)
 

@@ -1,5 +1,6 @@
-"""Deployment verification: health, WebSocket delivery, error rate, integration and security checks
-on one revision's own URL, gathered into a report that passes only when every required check passed.
+"""Deployment verification: health, WebSocket delivery, a smoke burst beside the stable revision, error
+rate, integration and security checks on one revision's own URL, gathered into a report that passes only
+when every required check passed.
 """
 
 from core.verify.report import CheckResult, Outcome, RevisionRef, VerificationReport, VerifyTarget

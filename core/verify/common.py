@@ -25,7 +25,11 @@ _SHORT_BODY = 160  # a body longer than this is not quoted: it would not fit in 
 
 @dataclass(frozen=True)
 class CheckContext:
-    """Everything a check may use; `timeout` bounds each network wait of a check."""
+    """Everything a check may use; `timeout` bounds each network wait of a check.
+
+    `baseline_url` is the service's own URL (it routes by the traffic split, so with no traffic on the
+    target it reaches the stable revision): the smoke check compares the target with it when given.
+    """
 
     target: VerifyTarget
     metrics: MetricsProvider | None
@@ -35,6 +39,8 @@ class CheckContext:
     http: httpx.Client
     messages: int
     timeout: float
+    smoke_requests: int = 200
+    baseline_url: str | None = None
 
 
 @dataclass(frozen=True)

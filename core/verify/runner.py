@@ -23,19 +23,25 @@ from core.verify.health import check_health
 from core.verify.integration import check_integration
 from core.verify.report import CheckResult, VerificationReport, VerifyTarget
 from core.verify.security import check_security
+from core.verify.smoke import BUDGET_TIMEOUTS as SMOKE_BUDGET_TIMEOUTS
+from core.verify.smoke import MIN_REQUESTS as MIN_SMOKE_REQUESTS
+from core.verify.smoke import check_smoke
 from core.verify.websocket import check_websocket
 
 Check = Callable[[CheckContext], CheckResult]
 CHECK_FUNCTIONS: dict[str, Check] = {
     "health": check_health,
     "websocket": check_websocket,
+    "smoke": check_smoke,
     "error_rate": check_error_rate,
     "integration": check_integration,
     "security": check_security,
 }
 # How many network waits of `timeout` each check may spend (health: two GETs; websocket: connect, then
-# the acks; error_rate: the metrics provider retries within its own deadline), plus a second of grace.
-_BUDGET_TIMEOUTS = {"health": 2, "websocket": 2, "error_rate": 6, "integration": 1, "security": 1}
+# the acks; error_rate: the metrics provider retries within its own deadline; smoke: its burst stops
+# starting requests one timeout before its budget ends), plus a second of grace.
+_BUDGET_TIMEOUTS = {"health": 2, "websocket": 2, "smoke": SMOKE_BUDGET_TIMEOUTS, "error_rate": 6, "integration": 1,
+                    "security": 1}
 _GRACE_S = 1.0
 _MAX_EXCEPTION_TEXT = 200
 
@@ -74,7 +80,7 @@ def _requested(checks: Sequence[str]) -> list[str]:
 
 
 def _validate(target: VerifyTarget, profile: str, window: tuple[datetime, datetime] | None, messages: int,
-              timeout: float) -> None:
+              timeout: float, smoke_requests: int, baseline_url: str | None) -> None:
     if profile not in PROFILES:
         raise BadInput(f"Unknown profile {profile!r} for verifying {target.revision}; use sandbox or gcp.")
     if window is not None and window[1] <= window[0]:
@@ -84,25 +90,34 @@ def _validate(target: VerifyTarget, profile: str, window: tuple[datetime, dateti
         raise BadInput(f"The WebSocket check needs at least 1 message, got {messages}.")
     if not timeout > 0:
         raise BadInput(f"The verification timeout must be a positive number of seconds, got {timeout}.")
+    if smoke_requests < MIN_SMOKE_REQUESTS:
+        raise BadInput(f"The smoke check needs at least {MIN_SMOKE_REQUESTS} requests per side to judge "
+                       f"{target.revision}, got {smoke_requests}.")
+    if baseline_url is not None and not baseline_url.startswith(("http://", "https://")):
+        raise BadInput(f"The smoke check's baseline URL for {target.revision} must start with http:// or "
+                       f"https://, got {baseline_url!r}.")
 
 
 def verify_revision(target: VerifyTarget, checks: Sequence[str], *, metrics: MetricsProvider | None,
                     criteria: ValidationCriteria, window: tuple[datetime, datetime] | None, profile: str,
                     http: httpx.Client | None = None, messages: int = 20, timeout: float = 5.0,
-                    now: Callable[[], datetime] = _utc_now) -> VerificationReport:
+                    now: Callable[[], datetime] = _utc_now, smoke_requests: int = 200,
+                    baseline_url: str | None = None) -> VerificationReport:
     """Run `checks` (names from core.config.CHECKS) on the target revision and report on each.
 
     Results come in the order of CHECKS. A required check (criteria.required_checks) that was not
     asked for is reported as skipped, so the report cannot pass without it. `now` stamps the report
-    (the sandbox passes its clock).
+    (the sandbox passes its clock). The smoke check sends `smoke_requests` GETs to the target and, when
+    `baseline_url` (the service's URL, serving the stable revision) is given, as many to it.
     """
     names = _requested(checks)
-    _validate(target, profile, window, messages, timeout)
+    _validate(target, profile, window, messages, timeout, smoke_requests, baseline_url)
     required = tuple(criteria.required_checks)
     client = http or httpx.Client()
     ctx = CheckContext(target=target, metrics=metrics, criteria=criteria, window=window,
                        profile=profile,  # type: ignore[arg-type]  # validated above
-                       http=client, messages=messages, timeout=timeout)
+                       http=client, messages=messages, timeout=timeout, smoke_requests=smoke_requests,
+                       baseline_url=baseline_url)
     started_at, start = now(), time.monotonic()
     pool = ThreadPoolExecutor(max_workers=max(1, len(names)), thread_name_prefix="verify")
     futures: dict[str, Future[CheckResult]] = {name: pool.submit(_guarded, name, ctx) for name in names}
