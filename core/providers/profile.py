@@ -38,6 +38,7 @@ class Endpoints:
     secretmanager_url: str = ""  # Secret Manager v1 REST base address (sm:// references)
     redis_url: str = ""  # Memorystore for Redis REST base; empty means Google's default endpoint
     dashboards_url: str = ""  # Cloud Monitoring Dashboards v1 REST base; empty means Google's default endpoint
+    loadtester_url: str = ""  # Flagger's loadtester webhook (POST /); outside the sandbox it comes from configuration
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

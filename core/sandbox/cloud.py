@@ -12,6 +12,7 @@ import threading
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -23,6 +24,7 @@ from core.sandbox.cloudrun_state import CloudRunState
 from core.sandbox.control import control_app
 from core.sandbox.dashboards_api import DashboardStore, dashboards_app
 from core.sandbox.faults import ApiFaults, SandboxFaults
+from core.sandbox.loadtester import LoadTests, loadtester_app
 from core.sandbox.monitoring_api import CustomMetrics, MonitoringServer
 from core.sandbox.persistence import read_json, write_json_atomic
 from core.sandbox.redis_api import redis_app
@@ -69,6 +71,7 @@ class SandboxCloud:
         self.dashboards = DashboardStore()  # Cloud Monitoring dashboards (in memory; rebuilt by the next deployment)
         self.redis = RedisState(self.clock.time)  # Memorystore instances (recovery's storage remedies)
         self.vercel_env = VercelEnvStore()  # Vercel project env vars (recovery's region failover)
+        self.load_tests = LoadTests(self.clock.time)  # the load tester's hey runs, served by the traffic model
         saved = read_json(self.state_file) if self.state_file else None
         if saved is not None:
             self._restore(saved)
@@ -77,7 +80,8 @@ class SandboxCloud:
         self.cloudrun.listeners.append(self.save)
         self.custom_metrics.listeners.append(self.save)
         self.redis.listeners.append(self.save)
-        self.traffic = TrafficSimulator(self.cloudrun, self.timeline, seed=random_seed)
+        self.load_tests.listeners.append(self.save)
+        self.traffic = TrafficSimulator(self.cloudrun, self.timeline, seed=random_seed, load=self.load_tests)
 
     # -- state -------------------------------------------------------------------------------------
 
@@ -115,6 +119,7 @@ class SandboxCloud:
             self.faults.monitoring = ApiFaults.from_dict(saved["faults"]["monitoring"])
             self.redis.load(saved.get("redis"))
             self.vercel_env.load(saved.get("vercel_env"))
+            self.load_tests.load(saved.get("load_tests"))
         except (KeyError, TypeError, ValueError) as exc:
             raise BadInput(f"Sandbox state file {self.state_file} is damaged ({exc!r}); "
                            "remove it to start afresh.") from None
@@ -131,6 +136,7 @@ class SandboxCloud:
             "faults": self.faults.to_dict(),
             "redis": self.redis.to_dict(),
             "vercel_env": self.vercel_env.to_dict(),
+            "load_tests": self.load_tests.to_dict(),
             "endpoints": self.endpoints.to_dict() if self._monitoring else None,
         }
 
@@ -217,6 +223,7 @@ class SandboxCloud:
             "control": ServedApp(loop, control_app(self)),
             "redis": ServedApp(loop, redis_app(self.redis)),
             "dashboards": ServedApp(loop, dashboards_app(self.dashboards)),
+            "loadtester": ServedApp(loop, loadtester_app(self.load_tests, self._serving_target)),
         }
         # Secret values are fresh per start and kept in memory only, never in the state file.
         self.secret_store = SecretStore.seeded(self._projects(), slack_base=self._apps["sinks"].url)
@@ -250,7 +257,7 @@ class SandboxCloud:
                          vercel_url=self._apps["vercel"].url, slack_url=sinks + SLACK_PATH, pagerduty_url=sinks,
                          credentials="anonymous", control_url=self._apps["control"].url,
                          redis_url=self._apps["redis"].url, secretmanager_url=self._apps["secretmanager"].url,
-                         dashboards_url=self._apps["dashboards"].url)
+                         dashboards_url=self._apps["dashboards"].url, loadtester_url=self._apps["loadtester"].url)
 
     @property
     def monitoring_calls(self) -> Counter[str]:
@@ -262,6 +269,18 @@ class SandboxCloud:
 
     def service_url(self, service_full: str) -> str:
         return self._hosts.service_url(service_full) if self._hosts else ""
+
+    def _serving_target(self, netloc: str) -> str | None:
+        """The revision or service whose URL has this host:port (what a load test's URL hits), or None."""
+        if self._hosts is None:
+            return None
+        with self.cloudrun.lock:
+            names = [*self.cloudrun.revisions, *self.cloudrun.services]
+        for name in names:
+            url = self._hosts.service_url(name) if "/revisions/" not in name else self._hosts.revision_url(name)
+            if url and urlsplit(url).netloc == netloc:
+                return name
+        return None
 
     def stop(self) -> None:
         if self._loop is None:

@@ -5,6 +5,11 @@ Each minute's requests are split by the traffic split in effect during that minu
 from the split history), then every revision draws its 4xx/5xx counts (binomial) and a latency sample
 (lognormal) from its own behaviour plus the environment's faults. Every draw is seeded by
 service/revision/minute, so the same query always gives the same answer; finished minutes are cached.
+
+The load tester's runs (loadtester.py) add synthetic requests, a seeded Poisson draw per run and part of a
+minute: a run on a revision's tag URL goes to that revision whatever the split (Cloud Run counts requests
+to tag URLs), served with its behaviour like user requests, and failing fast while the revision is not
+ready; a run on a service's URL adds to the service's demand and is split like it.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from dataclasses import dataclass, field
 
 from core.sandbox.cloudrun_state import CloudRunState
 from core.sandbox.histogram import FINITE_BUCKETS, Histogram, bucket_bounds
+from core.sandbox.loadtester import LoadRun, LoadTests
 from core.sandbox.timeline import ScenarioTimeline
 
 _DAY = 86400.0
@@ -100,10 +106,12 @@ def split_shares(history: list[tuple[float, dict[str, int]]], lo: float, hi: flo
 class TrafficSimulator:
     """Answers "what did each revision of this service serve between start and end" from the model."""
 
-    def __init__(self, cloudrun: CloudRunState, timeline: ScenarioTimeline, seed: int = 0) -> None:
+    def __init__(self, cloudrun: CloudRunState, timeline: ScenarioTimeline, seed: int = 0,
+                 load: LoadTests | None = None) -> None:
         self._cloudrun = cloudrun
         self._timeline = timeline
         self._seed = seed
+        self._load = load
         self._cache: OrderedDict[tuple[str, int], dict[str, RevisionTraffic]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -117,41 +125,49 @@ class TrafficSimulator:
 
     def window(self, service_full: str, start: float, end: float) -> dict[str, RevisionTraffic]:
         """Per revision (short name): codes, latency histogram and peak instances over [start, end)."""
+        # "Now" and the load runs first, then the history: a split change or a load run that comes later
+        # only touches time after `now`, so nothing computed (and cached) below can miss it.
+        now, runs = (self._load.snapshot(service_full, start - 1.0, end + 1.0) if self._load is not None
+                     else (self._cloudrun.clock(), []))  # a second's margin: the edges are rounded below
         history = self._cloudrun.history(service_full)  # settles rollouts up to now first
         # Whole milliseconds: a window's edges come through protobuf timestamps (microseconds) or the
         # clock (a float), and both must seed the same draws.
-        start, end = round(start, 3), round(min(end, self._cloudrun.clock()), 3)
+        start, end = round(start, 3), round(min(end, now), 3)
         totals: dict[str, RevisionTraffic] = {}
         if end <= start or not history:
             return totals
+        runs = [(i, r) for i, r in runs if r.start < end and r.end > start]
         for minute in range(int(start // 60), math.ceil(end / 60)):
             lo, hi = max(start, minute * 60.0), min(end, minute * 60.0 + 60.0)
             if hi <= lo:
                 continue
             if lo == minute * 60.0 and hi == minute * 60.0 + 60.0:
-                part = self._full_minute(service_full, minute, history)
+                # Rounding may call a minute whole a fraction of a millisecond before it ends: not yet cacheable.
+                part = self._full_minute(service_full, minute, history, runs, cache=hi <= now)
             else:
-                part = self._minute(service_full, minute, lo, hi, history)
+                part = self._minute(service_full, minute, lo, hi, history, runs)
             for revision, served in part.items():
                 totals.setdefault(revision, RevisionTraffic()).merge(served)
         return totals
 
-    def _full_minute(self, service_full: str, minute: int,
-                     history: list[tuple[float, dict[str, int]]]) -> dict[str, RevisionTraffic]:
+    def _full_minute(self, service_full: str, minute: int, history: list[tuple[float, dict[str, int]]],
+                     runs: list[tuple[int, LoadRun]], cache: bool) -> dict[str, RevisionTraffic]:
         key = (service_full, minute)
         with self._lock:
             cached = self._cache.get(key)
         if cached is not None:
             return cached
-        part = self._minute(service_full, minute, minute * 60.0, minute * 60.0 + 60.0, history)
-        with self._lock:
-            self._cache[key] = part
-            while len(self._cache) > _CACHE_SIZE:
-                self._cache.popitem(last=False)
+        part = self._minute(service_full, minute, minute * 60.0, minute * 60.0 + 60.0, history, runs)
+        if cache:
+            with self._lock:
+                self._cache[key] = part
+                while len(self._cache) > _CACHE_SIZE:
+                    self._cache.popitem(last=False)
         return part
 
     def _minute(self, service_full: str, minute: int, lo: float, hi: float,
-                history: list[tuple[float, dict[str, int]]]) -> dict[str, RevisionTraffic]:
+                history: list[tuple[float, dict[str, int]]],
+                runs: list[tuple[int, LoadRun]]) -> dict[str, RevisionTraffic]:
         scenario = self._timeline.at(minute * 60.0)
         env = scenario.environment
         demand = poisson(random.Random(f"{self._seed}/{service_full}/count/{minute}"),
@@ -159,28 +175,59 @@ class TrafficSimulator:
         shares = split_shares(history, lo, hi)
         covered = min(1.0, sum(shares.values()))  # less than 1 before the service existed
         total = round(demand * (hi - lo) / 60.0 * covered)
+        for i, run in runs:
+            if run.on_service:
+                rng = random.Random(f"{self._seed}/{service_full}/load/{minute}/{lo}/{hi}/{i}")
+                total += poisson(rng, run.rps * run.overlap(lo, hi))
+        users = _allocate(total, shares)
+        synthetic = self._synthetic(service_full, minute, lo, hi, runs)
         out: dict[str, RevisionTraffic] = {}
-        for revision, n in _allocate(total, shares).items():
+        for revision in sorted(set(users) | set(synthetic)):
             rev = self._cloudrun.revisions.get(f"{service_full}/revisions/{revision}")
             if rev is None:
                 continue
             b = rev.behaviour
+            ready, not_ready = synthetic.get(revision, (0, 0))
+            n = users.get(revision, 0) + ready
             rng = random.Random(f"{self._seed}/{service_full}/{revision}/{minute}/{lo}/{hi}")
             down = env.unreachable or env.instances_zero
             p5 = 1.0 if down else min(1.0, b.error_rate_5xx + env.extra_5xx_rate)
             n5 = binomial(rng, n, p5)
             n4 = binomial(rng, n - n5, b.error_rate_4xx)
-            served = RevisionTraffic(codes={"2xx": n - n5 - n4, "4xx": n4, "5xx": n5})
+            served = RevisionTraffic(codes={"2xx": n - n5 - n4, "4xx": n4, "5xx": n5 + not_ready})
             if down:
                 served.latency.add(_FAST_FAIL_MS, n)
             else:
                 _fill_latency(served.latency, rng, n, *b.lognormal, env.extra_latency_ms)
+            if not_ready:
+                served.latency.add(_FAST_FAIL_MS, not_ready)
             if n and not env.instances_zero:
                 per_second = n / (hi - lo)
                 busy = per_second * (b.mean_latency_ms + env.extra_latency_ms) / 1000.0
                 served.instances = {"active": max(1, math.ceil(busy / (b.concurrency * _TARGET_UTILISATION))),
                                     "idle": 1}
             out[revision] = served
+        return out
+
+    def _synthetic(self, service_full: str, minute: int, lo: float, hi: float,
+                   runs: list[tuple[int, LoadRun]]) -> dict[str, tuple[int, int]]:
+        """Load-test requests per revision (short name) over [lo, hi): (sent while ready, sent while not)."""
+        out: dict[str, tuple[int, int]] = {}
+        prefix = service_full + "/revisions/"
+        for i, run in runs:
+            seconds = run.overlap(lo, hi)
+            if run.on_service or seconds <= 0:
+                continue
+            revision = run.target.removeprefix(prefix)
+            rev = self._cloudrun.revisions.get(run.target)
+            ready_at = rev.ready_at if rev is not None and rev.ready_at is not None else math.inf
+            # A tag URL answers 503 at once until its revision is ready (revision_server.py), and Cloud Run
+            # counts those too; a run is normally started on a ready revision, so this part is usually 0.
+            ready_s = run.overlap(max(lo, ready_at), hi) if ready_at < hi else 0.0
+            rng = random.Random(f"{self._seed}/{service_full}/{revision}/{minute}/{lo}/{hi}/load/{i}")
+            ready, not_ready = poisson(rng, run.rps * ready_s), poisson(rng, run.rps * (seconds - ready_s))
+            before = out.get(revision, (0, 0))
+            out[revision] = (before[0] + ready, before[1] + not_ready)
         return out
 
 
