@@ -1,7 +1,7 @@
 """Benchmark of the deployment engine: SIGKILL crash loop, reaction time to a faulty canary, time per tick.
 
-    python bench/engine.py [--kills 30] [--runs 20] [--rps N] [--tick-runs 5] [--seed 1]
-                           [--only kills|reaction|ticks]
+    python bench/engine.py [--kills 30] [--runs 20] [--rps N] [--load-rps N] [--no-smoke] [--healthy-runs 20]
+                           [--tick-runs 5] [--seed 1] [--only kills|reaction|healthy|ticks]
 
 * Crash loop (`--kills N`): tests/test_engine_crash.py's loop, longer. A standalone sandbox with a frozen
   clock; headless `opsconsole deploy/approve/resume production --auto --yes` consoles SIGKILLed at seeded
@@ -20,6 +20,12 @@
   `--rps N` runs the same cases on a busier (or quieter) service: every scenario's mean demand becomes
   N requests per second (its daily swing and noise stay), so a 10 % canary sees N/10 rps instead of the
   scenarios' 2; at 20 rps that is too little evidence to tell a fault within a window or two.
+  `--load-rps N` gives the canary a load tester (strategy.load_test): N synthetic requests per second to
+  each of the canary and stable revisions during analysis, as Flagger's loadtester does for quiet services.
+  A fault present from the start is usually refused by verification (the smoke check) before any user
+  request reaches it: those runs are counted apart; `--no-smoke` leaves the check out to time the judge alone.
+* Healthy canaries (`--healthy-runs H`): healthy auto canaries driven to their end under the same setup as
+  the reaction cases; every rollback among them is a false one (its cause is printed).
 * Tick time (`--tick-runs K` healthy auto canaries): wall milliseconds per `Engine.tick` as `drive`
   calls it (sandbox sleeps are outside ticks), split by where the time went: Cloud Run and Monitoring
   calls, Vercel, notifications, the verification checks (HTTP and WebSocket against the revision), the
@@ -109,10 +115,31 @@ def crash_loop(kills: int, seed: int) -> None:
 
 # -- an engine on an in-process sandbox -------------------------------------------------------------------
 
-def bench_config() -> ConsoleConfig:
+@dataclass(frozen=True)
+class Setup:
+    """How the production canary is configured for a reaction run."""
+
+    rps: float | None = None  # the service's mean demand (None: the scenario's)
+    load_rps: float | None = None  # synthetic load per revision during analysis (strategy.load_test)
+    smoke: bool = True  # the pre-traffic smoke check, when the default config requires it
+
+    def describe(self) -> str:
+        demand = f"{self.rps:g} rps per service" if self.rps is not None else \
+            f"the scenarios' traffic, {load_scenario('healthy').traffic.rps:g} rps per service"
+        load = f", load tester {self.load_rps:g} rps to each revision" if self.load_rps else ", no load tester"
+        return demand + load + ("" if self.smoke else ", smoke check off")
+
+
+def bench_config(setup: Setup = Setup()) -> ConsoleConfig:
     data = default_config().model_dump()
     data["teams"] = {"operations": [OPERATOR]}
-    data["environments"][ENV]["strategy"].update(analysis_window_s=WINDOW_S, mode="auto")
+    strategy = data["environments"][ENV]["strategy"]
+    strategy.update(analysis_window_s=WINDOW_S, mode="auto")
+    if setup.load_rps:
+        strategy["load_test"] = {"rps": setup.load_rps}
+    if not setup.smoke:
+        checks = strategy["criteria"]["required_checks"]
+        strategy["criteria"]["required_checks"] = [c for c in checks if c != "smoke"]
     return ConsoleConfig.model_validate(data)
 
 
@@ -149,10 +176,10 @@ class Timed:
 
 @contextmanager
 def sandbox_engine(scenario: str, seed: int, timings: Timings | None = None,
-                   rps: float | None = None) -> Iterator[tuple[Engine, SandboxCloud]]:
-    config = bench_config()
+                   setup: Setup = Setup()) -> Iterator[tuple[Engine, SandboxCloud]]:
+    config = bench_config(setup)
     clock = SandboxClock(speed=0, start=DAY_START + (seed * 7_919) % 86_400)  # traffic follows the time of day
-    traffic = None if rps is None else busier(scenario, rps)
+    traffic = None if setup.rps is None else busier(scenario, setup.rps)
     cloud = SandboxCloud(seed=seed_from_config(config), scenario=scenario, clock=clock, random_seed=seed,
                          traffic=traffic).start()
     wiring = Wiring.for_sandbox(config, cloud)
@@ -165,7 +192,7 @@ def sandbox_engine(scenario: str, seed: int, timings: Timings | None = None,
                           metrics=lambda env: Timed(wiring.metrics(env), "Monitoring", timings),
                           frontend=Timed(ports.frontend, "Vercel", timings), now=ports.now,
                           notifiers=[Timed(n, "notify (Slack, PagerDuty)", timings) for n in ports.notifiers],
-                          profile=ports.profile)
+                          profile=ports.profile, loadtester=ports.loadtester)
         engine = Engine(config, registry, ports, operator=OPERATOR, bus=EventBus())
         try:
             yield engine, cloud
@@ -188,16 +215,17 @@ def _service_full(cloud: SandboxCloud) -> str:
 
 @dataclass
 class Reaction:
-    seconds: float | None  # fault to 100 % on stable; None when traffic never went back
+    seconds: float | None  # fault to 100 % on stable; None when traffic never went back (or never left it)
     status: str
     weight_at_rollback: int | None
     windows: int = 0  # analysis windows judged
     list_calls: int = 0  # ListTimeSeries RPCs the sandbox served in the whole run
+    before_users: bool = False  # refused before any user request reached it (verification), rolled back at 0 %
 
 
-def react(case: str, seed: int, rps: float | None = None) -> Reaction:
+def react(case: str, seed: int, setup: Setup = Setup()) -> Reaction:
     scenario = "healthy" if case == "inject" else case
-    with sandbox_engine(scenario, seed, rps=rps) as (engine, cloud):
+    with sandbox_engine(scenario, seed, setup=setup) as (engine, cloud):
         service = _service_full(cloud)
         stable = cloud.cloudrun.service(service).latest_ready
         injected: list[float] = []
@@ -230,23 +258,22 @@ def react(case: str, seed: int, rps: float | None = None) -> Reaction:
             fault = next((t for t, split in history if split.get(new, 0) > 0), None)
         back = next((t for t, split in history if fault is not None and t >= fault and split == {stable: 100}), None)
         served = [m.percent for m in moves if m.percent > 0]
+        before_users = fault is None and case != "inject" and final.status == DeploymentStatus.ROLLED_BACK
         return Reaction(None if fault is None or back is None else back - fault, str(final.status),
                         served[-1] if final.status == DeploymentStatus.ROLLED_BACK and served else None,
-                        len(judged), cloud.monitoring_calls["ListTimeSeries"])
+                        len(judged), cloud.monitoring_calls["ListTimeSeries"], before_users)
 
 
-def reaction_times(runs: int, seed: int, rps: float | None = None) -> None:
-    demand = f"{rps:g} rps per service" if rps is not None else \
-        f"the scenarios' traffic, {load_scenario('healthy').traffic.rps:g} rps per service"
+def reaction_times(runs: int, seed: int, setup: Setup = Setup()) -> None:
     print(f"## Reaction time: fault reaching users -> traffic 100 % on stable ({WINDOW_S} s analysis window, "
-          f"auto canary, {demand}, {runs} runs per case)\n")
+          f"auto canary, {setup.describe()}, {runs} runs per case)\n")
     cases = [("canary-5xx", "canary-5xx (8 % 5xx), deployed under it"),
              ("canary-latency", "canary-latency (p99 900 ms), deployed under it"),
              ("inject", "5xx injected after the first window at 25 %")]
     rows = []
     windows = calls = 0
     for case, label in cases:
-        results = [react(case, seed + i, rps) for i in range(runs)]
+        results = [react(case, seed + i, setup) for i in range(runs)]
         windows += sum(r.windows for r in results)
         calls += sum(r.list_calls for r in results)
         seconds = [r.seconds for r in results if r.seconds is not None]
@@ -255,12 +282,48 @@ def reaction_times(runs: int, seed: int, rps: float | None = None) -> None:
         rows.append([label, f"{statistics.median(seconds):.0f}" if seconds else "-",
                      f"{percentile(seconds, 90):.0f}" if seconds else "-", f"{max(seconds):.0f}" if seconds else "-",
                      f"{percentile(seconds, 90) / WINDOW_S:.1f}" if seconds else "-",
-                     f"{statuses.get('rolled_back', 0)}/{runs}",
+                     f"{statuses.get('rolled_back', 0)}/{runs}", sum(r.before_users for r in results),
                      ", ".join(f"{w} %: {n}" for w, n in sorted(at.items()))])
-    table(["case", "median s", "p90 s", "max s", "p90 windows", "rolled back", "rolled back at"], rows)
+    table(["case", "median s", "p90 s", "max s", "p90 windows", "rolled back", "before any user",
+           "rolled back at"], rows)
+    print("'before any user': refused by verification on its own URL before it took traffic (no reaction time: "
+          "no user saw the fault); the seconds are over the runs where the fault reached users.\n")
     print(f"Monitoring ListTimeSeries calls: {calls} for {windows} judged windows ({calls / max(windows, 1):.2f} per "
           "window, verification reads included; the judge reads 3 per window: counts, latency distributions, "
           "instances)\n")
+
+
+# -- healthy canaries ---------------------------------------------------------------------------------------
+
+def healthy_canaries(runs: int, seed: int, setup: Setup = Setup()) -> None:
+    """Healthy auto canaries driven to their end: every rollback among them is a false one."""
+    print(f"## Healthy auto canaries to the end ({WINDOW_S} s analysis window, {setup.describe()}, {runs} runs)\n")
+    outcomes: Counter[str] = Counter()
+    windows: list[int] = []
+    spans: list[float] = []
+    causes: list[str] = []
+    for i in range(runs):
+        with sandbox_engine("healthy", seed + i, setup=setup) as (engine, cloud):
+            judged: list[VerdictReached] = []
+            engine.bus.subscribe(lambda e, judged=judged: judged.append(e) if isinstance(e, VerdictReached) else None)
+            started = cloud.clock.time()
+            deployment = engine.deploy_to_environment(ENV, {SERVICE: IMAGE})
+            approve(engine, ENV)
+            engine.drive(deployment.id, sleep=cloud.clock.advance)
+            final = engine.get(deployment.id)
+            outcomes[str(final.status)] += 1
+            windows.append(len(judged))
+            spans.append(cloud.clock.time() - started)
+            if final.status == DeploymentStatus.ROLLED_BACK:
+                causes.append(final.rollback_cause or "")
+    table(["measure", "value"], [
+        ["outcome", ", ".join(f"{n} {status}" for status, n in sorted(outcomes.items()))],
+        ["false rollbacks", f"{outcomes.get('rolled_back', 0)}/{runs}"],
+        ["windows judged per deployment (median / max)", f"{statistics.median(windows):g} / {max(windows)}"],
+        ["sandbox minutes to the end (median / max)", f"{statistics.median(spans) / 60:.1f} / {max(spans) / 60:.1f}"],
+    ])
+    for cause in causes:
+        print(f"  ! {cause[:300]}")
 
 
 # -- tick time --------------------------------------------------------------------------------------------
@@ -328,7 +391,7 @@ def positive_rps(text: str) -> float:
     except ValueError:
         value = math.nan
     if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"--rps must be a positive number of requests per second, not {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a positive number of requests per second, not {text!r}")
     return value
 
 
@@ -338,16 +401,24 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=20, help="runs per reaction-time case")
     parser.add_argument("--rps", type=positive_rps, default=None,
                         help="mean requests per second per service in the reaction cases (default: the scenario's)")
+    parser.add_argument("--load-rps", type=positive_rps, default=None,
+                        help="synthetic load per revision during analysis (the canary's load_test; default: none)")
+    parser.add_argument("--no-smoke", action="store_true",
+                        help="leave the pre-traffic smoke check out, to time the judge alone on a fault from the start")
     parser.add_argument("--tick-runs", type=int, default=5, help="healthy canaries timed tick by tick")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--only", choices=["kills", "reaction", "ticks"], action="append",
+    parser.add_argument("--healthy-runs", type=int, default=20, help="healthy auto canaries driven to their end")
+    parser.add_argument("--only", choices=["kills", "reaction", "healthy", "ticks"], action="append",
                         help="run only these parts (repeatable)")
     args = parser.parse_args()
-    parts = args.only or ["kills", "reaction", "ticks"]
+    parts = args.only or ["kills", "reaction", "healthy", "ticks"]
+    setup = Setup(args.rps, args.load_rps, not args.no_smoke)
     if "kills" in parts:
         crash_loop(args.kills, args.seed)
     if "reaction" in parts:
-        reaction_times(args.runs, args.seed, args.rps)
+        reaction_times(args.runs, args.seed, setup)
+    if "healthy" in parts:
+        healthy_canaries(args.healthy_runs, args.seed, setup)
     if "ticks" in parts:
         tick_times(args.tick_runs, args.seed)
     return 0

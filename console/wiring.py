@@ -22,10 +22,11 @@ import platformdirs
 
 from core.config import ConsoleConfig, EnvironmentConfig, SecretManagerRef, parse_secret_ref
 from core.engine import Ports
-from core.errors import OperationFailed
+from core.errors import BadInput, OperationFailed
 from core.infra import InfrastructureService, TerraformHook, make_runner
 from core.providers.cloudrun import CloudRunAdapter
 from core.providers.dashboards import DashboardsAdapter, dashboards_client
+from core.providers.loadtest import FlaggerLoadTester
 from core.providers.memorystore import MemorystoreAdapter
 from core.providers.monitoring import MonitoringAdapter
 from core.providers.notify import Notifier, PagerDutyNotifier, SlackNotifier
@@ -182,6 +183,17 @@ class Wiring:
             self._adapters[key] = DashboardsAdapter(client, self.environment(env).infrastructure.gcp_project)
         return self._adapters[key]  # type: ignore[return-value]
 
+    def loadtester(self, env: str) -> FlaggerLoadTester | None:
+        """The load tester an environment's canary asks for synthetic load (strategy.load_test), or None."""
+        test = getattr(self.environment(env).strategy, "load_test", None)
+        if test is None:
+            return None
+        url = test.url or self.endpoints.loadtester_url
+        if not url:
+            raise BadInput(f"{env}'s canary asks for synthetic load but names no load tester "
+                           f"(set strategy.load_test.url in the {env} environment's configuration)")
+        return FlaggerLoadTester(url, self.http)
+
     def infrastructure(self, registry: DeploymentRegistry, actor: str) -> InfrastructureService:
         """Terraform for this profile (sandbox: stand-in, gcp: terraform or tofu); work files beside the registry."""
         runner = make_runner(self.config.profile, self.environ or os.environ, registry.path.parent / "terraform")
@@ -194,7 +206,7 @@ class Wiring:
         dashboards = self.dashboards if self.endpoints.dashboards_url or self.config.profile == "gcp" else None
         return Ports(cloudrun=self.cloudrun, metrics=self.metrics, frontend=self.frontend(), now=self.now,
                      notifiers=self.notifiers(), profile=self.config.profile, dashboards=dashboards,
-                     infrastructure=infrastructure)
+                     infrastructure=infrastructure, loadtester=self.loadtester)
 
     def cloudrun_in(self, env: str, region: str) -> CloudRunAdapter:
         """Cloud Run of an environment's project in any region (recovery fails over to another one)."""

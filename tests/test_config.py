@@ -350,6 +350,7 @@ def test_deployment_config_is_what_the_pipeline_needs_and_is_json() -> None:
         "steps": [10, 25, 50, 100],
         "analysis_window_s": 300,
         "mode": "manual",
+        "load_test": None,
     }
     assert production["required_checks"] == list(CHECKS)
     assert production["requires_approval"] is True

@@ -249,3 +249,43 @@ def test_a_low_traffic_auto_canary_holds_on_no_data_and_cannot_be_promoted(tmp_p
         with pytest.raises(OperationFailed):
             promote(r.engine, "production")
         assert r.served() == {new: 10, stable: 90}
+
+
+def test_an_auto_canary_the_judge_cannot_decide_is_said_out_loud_once_and_keeps_being_watched(
+        tmp_path: Path) -> None:
+    import math
+
+    from core.analysis import DEFAULT_SETTINGS
+    from core.engine.events import Note
+    from core.engine.stages import UNDECIDED_AFTER_S
+
+    # A floor no window reaches: every window is NO_DATA, as on a service too quiet to judge.
+    config = rig_config(mode="auto", criteria={"min_requests_per_window": 10**9})
+    window_s = config.environment("production").strategy.analysis_window_s
+    planned = max(2, min(DEFAULT_SETTINGS.planned_windows, math.ceil(UNDECIDED_AFTER_S / window_s)))
+    with rig(tmp_path, config=config, start=START) as r:
+        stable = _only(r.served())
+        deployment = r.engine.deploy_to_environment("production", {"websocket-server": IMAGE})
+        approve(r.engine, "production")
+
+        def verdicts() -> list[VerdictReached]:
+            return [e for e in r.events if isinstance(e, VerdictReached)]
+
+        def undecided() -> list[Note]:
+            return [e for e in r.events if isinstance(e, Note) and "undecided" in e.message]
+
+        r.engine.drive(deployment.id, sleep=r.sleep, stop=lambda: len(verdicts()) >= planned - 1)
+        assert not undecided(), "not before the planned windows have been judged"
+        r.engine.drive(deployment.id, sleep=r.sleep, stop=lambda: len(verdicts()) >= planned + 3)
+
+        assert len(undecided()) == 1, "said once per step, not every window"
+        said = undecided()[0].message
+        assert f"production canary at 10 % undecided after {planned * window_s // 60} min" in said
+        assert "opsconsole promote production --override" in said
+        slack = [m.get("text", "") for m in r.cloud.sinks.slack_messages()]
+        assert any("undecided after" in text for text in slack), "the person on call hears it where they listen"
+        new = r.rollout(deployment.id).new_revision
+        assert r.served() == {new: 10, stable: 90}, "it still holds at its weight"
+        assert r.deployment(deployment.id).status == DeploymentStatus.IN_PROGRESS
+        assert len(verdicts()) == planned + 3, "and the judge keeps watching after it has said so"
+        assert "undecided for longer than planned" in r.rollout(deployment.id).waiting_for

@@ -73,6 +73,17 @@ class BlueGreenStrategy(_Strategy):
     keep_previous_addressable: bool = True
 
 
+class LoadTest(FrozenModel):
+    """Synthetic requests during canary analysis, through a Flagger-style load tester (its webhook runs `hey`).
+
+    A quiet service gives a 10 % step too few requests to judge within a window or two; the same rate sent to
+    the canary's and the stable revision's own URLs adds evidence on both sides, so the comparison stays fair.
+    """
+
+    rps: float = Field(gt=0, le=1000, description="requests per second sent to EACH of the canary and stable revision")
+    url: str = Field(default="", description="the load tester's webhook; empty: the sandbox's own")
+
+
 class CanaryStrategy(_Strategy):
     """Move traffic to the new revision in steps (percent), judging it against the stable one each time."""
 
@@ -80,6 +91,7 @@ class CanaryStrategy(_Strategy):
     steps: list[int]
     analysis_window_s: WindowSeconds
     mode: Literal["manual", "auto"] = "manual"
+    load_test: LoadTest | None = None
 
     @field_validator("steps")
     @classmethod

@@ -22,6 +22,12 @@ class InfrastructureHook(Protocol):
     def restore_last_good(self, environment: str) -> str: ...
 
 
+class LoadTester(Protocol):
+    """Synthetic requests to a URL for a while (a Flagger-style load tester: core.providers.loadtest)."""
+
+    def start(self, target_url: str, rps: float, seconds: float, *, name: str) -> str: ...
+
+
 @dataclass
 class Ports:
     """Providers per environment, the clock metric windows are read on, and who to tell."""
@@ -33,6 +39,7 @@ class Ports:
     notifiers: list[Notifier] = field(default_factory=list)
     infrastructure: InfrastructureHook | None = None
     dashboards: Callable[[str], DashboardsProvider] | None = None  # per environment; None: no dashboards
+    loadtester: Callable[[str], LoadTester | None] | None = None  # per environment; None: no load test configured
     profile: str = "sandbox"
 
     def notify(self, notice: Notice) -> list[str]:

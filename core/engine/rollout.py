@@ -45,6 +45,9 @@ class Rollout(BaseModel):
     window_start: str | None = None
     analysis: dict[str, Any] = Field(default_factory=dict)  # AnalysisHistory.to_dict() of this step
     verdicts: list[dict[str, Any]] = Field(default_factory=list)  # every judged window, for the screens
+    undecided_told: int = -1  # the last stage whose undecided judge the operator was told about
+    load_until: str | None = None  # synthetic load (strategy.load_test) has been asked for until this time
+    load_failed: bool = False  # the last request for synthetic load failed (said once, not every window)
     verification: dict[str, Any] | None = None
     verification_failed: bool = False
     overrides: list[dict[str, Any]] = Field(default_factory=list)

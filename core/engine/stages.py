@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from core.analysis import Action, AnalysisHistory, WindowMetrics
-from core.engine.events import RolledBack, VerdictReached, VerificationDone, WeightChanged
+from core.engine.events import Note, RolledBack, VerdictReached, VerificationDone, WeightChanged
+from core.engine.load import keep_load
 from core.engine.rollout import Rollout, judge_settings
 from core.engine.tick import Tick
 from core.errors import OpsError
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 
 STABLE_TAG = "stable"
 POLL_S = 2.0
+UNDECIDED_AFTER_S = 1800
+"""A step the judge has not decided after its planned windows, or this long, is said out loud (once)."""
 
 
 # -- infrastructure ----------------------------------------------------------------------------------
@@ -329,6 +332,9 @@ def analyse(engine: Engine, deployment: Deployment, rollout: Rollout, window_s: 
                 or rollout.overridden(f"analysis@{rollout.stage}"):
             return _advance(engine, deployment, rollout, last["decision"] if last else "promoted by override")
         reason = f"observing {rollout.weight} % until {end:%H:%M:%S}" + (f"; {last['decision']}" if last else "")
+        if rollout.undecided_told == rollout.stage:
+            reason += "; undecided for longer than planned: promote with a reason or roll back"
+        keep_load(engine, deployment, rollout, end)
         return engine.wait(deployment, rollout, reason, seconds=(end - engine.ports.now()).total_seconds())
     history = AnalysisHistory.from_dict(rollout.analysis, rollout.plan.criteria, rollout.plan.triggers,
                                         settings=judge_settings(rollout))
@@ -349,8 +355,34 @@ def analyse(engine: Engine, deployment: Deployment, rollout: Rollout, window_s: 
     if decision.action is Action.ROLLBACK:
         cause = "canary judge: " + decision.explanation.removeprefix("rollback: ")
         return roll_back(engine, deployment, rollout, cause, "engine")
+    watched = len(history.windows)
+    if decision.action is Action.HOLD and rollout.undecided_told < rollout.stage and watched >= 2 \
+            and (watched >= history.settings.planned_windows or watched * window_s >= UNDECIDED_AFTER_S):
+        _tell_undecided(engine, deployment, rollout, watched * window_s, decision.explanation)
     engine.save(deployment, rollout)
     return Tick("progressed", decision.explanation)
+
+
+def _tell_undecided(engine: Engine, deployment: Deployment, rollout: Rollout, seconds: int, decision: str) -> None:
+    """A step the judge could not decide in its planned windows is said out loud, once: holding is never silent.
+
+    The judge keeps watching (a later pass still promotes, a proven fault still rolls back); the person on call
+    learns the canary is stuck and why, and what they can do about it.
+    """
+    env = deployment.environment
+    text = (f"{env} canary at {rollout.weight} % undecided after {_duration(seconds)} of analysis "
+            f"({decision.removeprefix('hold: ')}); promote with a reason (opsconsole promote {env} --override "
+            f"REASON) or roll back (opsconsole rollback {env} --reason REASON)")
+    rollout.undecided_told = rollout.stage
+    engine.record(deployment, "note", "judge undecided", {"weight": rollout.weight, "seconds": seconds,
+                                                          "decision": decision})
+    engine.emit(Note(deployment.id, env, engine.ports.now(), text))
+    engine.notify(deployment, text, severity="warning")
+
+
+def _duration(seconds: int) -> str:
+    minutes, rest = divmod(seconds, 60)
+    return f"{minutes} min" + (f" {rest} s" if rest else "") if minutes else f"{rest} s"
 
 
 def apply_manual_weight(engine: Engine, deployment: Deployment, rollout: Rollout) -> Tick:
