@@ -192,7 +192,7 @@ def sandbox_engine(scenario: str, seed: int, timings: Timings | None = None,
                           metrics=lambda env: Timed(wiring.metrics(env), "Monitoring", timings),
                           frontend=Timed(ports.frontend, "Vercel", timings), now=ports.now,
                           notifiers=[Timed(n, "notify (Slack, PagerDuty)", timings) for n in ports.notifiers],
-                          profile=ports.profile, loadtester=ports.loadtester)
+                          profile=ports.profile, loadtester=_timed_loadtester(ports, timings))
         engine = Engine(config, registry, ports, operator=OPERATOR, bus=EventBus())
         try:
             yield engine, cloud
@@ -200,6 +200,17 @@ def sandbox_engine(scenario: str, seed: int, timings: Timings | None = None,
             engine.release_locks()
             wiring.close()
             cloud.stop()
+
+
+def _timed_loadtester(ports: Ports, timings: Timings) -> Callable[[str], Any] | None:
+    factory = ports.loadtester
+    if factory is None:
+        return None
+
+    def timed(env: str) -> Any:
+        tester = factory(env)
+        return None if tester is None else Timed(tester, "load tester (webhook)", timings)
+    return timed
 
 
 def busier(scenario: str, rps: float) -> TrafficModel:
@@ -328,7 +339,7 @@ def healthy_canaries(runs: int, seed: int, setup: Setup = Setup()) -> None:
 
 # -- tick time --------------------------------------------------------------------------------------------
 
-def tick_times(runs: int, seed: int) -> None:
+def tick_times(runs: int, seed: int, setup: Setup = Setup()) -> None:
     ticks: list[float] = []
     judged: list[int] = []  # windows the step had judged when each tick ran
     per_bucket: dict[str, list[float]] = defaultdict(list)
@@ -336,7 +347,7 @@ def tick_times(runs: int, seed: int) -> None:
     counts = []
     for i in range(runs):
         timings = Timings()
-        with sandbox_engine("healthy", seed + i, timings) as (engine, cloud):
+        with sandbox_engine("healthy", seed + i, timings, setup) as (engine, cloud):
             original = engine_stages.verify_revision
             engine_stages.verify_revision = timings.timed("verification checks", original)  # type: ignore[assignment]
             real_tick = engine.tick
@@ -365,7 +376,8 @@ def tick_times(runs: int, seed: int) -> None:
                 statuses[str(engine.get(deployment.id).status)] += 1
             finally:
                 engine_stages.verify_revision = original
-    print(f"## Engine time per tick: {runs} healthy auto canaries ({WINDOW_S} s windows), {len(ticks)} ticks, "
+    print(f"## Engine time per tick: {runs} healthy auto canaries ({WINDOW_S} s windows, {setup.describe()}), "
+          f"{len(ticks)} ticks, "
           f"{min(counts)}–{max(counts)} per deployment; outcomes: "
           f"{', '.join(f'{n} {s}' for s, n in sorted(statuses.items()))}\n")
     rows = [["whole tick", len(ticks), f"{statistics.median(ticks):.1f}", f"{percentile(ticks, 95):.1f}",
@@ -420,7 +432,7 @@ def main() -> int:
     if "healthy" in parts:
         healthy_canaries(args.healthy_runs, args.seed, setup)
     if "ticks" in parts:
-        tick_times(args.tick_runs, args.seed)
+        tick_times(args.tick_runs, args.seed, setup)
     return 0
 
 
