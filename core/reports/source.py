@@ -28,12 +28,15 @@ from datetime import datetime
 from itertools import islice
 from operator import attrgetter, eq
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.registry import DeploymentRegistry
 from core.registry.archive import MonthlyArchive
 from core.registry.ids import month_key, time_key
-from core.reports.lines import Columns, parse_columns, rows_of
 from core.reports.row import Row, row_of
+
+if TYPE_CHECKING:
+    from core.reports.lines import Columns
 
 CACHE_KEY = (2, marshal.version, sys.version_info[:2])  # a new layout or Python parses the archive again
 _ID = attrgetter("id")
@@ -63,6 +66,8 @@ class MonthCache:
         except FileNotFoundError:
             return []
         complete = tail[: tail.rfind(b"\n") + 1]  # a torn tail has no newline: never acknowledged
+        from core.reports.lines import parse_columns, rows_of  # msgspec: loaded by the first report, not at start
+
         if complete or columns is None:
             added = parse_columns(complete, path)
             columns = added if columns is None else [held + new for held, new in zip(columns, added, strict=True)]
@@ -157,4 +162,6 @@ def _uncached(archive: MonthlyArchive, month: str) -> list[Row]:
         data = path.read_bytes()
     except FileNotFoundError:
         return []
+    from core.reports.lines import parse_columns, rows_of  # msgspec: loaded by the first report, not at start
+
     return rows_of(parse_columns(data[: data.rfind(b"\n") + 1], path))

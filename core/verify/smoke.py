@@ -21,14 +21,14 @@ p < 0.001, so a healthy revision essentially never fails:
 
 Given the total, the exact conditional law of one side's count is hypergeometric; the binomial used here
 has the heavier upper tail, so its p-values are slightly conservative (a false refusal stays below 0.001).
-The requests run in a private event loop (httpx's async client): this runs in a verification worker thread.
+The requests run on CONCURRENCY threads sharing the verification's httpx client.
 """
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import itertools
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -87,33 +87,43 @@ class Side:
                 "p50_ms": None if p50 is None else round(p50, 1), "p99_ms": None if p99 is None else round(p99, 1)}
 
 
-async def _one(client: httpx.AsyncClient, side: Side, timeout: float) -> None:
+def _one(client: httpx.Client, side: Side, timeout: float, lock: threading.Lock) -> None:
     start = time.monotonic()
     try:
-        async with asyncio.timeout(timeout):  # the whole request, not each of its reads
-            answer = await client.get(side.url)
-    except (TimeoutError, httpx.HTTPError):
-        side.no_answer += 1
+        answer = client.get(side.url, timeout=timeout, follow_redirects=False)
+    except httpx.HTTPError:
+        with lock:
+            side.no_answer += 1
         return
-    side.latencies_ms.append((time.monotonic() - start) * 1000.0)
-    if answer.status_code >= 500:
-        side.errors_5xx += 1
+    took_ms = (time.monotonic() - start) * 1000.0
+    with lock:
+        side.latencies_ms.append(took_ms)
+        side.errors_5xx += answer.status_code >= 500
 
 
-async def _burst(sides: Sequence[Side], requests: int, timeout: float, stop_at: float) -> None:
+def _burst(client: httpx.Client, sides: Sequence[Side], requests: int, timeout: float, stop_at: float) -> None:
     """`requests` GETs per side, interleaved (so a slow moment of the machine hits both alike), CONCURRENCY
-    at a time; no request starts after `stop_at` (monotonic seconds)."""
+    at a time on the verification's own client; no request starts after `stop_at` (monotonic seconds).
+
+    Threads on the shared client rather than an async client: the request waits release the GIL alike, and
+    an async client would load httpx's async stack and a second CA bundle, about 3 MB the console keeps."""
     order: Iterator[Side] = itertools.chain.from_iterable(itertools.repeat(sides, requests))
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-    async with httpx.AsyncClient(limits=limits, timeout=timeout, follow_redirects=False) as client:
-        async def worker() -> None:
-            for side in order:  # one shared iterator: each request is taken by exactly one worker
-                if time.monotonic() >= stop_at:
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while True:
+            with lock:  # one shared iterator: each request is taken by exactly one worker
+                side = next(order, None) if time.monotonic() < stop_at else None
+                if side is None:
                     return
                 side.sent += 1
-                await _one(client, side, timeout)
+            _one(client, side, timeout, lock)
 
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    workers = [threading.Thread(target=worker, name=f"smoke-{i}", daemon=True) for i in range(CONCURRENCY)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
 
 
 def _p_value(p: float) -> float:
@@ -225,7 +235,7 @@ def check_smoke(ctx: CheckContext) -> CheckResult:
     # seen with a sandbox in it) would add to every request in flight and blur the latency comparison.
     gc.collect()
     stop_at = time.monotonic() + (BUDGET_TIMEOUTS - 1) * ctx.timeout
-    asyncio.run(_burst(sides, ctx.smoke_requests, ctx.timeout, stop_at))
+    _burst(ctx.http, sides, ctx.smoke_requests, ctx.timeout, stop_at)
     passed, said, stats = judge(candidate, baseline, ctx.criteria, ctx.timeout, ctx.smoke_requests)
     details = {"requests": ctx.smoke_requests, "concurrency": CONCURRENCY, "timeout_s": ctx.timeout,
                "candidate": candidate.to_dict(), _STABLE: baseline.to_dict() if baseline else None, **stats}
