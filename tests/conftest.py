@@ -8,10 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 
+from core.providers.cloudrun import CloudRunAdapter
+from core.providers.monitoring import MonitoringAdapter
 from core.providers.profile import GoogleClients, google_clients
 from core.sandbox.clock import SandboxClock
 from core.sandbox.cloud import SandboxCloud
 from core.sandbox.serving import LoopThread
+from tests.google_rig import FAST, PROJECT, REGION
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -43,6 +46,18 @@ def clients(cloud: SandboxCloud) -> Iterator[GoogleClients]:
     built = google_clients(cloud.endpoints)
     yield built
     built.close()
+
+
+@pytest.fixture
+def run(clients: GoogleClients) -> CloudRunAdapter:
+    """Cloud Run of production's project, through the official client."""
+    return CloudRunAdapter(clients.services, clients.revisions, PROJECT, REGION, policy=FAST)
+
+
+@pytest.fixture
+def metrics(clients: GoogleClients, clock: SandboxClock) -> MonitoringAdapter:
+    """Cloud Monitoring of production's project, its windows ending on the sandbox's clock."""
+    return MonitoringAdapter(clients.metrics, PROJECT, region=REGION, policy=FAST, now=clock.now)
 
 
 @pytest.fixture(scope="module")

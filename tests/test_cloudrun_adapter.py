@@ -9,7 +9,6 @@ from google.api_core import exceptions as gexc
 from core.errors import BadInput, OperationFailed
 from core.providers.cloudrun import CloudRunAdapter, RevisionFailed
 from core.providers.cloudrun_traffic import InvalidTrafficSplit
-from core.providers.google_retry import RetryPolicy
 from core.providers.profile import GoogleClients, google_clients
 from core.sandbox.clock import SandboxClock
 from core.sandbox.cloud import SandboxCloud
@@ -17,9 +16,8 @@ from core.sandbox.cloudrun_state import CloudRunState
 from core.sandbox.faults import ApiFaults
 from core.sandbox.revision_server import REVISION_HEADER
 from core.sandbox.scenario import RevisionBehaviour
+from tests.google_rig import FAST
 
-FAST = RetryPolicy(initial=0.01, maximum=0.05, deadline=3.0, poll_initial=0.01,
-                   poll_maximum=0.05, operation_timeout=10.0)
 SERVICE = "websocket-server"
 
 

@@ -13,26 +13,13 @@ from google.cloud import monitoring_v3
 from core.analysis.latency import pool_histograms
 from core.errors import BadInput
 from core.providers.cloudrun import CloudRunAdapter
-from core.providers.google_retry import RetryPolicy
 from core.providers.monitoring import REQUEST_LATENCIES, MonitoringAdapter, latency_histogram
 from core.providers.profile import GoogleClients
 from core.sandbox.clock import SandboxClock
 from core.sandbox.cloud import SandboxCloud
 
-FAST = RetryPolicy(initial=0.01, maximum=0.05, deadline=3.0, poll_initial=0.01,
-                   poll_maximum=0.05, operation_timeout=10.0)
 SERVICE = "websocket-server"
 PROJECT = "ai-agent-network-prod"
-
-
-@pytest.fixture
-def run(clients: GoogleClients) -> CloudRunAdapter:
-    return CloudRunAdapter(clients.services, clients.revisions, PROJECT, "us-central1", policy=FAST)
-
-
-@pytest.fixture
-def metrics(clients: GoogleClients, clock: SandboxClock) -> MonitoringAdapter:
-    return MonitoringAdapter(clients.metrics, PROJECT, region="us-central1", policy=FAST, now=clock.now)
 
 
 def start_canary(run: CloudRunAdapter, clock: SandboxClock, percent: int, image: str = "img:v2") -> tuple[str, str]:

@@ -10,16 +10,14 @@ import httpx
 import pytest
 
 from core.providers.cloudrun import CloudRunAdapter
-from core.providers.google_retry import RetryPolicy
 from core.providers.monitoring import MonitoringAdapter, RevisionMetrics
-from core.providers.profile import GoogleClients, google_clients
+from core.providers.profile import google_clients
 from core.sandbox.clock import SandboxClock
 from core.sandbox.cloud import SandboxCloud
 from core.sandbox.loadtester import LoadTestRefused, go_duration, parse_hey
 from core.sandbox.traffic import RevisionTraffic, TrafficSimulator
+from tests.google_rig import FAST
 
-FAST = RetryPolicy(initial=0.01, maximum=0.05, deadline=3.0, poll_initial=0.01,
-                   poll_maximum=0.05, operation_timeout=10.0)
 SERVICE = "websocket-server"
 PROJECT = "ai-agent-network-prod"
 SERVICE_FULL = f"projects/{PROJECT}/locations/us-central1/services/{SERVICE}"
@@ -29,16 +27,6 @@ T0 = 1_750_000_020.0  # a whole minute, so a run started on the minute fills exa
 @pytest.fixture
 def clock() -> SandboxClock:
     return SandboxClock(speed=0, start=T0)
-
-
-@pytest.fixture
-def run(clients: GoogleClients) -> CloudRunAdapter:
-    return CloudRunAdapter(clients.services, clients.revisions, PROJECT, "us-central1", policy=FAST)
-
-
-@pytest.fixture
-def metrics(clients: GoogleClients, clock: SandboxClock) -> MonitoringAdapter:
-    return MonitoringAdapter(clients.metrics, PROJECT, region="us-central1", policy=FAST, now=clock.now)
 
 
 def post(cloud: SandboxCloud, cmd: str, name: str = SERVICE) -> httpx.Response:

@@ -19,26 +19,12 @@ from core.sandbox.cloud import SandboxCloud
 from core.sandbox.faults import ApiFaults
 from core.verify import VerificationReport, VerifyTarget, check_budget, verify_revision
 
-FAST = RetryPolicy(initial=0.01, maximum=0.05, deadline=3.0, poll_initial=0.01,
-                   poll_maximum=0.05, operation_timeout=10.0)
 SERVICE = "websocket-server"
 WINDOW_S = 300
 PRODUCTION: EnvironmentConfig = default_config().environment("production")
 CRITERIA = PRODUCTION.strategy.criteria  # all five checks required
 LEAKED_KEY = "AIzaSyD4-not-a-real-key-but-shaped-12345"
 LEAKED_PASSWORD = "correct-horse-battery"
-
-
-@pytest.fixture
-def run(clients: GoogleClients) -> CloudRunAdapter:
-    return CloudRunAdapter(clients.services, clients.revisions, PRODUCTION.infrastructure.gcp_project,
-                           PRODUCTION.infrastructure.region, policy=FAST)
-
-
-@pytest.fixture
-def metrics(clients: GoogleClients, clock: SandboxClock) -> MonitoringAdapter:
-    return MonitoringAdapter(clients.metrics, PRODUCTION.infrastructure.gcp_project,
-                             region=PRODUCTION.infrastructure.region, policy=FAST, now=clock.now)
 
 
 def canary_serving(run: CloudRunAdapter, clock: SandboxClock, percent: int = 50) -> RevisionState:

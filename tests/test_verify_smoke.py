@@ -12,8 +12,6 @@ from core.config import EnvironmentConfig, ValidationCriteria, default_config
 from core.engine import approve
 from core.errors import BadInput
 from core.providers.cloudrun import CloudRunAdapter, ServiceState
-from core.providers.google_retry import RetryPolicy
-from core.providers.profile import GoogleClients
 from core.registry import DeploymentStatus
 from core.sandbox.clock import SandboxClock
 from core.sandbox.cloud import SandboxCloud
@@ -21,17 +19,9 @@ from core.verify import CheckResult, VerifyTarget, verify_revision
 from core.verify.smoke import Side, judge
 from tests.engine_rig import IMAGE, rig, rig_config
 
-FAST = RetryPolicy(initial=0.01, maximum=0.05, deadline=3.0, poll_initial=0.01,
-                   poll_maximum=0.05, operation_timeout=10.0)
 SERVICE = "websocket-server"
 PRODUCTION: EnvironmentConfig = default_config().environment("production")
 CRITERIA = PRODUCTION.strategy.criteria  # 1 % 5xx ceiling, p99 at most 1.5 × stable's
-
-
-@pytest.fixture
-def run(clients: GoogleClients) -> CloudRunAdapter:
-    return CloudRunAdapter(clients.services, clients.revisions, PRODUCTION.infrastructure.gcp_project,
-                           PRODUCTION.infrastructure.region, policy=FAST)
 
 
 def new_revision(cloud: SandboxCloud, run: CloudRunAdapter, clock: SandboxClock,
