@@ -57,9 +57,9 @@ from core.engine import Engine, EngineEvent, EventBus, Ports, approve  # noqa: E
 from core.engine import stages as engine_stages  # noqa: E402
 from core.engine.events import VerdictReached, WeightChanged  # noqa: E402
 from core.registry import DeploymentRegistry, DeploymentStatus  # noqa: E402
-from core.sandbox.clock import SandboxClock  # noqa: E402
-from core.sandbox.cloud import SandboxCloud  # noqa: E402
-from core.sandbox.scenario import TrafficModel, load_scenario  # noqa: E402
+from sandbox.clock import SandboxClock  # noqa: E402
+from sandbox.cloud import SandboxCloud  # noqa: E402
+from sandbox.scenario import TrafficModel, load_scenario  # noqa: E402
 
 ENV, SERVICE, OPERATOR = "production", "websocket-server", "alice"
 IMAGE = "us-central1-docker.pkg.dev/ai-agent-network-prod/agent-network/websocket-server:v2.0.0"

@@ -1,6 +1,6 @@
 """Benchmark: CPU cost of the sandbox serving 3 environments under metric reads, and one batched read's latency.
 
-The sandbox runs in its own process (`python -m core.sandbox`, clock at real speed) and reports its
+The sandbox runs in its own process (`python -m sandbox`, clock at real speed) and reports its
 CPU seconds through the control API, so the figures are the sandbox's alone; the reads are made
 from this process with the official clients through MonitoringAdapter, exactly as the console does.
 
@@ -25,8 +25,8 @@ from core.providers.cloudrun import CloudRunAdapter  # noqa: E402
 from core.providers.google_retry import RetryPolicy  # noqa: E402
 from core.providers.monitoring import MonitoringAdapter  # noqa: E402
 from core.providers.profile import Endpoints, google_clients  # noqa: E402
-from core.sandbox.clock import SandboxClock  # noqa: E402
-from core.sandbox.control import advance_clock, fetch_status  # noqa: E402
+from sandbox.clock import SandboxClock  # noqa: E402
+from sandbox.control import advance_clock, fetch_status  # noqa: E402
 
 PROJECTS = ("ai-agent-network-dev", "ai-agent-network-staging", "ai-agent-network-prod")
 SERVICE = "websocket-server"
@@ -61,7 +61,7 @@ def main() -> int:
     parser.add_argument("--reads", type=int, default=50, help="batched reads timed for the latency figures")
     args = parser.parse_args()
 
-    proc = subprocess.Popen([sys.executable, "-m", "core.sandbox", "--speed", "1"], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "sandbox", "--speed", "1"], cwd=ROOT,
                             stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None

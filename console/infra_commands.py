@@ -18,6 +18,7 @@ from core.errors import BadInput
 from core.infra import InfrastructureService, make_runner
 from core.providers.terraform import ReviewedPlan
 from core.providers.terraform_plan import PlanSummary
+from sandbox.terraform_command import standin_command
 
 EXIT_CODES = """\b
 Exit codes:
@@ -33,7 +34,8 @@ ACTION_STYLES = {"create": "green", "update": "yellow", "delete": "bold red", "r
 def service_for(session: Session) -> InfrastructureService:
     """Terraform for the configured profile, recording into this session's registry (no cloud is started)."""
     registry = session.registry
-    runner = make_runner(session.loaded.config.profile, session.environ, registry.path.parent / "terraform")
+    runner = make_runner(session.loaded.config.profile, session.environ, registry.path.parent / "terraform",
+                         standin=standin_command)
     return InfrastructureService(session.loaded.config, registry, runner, actor=session.operator,
                                  now=lambda: datetime.now(UTC))
 

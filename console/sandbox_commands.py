@@ -12,9 +12,9 @@ from console import render
 from console.session import Session
 from console.wiring import running_sandbox, sandbox_state_file, seed_from_config
 from core.errors import BadInput, OperationFailed
-from core.sandbox.clock import SandboxClock
-from core.sandbox.cloud import SandboxCloud
-from core.sandbox.control import switch_scenario
+from sandbox.clock import SandboxClock
+from sandbox.cloud import SandboxCloud
+from sandbox.control import switch_scenario
 
 EXIT_CODES = """\b
 Exit codes: 0 done; 1 no sandbox is running or it refused; 2 bad input"""

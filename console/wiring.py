@@ -36,10 +36,11 @@ from core.providers.vercel import VercelAdapter
 from core.providers.vercel_env import VercelEnvAdapter
 from core.recovery.context import RecoveryPorts
 from core.registry import DeploymentRegistry
-from core.sandbox.clock import SandboxClock
-from core.sandbox.cloud import SandboxCloud
-from core.sandbox.control import advance_clock, fetch_status
-from core.sandbox.seed import EnvSeed, SeedSpec
+from sandbox.clock import SandboxClock
+from sandbox.cloud import SandboxCloud
+from sandbox.control import advance_clock, fetch_status
+from sandbox.seed import EnvSeed, SeedSpec
+from sandbox.terraform_command import standin_command
 
 SANDBOX_TOKEN = "sandbox-token"  # the sandbox's Vercel accepts any bearer token; this is not a secret
 SANDBOX_ROUTING_KEY = "sandbox0routing0key0000000000000"  # 32 characters, like PagerDuty's; not a secret
@@ -196,7 +197,8 @@ class Wiring:
 
     def infrastructure(self, registry: DeploymentRegistry, actor: str) -> InfrastructureService:
         """Terraform for this profile (sandbox: stand-in, gcp: terraform or tofu); work files beside the registry."""
-        runner = make_runner(self.config.profile, self.environ or os.environ, registry.path.parent / "terraform")
+        runner = make_runner(self.config.profile, self.environ or os.environ, registry.path.parent / "terraform",
+                         standin=standin_command)
         return InfrastructureService(self.config, registry, runner, actor=actor, now=self.now)
 
     def ports(self, registry: DeploymentRegistry | None = None, actor: str = "") -> Ports:

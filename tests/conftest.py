@@ -11,9 +11,9 @@ import pytest
 from core.providers.cloudrun import CloudRunAdapter
 from core.providers.monitoring import MonitoringAdapter
 from core.providers.profile import GoogleClients, google_clients
-from core.sandbox.clock import SandboxClock
-from core.sandbox.cloud import SandboxCloud
-from core.sandbox.serving import LoopThread
+from sandbox.clock import SandboxClock
+from sandbox.cloud import SandboxCloud
+from sandbox.serving import LoopThread
 from tests.google_rig import FAST, PROJECT, REGION
 
 

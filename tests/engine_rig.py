@@ -11,8 +11,8 @@ from console.wiring import Wiring, seed_from_config
 from core.config import ConsoleConfig, default_config
 from core.engine import Engine, EngineEvent, EventBus, Rollout, Tick
 from core.registry import Deployment, DeploymentRegistry
-from core.sandbox.clock import SandboxClock
-from core.sandbox.cloud import SandboxCloud
+from sandbox.clock import SandboxClock
+from sandbox.cloud import SandboxCloud
 
 OPERATOR = "alice"
 IMAGE = "us-central1-docker.pkg.dev/ai-agent-network-prod/agent-network/websocket-server:v2.0.0"

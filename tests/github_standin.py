@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 from nacl.public import PrivateKey, SealedBox
 
-from core.sandbox.serving import LoopThread, ServedApp
+from sandbox.serving import LoopThread, ServedApp
 
 TOKEN = "ghp_standin0token0for0tests0only000000000"  # accepted by the stand-in only; not a credential
 USERS = {"alice": 1001, "bob": 1002}

@@ -10,12 +10,12 @@ from core.errors import BadInput, OperationFailed
 from core.providers.cloudrun import CloudRunAdapter, RevisionFailed
 from core.providers.cloudrun_traffic import InvalidTrafficSplit
 from core.providers.profile import GoogleClients, google_clients
-from core.sandbox.clock import SandboxClock
-from core.sandbox.cloud import SandboxCloud
-from core.sandbox.cloudrun_state import CloudRunState
-from core.sandbox.faults import ApiFaults
-from core.sandbox.revision_server import REVISION_HEADER
-from core.sandbox.scenario import RevisionBehaviour
+from sandbox.clock import SandboxClock
+from sandbox.cloud import SandboxCloud
+from sandbox.cloudrun_state import CloudRunState
+from sandbox.faults import ApiFaults
+from sandbox.revision_server import REVISION_HEADER
+from sandbox.scenario import RevisionBehaviour
 from tests.google_rig import FAST
 
 SERVICE = "websocket-server"

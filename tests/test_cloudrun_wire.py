@@ -10,9 +10,9 @@ from google.cloud import run_v2
 from google.longrunning import operations_pb2
 from google.protobuf import json_format
 
-from core.sandbox.cloudrun_json import Renderer, parse_service
-from core.sandbox.cloudrun_state import ApiError, CloudRunState, ServiceUpdate, Target
-from core.sandbox.scenario import load_scenario
+from sandbox.cloudrun_json import Renderer, parse_service
+from sandbox.cloudrun_state import ApiError, CloudRunState, ServiceUpdate, Target
+from sandbox.scenario import load_scenario
 
 SVC = "projects/p/locations/us-central1/services/websocket-server"
 

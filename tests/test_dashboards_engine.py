@@ -10,8 +10,8 @@ from core.providers.dashboards import DashboardsAdapter, dashboards_client
 from core.providers.google_retry import RetryPolicy
 from core.registry import DeploymentStatus
 from core.reports import generate_report
-from core.sandbox.dashboards_api import describe
-from core.sandbox.faults import ApiFaults
+from sandbox.dashboards_api import describe
+from sandbox.faults import ApiFaults
 from tests.engine_rig import IMAGE, START, rig
 
 STAGING_DASHBOARD = "projects/ai-agent-network-staging/dashboards/opsconsole-staging"

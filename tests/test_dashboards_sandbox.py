@@ -11,9 +11,9 @@ from google.cloud import monitoring_dashboard_v1 as dash
 from core.errors import OperationFailed
 from core.providers.dashboards import DashboardsAdapter, dashboards_client
 from core.providers.google_retry import RetryPolicy
-from core.sandbox.cloud import SandboxCloud
-from core.sandbox.dashboards_api import describe
-from core.sandbox.faults import ApiFaults
+from sandbox.cloud import SandboxCloud
+from sandbox.dashboards_api import describe
+from sandbox.faults import ApiFaults
 
 PROJECT = "ai-agent-network-prod"
 NAME = f"projects/{PROJECT}/dashboards/opsconsole-production"

@@ -21,8 +21,8 @@ from core.config import default_config
 from core.providers.cloudrun import CloudRunAdapter
 from core.providers.profile import GoogleClients, google_clients
 from core.registry import Deployment, DeploymentRegistry
-from core.sandbox.clock import SandboxClock
-from core.sandbox.cloud import SandboxCloud
+from sandbox.clock import SandboxClock
+from sandbox.cloud import SandboxCloud
 
 OPERATOR = "alice"
 IMAGE = "example/websocket-server:v2.0.0"

@@ -37,8 +37,8 @@ from core.providers.cloudrun import CloudRunAdapter
 from core.providers.google_retry import RetryPolicy
 from core.providers.profile import Endpoints, google_clients
 from core.registry import Deployment, DeploymentRegistry, DeploymentStatus, StageStatus
-from core.sandbox.cloud import SandboxCloud
-from core.sandbox.control import fetch_requests
+from sandbox.cloud import SandboxCloud
+from sandbox.control import fetch_requests
 from tests.engine_rig import IMAGE as RIG_IMAGE
 from tests.engine_rig import rig, rig_config
 

@@ -12,7 +12,7 @@ from core.engine import approve
 from core.engine.events import Note, RolledBack, VerdictReached, WeightChanged
 from core.providers.loadtest import FlaggerLoadTester, LoadTestFailed, hey_command
 from core.registry import DeploymentStatus
-from core.sandbox.scenario import load_scenario
+from sandbox.scenario import load_scenario
 from tests.engine_rig import IMAGE, START, Rig, rig, rig_config
 
 WINDOW_S = 10

@@ -17,6 +17,7 @@ from console.screens.infra import InfraScreen
 from core.config import ConsoleConfig, default_config
 from core.infra import InfrastructureService, last_good, make_runner
 from core.registry import DeploymentRegistry
+from sandbox.terraform_command import standin_command
 
 INFRA = Path(__file__).resolve().parents[1] / "infrastructure"
 SIZE = (120, 36)
@@ -45,7 +46,8 @@ def service(tmp_path: Path, config: ConsoleConfig | None = None) -> Infrastructu
     tree = tmp_path / "infrastructure"
     if not tree.exists():
         shutil.copytree(INFRA, tree)
-    runner = make_runner("sandbox", {"PATH": "/usr/bin:/bin"}, tmp_path / "work", tree)
+    runner = make_runner("sandbox", {"PATH": "/usr/bin:/bin"}, tmp_path / "work", tree,
+                         standin=standin_command)
     return InfrastructureService(config or default_config(), DeploymentRegistry(tmp_path / "registry.json"), runner,
                                  actor="alice", now=lambda: datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
 

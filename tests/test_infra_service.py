@@ -19,6 +19,7 @@ from core.infra import HISTORY_LIMIT, InfrastructureService, TerraformHook, last
 from core.infra.records import record_good
 from core.providers.terraform import file_sha256
 from core.registry import DeploymentRegistry, DeploymentStatus
+from sandbox.terraform_command import standin_command
 from tests.engine_rig import OPERATOR, rig
 
 INFRA = Path(__file__).resolve().parents[1] / "infrastructure"
@@ -41,7 +42,8 @@ def tree(tmp_path: Path) -> Path:
 @pytest.fixture
 def service(tree: Path, tmp_path: Path) -> InfrastructureService:
     registry = DeploymentRegistry(tmp_path / "registry.json")
-    runner = make_runner("sandbox", {"PATH": "/usr/bin:/bin"}, tmp_path / "work", tree)
+    runner = make_runner("sandbox", {"PATH": "/usr/bin:/bin"}, tmp_path / "work", tree,
+                         standin=standin_command)
     return InfrastructureService(default_config(), registry, runner, actor="alice",
                                  now=lambda: datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
 

@@ -18,7 +18,7 @@ import yaml
 from hcl2 import SerializationOptions
 
 from core.config import ENVIRONMENTS, default_config, generate_terraform_vars
-from core.sandbox.terraform_hcl import desired_resources, module_inputs
+from sandbox.terraform_hcl import desired_resources, module_inputs
 
 INFRA = Path(__file__).resolve().parents[1] / "infrastructure"
 OPTIONS = SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False)

@@ -15,8 +15,8 @@ from core.errors import BadInput
 from core.providers.cloudrun import CloudRunAdapter
 from core.providers.monitoring import REQUEST_LATENCIES, MonitoringAdapter, latency_histogram
 from core.providers.profile import GoogleClients
-from core.sandbox.clock import SandboxClock
-from core.sandbox.cloud import SandboxCloud
+from sandbox.clock import SandboxClock
+from sandbox.cloud import SandboxCloud
 
 SERVICE = "websocket-server"
 PROJECT = "ai-agent-network-prod"

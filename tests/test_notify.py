@@ -11,9 +11,9 @@ import pytest
 from core.errors import BadInput
 from core.providers.http_retry import RequestRefused, RetriesExhausted, RetryPolicy
 from core.providers.notify import Link, Notice, PagerDutyNotifier, SlackNotifier, slack_blocks
-from core.sandbox.serving import LoopThread, ServedApp
-from core.sandbox.sinks import SinkStore, sinks_app
-from core.sandbox.vercel_state import HttpFaults
+from sandbox.serving import LoopThread, ServedApp
+from sandbox.sinks import SinkStore, sinks_app
+from sandbox.vercel_state import HttpFaults
 from tests.manual_clock import ManualClock
 
 WEBHOOK_SECRET = "xoxWEBHOOKsecret9a7d"

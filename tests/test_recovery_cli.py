@@ -15,8 +15,8 @@ from console.wiring import seed_from_config
 from core.config import default_config
 from core.recovery.runbook import RUNBOOK_DIR
 from core.registry import DeploymentRegistry
-from core.sandbox.clock import SandboxClock
-from core.sandbox.cloud import SandboxCloud
+from sandbox.clock import SandboxClock
+from sandbox.cloud import SandboxCloud
 
 EPOCH = 1_790_000_000.0
 

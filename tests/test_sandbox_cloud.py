@@ -13,11 +13,11 @@ from core.providers.cloudrun import CloudRunAdapter
 from core.providers.google_retry import RetryPolicy
 from core.providers.monitoring import MonitoringAdapter
 from core.providers.profile import google_clients
-from core.sandbox import control
-from core.sandbox.clock import SandboxClock
-from core.sandbox.cloud import SandboxCloud
-from core.sandbox.scenario import TrafficModel, load_scenario, load_scenario_file, scenario_names
-from core.sandbox.seed import EnvSeed, SeedSpec
+from sandbox import control
+from sandbox.clock import SandboxClock
+from sandbox.cloud import SandboxCloud
+from sandbox.scenario import TrafficModel, load_scenario, load_scenario_file, scenario_names
+from sandbox.seed import EnvSeed, SeedSpec
 
 SERVICE = "websocket-server"
 FAST = RetryPolicy(initial=0.01, maximum=0.05, deadline=3.0, poll_initial=0.01, poll_maximum=0.05)

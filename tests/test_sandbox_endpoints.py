@@ -11,9 +11,9 @@ import pytest
 
 from core.providers.cloudrun import CloudRunAdapter
 from core.providers.profile import google_clients
-from core.sandbox.clock import SandboxClock
-from core.sandbox.cloud import SandboxCloud
-from core.sandbox.revision_server import REVISION_HEADER
+from sandbox.clock import SandboxClock
+from sandbox.cloud import SandboxCloud
+from sandbox.revision_server import REVISION_HEADER
 
 DEV = "projects/ai-agent-network-dev/locations/us-central1/services/websocket-server"
 

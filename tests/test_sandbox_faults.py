@@ -12,9 +12,9 @@ from core.providers.cloudrun import CloudRunAdapter
 from core.providers.google_retry import GoogleCallFailed, RetryPolicy
 from core.providers.monitoring import MonitoringAdapter
 from core.providers.profile import GoogleClients
-from core.sandbox.clock import SandboxClock
-from core.sandbox.cloud import SandboxCloud
-from core.sandbox.faults import ApiFaults
+from sandbox.clock import SandboxClock
+from sandbox.cloud import SandboxCloud
+from sandbox.faults import ApiFaults
 
 SERVICE = "websocket-server"
 RESOURCE = "projects/ai-agent-network-staging/locations/us-central1/services/websocket-server"

@@ -12,10 +12,10 @@ import pytest
 from core.providers.cloudrun import CloudRunAdapter
 from core.providers.monitoring import MonitoringAdapter, RevisionMetrics
 from core.providers.profile import google_clients
-from core.sandbox.clock import SandboxClock
-from core.sandbox.cloud import SandboxCloud
-from core.sandbox.loadtester import LoadTestRefused, go_duration, parse_hey
-from core.sandbox.traffic import RevisionTraffic, TrafficSimulator
+from sandbox.clock import SandboxClock
+from sandbox.cloud import SandboxCloud
+from sandbox.loadtester import LoadTestRefused, go_duration, parse_hey
+from sandbox.traffic import RevisionTraffic, TrafficSimulator
 from tests.google_rig import FAST
 
 SERVICE = "websocket-server"

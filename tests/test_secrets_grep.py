@@ -16,9 +16,9 @@ import pytest
 from console.cli import main
 from console.wiring import seed_from_config
 from core.config import default_config, generate_terraform_vars, load_config
-from core.sandbox.clock import SandboxClock
-from core.sandbox.cloud import SandboxCloud
-from core.sandbox.secretmanager_api import SLACK_WEBHOOK_PATH
+from sandbox.clock import SandboxClock
+from sandbox.cloud import SandboxCloud
+from sandbox.secretmanager_api import SLACK_WEBHOOK_PATH
 
 EPOCH = 4_000_007_200.0  # the clock of tests/test_deploy_cli.py: the same traffic, so canary steps pass at once
 PROD = "ai-agent-network-prod"

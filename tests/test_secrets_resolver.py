@@ -15,8 +15,8 @@ from core.config import ConsoleConfig, default_config
 from core.errors import OperationFailed
 from core.providers.notify import Notice
 from core.providers.secrets import SecretResolver, crc32c, secretmanager_client
-from core.sandbox.clock import SandboxClock
-from core.sandbox.cloud import SLACK_PATH, SandboxCloud
+from sandbox.clock import SandboxClock
+from sandbox.cloud import SLACK_PATH, SandboxCloud
 
 PROD = "ai-agent-network-prod"
 REDIS = f"sm://projects/{PROD}/secrets/redis-url/versions/latest"

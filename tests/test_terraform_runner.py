@@ -15,6 +15,7 @@ from core.config import default_config, generate_terraform_vars
 from core.errors import BadInput, OperationFailed
 from core.infra import make_runner
 from core.providers.terraform import TerraformRunner, _prune, find_terraform, first_error_line
+from sandbox.terraform_command import standin_command
 
 INFRA = Path(__file__).resolve().parents[1] / "infrastructure"
 TERRAFORM = shutil.which("terraform")
@@ -27,7 +28,8 @@ def tree(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def runner(tree: Path, tmp_path: Path) -> TerraformRunner:
-    return make_runner("sandbox", {"PATH": "/usr/bin:/bin"}, tmp_path / "work", tree)
+    return make_runner("sandbox", {"PATH": "/usr/bin:/bin"}, tmp_path / "work", tree,
+                         standin=standin_command)
 
 
 def staging_vars() -> dict[str, object]:
@@ -57,7 +59,8 @@ def test_tofu_is_used_when_terraform_is_absent_and_a_configured_path_wins(tmp_pa
 
 def test_the_gcp_profile_needs_a_real_cli(tmp_path: Path, tree: Path) -> None:
     with pytest.raises(BadInput, match="neither terraform nor tofu"):
-        make_runner("gcp", {"PATH": str(tmp_path)}, tmp_path / "work", tree)
+        make_runner("gcp", {"PATH": str(tmp_path)}, tmp_path / "work", tree,
+                         standin=standin_command)
 
 
 def test_the_first_error_line_is_picked_out_of_terraforms_boxes() -> None:

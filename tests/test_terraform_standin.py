@@ -15,6 +15,7 @@ import pytest
 from core.config import default_config, generate_terraform_vars
 from core.infra import make_runner
 from core.providers.terraform import ReviewedPlan, TerraformRunner
+from sandbox.terraform_command import standin_command
 
 INFRA = Path(__file__).resolve().parents[1] / "infrastructure"
 SERVICE = "module.websocket_server.google_cloud_run_v2_service.websocket"
@@ -33,7 +34,8 @@ class Applied:
 def applied(tmp_path_factory: pytest.TempPathFactory) -> Applied:
     base = tmp_path_factory.mktemp("standin")
     tree = shutil.copytree(INFRA, base / "infrastructure")
-    runner = make_runner("sandbox", {"PATH": "/usr/bin:/bin"}, base / "work", tree)
+    runner = make_runner("sandbox", {"PATH": "/usr/bin:/bin"}, base / "work", tree,
+                         standin=standin_command)
     first = runner.plan("staging", variables())
     runner.apply(first)
     return Applied(tree, runner, first)
@@ -105,7 +107,7 @@ def test_show_json_is_terraforms_plan_format_and_an_applied_plan_file_is_removed
 
 
 def test_the_wrapper_script_speaks_for_terraform(tmp_path: Path) -> None:
-    wrapper = Path(__file__).resolve().parents[1] / "core" / "sandbox" / "bin" / "terraform"
+    wrapper = Path(__file__).resolve().parents[1] / "sandbox" / "bin" / "terraform"
     done = subprocess.run([str(wrapper), "version", "-json"], capture_output=True, text=True, check=True,
                           env={"PATH": "/usr/bin:/bin", "OPS_PYTHON": sys.executable})
     assert json.loads(done.stdout)["terraform_version"]

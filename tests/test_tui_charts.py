@@ -17,7 +17,7 @@ from console.snapshot import CHART_WINDOWS, MetricHistory, take_snapshot
 from core.engine import Engine, approve, promote
 from core.providers.google_retry import RetryPolicy
 from core.providers.monitoring import MonitoringAdapter
-from core.sandbox.faults import ApiFaults
+from sandbox.faults import ApiFaults
 from tests.engine_rig import IMAGE, OPERATOR, START, Rig, rig
 from tests.test_tui_console import until
 from widgets.canary_panel import CanaryPanel, legend

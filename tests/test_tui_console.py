@@ -21,7 +21,7 @@ from core.engine import Engine, approve, promote
 from core.providers.cloudrun import CloudRunAdapter
 from core.providers.google_retry import RetryPolicy
 from core.registry import Deployment, DeploymentStatus
-from core.sandbox.faults import ApiFaults
+from sandbox.faults import ApiFaults
 from tests.engine_rig import IMAGE, OPERATOR, Rig, rig, rig_config
 
 # The sandbox's simulated traffic depends on the clock: pinning it makes every run judge the same windows.

@@ -11,9 +11,9 @@ from aiohttp import web
 from core.errors import OperationFailed
 from core.providers.http_retry import RequestRefused, RetryPolicy
 from core.providers.vercel import VercelAdapter
-from core.sandbox.serving import LoopThread, ServedApp
-from core.sandbox.vercel_api import REQUEST_LOG, vercel_app
-from core.sandbox.vercel_state import Timings, VercelState
+from sandbox.serving import LoopThread, ServedApp
+from sandbox.vercel_api import REQUEST_LOG, vercel_app
+from sandbox.vercel_state import Timings, VercelState
 from tests.manual_clock import ManualClock
 
 PROJECT = "agent-network-web"

@@ -13,9 +13,9 @@ from aiohttp import web
 from core.errors import OperationFailed
 from core.providers.http_retry import RetriesExhausted, RetryPolicy, retry_after_seconds, send
 from core.providers.vercel import VercelAdapter
-from core.sandbox.serving import LoopThread, ServedApp
-from core.sandbox.vercel_api import REQUEST_LOG, VERCEL_STATE, vercel_app
-from core.sandbox.vercel_state import HttpFaults, VercelState
+from sandbox.serving import LoopThread, ServedApp
+from sandbox.vercel_api import REQUEST_LOG, VERCEL_STATE, vercel_app
+from sandbox.vercel_state import HttpFaults, VercelState
 from tests.manual_clock import ManualClock
 
 PROJECT = "agent-network-web"

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from core.sandbox.serving import LoopThread, ServedApp
-from core.sandbox.vercel_api import REQUEST_LOG, vercel_app
-from core.sandbox.vercel_state import HttpFaults, Timings, VercelState
+from sandbox.serving import LoopThread, ServedApp
+from sandbox.vercel_api import REQUEST_LOG, vercel_app
+from sandbox.vercel_state import HttpFaults, Timings, VercelState
 from tests.manual_clock import ManualClock
 
 PROJECTS = ["agent-network-web-dev", "agent-network-web-staging", "agent-network-web"]

@@ -14,10 +14,10 @@ from core.providers.cloudrun import CloudRunAdapter, RevisionState
 from core.providers.google_retry import RetryPolicy
 from core.providers.monitoring import MonitoringAdapter
 from core.providers.profile import GoogleClients
-from core.sandbox.clock import SandboxClock
-from core.sandbox.cloud import SandboxCloud
-from core.sandbox.faults import ApiFaults
 from core.verify import VerificationReport, VerifyTarget, check_budget, verify_revision
+from sandbox.clock import SandboxClock
+from sandbox.cloud import SandboxCloud
+from sandbox.faults import ApiFaults
 
 SERVICE = "websocket-server"
 WINDOW_S = 300

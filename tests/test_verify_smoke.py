@@ -13,10 +13,10 @@ from core.engine import approve
 from core.errors import BadInput
 from core.providers.cloudrun import CloudRunAdapter, ServiceState
 from core.registry import DeploymentStatus
-from core.sandbox.clock import SandboxClock
-from core.sandbox.cloud import SandboxCloud
 from core.verify import CheckResult, VerifyTarget, verify_revision
 from core.verify.smoke import Side, judge
+from sandbox.clock import SandboxClock
+from sandbox.cloud import SandboxCloud
 from tests.engine_rig import IMAGE, rig, rig_config
 
 SERVICE = "websocket-server"

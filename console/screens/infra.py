@@ -23,6 +23,7 @@ from core.engine import Engine
 from core.errors import OpsError
 from core.infra import InfrastructureService, TerraformHook, make_runner
 from core.providers.terraform import ReviewedPlan
+from sandbox.terraform_command import standin_command
 
 STYLES = {"create": "green", "update": "yellow", "delete": "bold red", "replace": "bold red"}
 
@@ -32,7 +33,8 @@ def service_of(engine: Engine) -> InfrastructureService:
     hook = engine.ports.infrastructure
     if isinstance(hook, TerraformHook):
         return hook.service
-    runner = make_runner(engine.ports.profile, os.environ, engine.registry.path.parent / "terraform")
+    runner = make_runner(engine.ports.profile, os.environ, engine.registry.path.parent / "terraform",
+                         standin=standin_command)
     return InfrastructureService(engine.config, engine.registry, runner, actor=engine.operator, now=engine.ports.now)
 
 

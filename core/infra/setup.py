@@ -3,8 +3,7 @@ infrastructure/ directory (OPS_INFRA_DIR, else the checkout this console runs fr
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import core
@@ -12,7 +11,9 @@ from core.errors import BadInput
 from core.providers.terraform import BINARY_VARIABLE, TerraformRunner, find_terraform
 
 INFRA_DIR_VARIABLE = "OPS_INFRA_DIR"
-STANDIN_COMMAND = (sys.executable, "-m", "core.sandbox.terraform_standin")
+# The sandbox's stand-in for `terraform`: (environ, work_dir) -> (argv, environ). The composition root passes
+# it (sandbox.terraform_command.standin_command); core never names the sandbox.
+Standin = Callable[[Mapping[str, str], Path], tuple[tuple[str, ...], dict[str, str]]]
 
 
 def find_infrastructure_dir(environ: Mapping[str, str]) -> Path:
@@ -28,14 +29,14 @@ def find_infrastructure_dir(environ: Mapping[str, str]) -> Path:
 
 
 def make_runner(profile: str, environ: Mapping[str, str], work_dir: Path,
-                infrastructure_dir: Path | None = None) -> TerraformRunner:
+                infrastructure_dir: Path | None = None, *, standin: Standin | None = None) -> TerraformRunner:
     """The sandbox profile runs the stand-in (state kept under work_dir); gcp runs terraform or tofu."""
     infra = infrastructure_dir or find_infrastructure_dir(environ)
     if profile == "sandbox" and not environ.get(BINARY_VARIABLE):
-        repo = str(Path(core.__file__).resolve().parents[1])
-        python_path = environ.get("PYTHONPATH", "")
-        env = {**environ, "TF_STANDIN_STATE_DIR": str(work_dir / "standin-buckets"),
-               "PYTHONPATH": f"{repo}:{python_path}" if python_path else repo}
-        return TerraformRunner(STANDIN_COMMAND, infra, work_dir, environ=env)
+        if standin is None:
+            raise BadInput("the sandbox profile runs Terraform's stand-in, which this console was not given; "
+                           f"set {BINARY_VARIABLE} to a terraform binary")
+        command, env = standin(environ, work_dir)
+        return TerraformRunner(command, infra, work_dir, environ=env)
     command = find_terraform(environ.get(BINARY_VARIABLE), environ.get("PATH"))
     return TerraformRunner(command, infra, work_dir, environ=environ)

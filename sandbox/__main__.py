@@ -1,4 +1,4 @@
-"""Run the sandbox cloud standalone: `python -m core.sandbox [--state-file F] [--scenario S] [--speed X]`.
+"""Run the sandbox cloud standalone: `python -m sandbox [--state-file F] [--scenario S] [--speed X]`.
 
 Prints one JSON line with the endpoints, then serves until SIGINT/SIGTERM, saving its state on the way
 out. `opsconsole sandbox serve` is meant to call `serve()` the same way.
@@ -14,8 +14,8 @@ import threading
 from pathlib import Path
 
 from core.errors import OpsError
-from core.sandbox.clock import SandboxClock
-from core.sandbox.cloud import SandboxCloud
+from sandbox.clock import SandboxClock
+from sandbox.cloud import SandboxCloud
 
 
 def serve(state_file: Path | None, scenario: str, speed: float) -> None:
@@ -31,7 +31,7 @@ def serve(state_file: Path | None, scenario: str, speed: float) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m core.sandbox", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__.splitlines()[0])
     parser.add_argument("--state-file", type=Path, default=None)
     parser.add_argument("--scenario", default="healthy")
     parser.add_argument("--speed", type=float, default=1.0, help="sandbox seconds per real second")

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from core.sandbox.scenario import Scenario, TrafficModel, load_scenario
+from sandbox.scenario import Scenario, TrafficModel, load_scenario
 
 
 class ScenarioTimeline:

@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from core.providers.secrets import crc32c
-from core.sandbox.cloudrun_api import error_body
+from sandbox.cloudrun_api import error_body
 
 SLACK_WEBHOOK_PATH = "/slack/services/T0SANDBOX/B0SANDBOX/"
 STORE_KEY = web.AppKey("secret_store", "SecretStore")

@@ -13,8 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
-from core.sandbox.cloudrun_json import timestamp
-from core.sandbox.redis_state import RedisInstance, RedisState, digest
+from sandbox.cloudrun_json import timestamp
+from sandbox.redis_state import RedisInstance, RedisState, digest
 
 STATE_KEY = web.AppKey("redis_state", RedisState)
 _INSTANCE = "/v1/projects/{project}/locations/{location}/instances/{instance:[^/:]+}"

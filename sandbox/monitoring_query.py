@@ -26,9 +26,9 @@ from datetime import UTC, datetime
 from google.api import distribution_pb2, metric_pb2
 from google.cloud import monitoring_v3
 
-from core.sandbox.cloudrun_model import ApiError
-from core.sandbox.histogram import FINITE_BUCKETS, GROWTH, SCALE_MS, Histogram, bucket_bounds
-from core.sandbox.traffic import RevisionTraffic
+from sandbox.cloudrun_model import ApiError
+from sandbox.histogram import FINITE_BUCKETS, GROWTH, SCALE_MS, Histogram, bucket_bounds
+from sandbox.traffic import RevisionTraffic
 
 Aligner = monitoring_v3.Aggregation.Aligner
 Reducer = monitoring_v3.Aggregation.Reducer

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from core.sandbox.vercel_state import Deployment, Project, VercelApiError, VercelState
+from sandbox.vercel_state import Deployment, Project, VercelApiError, VercelState
 
 VERCEL_STATE = web.AppKey("vercel_state", VercelState)
 # Every request the app answered: {"method", "path", "query", "status"}; tests count calls with it.

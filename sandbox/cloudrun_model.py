@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
-from core.sandbox.scenario import RevisionBehaviour
+from sandbox.scenario import RevisionBehaviour
 
 
 class ApiError(Exception):

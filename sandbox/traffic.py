@@ -20,10 +20,10 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from core.sandbox.cloudrun_state import CloudRunState
-from core.sandbox.histogram import FINITE_BUCKETS, Histogram, bucket_bounds
-from core.sandbox.loadtester import LoadRun, LoadTests
-from core.sandbox.timeline import ScenarioTimeline
+from sandbox.cloudrun_state import CloudRunState
+from sandbox.histogram import FINITE_BUCKETS, Histogram, bucket_bounds
+from sandbox.loadtester import LoadRun, LoadTests
+from sandbox.timeline import ScenarioTimeline
 
 _DAY = 86400.0
 _PEAK_PHASE = 0.375  # puts the daily peak at 15:00 UTC

@@ -16,10 +16,10 @@ import httpx
 from aiohttp import web
 
 from core.errors import BadInput, OperationFailed
-from core.sandbox.faults import ApiFaults
+from sandbox.faults import ApiFaults
 
 if TYPE_CHECKING:
-    from core.sandbox.cloud import SandboxCloud
+    from sandbox.cloud import SandboxCloud
 
 CLOUD_KEY: web.AppKey[Any] = web.AppKey("sandbox_cloud")
 

@@ -1,6 +1,6 @@
 """A stand-in for the `terraform` CLI in the sandbox: the same commands and files, no cloud.
 
-Run as `python -m core.sandbox.terraform_standin ARGS` (or core/sandbox/bin/terraform). It answers
+Run as `python -m sandbox.terraform_standin ARGS` (or sandbox/bin/terraform). It answers
 init, workspace select/new/show/list, plan -out, show -json, apply PLANFILE, output -json, version -json
 and state pull. Plans come from the parsed HCL of the working directory and its local modules, diffed
 against a Terraform v4 state file kept per backend bucket, prefix and workspace under
@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from core.sandbox import terraform_hcl as hcl
+from sandbox import terraform_hcl as hcl
 
 VERSION = "1.11.0"
 # Attributes whose change makes the provider destroy and re-create the object (Terraform's ForceNew).

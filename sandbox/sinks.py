@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from core.sandbox.vercel_state import HttpFaults
+from sandbox.vercel_state import HttpFaults
 
 SEVERITIES = ("critical", "error", "warning", "info")
 EVENT_ACTIONS = ("trigger", "acknowledge", "resolve")

@@ -17,11 +17,11 @@ from typing import Any
 
 from aiohttp import web
 
-from core.sandbox.cloudrun_json import Renderer, parse_service
-from core.sandbox.cloudrun_state import ApiError, CloudRunState, Operation
-from core.sandbox.faults import HTTP_STATUS, MESSAGES, SandboxFaults
-from core.sandbox.request_log import RequestLog
-from core.sandbox.revision_server import RevisionHosts
+from sandbox.cloudrun_json import Renderer, parse_service
+from sandbox.cloudrun_state import ApiError, CloudRunState, Operation
+from sandbox.faults import HTTP_STATUS, MESSAGES, SandboxFaults
+from sandbox.request_log import RequestLog
+from sandbox.revision_server import RevisionHosts
 
 _LOC = "/v2/projects/{project}/locations/{location}"
 STATE_KEY = web.AppKey("cloudrun_state", CloudRunState)

@@ -16,10 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from core.sandbox.cloudrun_model import Revision
+from sandbox.cloudrun_model import Revision
 
 if TYPE_CHECKING:
-    from core.sandbox.cloud import SandboxCloud
+    from sandbox.cloud import SandboxCloud
 
 
 @dataclass(frozen=True)

@@ -18,30 +18,30 @@ from aiohttp import web
 
 from core.errors import BadInput
 from core.providers.profile import Endpoints
-from core.sandbox.clock import SandboxClock
-from core.sandbox.cloudrun_api import cloudrun_app
-from core.sandbox.cloudrun_state import CloudRunState
-from core.sandbox.control import control_app
-from core.sandbox.dashboards_api import DashboardStore, dashboards_app
-from core.sandbox.faults import ApiFaults, SandboxFaults
-from core.sandbox.loadtester import LoadTests, loadtester_app
-from core.sandbox.monitoring_api import CustomMetrics, MonitoringServer
-from core.sandbox.persistence import read_json, write_json_atomic
-from core.sandbox.redis_api import redis_app
-from core.sandbox.redis_state import RedisState
-from core.sandbox.remedies import active_faults
-from core.sandbox.request_log import RequestLog
-from core.sandbox.revision_server import RevisionHosts, Serving
-from core.sandbox.scenario import RevisionBehaviour, Scenario, TrafficModel, scenario_names
-from core.sandbox.secretmanager_api import SecretStore, secretmanager_app
-from core.sandbox.seed import SeedSpec
-from core.sandbox.serving import LoopThread, ServedApp
-from core.sandbox.sinks import SinkStore, sinks_app
-from core.sandbox.timeline import ScenarioTimeline
-from core.sandbox.traffic import RevisionTraffic, TrafficSimulator
-from core.sandbox.vercel_api import vercel_app
-from core.sandbox.vercel_env import VercelEnvStore, add_env_routes
-from core.sandbox.vercel_state import VercelState
+from sandbox.clock import SandboxClock
+from sandbox.cloudrun_api import cloudrun_app
+from sandbox.cloudrun_state import CloudRunState
+from sandbox.control import control_app
+from sandbox.dashboards_api import DashboardStore, dashboards_app
+from sandbox.faults import ApiFaults, SandboxFaults
+from sandbox.loadtester import LoadTests, loadtester_app
+from sandbox.monitoring_api import CustomMetrics, MonitoringServer
+from sandbox.persistence import read_json, write_json_atomic
+from sandbox.redis_api import redis_app
+from sandbox.redis_state import RedisState
+from sandbox.remedies import active_faults
+from sandbox.request_log import RequestLog
+from sandbox.revision_server import RevisionHosts, Serving
+from sandbox.scenario import RevisionBehaviour, Scenario, TrafficModel, scenario_names
+from sandbox.secretmanager_api import SecretStore, secretmanager_app
+from sandbox.seed import SeedSpec
+from sandbox.serving import LoopThread, ServedApp
+from sandbox.sinks import SinkStore, sinks_app
+from sandbox.timeline import ScenarioTimeline
+from sandbox.traffic import RevisionTraffic, TrafficSimulator
+from sandbox.vercel_api import vercel_app
+from sandbox.vercel_env import VercelEnvStore, add_env_routes
+from sandbox.vercel_state import VercelState
 
 STATE_VERSION = 1
 SLACK_PATH = "/slack/services/T0SANDBOX/B0SANDBOX/sandbox-webhook"

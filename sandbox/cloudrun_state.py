@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from core.sandbox.cloudrun_model import ApiError, Operation, Revision, Service, ServiceUpdate, Target
-from core.sandbox.scenario import RevisionBehaviour
+from sandbox.cloudrun_model import ApiError, Operation, Revision, Service, ServiceUpdate, Target
+from sandbox.scenario import RevisionBehaviour
 
 __all__ = ["ApiError", "CloudRunState", "Operation", "Revision", "Service", "ServiceUpdate", "Target"]
 

@@ -22,10 +22,10 @@ from google.api import metric_pb2
 from google.cloud import monitoring_v3
 from google.protobuf import empty_pb2
 
-from core.sandbox.cloudrun_model import ApiError
-from core.sandbox.faults import MESSAGES, SandboxFaults
-from core.sandbox.monitoring_query import interval, parse_filter, run_query, run_series
-from core.sandbox.traffic import RevisionTraffic
+from sandbox.cloudrun_model import ApiError
+from sandbox.faults import MESSAGES, SandboxFaults
+from sandbox.monitoring_query import interval, parse_filter, run_query, run_series
+from sandbox.traffic import RevisionTraffic
 
 SERVICE = "google.monitoring.v3.MetricService"
 CUSTOM_PREFIXES = ("custom.googleapis.com/", "workload.googleapis.com/")

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from core.sandbox.cloudrun_model import ApiError, Operation, Revision, Service, ServiceUpdate, Target
+from sandbox.cloudrun_model import ApiError, Operation, Revision, Service, ServiceUpdate, Target
 
 SERVICE_TYPE = "type.googleapis.com/google.cloud.run.v2.Service"
 CREATOR = "sandbox@opsconsole.local"

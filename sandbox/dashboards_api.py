@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import web
 from google.cloud import monitoring_dashboard_v1 as dash
 
-from core.sandbox.faults import HTTP_STATUS, MESSAGES, ApiFaults
+from sandbox.faults import HTTP_STATUS, MESSAGES, ApiFaults
 
 _PROJECT = "/v1/projects/{project}/dashboards"
 _CODES = {"INVALID_ARGUMENT": 400, "NOT_FOUND": 404, "ALREADY_EXISTS": 409, "ABORTED": 409, **HTTP_STATUS}

@@ -1,1 +1,0 @@
-"""Scenario data files of the sandbox cloud (TOML), loaded by core.sandbox.scenario."""

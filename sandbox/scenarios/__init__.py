@@ -1,0 +1,1 @@
+"""Scenario data files of the sandbox cloud (TOML), loaded by sandbox.scenario."""
