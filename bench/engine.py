@@ -54,8 +54,8 @@ sys.path.insert(0, str(ROOT))
 from console.wiring import Wiring, seed_from_config  # noqa: E402
 from core.config import ConsoleConfig, default_config  # noqa: E402
 from core.engine import Engine, EngineEvent, EventBus, Ports, approve  # noqa: E402
-from core.engine import stages as engine_stages  # noqa: E402
-from core.engine.events import VerdictReached, WeightChanged  # noqa: E402
+from core.engine.steps import verification as engine_stages  # noqa: E402
+from core.model.events import VerdictReached, WeightChanged  # noqa: E402
 from core.registry import DeploymentRegistry, DeploymentStatus  # noqa: E402
 from sandbox.clock import SandboxClock  # noqa: E402
 from sandbox.cloud import SandboxCloud  # noqa: E402

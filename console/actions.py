@@ -8,8 +8,8 @@ advance what the engine would refuse anyway.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
 from textual.binding import Binding
@@ -22,27 +22,26 @@ from core.engine import (
     pause,
     promote,
     resume,
-    rollback_deployment,
+    roll_back,
     set_weight,
-    verify_deployment,
+    verify,
 )
-from core.engine import abort as abort_deployment
-from core.registry import Deployment
+from core.model.actions import ActionState
+from core.model.deployment import Deployment
 
 Ask = Literal["percent", "reason", "override"]
 
 
 @dataclass(frozen=True)
 class Situation:
-    """What the checks look at: the selected environment and its running deployment (if any)."""
+    """What the checks look at: the selected environment, its running deployment, and what the model allows."""
 
     environment: str
-    requires_approval: bool
     active: Deployment | None
-    rollout: Rollout | None
     read_only: bool = False
     shown: Deployment | None = None  # the active deployment, else the last finished one (what `detail` opens)
     recovery: bool = False  # the composition root gave the app recovery's providers
+    actions: Mapping[str, ActionState] = field(default_factory=dict)  # core.model.actions, asked by the app
 
 
 @dataclass(frozen=True)
@@ -89,10 +88,17 @@ class OpsAction:
         return Binding(self.keys, self.action, self.title, id=self.id, show=self.footer)
 
 
-# -- checks -------------------------------------------------------------------------------------------
+# -- checks: the model's answer (core.model.actions), or the console's own for screens it opens ---------
 
-def _running(s: Situation) -> str | None:
-    return None if s.active is not None else f"{s.environment} has no deployment in progress"
+def _model(action: str) -> Check:
+    """The model's reason `action` cannot run now; a promote that only an override could get past stays
+    enabled, so pressing it explains the check and offers "promote anyway"."""
+    def check(s: Situation) -> str | None:
+        state = s.actions.get(action)
+        if state is None or state.overridable:
+            return None
+        return state.unavailable
+    return check
 
 
 def _idle(s: Situation) -> str | None:
@@ -109,55 +115,6 @@ def _recovery_wired(s: Situation) -> str | None:
     return None if s.recovery else "recovery needs the console's providers: open it with opsconsole ui"
 
 
-def _can_approve(s: Situation) -> str | None:
-    if (why := _running(s)) is not None:
-        return why
-    if not s.requires_approval:
-        return f"{s.environment} needs no approval"
-    if s.rollout is not None and s.rollout.approval is not None:
-        return f"already approved by {s.rollout.approval.get('actor', 'someone')}"
-    return None
-
-
-def _can_promote(s: Situation) -> str | None:
-    if (why := _running(s)) is not None:
-        return why
-    if s.rollout is None:
-        return None
-    if s.requires_approval and s.rollout.approval is None:
-        return "approve it first (a)"
-    if s.rollout.next_operator_stage() is None and not _judge_holds(s.rollout):
-        return "no step waits for the operator; it runs on its own"
-    return None
-
-
-def _judge_holds(rollout: Rollout) -> bool:
-    """An auto step under the judge: the engine moves it on early only with an override reason."""
-    stage = rollout.current
-    return stage is not None and rollout.routed_stage == rollout.stage and stage.validation is not None \
-        and stage.validation.judge
-
-
-def _can_set_weight(s: Situation) -> str | None:
-    if (why := _running(s)) is not None:
-        return why
-    if s.rollout is not None and (not s.rollout.new_revision or s.rollout.routed_stage < 0):
-        return "no traffic has moved yet; promote first"
-    return None
-
-
-def _can_pause(s: Situation) -> str | None:
-    if (why := _running(s)) is not None:
-        return why
-    return "already paused" if s.rollout is not None and s.rollout.paused else None
-
-
-def _can_resume(s: Situation) -> str | None:
-    if (why := _running(s)) is not None:
-        return why
-    return None if s.rollout is not None and s.rollout.paused else "not paused"
-
-
 # -- engine calls (the same functions as console/deploy_commands.py) ----------------------------------
 
 def _approve(engine: Engine, env: str, _: str) -> Done:
@@ -170,14 +127,13 @@ def _promote(engine: Engine, env: str, _: str) -> Done:
         rollout = Rollout.of(promote(engine, env))
     except PromotionBlocked as refused:
         return Done(str(refused), ok=False, refused=str(refused))  # the app offers "promote anyway"
-    step = rollout.plan.stages[min(rollout.approved_through, len(rollout.plan.stages) - 1)].name
-    return Done(f"{env}: promote to {step} requested")
+    return Done(f"{env}: promote to {rollout.step_name(rollout.approved_through)} requested")
 
 
 def _promote_anyway(engine: Engine, env: str, reason: str) -> Done:
     rollout = Rollout.of(promote(engine, env, override=reason))
-    step = rollout.plan.stages[min(rollout.approved_through, len(rollout.plan.stages) - 1)].name
-    return Done(f"{env}: promote to {step} requested with an override by {engine.operator}: {reason}")
+    return Done(f"{env}: promote to {rollout.step_name(rollout.approved_through)} requested with an override by "
+                f"{engine.operator}: {reason}")
 
 
 def _set_weight(engine: Engine, env: str, answer: str) -> Done:
@@ -196,17 +152,11 @@ def _resume(engine: Engine, env: str, _: str) -> Done:
 
 
 def _roll_back(engine: Engine, env: str, reason: str) -> Done:
-    """The running deployment if there is one, else the WebSocket server to its previous revision (as the CLI)."""
-    if engine.active(env) is not None:
-        abort_deployment(engine, env, reason)
-        return Done(f"{env}: roll back requested")
-    done = rollback_deployment(engine, env, "websocket-server", reason=reason)
-    return Done(f"{env}: websocket-server rolled back to {next(iter(done.versions.values()))}")
+    return Done(roll_back(engine, env, reason).describe(env))
 
 
 def _verify(engine: Engine, env: str, _: str) -> Done:
-    running = engine.active(env)
-    report = verify_deployment(engine, env, running.id if running else None)
+    report = verify(engine, env)
     return Done(f"{env}: {report.target.revision}: {report.summary}", ok=report.passed)
 
 
@@ -214,25 +164,25 @@ ACTIONS: tuple[OpsAction, ...] = (
     OpsAction("deploy", "d", "Deploy", "Deploy component versions with the wizard: environment, versions, strategy, "
               "plan preview, confirmation.", "app.deploy", changes=True, check=_idle, panel=True),
     OpsAction("approve", "a", "Approve", "Approve the waiting deployment (allowed operators only).",
-              "app.ops('approve')", _approve, confirm_production=True, check=_can_approve, panel=True),
+              "app.ops('approve')", _approve, confirm_production=True, check=_model("approve"), panel=True),
     OpsAction("promote", "p", "Promote", "Move the deployment to its next step (next canary weight, or the "
-              "frontend promotion).", "app.ops('promote')", _promote, confirm_production=True, check=_can_promote,
+              "frontend promotion).", "app.ops('promote')", _promote, confirm_production=True, check=_model("promote"),
               panel=True),
     OpsAction("promote-anyway", "P", "Promote anyway", "Promote past a failed check or a holding judge; asks for "
               "the reason, which is recorded with your name.", "app.ops('promote-anyway')", _promote_anyway,
-              ask="override", confirm_production=True, check=_running, footer=False),
+              ask="override", confirm_production=True, check=_model("promote-anyway"), footer=False),
     OpsAction("set-weight", "w", "Set weight", "Put a percentage of traffic on the new revision by hand; the judge "
               "keeps watching.", "app.ops('set-weight')", _set_weight, ask="percent", confirm_production=True,
-              check=_can_set_weight, panel=True),
+              check=_model("set-weight"), panel=True),
     OpsAction("pause", "space", "Pause", "Hold the deployment at its current step; the judge can still roll back.",
-              "app.ops('pause')", _pause, check=_can_pause, panel=True),
+              "app.ops('pause')", _pause, check=_model("pause"), panel=True),
     OpsAction("resume", "r", "Resume", "Carry on a paused deployment.", "app.ops('resume')", _resume,
-              check=_can_resume, panel=True),
+              check=_model("resume"), panel=True),
     OpsAction("rollback", "b", "Roll back", "Roll back the running deployment (or the WebSocket server to its "
               "previous revision); asks for the reason, which is recorded.", "app.ops('rollback')", _roll_back,
-              ask="reason", confirm_production=True, panel=True),
+              ask="reason", confirm_production=True, check=_model("rollback"), panel=True),
     OpsAction("verify", "v", "Verify", "Run the environment's required checks on the new revision, or on what "
-              "serves now.", "app.ops('verify')", _verify, drives=False, panel=True),
+              "serves now.", "app.ops('verify')", _verify, drives=False, check=_model("verify"), panel=True),
     OpsAction("detail", "i,enter", "Details", "The selected environment's deployment: stages with timings, "
               "analysis windows, verification report and log.", "app.detail", check=_anything),
     OpsAction("history", "h", "History", "Every deployment in the registry, newest first, with filters; enter "

@@ -34,11 +34,11 @@ from console.screens.main import MainScreen
 from console.screens.recovery import RecoveryScreen
 from console.screens.reports import ReportsScreen
 from console.screens.wizard import DeployRequest, WizardScreen
-from console.snapshot import EnvironmentSnapshot, rollout_of, take_snapshot
+from console.snapshot import EnvironmentSnapshot, take_snapshot
 from core.config import ENVIRONMENTS
 from core.engine import Engine, EngineEvent, EnvironmentBusy, Tick
-from core.engine.events import DeploymentFinished, RolledBack
 from core.errors import OpsError
+from core.model.events import DeploymentFinished, RolledBack
 from core.recovery.context import RecoveryPorts
 from core.recovery.incident import IncidentStore
 from widgets.action_panel import ActionRow
@@ -188,8 +188,8 @@ class OpsConsoleApp(App[None]):
         snapshot = self.snapshots.get(environment)
         active = snapshot.active if snapshot is not None else None
         shown = snapshot.deployment if snapshot is not None else None
-        return Situation(environment, self.engine.environment(environment).requires_approval, active,
-                         rollout_of(active), self.read_only, shown, recovery=self.recovery_ports is not None)
+        return Situation(environment, active, self.read_only, shown, recovery=self.recovery_ports is not None,
+                         actions=self.engine.actions(environment, active))
 
     def _show_selected(self) -> None:
         situation = self.situation(self.selected)

@@ -20,15 +20,14 @@ from core.engine import (
     EnvironmentBusy,
     Rollout,
     Tick,
-    abort,
     approve,
     pause,
     promote,
     resume,
+    roll_back,
     set_weight,
-    verify_deployment,
+    verify,
 )
-from core.engine import rollback_deployment as rollback_component
 from core.engine.choices import validate_version
 from core.errors import BadInput, OperationFailed
 from core.registry import DeploymentStatus
@@ -198,17 +197,15 @@ def rollback_command(session: Session, environment: str, reason: str, component:
                      yes: bool, as_json: bool) -> None:
     """Roll back: the running deployment if there is one, else COMPONENT to its previous version."""
     confirm_production(environment, yes, "Roll back")
-    engine = session.engine
-    if engine.active(environment) is not None:
-        abort(engine, environment, reason)
+    done = roll_back(session.engine, environment, reason, component=component, version=version)
+    if done.requested:
         drive(session, environment, as_json)
         return
-    done = rollback_component(engine, environment, component, version, reason=reason)
     if as_json:
-        render.echo_json_line({"event": "Result", "deployment_id": done.id, "status": str(done.status),
-                               "cause": done.rollback_cause})
+        render.echo_json_line({"event": "Result", "deployment_id": done.deployment.id,
+                               "status": str(done.deployment.status), "cause": done.deployment.rollback_cause})
     else:
-        click.echo(f"{done.id}: {component} rolled back to {next(iter(done.versions.values()))}")
+        click.echo(f"{done.deployment.id}: {done.describe(environment)}")
 
 
 @click.command("verify", epilog=EXIT_CODES)
@@ -217,8 +214,7 @@ def rollback_command(session: Session, environment: str, reason: str, component:
 @click.pass_obj
 def verify_command(session: Session, environment: str, as_json: bool) -> None:
     """Run ENVIRONMENT's required checks on its new revision (during a deployment) or on what serves now."""
-    running = session.engine.active(environment)
-    report = verify_deployment(session.engine, environment, running.id if running else None)
+    report = verify(session.engine, environment)
     if as_json:
         render.echo_json(report.to_dict())
     else:

@@ -27,13 +27,7 @@ def echo_json_line(data: Any) -> None:
 
 def event_line(event: EngineEvent) -> str:
     """One line per engine event, as an operator follows a deployment in a terminal."""
-    detail = {k: v for k, v in event.to_dict().items() if k not in ("deployment_id", "environment", "at", "event")}
-    text = next((str(detail[k]) for k in ("explanation", "reason", "summary", "message", "cause") if k in detail), "")
-    if "percent" in detail:
-        text = f"{detail['percent']} % on {detail['revision']}"
-    elif "name" in detail:
-        text = f"{detail['name']}" + (f": {detail['outcome']}" if "outcome" in detail else "")
-    return f"{event.at:%H:%M:%S} {event.environment:10} {event.kind:18} {text}"
+    return f"{event.at:%H:%M:%S} {event.environment:10} {event.kind:18} {event.describe()}"
 
 
 def print_table(table: Table) -> None:

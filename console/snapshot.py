@@ -18,7 +18,7 @@ from typing import Any
 from core.engine import Engine, Rollout
 from core.errors import OpsError
 from core.live import LiveEnvironment, observe_environment
-from core.providers.monitoring import RevisionMetrics
+from core.model.metrics import RevisionMetrics
 from core.registry import Deployment, EnvironmentState, StepEvent
 from widgets.metric_series import MetricSeries, RevisionSeries, WindowPoint
 
@@ -134,7 +134,7 @@ def _revisions(live: LiveEnvironment, rollout: Rollout | None) -> tuple[str | No
     """(canary, stable): the rollout's revisions when it has a new one, else the revision serving most traffic."""
     if rollout is not None and rollout.new_revision and rollout.stable_revision:
         return rollout.new_revision, rollout.stable_revision
-    serving = max(live.revisions, key=lambda r: r.percent, default=None)
+    serving = live.serving
     return None, serving.name if serving is not None and serving.percent else None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from core.engine.events import Note
+from core.model.events import Note
 from core.providers.dashboards import DashboardsAdapter, dashboards_client
 from core.providers.google_retry import RetryPolicy
 from core.registry import DeploymentStatus

@@ -32,7 +32,7 @@ import pytest
 
 from console.wiring import running_sandbox
 from core.engine import Engine, EnvironmentLock, approve
-from core.engine.engine import OUTCOME_KEYS
+from core.engine.context import OUTCOME_KEYS
 from core.providers.cloudrun import CloudRunAdapter
 from core.providers.google_retry import RetryPolicy
 from core.providers.profile import Endpoints, google_clients

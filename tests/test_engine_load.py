@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from core.engine import approve
-from core.engine.events import Note, RolledBack, VerdictReached, WeightChanged
+from core.model.events import Note, RolledBack, VerdictReached, WeightChanged
 from core.providers.loadtest import FlaggerLoadTester, LoadTestFailed, hey_command
 from core.registry import DeploymentStatus
 from sandbox.scenario import load_scenario

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from core.engine import Engine, EnvironmentBusy, abort, approve, pause, promote, resume, set_weight
-from core.engine.events import RolledBack, VerdictReached, WeightChanged
 from core.errors import BadInput, OperationFailed
+from core.model.events import RolledBack, VerdictReached, WeightChanged
 from core.registry import DeploymentStatus, StepEvent
 from tests.engine_rig import IMAGE, START, Rig, rig, rig_config
 

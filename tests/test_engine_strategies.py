@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from core.engine import EngineEvent, abort, approve, promote, rollback_deployment
-from core.engine.events import RolledBack, VerdictReached, VerificationDone, WeightChanged
 from core.errors import OperationFailed
+from core.model.events import RolledBack, VerdictReached, VerificationDone, WeightChanged
 from core.registry import DeploymentStatus, StageStatus
 from tests.engine_rig import IMAGE, START, Rig, rig, rig_config
 
@@ -256,8 +256,8 @@ def test_an_auto_canary_the_judge_cannot_decide_is_said_out_loud_once_and_keeps_
     import math
 
     from core.analysis import DEFAULT_SETTINGS
-    from core.engine.events import Note
-    from core.engine.stages import UNDECIDED_AFTER_S
+    from core.engine.steps.analysis import UNDECIDED_AFTER_S
+    from core.model.events import Note
 
     # A floor no window reaches: every window is NO_DATA, as on a service too quiet to judge.
     config = rig_config(mode="auto", criteria={"min_requests_per_window": 10**9})

@@ -19,7 +19,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-from core.registry import DeploymentStatus
+from core.model.deployment import DeploymentStatus
 from widgets.traffic_bar import Segment, TrafficBar
 from widgets.views import EnvironmentView, age, short_id, version_of
 
@@ -39,7 +39,7 @@ def problems(view: EnvironmentView) -> list[str]:
               for r in view.live.revisions if r.percent and not r.ready]
     rollout = view.rollout if view.active is not None else None
     if rollout is not None:
-        if rollout.verification_failed:
+        if rollout.verification_blocks:
             found.append(f"verification failed: {(rollout.verification or {}).get('summary', '')}")
         if rollout.verdicts and rollout.verdicts[-1].get("outcome") == "fail":
             found.append(f"judge: {rollout.verdicts[-1].get('explanation', '')}")

@@ -12,8 +12,8 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import RichLog
 
-from core.engine.events import EngineEvent
-from core.registry import StepEvent
+from core.model.deployment import StepEvent
+from core.model.events import EngineEvent
 
 KIND_STYLES = {"intent": "cyan", "done": "green", "failed": "bold red", "request": "bold magenta", "note": "dim"}
 ENGINE_STYLES = {"RolledBack": "bold red", "DeploymentFinished": "bold", "VerdictReached": "yellow",
@@ -39,16 +39,10 @@ def step_line(event: StepEvent) -> Text:
 
 
 def engine_line(event: EngineEvent) -> Text:
-    data = {k: v for k, v in event.to_dict().items() if k not in ("deployment_id", "environment", "at", "event")}
-    text = next((str(data[k]) for k in ("explanation", "reason", "summary", "message", "cause") if k in data), "")
-    if "percent" in data:
-        text = f"{data['percent']} % on {data['revision']}"
-    elif "name" in data:
-        text = str(data["name"]) + (f": {data['outcome']}" if "outcome" in data else "")
     line = Text()
     line.append(f"{event.at:%H:%M:%S} ", style="dim")
     line.append(f"▸ {event.kind} ", style=ENGINE_STYLES.get(event.kind, "bold"))
-    line.append(text)
+    line.append(event.describe())
     return line
 
 

@@ -10,8 +10,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from core.engine.rollout import Rollout
-from core.registry import Deployment, EnvironmentState, StepEvent
+from core.model.deployment import Deployment, EnvironmentState, StepEvent
+from core.model.rollout import Rollout
 from widgets.metric_series import MetricSeries
 
 

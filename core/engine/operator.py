@@ -1,33 +1,36 @@
-"""Operator actions on a running deployment: approve, promote, set weight, pause, resume, roll back.
+"""Operator actions on a running deployment: approve, promote, set weight, pause, resume, roll back, verify.
 
-Each action checks access and the deployment's state, then records the operator's request in the
-rollout status (who and when, in the event log too); the driver applies it on its next tick. The
-same functions serve the TUI's keys and the CLI's commands.
+Each action asks the model whether it may run now (core.model.actions: the same answer the console
+greys its keys with), then records the operator's request in the rollout status (who and when, in the
+event log too); the driver applies it on its next tick. The same functions serve the TUI's keys and the
+CLI's commands.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
-from core.analysis import Action, AnalysisHistory
-from core.engine.rollout import Rollout, judge_settings
+from core.engine.engine import Engine
+from core.engine.rollback import rollback_deployment, verify_deployment
 from core.errors import BadInput, OperationFailed
-from core.registry import Deployment
-from core.strategies import StageKind
-
-if TYPE_CHECKING:
-    from core.engine.engine import Engine
+from core.model.deployment import Deployment
+from core.model.rollout import Rollout
+from core.verify import VerificationReport
 
 
 class PromotionBlocked(OperationFailed):
     """Promotion refused by a failed check or a holding judge: an override with a reason gets past it."""
 
 
-def _running(engine: Engine, env: str) -> tuple[Deployment, Rollout]:
+def _allowed(engine: Engine, env: str, action: str) -> tuple[Deployment, Rollout]:
+    """The running deployment and its rollout, if the model allows `action` now; refused in its words otherwise."""
     engine.check_access(env)
     deployment = engine.active(env)
-    if deployment is None:
-        raise OperationFailed(f"{env} has no deployment in progress")
+    state = engine.actions(env, deployment)[action]
+    if state.unavailable is not None:
+        raise (PromotionBlocked if state.overridable else OperationFailed)(state.unavailable)
+    assert deployment is not None  # every operator action here needs one, and the model said so
     return deployment, Rollout.of(deployment)
 
 
@@ -41,9 +44,7 @@ def _request(engine: Engine, deployment: Deployment, rollout: Rollout, action: s
 
 def approve(engine: Engine, env: str) -> Deployment:
     """Record the approval an environment with `requires_approval` waits for (by an allowed operator)."""
-    deployment, rollout = _running(engine, env)
-    if rollout.approval is not None:
-        raise OperationFailed(f"deployment {deployment.id} was already approved by {rollout.approval['actor']}")
+    deployment, rollout = _allowed(engine, env, "approve")
     rollout.approval = {"actor": engine.operator, "at": engine.ports.now().isoformat()}
     return _request(engine, deployment, rollout, "approve")
 
@@ -54,60 +55,38 @@ def promote(engine: Engine, env: str, *, override: str | None = None) -> Deploym
     Refused while verification has failed or the judge does not allow it, unless `override` gives a
     reason: the override is recorded with the operator's name and shown in the deployment's history.
     """
-    deployment, rollout = _running(engine, env)
-    if engine.environment(env).requires_approval and rollout.approval is None:
-        raise OperationFailed(f"deployment {deployment.id} needs an approval first (opsconsole approve {env})")
-    target = rollout.next_operator_stage()
-    stage = rollout.current
-    judged = stage is not None and stage.kind in (StageKind.SET_TRAFFIC, StageKind.OBSERVE) \
-        and rollout.routed_stage == rollout.stage and stage.validation is not None and stage.validation.judge
-    if target is None and judged:
-        target = rollout.stage + 1  # an auto step that the judge holds: only an override moves it on
-    if target is None:
-        raise OperationFailed(f"deployment {deployment.id} has no step waiting for the operator; it runs on its own")
-    blockers = []
-    if rollout.verification_failed and not rollout.overridden("verification"):
-        blockers.append(("verification", f"verification failed: {(rollout.verification or {}).get('summary', '')}"))
-    if judged:
-        decision = AnalysisHistory.from_dict(rollout.analysis, rollout.plan.criteria, rollout.plan.triggers,
-                                             settings=judge_settings(rollout)).decision()
-        if decision.action is not Action.PROMOTE_ALLOWED:
-            blockers.append((f"analysis@{rollout.stage}", decision.explanation))
-    if blockers and not override:
-        raise PromotionBlocked(f"not promoting {env}: {blockers[0][1]}; give an override reason to promote anyway")
-    for what, why in blockers:
+    if override is not None and not override.strip():
+        raise BadInput("an override needs a reason: it is recorded with your name")
+    deployment, rollout = _allowed(engine, env, "promote-anyway" if override else "promote")
+    target = rollout.next_step()
+    assert target is not None  # the model allowed the promote, so a step is there to let run
+    for what, why in rollout.promotion_blockers():
         rollout.overrides.append({"what": what, "actor": engine.operator, "reason": override,
                                   "overrode": why, "at": engine.ports.now().isoformat()})
-    rollout.approved_through = target
-    step = rollout.plan.stages[min(target, len(rollout.plan.stages) - 1)]
-    return _request(engine, deployment, rollout, "promote", {"to": step.name, "override": override or ""})
+    rollout.approved_through = max(rollout.approved_through, target)
+    return _request(engine, deployment, rollout, "promote", {"to": rollout.step_name(target),
+                                                             "override": override or ""})
 
 
 def set_weight(engine: Engine, env: str, percent: int) -> Deployment:
     """Put `percent` of traffic on the new revision by hand (0 sends it all to stable without ending)."""
     if not 0 <= percent <= 100:
         raise BadInput(f"weight must be between 0 and 100, got {percent}")
-    deployment, rollout = _running(engine, env)
-    if not rollout.new_revision or rollout.routed_stage < 0:
-        raise OperationFailed(f"deployment {deployment.id} has not started moving traffic yet; promote it first")
-    if percent > rollout.weight and rollout.verification_failed and not rollout.overridden("verification"):
+    deployment, rollout = _allowed(engine, env, "set-weight")
+    if percent > rollout.weight and rollout.verification_blocks:
         raise OperationFailed("verification failed: traffic cannot be raised without an override")
     rollout.manual_weight = percent
     return _request(engine, deployment, rollout, "set weight", {"percent": percent})
 
 
 def pause(engine: Engine, env: str) -> Deployment:
-    deployment, rollout = _running(engine, env)
-    if rollout.paused:
-        raise OperationFailed(f"deployment {deployment.id} is already paused")
+    deployment, rollout = _allowed(engine, env, "pause")
     rollout.paused = True
     return _request(engine, deployment, rollout, "pause")
 
 
 def resume(engine: Engine, env: str) -> Deployment:
-    deployment, rollout = _running(engine, env)
-    if not rollout.paused:
-        raise OperationFailed(f"deployment {deployment.id} is not paused")
+    deployment, rollout = _allowed(engine, env, "resume")
     rollout.paused = False
     return _request(engine, deployment, rollout, "resume")
 
@@ -116,7 +95,43 @@ def abort(engine: Engine, env: str, reason: str) -> Deployment:
     """Roll the running deployment back (traffic to stable, frontend to previous) on the next tick."""
     if not reason.strip():
         raise BadInput("say why you roll back: the reason is recorded as the deployment's rollback cause")
-    deployment, rollout = _running(engine, env)
+    engine.check_access(env)
+    deployment = engine.active(env)
+    if deployment is None:
+        raise OperationFailed(f"{env} has no deployment in progress")
+    rollout = Rollout.of(deployment)
     rollout.abort = {"cause": f"rolled back by {engine.operator}: {reason}", "actor": engine.operator}
     rollout.paused = False
     return _request(engine, deployment, rollout, "roll back", {"reason": reason})
+
+
+@dataclass(frozen=True)
+class RollbackDone:
+    """What `roll_back` did: `requested` a running deployment's rollback (the driver carries it out), or rolled a
+    component back at once (`deployment` is the recorded rollback, `to` the version it went back to)."""
+
+    deployment: Deployment
+    requested: bool
+    component: str = ""
+    to: str = ""
+
+    def describe(self, env: str) -> str:
+        if self.requested:
+            return f"{env}: roll back of deployment {self.deployment.id} requested"
+        return f"{env}: {self.component} rolled back to {self.to}"
+
+
+def roll_back(engine: Engine, env: str, reason: str, *, component: str = "websocket-server",
+              version: str | None = None) -> RollbackDone:
+    """Roll back what the operator sees: the running deployment if there is one, else `component` to its previous
+    version (or to `version`). The CLI's `rollback` and the console's `b` both come here."""
+    if engine.active(env) is not None:
+        return RollbackDone(abort(engine, env, reason), requested=True)
+    done = rollback_deployment(engine, env, component, version, reason=reason)
+    return RollbackDone(done, requested=False, component=component, to=next(iter(done.versions.values())))
+
+
+def verify(engine: Engine, env: str) -> VerificationReport:
+    """The environment's required checks on the running deployment's new revision, else on what serves now."""
+    running = engine.active(env)
+    return verify_deployment(engine, env, running.id if running else None)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from core.config import BlueGreenStrategy, CanaryStrategy, EnvironmentConfig, RollingStrategy
-from core.engine.rollout import Rollout
 from core.errors import BadInput
+from core.model.rollout import Rollout
 from core.strategies import NEW_REVISION_TAG, PlanContext, generate_deployment_plan
 
 

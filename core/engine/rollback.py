@@ -10,30 +10,24 @@ cause, verified afterwards and announced.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
-from core.engine.events import DeploymentFinished, RolledBack
-from core.engine.stages import STABLE_TAG, verify_stable
+from core.engine.engine import Engine
+from core.engine.steps import verify_stable
 from core.errors import BadInput, OperationFailed
-from core.providers.cloudrun import ServiceState
-from core.registry import Deployment, DeploymentStatus
+from core.model.deployment import Deployment, DeploymentStatus
+from core.model.events import DeploymentFinished, RolledBack
+from core.model.rollout import STABLE_TAG
+from core.model.service import ServiceState
 from core.strategies import PREVIOUS_REVISION_TAG
 from core.verify import VerificationReport, VerifyTarget, verify_revision
 
-if TYPE_CHECKING:
-    from core.engine.engine import Engine
-
 ROLLBACK_COMPONENTS = ("websocket-server", "frontend", "infrastructure")
-
-
-def _serving(state: ServiceState) -> str | None:
-    return max(state.traffic, key=lambda r: state.traffic[r]) if state.traffic else None
 
 
 def previous_revision(state: ServiceState, version: str | None = None) -> str:
     """The revision to go back to: the one named (by revision name or image tag), else the newest ready
     revision created before the one serving now, so a second rollback goes further back, never forward."""
-    current = state.revision(_serving(state) or "")
+    current = state.revision(state.serving_revision or "")
     if version:
         for revision in state.revisions:
             if version in (revision.name, revision.image.rsplit(":", 1)[-1], revision.image):
@@ -79,7 +73,7 @@ def rollback_deployment(
         engine.act(
             deployment,
             "roll back traffic",
-            {"from": _serving(state), "to": target},
+            {"from": state.serving_revision, "to": target},
             lambda: cloudrun.set_traffic(service, {target: 100}, {STABLE_TAG: target, PREVIOUS_REVISION_TAG: None}),
         )
         check = verify_stable(engine, env, service, target)
@@ -145,16 +139,16 @@ def verify_deployment(engine: Engine, env: str, deployment_id: str | None = None
     name = None
     if deployment_id:
         metadata = engine.get(deployment_id).metadata.get("rollout") or {}
-        name = metadata.get("new_revision") if isinstance(metadata, dict) else None
-    name = name or _serving(state)
+        found = metadata.get("new_revision") if isinstance(metadata, dict) else None
+        name = found if isinstance(found, str) else None
+    name = name or state.serving_revision
     revision = state.revision(name) if name else None
     if revision is None:
         raise OperationFailed(f"{env} has no revision to verify")
     checks = list(config.strategy.criteria.required_checks)
     now = engine.ports.now()
-    window_s = getattr(config.strategy, "analysis_window_s", None) or getattr(
-        config.strategy, "observation_window_s", 300
-    )
+    window_s = float(getattr(config.strategy, "analysis_window_s", None)
+                     or getattr(config.strategy, "observation_window_s", 300))
     target = VerifyTarget.from_revision(config, revision)
     if not revision.url:  # an untagged revision has no address of its own: check what users reach, the service URL
         target = VerifyTarget(environment=env, service=service, revision=revision.name, url=state.uri, config=config)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import concurrent.futures
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Protocol
 
 from google.api_core import exceptions as gexc
 from google.cloud import run_v2
 
+from core import ports
+from core.model.service import ServiceState, TrafficStatus
+from core.ports import CloudRunProvider
 from core.providers.cloudrun_traffic import (
     LATEST_TARGET,
     RevisionState,
@@ -34,58 +35,13 @@ FAILED = run_v2.Condition.State.CONDITION_FAILED
 __all__ = ["CloudRunAdapter", "CloudRunProvider", "RevisionFailed", "RevisionState", "ServiceState", "TrafficStatus"]
 
 
-@dataclass(frozen=True)
-class TrafficStatus:
-    """One entry of what Cloud Run serves: `latest` when it follows the latest ready revision."""
-
-    revision: str
-    percent: int
-    tag: str
-    uri: str
-    latest: bool
-
-
-@dataclass(frozen=True)
-class ServiceState:
-    """A service as Cloud Run reports it now. `traffic` is the split actually served, by revision."""
-
-    name: str
-    resource: str
-    uri: str
-    etag: str
-    generation: int
-    revisions: tuple[RevisionState, ...]  # newest first
-    traffic: Mapping[str, int]
-    tags: Mapping[str, str]  # tag -> revision, as configured
-    latest_ready_revision: str
-    latest_created_revision: str
-    reconciling: bool
-    failure: str = ""  # the terminal condition's message when the last rollout failed
-    traffic_statuses: tuple[TrafficStatus, ...] = ()
-    by_name: Mapping[str, RevisionState] = field(default_factory=dict, repr=False)
-
-    def revision(self, name: str) -> RevisionState | None:
-        return self.by_name.get(name)
-
-
-class RevisionFailed(GoogleCallFailed):
+class RevisionFailed(ports.RevisionFailed, GoogleCallFailed):
     """A deployed revision did not become ready; `revision` holds its state (failed, with Cloud Run's message)."""
 
     def __init__(self, message: str, revision: RevisionState, resource: str) -> None:
-        super().__init__(message, api=API, operation="deploying revision", resource=resource,
-                         status="FAILED_PRECONDITION")
+        GoogleCallFailed.__init__(self, message, api=API, operation="deploying revision", resource=resource,
+                                  status="FAILED_PRECONDITION")
         self.revision = revision
-
-
-class CloudRunProvider(Protocol):
-    def get_service(self, service: str) -> ServiceState: ...
-
-    def deploy_revision(self, service: str, image: str, tag: str) -> RevisionState: ...
-
-    def set_traffic(self, service: str, split: Mapping[str, int],
-                    tags: Mapping[str, str | None] | None = None) -> ServiceState: ...
-
-    def revision_ready(self, service: str, revision: str) -> bool: ...
 
 
 def _short(name: str) -> str:

@@ -6,38 +6,16 @@ again after every etag conflict, so a split is only ever checked against what Cl
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
 
 from google.cloud import run_v2
 
-from core.errors import BadInput
+from core.model.service import InvalidTrafficSplit, RevisionState, revision_name
 
 _TAG = re.compile(r"^[a-z]([-a-z0-9]{0,44}[a-z0-9])?$")
 REVISION_TARGET = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION
 LATEST_TARGET = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST
-
-
-class InvalidTrafficSplit(BadInput):
-    """A traffic split or tag change the adapter refuses to send."""
-
-
-@dataclass(frozen=True)
-class RevisionState:
-    """One revision as the console needs it."""
-
-    name: str
-    ready: bool
-    failed: bool
-    message: str
-    create_time: datetime | None
-    image: str
-    tags: tuple[str, ...] = ()
-    url: str = ""  # the first tag's URL: the revision's own address
-    percent: int = 0
 
 
 def _listing(names: list[str]) -> str:
@@ -101,10 +79,5 @@ def build_targets(split: Mapping[str, int], tags: Mapping[str, str]) -> list[run
     return targets
 
 
-def revision_name(service: str, tag: str, image: str) -> str:
-    """A deterministic name for deploying `image` under `tag`, so a retried deploy finds its own revision."""
-    if not _TAG.match(tag):
-        raise InvalidTrafficSplit(f"Tag {tag!r} is not valid: use lowercase letters, digits and hyphens, "
-                                  "starting with a letter, at most 46 characters.")
-    digest = hashlib.sha256(image.encode()).hexdigest()[:7]
-    return f"{service}-{tag}-{digest}"[:63].rstrip("-")
+__all__ = ["LATEST_TARGET", "REVISION_TARGET", "InvalidTrafficSplit", "RevisionState", "build_targets", "merge_tags",
+           "revision_name", "validate_split"]

@@ -17,13 +17,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal, Protocol
+from typing import Literal
 
 from google.api_core import exceptions as gexc
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import monitoring_dashboard_v1 as dash
 
 from core.errors import BadInput
+from core.ports import DashboardsProvider
 from core.providers.google_retry import RetryPolicy, call_google
 from core.providers.profile import Endpoints
 
@@ -32,14 +33,11 @@ DASHBOARDS_DEFAULT = "https://monitoring.googleapis.com"
 REQUEST_COUNT = "run.googleapis.com/request_count"
 REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
 ALIGNMENT = timedelta(seconds=60)
+__all__ = ["DashboardsAdapter", "DashboardsProvider", "build_dashboard", "dashboard_id", "dashboards_client"]
+
 Upsert = Literal["created", "updated", "unchanged"]
 Aligner = dash.Aggregation.Aligner
 Reducer = dash.Aggregation.Reducer
-
-
-class DashboardsProvider(Protocol):
-    def upsert_environment(self, env: str, service: str, *, canary_revision: str | None,
-                           stable_revision: str | None) -> Upsert: ...
 
 
 @dataclass(frozen=True)

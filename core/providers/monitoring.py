@@ -13,17 +13,20 @@ Deployment events are written as points of a custom metric.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from google.api import distribution_pb2, metric_pb2
 from google.cloud import monitoring_v3
 
 from core.analysis.latency import BucketLayout, InvalidHistogram, LatencyHistogram, pool_histograms
 from core.errors import BadInput
+from core.model.metrics import RevisionMetrics
+from core.ports import MetricsProvider
 from core.providers.google_retry import RetryPolicy, call_google
+
+__all__ = ["MetricsProvider", "MonitoringAdapter", "RevisionMetrics", "latency_histogram"]
 
 API = "Cloud Monitoring"
 REQUEST_COUNT = "run.googleapis.com/request_count"
@@ -40,48 +43,12 @@ MAX_EXPLICIT_BUCKETS = 10_000  # a linear layout is written out as explicit boun
 
 
 @dataclass(frozen=True)
-class RevisionMetrics:
-    """What one revision served over a window. Latencies are None when it served no request.
-
-    `latency` is the revision's merged latency distribution (None when Monitoring had none); the
-    percentiles are read from it.
-    """
-
-    revision: str
-    requests: Mapping[str, int] = field(default_factory=dict)  # by response_code_class: "2xx", "4xx", "5xx"
-    p50_ms: float | None = None
-    p95_ms: float | None = None
-    p99_ms: float | None = None
-    instances: int = 0
-    latency: LatencyHistogram | None = None
-
-    @property
-    def total(self) -> int:
-        return sum(self.requests.values())
-
-    @property
-    def errors_5xx(self) -> int:
-        return self.requests.get("5xx", 0)
-
-    @property
-    def error_rate(self) -> float | None:
-        """Share of 5xx answers, or None without traffic."""
-        return self.errors_5xx / self.total if self.total else None
-
-
-@dataclass(frozen=True)
 class DeploymentEvent:
     env: str
     component: str
     kind: str
     value: float
     at: datetime
-
-
-class MetricsProvider(Protocol):
-    def revision_metrics(self, service: str, start: datetime, end: datetime) -> dict[str, RevisionMetrics]: ...
-
-    def write_deployment_event(self, env: str, component: str, kind: str, value: float = 1.0) -> None: ...
 
 
 def _utc_now() -> datetime:

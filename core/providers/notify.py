@@ -9,42 +9,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
 from core.errors import BadInput
+from core.model.notice import Link, Notice
+from core.ports import Notifier
 from core.providers.http_retry import DEFAULT_POLICY, RetryPolicy, hide_in_logs, send
+
+__all__ = ["Link", "Notice", "Notifier", "PagerDutyNotifier", "SlackNotifier", "slack_blocks"]
 
 PAGERDUTY_EVENTS = "https://events.pagerduty.com"
 SEVERITIES = ("info", "warning", "error", "critical")
 _SEVERITY_MARK = {"info": ":information_source:", "warning": ":warning:", "error": ":x:",
                   "critical": ":rotating_light:"}
-
-
-@dataclass(frozen=True)
-class Link:
-    href: str
-    text: str = ""
-
-
-@dataclass(frozen=True)
-class Notice:
-    """Something the console tells people: a deploy started, a canary failed, a rollback finished."""
-
-    summary: str
-    severity: str = "info"  # info, warning, error or critical
-    source: str = "opsconsole"
-    details: Mapping[str, str] = field(default_factory=dict)
-    links: tuple[Link, ...] = ()
-    # Groups the notices about one incident, so PagerDuty can acknowledge and resolve it later.
-    dedup_key: str | None = None
-
-
-class Notifier(Protocol):
-    def notify(self, notice: Notice) -> None: ...
 
 
 def _check_severity(severity: str) -> None:

@@ -10,36 +10,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
 from core.errors import OperationFailed
+from core.model.frontend import VercelDeployment
+from core.ports import FrontendProvider
 from core.providers.http_retry import DEFAULT_POLICY, RequestRefused, RetryPolicy, send
+
+__all__ = ["AliasRequest", "FrontendProvider", "VercelAdapter", "VercelDeployment", "VercelProject",
+           "parse_deployment"]
 
 VERCEL_API = "https://api.vercel.com"
 FAILED_STATES = frozenset({"ERROR", "CANCELED"})
-
-
-@dataclass(frozen=True)
-class VercelDeployment:
-    id: str
-    url: str
-    name: str
-    project_id: str
-    state: str  # QUEUED, INITIALIZING, BUILDING, READY, ERROR or CANCELED
-    target: str | None  # "production", or None for a preview
-    created_at: datetime
-    git_ref: str | None = None
-    git_sha: str | None = None
-    aliases: tuple[str, ...] = ()
-    ready_substate: str | None = None  # STAGED (never served production) or PROMOTED
-    error_message: str | None = None
-    creator: str | None = None
-
-    @property
-    def ready(self) -> bool:
-        return self.state == "READY"
 
 
 @dataclass(frozen=True)
@@ -62,26 +46,6 @@ class VercelProject:
     last_alias_request: AliasRequest | None
     # After an instant rollback Vercel stops pointing new production builds at the domains until a promote.
     rolled_back: bool
-
-
-class FrontendProvider(Protocol):
-    """What the engine needs from the frontend's host."""
-
-    def list_deployments(self, project: str, limit: int = 20,
-                         target: str | None = None) -> list[VercelDeployment]: ...
-
-    def create_deployment(self, project: str, git_ref: str, sha: str | None = None,
-                          target: str | None = None) -> VercelDeployment: ...
-
-    def get_deployment(self, deployment_id: str) -> VercelDeployment: ...
-
-    def wait_ready(self, deployment_id: str, timeout: float, poll: float) -> VercelDeployment: ...
-
-    def promote(self, project: str, deployment_id: str) -> bool: ...
-
-    def rollback(self, project: str, deployment_id: str) -> bool: ...
-
-    def production_deployment(self, project: str) -> VercelDeployment | None: ...
 
 
 def _when(ms: Any) -> datetime:

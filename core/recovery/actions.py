@@ -13,9 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from core.engine import rollback_deployment
-from core.engine.stages import STABLE_TAG
 from core.errors import OperationFailed
-from core.providers.cloudrun import ServiceState
+from core.model.rollout import STABLE_TAG
 from core.recovery.context import RecoveryContext
 from core.recovery.incident import Incident
 from core.recovery.probes import deliver, probe
@@ -37,10 +36,6 @@ class CheckOutcome:
     outputs: dict[str, Any] = field(default_factory=dict)
 
 
-def _serving(state: ServiceState) -> str | None:
-    return max(state.traffic, key=lambda r: state.traffic[r]) if state.traffic else None
-
-
 def ws_url(http_url: str) -> str:
     return http_url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
 
@@ -49,19 +44,20 @@ def ws_url(http_url: str) -> str:
 
 def _route_describe(ctx: RecoveryContext, step: RunbookStep, incident: Incident) -> str:
     state = ctx.primary().get_service(ctx.service)
-    return f"would route all traffic of {ctx.service} from {_serving(state)} to the last healthy earlier revision"
+    serving = state.serving_revision
+    return f"would route all traffic of {ctx.service} from {serving} to the last healthy earlier revision"
 
 
 def _route_run(ctx: RecoveryContext, step: RunbookStep, incident: Incident) -> dict[str, Any]:
     suspect = (incident.record.get("classification") or {}).get("suspect_revision")
     state = ctx.primary().get_service(ctx.service)
-    serving = _serving(state)
+    serving = state.serving_revision
     if suspect and serving != suspect:  # already routed away (an earlier attempt got through)
         return {"serving": serving, "observed": True}
     reason = f"incident {incident.id}: {(incident.record.get('classification') or {}).get('summary', 'recovery')}"
     done = rollback_deployment(ctx.engine, ctx.environment, "websocket-server", reason=reason)
     after = ctx.primary().get_service(ctx.service)
-    return {"from": serving, "to": _serving(after), "rollback_deployment": done.id}
+    return {"from": serving, "to": after.serving_revision, "rollback_deployment": done.id}
 
 
 def _min_wanted(ctx: RecoveryContext, step: RunbookStep) -> int:
@@ -80,14 +76,14 @@ def _scale_run(ctx: RecoveryContext, step: RunbookStep, incident: Incident) -> d
     wanted = _min_wanted(ctx, step)
     before = ctx.primary().min_instances(ctx.service)
     after = ctx.primary().set_min_instances(ctx.service, wanted)
-    return {"service": ctx.service, "from": before, "to": wanted, "level": "service", "serving": _serving(after)}
+    return {"service": ctx.service, "from": before, "to": wanted, "level": "service", "serving": after.serving_revision}
 
 
 # -- network ------------------------------------------------------------------------------------------
 
 def _stable_image(ctx: RecoveryContext) -> str:
     state = ctx.primary().get_service(ctx.service)
-    name = state.tags.get(STABLE_TAG) or _serving(state)
+    name = state.tags.get(STABLE_TAG) or state.serving_revision
     revision = state.revision(name or "")
     if revision is None:
         raise OperationFailed(f"{ctx.environment} has no stable revision whose image could serve in "

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.providers.notify import Notice, PagerDutyNotifier
+from core.model.notice import Notice
+from core.providers.notify import PagerDutyNotifier
 
 if TYPE_CHECKING:
     from core.recovery.context import RecoveryContext

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import httpx
 
 from core.config import ValidationCriteria
-from core.providers.monitoring import MetricsProvider
+from core.ports import MetricsProvider
 from core.verify.report import VerifyTarget
 
 Profile = Literal["sandbox", "gcp"]

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from core.config import EnvironmentConfig
 from core.errors import BadInput
-from core.providers.cloudrun import RevisionState
+from core.model.service import RevisionState
 
 Outcome = Literal["pass", "fail", "no_data", "skipped"]
 OUTCOMES: tuple[Outcome, ...] = ("pass", "fail", "no_data", "skipped")

@@ -16,7 +16,7 @@ import httpx
 
 from core.config import CHECKS, ValidationCriteria
 from core.errors import BadInput, OpsError
-from core.providers.monitoring import MetricsProvider
+from core.ports import MetricsProvider
 from core.verify.common import PROFILES, CheckContext, number
 from core.verify.error_rate import check_error_rate
 from core.verify.health import check_health

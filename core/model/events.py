@@ -1,10 +1,11 @@
-"""Typed events the engine emits as a deployment moves; the TUI subscribes to them and the CLI prints them."""
+"""Typed events the engine emits as a deployment moves; the TUI subscribes to them and the CLI prints them.
+
+Each event says itself in one line (`describe()`), so the console's log and the CLI's output read alike.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,11 +27,18 @@ class EngineEvent:
         data["at"] = self.at.isoformat()
         return data
 
+    def describe(self) -> str:
+        """What happened, in one line an operator reads (no time, no environment: the caller places those)."""
+        return self.kind
+
 
 @dataclass(frozen=True)
 class StageStarted(EngineEvent):
     stage: int
     name: str
+
+    def describe(self) -> str:
+        return f"stage {self.name} started"
 
 
 @dataclass(frozen=True)
@@ -39,12 +47,19 @@ class StageFinished(EngineEvent):
     name: str
     outcome: str  # succeeded, failed or skipped
 
+    def describe(self) -> str:
+        return f"stage {self.name} {self.outcome}"
+
 
 @dataclass(frozen=True)
 class WeightChanged(EngineEvent):
     revision: str
     percent: int
     split: dict[str, int] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        others = ", ".join(f"{share} % on {name}" for name, share in self.split.items() if name != self.revision)
+        return f"traffic: {self.percent} % on {self.revision}" + (f", {others}" if others else "")
 
 
 @dataclass(frozen=True)
@@ -53,16 +68,25 @@ class VerdictReached(EngineEvent):
     action: str  # PROMOTE_ALLOWED, HOLD or ROLLBACK
     explanation: str
 
+    def describe(self) -> str:
+        return f"verdict {self.outcome}: {self.explanation}"
+
 
 @dataclass(frozen=True)
 class VerificationDone(EngineEvent):
     passed: bool
     summary: str
 
+    def describe(self) -> str:
+        return f"verification {'passed' if self.passed else 'failed'}: {self.summary}"
+
 
 @dataclass(frozen=True)
 class WaitingForOperator(EngineEvent):
     reason: str  # what the operator is asked to do, in one sentence
+
+    def describe(self) -> str:
+        return f"waiting for the operator: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -70,44 +94,22 @@ class RolledBack(EngineEvent):
     cause: str
     actor: str
 
+    def describe(self) -> str:
+        return f"rolled back by {self.actor}: {self.cause}"
+
 
 @dataclass(frozen=True)
 class DeploymentFinished(EngineEvent):
     status: str
     summary: str
 
+    def describe(self) -> str:
+        return f"deployment {self.status.replace('_', ' ')}: {self.summary}"
+
 
 @dataclass(frozen=True)
 class Note(EngineEvent):
     message: str
 
-
-Listener = Callable[[EngineEvent], None]
-
-
-class EventBus:
-    """Fan-out of engine events to subscribers; a failing subscriber never stops the engine."""
-
-    def __init__(self) -> None:
-        self._listeners: list[Listener] = []
-        self._lock = threading.Lock()
-
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
-        with self._lock:
-            self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
-
-        return unsubscribe
-
-    def emit(self, event: EngineEvent) -> None:
-        with self._lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
-            try:
-                listener(event)
-            except Exception:  # a display that breaks must not break a deployment
-                continue
+    def describe(self) -> str:
+        return self.message

@@ -12,25 +12,22 @@ evidence, never the deployment: it is said once, and asked again on the next win
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-from core.engine.events import Note
-from core.engine.rollout import Rollout
+from core.engine.context import StepContext
 from core.errors import OpsError
-from core.registry import Deployment
+from core.model.deployment import Deployment
+from core.model.events import Note
+from core.model.rollout import Rollout
 
-if TYPE_CHECKING:
-    from core.engine.engine import Engine
 
-
-def keep_load(engine: Engine, deployment: Deployment, rollout: Rollout, until: datetime) -> None:
+def keep_load(ctx: StepContext, deployment: Deployment, rollout: Rollout, until: datetime) -> None:
     """Make sure synthetic load runs on both revisions until `until` (the end of the current window)."""
     if rollout.load_until is not None and datetime.fromisoformat(rollout.load_until) >= until:
         return
     env = deployment.environment
-    test = getattr(engine.environment(env).strategy, "load_test", None)
-    factory = engine.ports.loadtester
-    seconds = (until - engine.ports.now()).total_seconds()
+    test = getattr(ctx.environment(env).strategy, "load_test", None)
+    factory = ctx.ports.loadtester
+    seconds = (until - ctx.ports.now()).total_seconds()
     if test is None or factory is None or seconds <= 0 or not 0 < rollout.weight < 100 \
             or not (rollout.new_revision and rollout.stable_revision):
         return
@@ -39,7 +36,7 @@ def keep_load(engine: Engine, deployment: Deployment, rollout: Rollout, until: d
         tester = factory(env)
         if tester is None:
             return
-        service = engine.ports.cloudrun(env).get_service(rollout.service)
+        service = ctx.ports.cloudrun(env).get_service(rollout.service)
         revisions = {name: service.revision(name) for name in (rollout.new_revision, rollout.stable_revision)}
         urls = {name: revision.url if revision else "" for name, revision in revisions.items()}
         missing = [name for name, url in urls.items() if not url]
@@ -50,16 +47,16 @@ def keep_load(engine: Engine, deployment: Deployment, rollout: Rollout, until: d
     except OpsError as exc:
         if not rollout.load_failed:
             text = f"synthetic load not sent ({exc}); the judge goes on with real traffic only"
-            engine.record(deployment, "note", "load test failed", {"error": str(exc)})
-            engine.emit(Note(deployment.id, env, engine.ports.now(), text))
+            ctx.record(deployment, "note", "load test failed", {"error": str(exc)})
+            ctx.emit(Note(deployment.id, env, ctx.ports.now(), text))
         rollout.load_failed = True
     else:
         if rollout.load_failed:
-            engine.emit(Note(deployment.id, env, engine.ports.now(), "synthetic load is running again"))
+            ctx.emit(Note(deployment.id, env, ctx.ports.now(), "synthetic load is running again"))
         rollout.load_failed = False
-        engine.record(deployment, "note", "load test", {"rps": test.rps, "until": until.isoformat(),
+        ctx.record(deployment, "note", "load test", {"rps": test.rps, "until": until.isoformat(),
                                                         "revisions": list(urls)})
-    engine.save(deployment, rollout)
+    ctx.save(deployment, rollout)
 
 
 class LoadNotPossible(OpsError):

@@ -1,0 +1,58 @@
+"""Rolling a running deployment back: traffic to stable, the frontend to its previous build, then stable checked."""
+
+from __future__ import annotations
+
+from core.engine.context import StepContext
+from core.engine.tick import Tick
+from core.errors import OpsError
+from core.model.deployment import Deployment, DeploymentStatus, StageStatus
+from core.model.events import RolledBack, WeightChanged
+from core.model.rollout import Rollout
+from core.verify import VerifyTarget, verify_revision
+
+
+def roll_back(ctx: StepContext, deployment: Deployment, rollout: Rollout, cause: str, actor: str) -> Tick:
+    """Traffic back to stable, frontend back to its previous deployment, then verify stable and record why."""
+    env = deployment.environment
+    cloudrun = ctx.ports.cloudrun(env)
+    steps = []
+    if rollout.new_revision and rollout.stable_revision and rollout.routed_stage >= 0:
+        wanted = {rollout.stable_revision: 100}
+        ctx.act(deployment, "roll back traffic", {"split": wanted, "cause": cause},
+                   lambda: cloudrun.set_traffic(rollout.service, wanted, rollout.tags()),
+                   in_place=dict(cloudrun.get_service(rollout.service).traffic) == wanted)
+        steps.append(f"traffic 100 % on {rollout.stable_revision}")
+        rollout.weight = 0
+        ctx.emit(WeightChanged(deployment.id, env, ctx.ports.now(), rollout.new_revision, 0, wanted))
+    if rollout.frontend_promoted and rollout.frontend_previous:
+        frontend, project, previous = ctx.ports.frontend, rollout.frontend_project, rollout.frontend_previous
+        live = frontend.production_deployment(project)
+        ctx.act(deployment, "roll back frontend", {"to": previous, "cause": cause},
+                   lambda: frontend.rollback(project, previous), in_place=live is not None and live.id == previous)
+        steps.append(f"frontend back on {previous}")
+        rollout.frontend_promoted = False
+    check = verify_stable(ctx, env, rollout.service, rollout.stable_revision)
+    rollout.abort = None
+    ctx.record(deployment, "done", "rollback", {"cause": cause, "steps": steps, "stable_check": check}, actor=actor)
+    ctx.emit(RolledBack(deployment.id, env, ctx.ports.now(), cause, actor))
+    ctx.notify(deployment, f"deployment {deployment.id} to {env} rolled back: {cause}", "error")
+    if rollout.stage < len(rollout.plan.stages):
+        deployment = ctx.mark_stage(deployment, rollout, StageStatus.FAILED)
+    return ctx.end(deployment, rollout, DeploymentStatus.ROLLED_BACK, f"rolled back: {cause}", cause=cause)
+
+
+def verify_stable(ctx: StepContext, env: str, service: str, revision_name_: str | None) -> str:
+    """Health of the revision traffic went back to, in one line (a rollback reports it, never fails on it)."""
+    if not revision_name_:
+        return "no stable revision to check"
+    try:
+        revision = ctx.ports.cloudrun(env).get_service(service).revision(revision_name_)
+        if revision is None:
+            return f"stable revision {revision_name_} not found"
+        config = ctx.environment(env)
+        report = verify_revision(VerifyTarget.from_revision(config, revision), ["health"], metrics=None,
+                                 criteria=config.strategy.criteria.model_copy(update={"required_checks": ["health"]}),
+                                 window=None, profile=ctx.ports.profile, now=ctx.ports.now)
+        return report.summary
+    except OpsError as exc:
+        return f"could not verify stable: {exc}"

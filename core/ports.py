@@ -1,0 +1,115 @@
+"""What core needs from the outside world: the Protocols the engine, verification and live views really call.
+
+Core owns these; the adapters in core.providers implement them and the composition root (console.wiring)
+fills a `Ports` bundle. A type checker (mypy --strict, run by the tests) holds both sides to them, so a
+drift between what the engine calls and what an adapter offers fails the build instead of a deployment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from core.errors import OperationFailed
+from core.model.frontend import VercelDeployment
+from core.model.metrics import RevisionMetrics
+from core.model.notice import Notice
+from core.model.service import RevisionState, ServiceState
+
+
+class RevisionFailed(OperationFailed):
+    """A deployed revision did not become ready (or vanished); `revision` holds its last state when known."""
+
+    def __init__(self, message: str, revision: RevisionState | None, resource: str) -> None:
+        super().__init__(message)
+        self.revision = revision
+        self.resource = resource
+
+
+class CloudRunProvider(Protocol):
+    def get_service(self, service: str) -> ServiceState: ...
+
+    def deploy_revision(self, service: str, image: str, tag: str, *, wait: bool = True) -> RevisionState:
+        """Create the revision with no traffic; with `wait`, until it is ready (RevisionFailed if it never is)."""
+        ...
+
+    def set_traffic(self, service: str, split: Mapping[str, int],
+                    tags: Mapping[str, str | None] | None = None) -> ServiceState: ...
+
+    def revision_ready(self, service: str, revision: str) -> bool: ...
+
+
+class MetricsProvider(Protocol):
+    def revision_metrics(self, service: str, start: datetime, end: datetime) -> dict[str, RevisionMetrics]: ...
+
+    def write_deployment_event(self, env: str, component: str, kind: str, value: float = 1.0) -> None: ...
+
+
+class FrontendProvider(Protocol):
+    """What the engine needs from the frontend's host."""
+
+    def list_deployments(self, project: str, limit: int = 20,
+                         target: str | None = None) -> list[VercelDeployment]: ...
+
+    def create_deployment(self, project: str, git_ref: str, sha: str | None = None,
+                          target: str | None = None) -> VercelDeployment: ...
+
+    def get_deployment(self, deployment_id: str) -> VercelDeployment: ...
+
+    def wait_ready(self, deployment_id: str, timeout: float, poll: float) -> VercelDeployment: ...
+
+    def promote(self, project: str, deployment_id: str) -> bool: ...
+
+    def rollback(self, project: str, deployment_id: str) -> bool: ...
+
+    def production_deployment(self, project: str) -> VercelDeployment | None: ...
+
+
+class DashboardsProvider(Protocol):
+    def upsert_environment(self, env: str, service: str, *, canary_revision: str | None,
+                           stable_revision: str | None) -> object: ...
+
+
+class Notifier(Protocol):
+    def notify(self, notice: Notice) -> None: ...
+
+
+class InfrastructureHook(Protocol):
+    """Terraform apply/rollback for the `infrastructure` component (core.infra.TerraformHook)."""
+
+    def apply(self, environment: str, version: str) -> str: ...
+
+    def restore_last_good(self, environment: str) -> str: ...
+
+
+class LoadTester(Protocol):
+    """Synthetic requests to a URL for a while (a Flagger-style load tester: core.providers.loadtest)."""
+
+    def start(self, target_url: str, rps: float, seconds: float, *, name: str) -> str: ...
+
+
+@dataclass
+class Ports:
+    """Providers per environment, the clock metric windows are read on, and who to tell."""
+
+    cloudrun: Callable[[str], CloudRunProvider]
+    metrics: Callable[[str], MetricsProvider]
+    frontend: FrontendProvider
+    now: Callable[[], datetime]
+    notifiers: list[Notifier] = field(default_factory=list)
+    infrastructure: InfrastructureHook | None = None
+    dashboards: Callable[[str], DashboardsProvider] | None = None  # per environment; None: no dashboards
+    loadtester: Callable[[str], LoadTester | None] | None = None  # per environment; None: no load test configured
+    profile: str = "sandbox"
+
+    def notify(self, notice: Notice) -> list[str]:
+        """Tell every notifier; a notifier that fails is reported back, never fatal to a deployment."""
+        failures = []
+        for notifier in self.notifiers:
+            try:
+                notifier.notify(notice)
+            except Exception as exc:  # any channel may fail; the deployment goes on
+                failures.append(f"{type(notifier).__name__}: {exc}")
+        return failures
