@@ -11,11 +11,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, PlainValidator, ValidationError
+from pydantic_core import PydanticCustomError
 
-from core.config.strategies import CheckName, RollbackTriggers, ValidationCriteria
+from core.config.strategies import STRATEGY_KINDS, CheckName, RollbackTriggers, ValidationCriteria
 from core.errors import BadInput
 
 Component = Literal["websocket-server", "frontend", "infrastructure"]
@@ -32,6 +33,19 @@ SCHEMA_VERSION = 1
 
 class PlanError(BadInput):
     """A plan cannot be made (or read back) from what was given."""
+
+
+def _registered_kind(value: object) -> str:
+    """A registered strategy kind, refused in the words pydantic uses for a Literal of them."""
+    if isinstance(value, str) and value in STRATEGY_KINDS:
+        return value
+    quoted = [repr(kind) for kind in STRATEGY_KINDS]
+    expected = f"{', '.join(quoted[:-1])} or {quoted[-1]}" if len(quoted) > 1 else "".join(quoted)
+    raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": expected})
+
+
+StrategyKind = Annotated[str, PlainValidator(_registered_kind)]
+"""The kind of a registered strategy (core.strategies), as a plan records it."""
 
 
 class StageKind(StrEnum):
@@ -108,7 +122,7 @@ class DeploymentPlan(_Model):
     schema_version: int = SCHEMA_VERSION
     environment: str
     service: str
-    strategy: Literal["blue-green", "canary", "rolling"]
+    strategy: StrategyKind
     mode: Mode
     stable_revision: str | None
     versions: dict[Component, str]
