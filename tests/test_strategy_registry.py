@@ -13,7 +13,15 @@ from click.testing import CliRunner
 from textual.widgets import DataTable, Input, OptionList
 
 from console import deploy_commands
-from core.config import ConfigError, StrategySettings, default_config, validate_configuration
+from core.config import (
+    CanaryStrategy,
+    ConfigError,
+    LoadTest,
+    RollingStrategy,
+    StrategySettings,
+    default_config,
+    validate_configuration,
+)
 from core.config.strategies import STRATEGY_CLASSES, WindowSeconds
 from core.engine.choices import default_strategy, strategy_choices
 from core.engine.events import WeightChanged
@@ -21,15 +29,20 @@ from core.engine.planning import plan_for
 from core.registry import DeploymentStatus
 from core.strategies import (
     BUILT_IN,
+    DEFAULT_WINDOW_S,
     DeploymentPlan,
     Monitoring,
     PlanBuilder,
     StageKind,
     Strategy,
     Validation,
+    load_test_of,
+    mode_of,
     register,
     registered,
+    summary_of,
     unregister,
+    window_of,
 )
 from tests.engine_rig import IMAGE, START, rig
 from tests.test_tui_console import console, until
@@ -190,3 +203,15 @@ def test_the_engine_runs_it_to_the_end_on_the_sandbox(tmp_path: Path, halfway: H
 def test_every_registered_kind_has_settings_and_every_settings_model_a_strategy() -> None:
     assert [s.kind for s in registered()] == [s.kind for s in BUILT_IN] == ["blue-green", "canary", "rolling"]
     assert {s.kind: s.settings for s in registered()} == STRATEGY_CLASSES
+
+
+def test_one_line_answers_about_a_configured_strategy_match_each_kind() -> None:
+    production, staging = (default_config().environment(e).strategy for e in ("production", "staging"))
+    rolling = RollingStrategy(batch_percent=25, pause_between_batches_s=30)
+    assert [window_of(s) for s in (production, staging, rolling)] == [300, 300, DEFAULT_WINDOW_S]
+    assert [mode_of(s) for s in (production, staging, rolling)] == ["manual", "auto", "auto"]
+    assert [summary_of(s) for s in (production, staging, rolling)] == [
+        "canary 10 → 25 → 50 → 100, manual", "blue-green", "rolling"]
+    assert summary_of(production, compact=True) == "canary 10,25,50,100 manual"
+    with_load = CanaryStrategy(steps=[50, 100], analysis_window_s=60, load_test=LoadTest(rps=2))
+    assert load_test_of(with_load) == LoadTest(rps=2) and load_test_of(staging) is None

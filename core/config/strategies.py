@@ -71,8 +71,6 @@ class StrategySettings(FrozenModel):
         return self
 
 
-
-
 Settings = TypeVar("Settings", bound=StrategySettings)
 
 STRATEGY_CLASSES: dict[str, type[StrategySettings]] = {}
