@@ -31,6 +31,7 @@ from core.engine import (
 from core.engine.choices import validate_version
 from core.errors import BadInput, OperationFailed
 from core.registry import DeploymentStatus
+from core.strategies import kinds
 
 EXIT_CODES = """\b
 Exit codes:
@@ -42,6 +43,19 @@ env_argument = click.argument("environment", type=click.Choice(ENVIRONMENTS))
 json_option = click.option("--json", "as_json", is_flag=True, help="One JSON object per event, for CI logs.")
 yes_option = click.option("--yes", is_flag=True, help="Skip the typed confirmation (required for production "
                                                       "when not at a terminal).")
+
+
+class _StrategyKind(click.Choice[str]):
+    """The registered strategy kinds, read each time --strategy is shown or checked rather than copied at
+    import, so a strategy registered after the CLI is built is offered too."""
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return kinds()
+
+    @choices.setter
+    def choices(self, _copied: object) -> None:
+        pass  # click.Choice.__init__ stores the list it was given; the registry is the list
 
 
 def confirm_production(environment: str, yes: bool, what: str) -> None:
@@ -108,7 +122,7 @@ def _versions(pairs: tuple[str, ...]) -> dict[str, str]:
 @env_argument
 @click.option("--set", "pairs", multiple=True, metavar="COMPONENT=VERSION", required=True,
               help="websocket-server=IMAGE, frontend=GIT_REF, infrastructure=VERSION (repeatable).")
-@click.option("--strategy", type=click.Choice(["blue-green", "canary", "rolling"]),
+@click.option("--strategy", type=_StrategyKind(kinds()),
               help="Another strategy for this deployment (default: the environment's).")
 @click.option("--auto/--manual", "auto", default=None, help="Canary steps advance on the judge's pass, or by hand.")
 @yes_option

@@ -36,6 +36,7 @@ from core.providers.vercel import VercelAdapter
 from core.providers.vercel_env import VercelEnvAdapter
 from core.recovery.context import RecoveryPorts
 from core.registry import DeploymentRegistry
+from core.strategies import load_test_of
 from sandbox.clock import SandboxClock
 from sandbox.cloud import SandboxCloud
 from sandbox.control import advance_clock, fetch_status
@@ -186,7 +187,7 @@ class Wiring:
 
     def loadtester(self, env: str) -> FlaggerLoadTester | None:
         """The load tester an environment's canary asks for synthetic load (strategy.load_test), or None."""
-        test = getattr(self.environment(env).strategy, "load_test", None)
+        test = load_test_of(self.environment(env).strategy)
         if test is None:
             return None
         url = test.url or self.endpoints.loadtester_url

@@ -35,7 +35,10 @@ from core.config.strategies import (
     LoadTest,
     RollbackTriggers,
     RollingStrategy,
+    StrategySettings,
     ValidationCriteria,
+    register_settings,
+    unregister_settings,
 )
 
 __all__ = [
@@ -67,6 +70,7 @@ __all__ = [
     "RollingStrategy",
     "SecretManagerRef",
     "SecretRef",
+    "StrategySettings",
     "ValidationCriteria",
     "default_config",
     "generate_deployment_config",
@@ -75,7 +79,9 @@ __all__ = [
     "parse_secret_ref",
     "project_config_file",
     "read_config_history",
+    "register_settings",
     "resolve_secret",
+    "unregister_settings",
     "update_config",
     "user_config_file",
     "validate_configuration",

@@ -14,7 +14,7 @@ from core.config.models import (
 from core.config.strategies import (
     BlueGreenStrategy,
     CanaryStrategy,
-    Strategy,
+    StrategySettings,
     ValidationCriteria,
 )
 
@@ -39,7 +39,7 @@ PURPOSES = {
     "production": "Serves users: canary 10 → 25 → 50 → 100, each step taken by a person after approval.",
 }
 
-PREDEFINED_STRATEGIES: dict[str, Strategy] = {
+PREDEFINED_STRATEGIES: dict[str, StrategySettings] = {
     "dev": BlueGreenStrategy(
         observation_window_s=60,
         criteria=ValidationCriteria(required_checks=["health", "websocket"]),

@@ -17,7 +17,7 @@ from pydantic_core import PydanticCustomError
 
 from core.config.base import FrozenModel, Violation, matching, rule_error
 from core.config.secrets import SecretRef
-from core.config.strategies import DeploymentStrategy
+from core.config.strategies import DeploymentStrategy, embeds_strategy
 from core.errors import BadInput
 
 COMPONENTS = ("websocket-server", "frontend", "infrastructure")
@@ -237,3 +237,6 @@ class ConsoleConfig(FrozenModel):
         except KeyError:
             known = ", ".join(self.environments) or "none"
             raise BadInput(f"There is no environment {name!r} in the configuration (known: {known}).") from None
+
+
+embeds_strategy(EnvironmentConfig, ConsoleConfig)  # a strategy kind registered later is accepted in both

@@ -19,7 +19,6 @@ from core.config.models import ENVIRONMENTS, ConsoleConfig
 from core.config.strategies import STRATEGY_CLASSES, STRATEGY_KINDS
 from core.errors import BadInput
 
-_KINDS = ", ".join(STRATEGY_KINDS)
 _SHOULD = re.compile(r"^(Input|String|List|Value|Dictionary|Number) should ")  # pydantic's phrasing
 _INSTANCE_OF = re.compile(r" or instance of \w+")
 
@@ -97,7 +96,7 @@ def _present(data: Any, parts: list[Any]) -> bool:
 def _explain(item: Any, loc: tuple[Any, ...], path: SettingPath) -> tuple[SettingPath, str]:
     kind = item["type"]
     if kind in ("union_tag_invalid", "union_tag_not_found"):
-        return (*path, "kind"), f"kind must be one of {_KINDS}"
+        return (*path, "kind"), f"kind must be one of {', '.join(STRATEGY_KINDS)}"
     if _is_environment_key(loc):
         return path, f"is not an environment; the environments are {', '.join(ENVIRONMENTS)}"
     if kind == "extra_forbidden":

@@ -1,17 +1,20 @@
-"""How a release reaches an environment: blue-green, canary or rolling, with its acceptance criteria
-and the triggers that roll it back.
+"""How a release reaches an environment: each strategy's settings (blue-green, canary, rolling), registered by
+kind, with the acceptance criteria and the triggers that roll it back.
 
 The criteria decide whether a new revision passes verification; the triggers decide when an
-in-flight release is abandoned. Their defaults are the AI Agent Network's.
+in-flight release is abandoned. Their defaults are the AI Agent Network's. The `strategy` table of an
+environment is a union on `kind` built from the registered settings models, so a new strategy's settings
+are accepted (and its errors explained) once its model is registered; core.strategies plans with them.
 """
 
 from __future__ import annotations
 
 import itertools
-from typing import Annotated, Literal
+from collections.abc import KeysView
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
-from pydantic import Field, field_validator, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, Field, GetCoreSchemaHandler, field_validator, model_validator
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from core.config.base import FrozenModel, rule_error
 
@@ -28,7 +31,7 @@ class ValidationCriteria(FrozenModel):
     max_p99_latency_ms: float = Field(default=1000.0, gt=0, le=60000)
     max_p99_ratio_to_stable: float = Field(default=1.5, ge=1, le=10)
     min_requests_per_window: int = Field(default=50, ge=0)
-    required_checks: list[CheckName] = Field(default_factory=lambda: ["health"])
+    required_checks: list[CheckName] = Field(default_factory=lambda: list[CheckName](["health"]))
 
     @field_validator("required_checks")
     @classmethod
@@ -50,12 +53,15 @@ class RollbackTriggers(FrozenModel):
     consecutive_failed_windows: int = Field(default=2, ge=1, le=20)
 
 
-class _Strategy(FrozenModel):
+class StrategySettings(FrozenModel):
+    """What every strategy's settings share; each subclass fixes `kind` with a Literal default and is registered."""
+
     criteria: ValidationCriteria = Field(default_factory=ValidationCriteria)
     triggers: RollbackTriggers = Field(default_factory=RollbackTriggers)
+    kind: str  # after criteria and triggers: a subclass's Literal keeps this place, so dumps list fields as before
 
     @model_validator(mode="after")
-    def _trigger_above_criteria(self) -> _Strategy:
+    def _trigger_above_criteria(self) -> StrategySettings:
         if self.triggers.error_rate < self.criteria.max_5xx_rate:
             message = (
                 f"the rollback error_rate {self.triggers.error_rate} is below the criteria's max_5xx_rate "
@@ -65,7 +71,62 @@ class _Strategy(FrozenModel):
         return self
 
 
-class BlueGreenStrategy(_Strategy):
+Settings = TypeVar("Settings", bound=StrategySettings)
+
+STRATEGY_CLASSES: dict[str, type[StrategySettings]] = {}
+"""Each strategy kind and the model of its settings, in the order they were registered."""
+STRATEGY_KINDS: KeysView[str] = STRATEGY_CLASSES.keys()
+"""The registered kinds; a live view, so a kind registered after import is listed too."""
+_EMBEDDERS: list[type[BaseModel]] = []
+
+
+def register_settings(model: type[Settings]) -> type[Settings]:
+    """Accept `model` as the settings of its kind in every environment's `strategy` table (a class decorator)."""
+    field = model.model_fields["kind"]
+    kind = field.default
+    if not isinstance(kind, str) or get_args(field.annotation) != (kind,):
+        raise TypeError(f"{model.__name__} must fix its kind, e.g. kind: Literal['canary'] = 'canary'")
+    if STRATEGY_CLASSES.setdefault(kind, model) is not model:
+        raise ValueError(f"the strategy kind {kind!r} is already registered, by {STRATEGY_CLASSES[kind].__name__}")
+    _rebuild_embedders()
+    return model
+
+
+def unregister_settings(kind: str) -> None:
+    """Stop accepting `kind` (a strategy removed at run time, e.g. by a test that added one)."""
+    if STRATEGY_CLASSES.pop(kind, None) is not None:
+        _rebuild_embedders()
+
+
+def embeds_strategy(*models: type[BaseModel]) -> None:
+    """Models whose schema holds DeploymentStrategy, innermost first: rebuilt when the registered kinds change.
+
+    Pydantic builds a model's validator once, from the union as it was then; the built-in kinds are all
+    registered before any embedder exists, so only a kind registered later costs a rebuild.
+    """
+    _EMBEDDERS.extend(models)
+
+
+def _rebuild_embedders() -> None:
+    for model in _EMBEDDERS:
+        model.model_rebuild(force=True)
+
+
+class _RegisteredKinds:
+    """The union on `kind` of the registered settings models, made when a model using it is built."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        # The tagged union pydantic makes for Field(discriminator="kind"), from a list known only at run time.
+        choices = {kind: handler.generate_schema(model) for kind, model in STRATEGY_CLASSES.items()}
+        return core_schema.tagged_union_schema(choices, discriminator="kind")
+
+
+DeploymentStrategy = Annotated[StrategySettings, _RegisteredKinds()]
+"""A strategy's settings, chosen by their `kind` key (the seed's name for it) among the registered kinds."""
+
+
+@register_settings
+class BlueGreenStrategy(StrategySettings):
     """Deploy beside the live revision, verify it, switch all traffic at once, keep the old one ready."""
 
     kind: Literal["blue-green"] = "blue-green"
@@ -84,7 +145,8 @@ class LoadTest(FrozenModel):
     url: str = Field(default="", description="the load tester's webhook; empty: the sandbox's own")
 
 
-class CanaryStrategy(_Strategy):
+@register_settings
+class CanaryStrategy(StrategySettings):
     """Move traffic to the new revision in steps (percent), judging it against the stable one each time."""
 
     kind: Literal["canary"] = "canary"
@@ -121,19 +183,10 @@ class CanaryStrategy(_Strategy):
         return steps
 
 
-class RollingStrategy(_Strategy):
+@register_settings
+class RollingStrategy(StrategySettings):
     """Replace instances a batch at a time."""
 
     kind: Literal["rolling"] = "rolling"
     batch_percent: int = Field(ge=1, le=100)
     pause_between_batches_s: int = Field(ge=0, le=86400)
-
-
-Strategy = BlueGreenStrategy | CanaryStrategy | RollingStrategy
-STRATEGY_CLASSES: dict[str, type[Strategy]] = {
-    cls.model_fields["kind"].default: cls for cls in (BlueGreenStrategy, CanaryStrategy, RollingStrategy)
-}
-"""Each strategy kind and the model of its settings."""
-STRATEGY_KINDS = tuple(STRATEGY_CLASSES)
-DeploymentStrategy = Annotated[Strategy, Field(discriminator="kind")]
-"""A strategy chosen by its `kind` key (the seed's name for it)."""

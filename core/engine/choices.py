@@ -13,16 +13,15 @@ from datetime import datetime, timedelta
 from itertools import islice
 from typing import TYPE_CHECKING
 
-from core.config import COMPONENTS, CanaryStrategy, EnvironmentConfig
+from core.config import COMPONENTS, EnvironmentConfig
 from core.engine.planning import plan_for
 from core.errors import BadInput
 from core.registry import DeploymentRegistry
-from core.strategies import DeploymentPlan
+from core.strategies import DeploymentPlan, mode_of, registered, strategy_for
 
 if TYPE_CHECKING:
     from core.engine.engine import Engine
 
-STRATEGY_KINDS = ("canary", "blue-green", "rolling")
 MODES = ("manual", "auto")
 RECENT_SCANNED = 500  # deployments read for recent versions: enough for months, bounded for a 100 000 registry
 
@@ -88,23 +87,25 @@ def recent_versions(registry: DeploymentRegistry, *, environment: str | None = N
 @dataclass(frozen=True)
 class StrategyChoice:
     kind: str
-    mode: str  # auto or manual; only a canary can be stepped by hand
+    mode: str  # auto or manual; only a strategy stepped by hand (a canary) offers manual
 
     @property
     def label(self) -> str:
-        return f"{self.kind} · {self.mode}" if self.kind == "canary" else self.kind
+        return strategy_for(self.kind).label(self.mode)
 
 
 def strategy_choices() -> list[StrategyChoice]:
-    """Every strategy an operator can pick for one deployment."""
-    return [StrategyChoice("canary", "manual"), StrategyChoice("canary", "auto"),
-            StrategyChoice("blue-green", "auto"), StrategyChoice("rolling", "auto")]
+    """Every registered strategy an operator can pick for one deployment, in each of its modes.
+
+    The ones stepped by hand come first: production's canary is the choice the wizard most often opens on.
+    """
+    ordered = sorted(registered(), key=lambda strategy: not strategy.steppable_by_hand)  # stable: kept in order
+    return [StrategyChoice(strategy.kind, mode) for strategy in ordered for mode in strategy.modes()]
 
 
 def default_strategy(config: EnvironmentConfig) -> StrategyChoice:
-    """The environment's configured strategy (and, for a canary, its configured mode)."""
-    strategy = config.strategy
-    return StrategyChoice(strategy.kind, strategy.mode if isinstance(strategy, CanaryStrategy) else "auto")
+    """The environment's configured strategy (and, for one stepped by hand, its configured mode)."""
+    return StrategyChoice(config.strategy.kind, mode_of(config.strategy))
 
 
 def serving_revision(engine: Engine, environment: str) -> str | None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from core.config import BlueGreenStrategy, CanaryStrategy, EnvironmentConfig, RollingStrategy
+from core.config import EnvironmentConfig, StrategySettings
 from core.errors import BadInput
 from core.model.rollout import Rollout
-from core.strategies import NEW_REVISION_TAG, PlanContext, generate_deployment_plan
+from core.strategies import NEW_REVISION_TAG, Mode, PlanContext, generate_deployment_plan, strategy_for, window_of
+
+_MODES: dict[str | None, Mode | None] = {None: None, "auto": "auto", "manual": "manual"}
 
 
 def plan_for(config: EnvironmentConfig, versions: Mapping[str, str], *, stable: str | None,
@@ -16,10 +18,10 @@ def plan_for(config: EnvironmentConfig, versions: Mapping[str, str], *, stable: 
     chosen = config.strategy
     if strategy is not None and strategy != chosen.kind:
         chosen = _other_kind(strategy, config)
-    if mode not in (None, "auto", "manual"):
+    if mode not in _MODES:
         raise BadInput(f"mode must be auto or manual, got {mode!r}")
     context = PlanContext(environment=config.name, service=config.infrastructure.service_name,
-                          stable_revision=stable, versions=dict(versions), mode=mode)  # type: ignore[arg-type]
+                          stable_revision=stable, versions=dict(versions), mode=_MODES[mode])
     plan = generate_deployment_plan(chosen, context)
     return Rollout(plan=plan, service=config.infrastructure.service_name, image=versions.get("websocket-server"),
                    frontend_ref=versions.get("frontend"), frontend_project=config.application.frontend_project,
@@ -27,15 +29,7 @@ def plan_for(config: EnvironmentConfig, versions: Mapping[str, str], *, stable: 
                    new_tag=NEW_REVISION_TAG)
 
 
-def _other_kind(kind: str, config: EnvironmentConfig) -> BlueGreenStrategy | CanaryStrategy | RollingStrategy:
+def _other_kind(kind: str, config: EnvironmentConfig) -> StrategySettings:
     """Another kind of strategy for one deployment, keeping the environment's criteria, triggers and window."""
-    base = config.strategy
-    window = getattr(base, "analysis_window_s", None) or getattr(base, "observation_window_s", None) or 300
-    shared = {"criteria": base.criteria, "triggers": base.triggers}
-    if kind == "blue-green":
-        return BlueGreenStrategy(observation_window_s=window, **shared)
-    if kind == "canary":
-        return CanaryStrategy(steps=[10, 25, 50, 100], analysis_window_s=window, **shared)
-    if kind == "rolling":
-        return RollingStrategy(batch_percent=25, pause_between_batches_s=window, **shared)
-    raise BadInput(f"unknown strategy {kind!r}; choose blue-green, canary or rolling")
+    other: StrategySettings = strategy_for(kind).settings_like(config.strategy, window_of(config.strategy))
+    return other  # named: the registry holds strategies of any settings type, this is one of them

@@ -18,7 +18,7 @@ from core.model.deployment import Deployment, DeploymentStatus
 from core.model.events import DeploymentFinished, RolledBack
 from core.model.rollout import STABLE_TAG
 from core.model.service import ServiceState
-from core.strategies import PREVIOUS_REVISION_TAG
+from core.strategies import PREVIOUS_REVISION_TAG, window_of
 from core.verify import VerificationReport, VerifyTarget, verify_revision
 
 ROLLBACK_COMPONENTS = ("websocket-server", "frontend", "infrastructure")
@@ -147,8 +147,7 @@ def verify_deployment(engine: Engine, env: str, deployment_id: str | None = None
         raise OperationFailed(f"{env} has no revision to verify")
     checks = list(config.strategy.criteria.required_checks)
     now = engine.ports.now()
-    window_s = float(getattr(config.strategy, "analysis_window_s", None)
-                     or getattr(config.strategy, "observation_window_s", 300))
+    window_s = window_of(config.strategy)
     target = VerifyTarget.from_revision(config, revision)
     if not revision.url:  # an untagged revision has no address of its own: check what users reach, the service URL
         target = VerifyTarget(environment=env, service=service, revision=revision.name, url=state.uri, config=config)

@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.analysis import DEFAULT_SETTINGS, Action, AnalysisHistory, Decision, JudgeSettings
 from core.model.deployment import Deployment
+from core.model.plan import DeploymentPlan, Stage, StageKind
 from core.model.service import serving_revision
-from core.strategies import DeploymentPlan, Stage, StageKind
 
 STABLE_TAG = "stable"
 """The Cloud Run tag on the revision serving as stable: addressable on its own URL during and after a rollout."""

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from core.config.models import ConsoleConfig, EnvironmentConfig
-from core.config.strategies import CanaryStrategy
 from core.errors import BadInput
 from core.pipeline.workflow import env_secret_names
 from core.providers.github import GitHubEnvironmentState
+from core.strategies import summary_of
 
 ChangeKind = Literal["create_environment", "set_reviewers", "add_variable", "update_variable", "set_secret"]
 
@@ -61,10 +61,7 @@ class PipelinePlan:
 
 
 def _strategy_variable(env: EnvironmentConfig) -> str:
-    strategy = env.strategy
-    if isinstance(strategy, CanaryStrategy):
-        return f"canary {','.join(str(s) for s in strategy.steps)} {strategy.mode}"
-    return strategy.kind
+    return summary_of(env.strategy, compact=True)
 
 
 def desired_environment(config: ConsoleConfig, env_name: str) -> DesiredEnvironment:

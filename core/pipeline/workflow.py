@@ -14,7 +14,7 @@ from typing import Any
 
 from core.config.models import ConsoleConfig, EnvironmentConfig
 from core.config.secrets import EnvRef, SecretManagerRef, parse_secret_ref
-from core.config.strategies import CanaryStrategy
+from core.strategies import mode_of, summary_of
 
 PIPELINE_ENVIRONMENTS = ("staging", "production")
 """The environments that get a deployment workflow (dev is deployed from the console)."""
@@ -52,16 +52,13 @@ def env_secret_names(env: EnvironmentConfig) -> dict[str, str]:
 
 
 def _strategy_summary(env: EnvironmentConfig) -> str:
-    strategy = env.strategy
-    if isinstance(strategy, CanaryStrategy):
-        return f"canary {' → '.join(str(s) for s in strategy.steps)}, {strategy.mode}"
-    return strategy.kind
+    return summary_of(env.strategy)
 
 
 def deploy_command(env: EnvironmentConfig) -> str:
     """The headless deploy the job runs: the environment's strategy and mode, as configured."""
     strategy = env.strategy
-    auto = "--manual" if isinstance(strategy, CanaryStrategy) and strategy.mode == "manual" else "--auto"
+    auto = f"--{mode_of(strategy)}"
     return (f"opsconsole deploy {env.name} --set \"websocket-server=${{IMAGE}}\" --set \"frontend=${{GITHUB_SHA}}\" "
             f"--strategy {strategy.kind} {auto} --yes --json")
 

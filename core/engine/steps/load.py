@@ -18,6 +18,7 @@ from core.errors import OpsError
 from core.model.deployment import Deployment
 from core.model.events import Note
 from core.model.rollout import Rollout
+from core.strategies import load_test_of
 
 
 def keep_load(ctx: StepContext, deployment: Deployment, rollout: Rollout, until: datetime) -> None:
@@ -25,7 +26,7 @@ def keep_load(ctx: StepContext, deployment: Deployment, rollout: Rollout, until:
     if rollout.load_until is not None and datetime.fromisoformat(rollout.load_until) >= until:
         return
     env = deployment.environment
-    test = getattr(ctx.environment(env).strategy, "load_test", None)
+    test = load_test_of(ctx.environment(env).strategy)
     factory = ctx.ports.loadtester
     seconds = (until - ctx.ports.now()).total_seconds()
     if test is None or factory is None or seconds <= 0 or not 0 < rollout.weight < 100 \
