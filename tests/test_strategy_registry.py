@@ -10,7 +10,6 @@ from typing import Any, Literal
 
 import pytest
 from click.testing import CliRunner
-from core.model.events import WeightChanged
 from textual.widgets import DataTable, Input, OptionList
 
 from console import deploy_commands
@@ -26,6 +25,7 @@ from core.config import (
 from core.config.strategies import STRATEGY_CLASSES, WindowSeconds
 from core.engine.choices import default_strategy, strategy_choices
 from core.engine.planning import plan_for
+from core.model.events import WeightChanged
 from core.registry import DeploymentStatus
 from core.strategies import (
     BUILT_IN,
