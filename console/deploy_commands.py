@@ -8,30 +8,19 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 
-from console import render
-from console.session import Session
-from core.config import COMPONENTS, ENVIRONMENTS
-from core.engine import (
-    Engine,
-    EngineEvent,
-    EnvironmentBusy,
-    Rollout,
-    Tick,
-    abort,
-    approve,
-    pause,
-    promote,
-    resume,
-    set_weight,
-    verify_deployment,
-)
-from core.engine import rollback_deployment as rollback_component
-from core.engine.choices import validate_version
+from console.lazy import LazyChoice, components, environment_choice
 from core.errors import BadInput, OperationFailed
-from core.registry import DeploymentStatus
+
+if TYPE_CHECKING:
+    from console.session import Session
+    from core.engine import Engine, EngineEvent, Tick
+
+# The engine and the providers are imported inside the commands: `opsconsole --help` lists these
+# commands without loading them (console/lazy.py).
 
 EXIT_CODES = """\b
 Exit codes:
@@ -39,7 +28,7 @@ Exit codes:
   1  the deployment failed or was rolled back, or the operation was refused
   2  bad input (arguments, configuration); nothing was changed"""
 
-env_argument = click.argument("environment", type=click.Choice(ENVIRONMENTS))
+env_argument = click.argument("environment", type=environment_choice())
 json_option = click.option("--json", "as_json", is_flag=True, help="One JSON object per event, for CI logs.")
 yes_option = click.option("--yes", is_flag=True, help="Skip the typed confirmation (required for production "
                                                       "when not at a terminal).")
@@ -57,6 +46,8 @@ def confirm_production(environment: str, yes: bool, what: str) -> None:
 
 
 def _printer(as_json: bool) -> Callable[[EngineEvent], None]:
+    from console import render
+
     def show(event: EngineEvent) -> None:
         if as_json:
             render.echo_json_line(event.to_dict())
@@ -67,6 +58,8 @@ def _printer(as_json: bool) -> Callable[[EngineEvent], None]:
 
 def drive(session: Session, environment: str, as_json: bool) -> None:
     """Carry the environment's active deployment on until it ends or needs the operator; set the exit code."""
+    from core.engine import EnvironmentBusy
+
     engine = session.engine
     deployment = engine.active(environment)
     if deployment is None:
@@ -84,6 +77,9 @@ def drive(session: Session, environment: str, as_json: bool) -> None:
 
 
 def finish(session: Session, deployment_id: str, tick: Tick, as_json: bool) -> None:
+    from console import render
+    from core.registry import DeploymentStatus
+
     final = session.registry.get_deployment(deployment_id)
     assert final is not None
     if as_json:
@@ -96,6 +92,9 @@ def finish(session: Session, deployment_id: str, tick: Tick, as_json: bool) -> N
 
 
 def _versions(pairs: tuple[str, ...]) -> dict[str, str]:
+    from core.config import COMPONENTS
+    from core.engine.choices import validate_version
+
     versions: dict[str, str] = {}
     for pair in pairs:
         component, sep, version = pair.partition("=")
@@ -145,15 +144,36 @@ def _operator_command(name: str, action: Callable[..., object], summary: str, *,
     return command
 
 
-approve_command = _operator_command("approve", approve, "Approve ENVIRONMENT's waiting deployment (allowed "
+def _approve(engine: Engine, environment: str) -> None:
+    from core.engine import approve
+
+    approve(engine, environment)
+
+
+def _pause(engine: Engine, environment: str) -> None:
+    from core.engine import pause
+
+    pause(engine, environment)
+
+
+def _resume(engine: Engine, environment: str) -> None:
+    from core.engine import resume
+
+    if _paused(engine, environment):
+        resume(engine, environment)
+
+
+approve_command = _operator_command("approve", _approve, "Approve ENVIRONMENT's waiting deployment (allowed "
                                     "operators only), then follow it.", confirm="Approve the deployment")
-pause_command = _operator_command("pause", pause, "Pause ENVIRONMENT's deployment at its current step; the judge "
+pause_command = _operator_command("pause", _pause, "Pause ENVIRONMENT's deployment at its current step; the judge "
                                   "keeps watching and can still roll back.")
-resume_command = _operator_command("resume", lambda e, env: resume(e, env) if _paused(e, env) else None,
+resume_command = _operator_command("resume", _resume,
                                    "Resume a paused deployment, or carry on one a stopped console left running.")
 
 
 def _paused(engine: Engine, environment: str) -> bool:
+    from core.engine import Rollout
+
     running = engine.active(environment)
     return running is not None and Rollout.of(running).paused
 
@@ -167,6 +187,8 @@ def _paused(engine: Engine, environment: str) -> bool:
 @click.pass_obj
 def promote_command(session: Session, environment: str, override: str | None, yes: bool, as_json: bool) -> None:
     """Move ENVIRONMENT's deployment to its next step (next canary weight, or the frontend promotion)."""
+    from core.engine import promote
+
     confirm_production(environment, yes, "Promote to the next step")
     promote(session.engine, environment, override=override)
     drive(session, environment, as_json)
@@ -180,6 +202,8 @@ def promote_command(session: Session, environment: str, override: str | None, ye
 @click.pass_obj
 def set_weight_command(session: Session, environment: str, percent: int, yes: bool, as_json: bool) -> None:
     """Put PERCENT of traffic on the new revision by hand (the judge keeps watching)."""
+    from core.engine import set_weight
+
     confirm_production(environment, yes, f"Set the canary weight to {percent} %")
     set_weight(session.engine, environment, percent)
     drive(session, environment, as_json)
@@ -188,7 +212,7 @@ def set_weight_command(session: Session, environment: str, percent: int, yes: bo
 @click.command("rollback", epilog=EXIT_CODES)
 @env_argument
 @click.option("--reason", required=True, help="Why: recorded as the rollback cause and sent to Slack/PagerDuty.")
-@click.option("--component", type=click.Choice(COMPONENTS), default="websocket-server", show_default=True,
+@click.option("--component", type=LazyChoice(components), default="websocket-server", show_default=True,
               help="With no deployment running: which component goes back.")
 @click.option("--to", "version", help="With no deployment running: the revision, image tag or Vercel deployment.")
 @yes_option
@@ -197,6 +221,10 @@ def set_weight_command(session: Session, environment: str, percent: int, yes: bo
 def rollback_command(session: Session, environment: str, reason: str, component: str, version: str | None,
                      yes: bool, as_json: bool) -> None:
     """Roll back: the running deployment if there is one, else COMPONENT to its previous version."""
+    from console import render
+    from core.engine import abort
+    from core.engine import rollback_deployment as rollback_component
+
     confirm_production(environment, yes, "Roll back")
     engine = session.engine
     if engine.active(environment) is not None:
@@ -217,6 +245,9 @@ def rollback_command(session: Session, environment: str, reason: str, component:
 @click.pass_obj
 def verify_command(session: Session, environment: str, as_json: bool) -> None:
     """Run ENVIRONMENT's required checks on its new revision (during a deployment) or on what serves now."""
+    from console import render
+    from core.engine import verify_deployment
+
     running = session.engine.active(environment)
     report = verify_deployment(session.engine, environment, running.id if running else None)
     if as_json:
@@ -228,6 +259,3 @@ def verify_command(session: Session, environment: str, as_json: bool) -> None:
     if not report.passed:
         sys.exit(1)
 
-
-COMMANDS = [deploy, approve_command, promote_command, set_weight_command, pause_command, resume_command,
-            rollback_command, verify_command]
