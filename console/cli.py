@@ -85,7 +85,7 @@ def cli(ctx: click.Context, config_file: Path | None, registry_path: Path | None
                        f"ui --read-only, opsconsole --read-only report); `{ctx.invoked_subcommand}` does not take it")
     ctx.meta["read_only"] = read_only
     if ctx.invoked_subcommand is None:
-        ctx.invoke(ui if sys.stdin.isatty() and sys.stdout.isatty() else cli.get_command(ctx, "status"))
+        ctx.invoke(ui if sys.stdin.isatty() and sys.stdout.isatty() else cli.load("status"))
 
 
 @cli.command(epilog=EXIT_CODES)

@@ -29,10 +29,11 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.lazy_subcommands:
-            return self._load(cmd_name)
+            return self.load(cmd_name)
         return super().get_command(ctx, cmd_name)
 
-    def _load(self, cmd_name: str) -> click.Command:
+    def load(self, cmd_name: str) -> click.Command:
+        """The subcommand `cmd_name` of the table, imported now."""
         path = self.lazy_subcommands[cmd_name]
         module_name, attribute = path.rsplit(".", 1)
         command = getattr(importlib.import_module(module_name), attribute)
@@ -51,7 +52,7 @@ class LazyChoice(click.Choice[str]):
         self._values: tuple[str, ...] | None = None
         super().__init__((), case_sensitive=case_sensitive)
 
-    @property  # type: ignore[override]  # click declares a plain attribute; a property reads the same
+    @property
     def choices(self) -> tuple[str, ...]:
         if self._values is None:
             self._values = tuple(self._load())

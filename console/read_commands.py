@@ -82,7 +82,7 @@ def status(session: Session, environment: str | None = None, as_json: bool = Fal
         render.echo_json([{**s.model_dump(mode="json"), "live": dataclasses.asdict(live[s.name])} for s in states])
         return
     environments = session.loaded.config.environments
-    strategies = {name: environments[name].strategy.kind for name in names if name in environments}
+    strategies: dict[str, str] = {name: environments[name].strategy.kind for name in names if name in environments}
     render.print_table(render.environment_table(states, live, strategies, wiring.now()))
 
 

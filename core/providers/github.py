@@ -73,6 +73,8 @@ class GitHubAdapter:
 
     def read_environment(self, name: str) -> GitHubEnvironmentState:
         from github import GithubException, UnknownObjectException
+        from github.NamedUser import NamedUser
+        from github.Team import Team
 
         repo = self._repository()
         try:
@@ -88,10 +90,11 @@ class GitHubAdapter:
             if rule.type != "required_reviewers":
                 continue
             for reviewer in rule.reviewers or ():
-                if reviewer.type == "User":
-                    reviewers.append(reviewer.reviewer.login)
-                elif reviewer.type == "Team":
-                    reviewers.append(f"{self._owner}/{reviewer.reviewer.slug}")
+                who = reviewer.reviewer  # a NamedUser or a Team, as `reviewer.type` says
+                if isinstance(who, NamedUser):
+                    reviewers.append(who.login)
+                elif isinstance(who, Team):
+                    reviewers.append(f"{self._owner}/{who.slug}")
         variables = self._call(f"listing variables of environment {name}",
                                lambda: {v.name: v.value for v in environment.get_variables()})
         secrets = self._call(f"listing secrets of environment {name}",

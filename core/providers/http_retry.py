@@ -66,7 +66,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based) when the server said nothing."""
-        return min(self.max_backoff, self.initial_backoff * 2 ** (attempt - 1) + self.random() * self.jitter)
+        return min(self.max_backoff, self.initial_backoff * 2.0 ** (attempt - 1) + self.random() * self.jitter)
 
 
 DEFAULT_POLICY = RetryPolicy()
@@ -108,13 +108,15 @@ def default_detail(response: httpx.Response) -> str:
         return response.text.strip()[:200]
     if isinstance(body, dict):
         error = body.get("error")
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return error["message"]
+        message = error.get("message") if isinstance(error, dict) else None
+        if isinstance(message, str):
+            return message
         errors = body.get("errors")
         if isinstance(errors, list) and errors:
             return "; ".join(str(e) for e in errors)
-        if isinstance(body.get("message"), str):
-            return body["message"]
+        message = body.get("message")
+        if isinstance(message, str):
+            return message
     return response.text.strip()[:200]
 
 

@@ -75,8 +75,9 @@ class GoogleClients:
     metrics: MetricServiceClient
 
     def close(self) -> None:
-        for client in (self.services, self.revisions, self.metrics):
-            client.transport.close()
+        self.services.transport.close()
+        self.revisions.transport.close()
+        self.metrics.transport.close()
 
 
 def google_clients(endpoints: Endpoints) -> GoogleClients:

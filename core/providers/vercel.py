@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
 from core.errors import OperationFailed
 from core.providers.http_retry import DEFAULT_POLICY, RequestRefused, RetryPolicy, send
+
+T = TypeVar("T")
 
 VERCEL_API = "https://api.vercel.com"
 FAILED_STATES = frozenset({"ERROR", "CANCELED"})
@@ -141,7 +143,7 @@ class VercelAdapter:
                     headers={"Authorization": f"Bearer {self._token}"}, params=query, json=json)
 
     @staticmethod
-    def _parse(operation: str, parse: Callable[[], Any]) -> Any:
+    def _parse(operation: str, parse: Callable[[], T]) -> T:
         try:
             return parse()
         except (KeyError, TypeError, ValueError) as exc:
@@ -262,7 +264,6 @@ class VercelAdapter:
                 return True
             raise
         if answer.status_code == 201:
-            current = self.get_project(project)
-            job = current.last_alias_request
+            job = self.get_project(project).last_alias_request
             return job is None or job.job_status == "succeeded"
         return False
