@@ -24,7 +24,8 @@ waiting for the operator, then lets the clock run at real speed and opens the co
   start and the first refresh are all inside it; the in-process figure above starts when the App exists.
 
 Run: `python bench/console.py [--runs 3] [--idle 20] [--refreshes 200]`;
-`python bench/console.py --start-only [--runs 5]` measures first paint from process start only.
+`python bench/console.py --start-only [--runs 5] [--root DIR]` measures first paint from process start only
+(of another checkout with --root, for a before/after comparison).
 `python bench/console.py --screenshot docs/console.svg` writes the README's screenshot instead.
 """
 
@@ -205,13 +206,14 @@ def cards_live(screen: str) -> bool:
     return "PRODUCTION" in screen and "waiting for" not in screen and screen.count("websocket-server") >= 3
 
 
-def first_paint_from_start(saved: Path) -> float:
-    """Milliseconds from starting `python -m console` on an 80x24 pty to the cards showing live data."""
+def first_paint_from_start(saved: Path, root: Path = ROOT) -> float:
+    """Milliseconds from starting `python -m console` (of the checkout `root`) on an 80x24 pty to the cards
+    showing live data."""
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         shutil.copytree(saved, home)  # every run starts from the same saved state
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPSCONSOLE_")}
-        env.update(PYTHONPATH=str(ROOT), TERM="xterm-256color", OPSCONSOLE_OPERATOR=OPERATOR,
+        env.update(PYTHONPATH=str(root), TERM="xterm-256color", OPSCONSOLE_OPERATOR=OPERATOR,
                    OPSCONSOLE_REGISTRY=str(home / "registry.json"), OPSCONSOLE_SANDBOX=str(home / "sandbox.json"),
                    XDG_CONFIG_HOME=str(home / "config"), XDG_DATA_HOME=str(home / "data"))
         seconds, _ = run_until_shown([sys.executable, "-m", "console"], cards_live, cwd=home, env=env,
@@ -269,6 +271,8 @@ def main() -> None:
     parser.add_argument("--refreshes", type=int, default=200)
     parser.add_argument("--screenshot", type=Path, help="write the README screenshot (SVG) here and stop")
     parser.add_argument("--start-only", action="store_true", help="measure first paint from process start only")
+    parser.add_argument("--root", type=Path, default=ROOT,
+                        help="the checkout whose console is started (default: this one), for a before/after table")
     args = parser.parse_args()
     if args.screenshot:
         screenshot(args.screenshot)
@@ -280,13 +284,14 @@ def main() -> None:
         saved_canary(saved)
         for index in range(args.runs):
             figures = {} if args.start_only else asyncio.run(one_run(args.idle, args.refreshes))
-            figures[FROM_START] = first_paint_from_start(saved)
+            figures[FROM_START] = first_paint_from_start(saved, args.root.resolve())
             runs.append(figures)
             print(f"run {index + 1}/{args.runs} done", file=sys.stderr)
     print(f"console benchmark: {args.runs} runs, {os.cpu_count()} CPUs, load average {load:.1f} at the start; "
           + ("" if args.start_only else f"{SIZE[0]}x{SIZE[1]}, headless, in-process sandbox, idle {args.idle:g} s, "
              f"{args.refreshes} extra refreshes; ")
-          + f"from process start: {START_SIZE[0]}x{START_SIZE[1]} pty, in-process sandbox from a state file")
+          + f"from process start: {START_SIZE[0]}x{START_SIZE[1]} pty, in-process sandbox from a state file, "
+            f"console of {args.root}")
     print(table(runs))
 
 
