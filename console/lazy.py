@@ -12,9 +12,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    StrChoice = click.Choice[str]
+else:  # click.Choice is generic from click 8.4 on; the range in pyproject.toml still allows 8.2
+    StrChoice = click.Choice
 
 
 class LazyGroup(click.Group):
@@ -43,7 +48,7 @@ class LazyGroup(click.Group):
         return command
 
 
-class LazyChoice(click.Choice[str]):
+class LazyChoice(StrChoice):
     """A click.Choice whose values `load` returns the first time they are needed (checking a value, or the
     command's own help), not when the command is defined."""
 
