@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from tenacity import RetryCallState, Retrying
@@ -136,7 +137,7 @@ def send(
     idempotent: bool = True,
     secrets: Iterable[str] = (),
     detail: Callable[[httpx.Response], str] = default_detail,
-    **kwargs: object,
+    **kwargs: Any,  # httpx's own request arguments (json, params, headers), passed through as they are
 ) -> httpx.Response:
     """Send one request under the retry policy and return the 1xx/2xx response.
 
@@ -152,7 +153,7 @@ def send(
     def attempt() -> httpx.Response:
         remaining = policy.deadline - (policy.clock() - start)
         timeout = max(policy.min_attempt_timeout, min(policy.attempt_timeout, remaining))
-        return client.request(method, url, timeout=timeout, **kwargs)  # type: ignore[arg-type]
+        return client.request(method, url, timeout=timeout, **kwargs)
 
     def should_retry(state: RetryCallState) -> bool:
         outcome = state.outcome
@@ -184,8 +185,9 @@ def send(
     def failure(state: RetryCallState) -> str:
         outcome = state.outcome
         assert outcome is not None
-        if outcome.failed:
-            return redact(_describe_error(outcome.exception()), hidden)  # type: ignore[arg-type]
+        error = outcome.exception() if outcome.failed else None
+        if error is not None:
+            return redact(_describe_error(error), hidden)
         return f"HTTP {outcome.result().status_code}"
 
     def before_sleep(state: RetryCallState) -> None:
