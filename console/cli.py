@@ -1,27 +1,24 @@
-"""The `opsconsole` command line: the same engine as the TUI, headless, for scripts and CI."""
+"""The `opsconsole` command line: the same engine as the TUI, headless, for scripts and CI.
+
+Subcommands are imported when they are resolved (console/lazy.py), and import their heavy dependencies
+inside, so `opsconsole --help` loads click and the command modules only: no pydantic, Google clients,
+gRPC or Textual (tests/test_startup_imports.py keeps it so).
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import tomli_w
 
-from console import render
-from console.deploy_commands import COMMANDS as DEPLOY_COMMANDS
-from console.infra_commands import infra
-from console.pipeline_commands import pipeline
-from console.recover_commands import COMMANDS as RECOVER_COMMANDS
-from console.report_commands import report
-from console.sandbox_commands import sandbox
-from console.session import Session
-from core.config import ENVIRONMENTS
+from console.lazy import LazyGroup
 from core.errors import BadInput, OpsError
-from core.live import observe_environment
-from core.registry import DeploymentStatus
+
+if TYPE_CHECKING:
+    from console.session import Session
 
 EXIT_CODES = """\b
 Exit codes:
@@ -29,13 +26,34 @@ Exit codes:
   1  the operation failed (a provider, the registry or a check said no)
   2  bad input (arguments, configuration file, runbook); nothing was changed"""
 
-STATUSES = [s.value for s in DeploymentStatus]
-json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of tables.")
 read_only_option = click.option("--read-only", is_flag=True,
                                 help="Open the console read-only: it shows everything and refuses every action.")
 
+# name -> "module.command": every subcommand but `ui` (below), imported only when it is resolved.
+SUBCOMMANDS = {
+    "config": "console.read_commands.config",
+    "status": "console.read_commands.status",
+    "history": "console.read_commands.history",
+    "deployment": "console.read_commands.deployment",
+    "deploy": "console.deploy_commands.deploy",
+    "approve": "console.deploy_commands.approve_command",
+    "promote": "console.deploy_commands.promote_command",
+    "set-weight": "console.deploy_commands.set_weight_command",
+    "pause": "console.deploy_commands.pause_command",
+    "resume": "console.deploy_commands.resume_command",
+    "rollback": "console.deploy_commands.rollback_command",
+    "verify": "console.deploy_commands.verify_command",
+    "recover": "console.recover_commands.recover",
+    "incident": "console.recover_commands.incident",
+    "report": "console.report_commands.report",
+    "infra": "console.infra_commands.infra",
+    "pipeline": "console.pipeline_commands.pipeline",
+    "sandbox": "console.sandbox_commands.sandbox",
+}
 
-@click.group(invoke_without_command=True, epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(cls=LazyGroup, lazy_subcommands=SUBCOMMANDS, invoke_without_command=True, epilog=EXIT_CODES,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_file",
@@ -55,6 +73,8 @@ def cli(ctx: click.Context, config_file: Path | None, registry_path: Path | None
 
     With no command, opens the console at a terminal, and prints the status of every environment otherwise.
     """
+    from console.session import Session
+
     if config_file is not None and not config_file.is_file():
         raise BadInput(f"configuration file {config_file} does not exist")
     ctx.obj = session = Session(config_file=config_file, registry_path=registry_path)
@@ -65,7 +85,7 @@ def cli(ctx: click.Context, config_file: Path | None, registry_path: Path | None
                        f"ui --read-only, opsconsole --read-only report); `{ctx.invoked_subcommand}` does not take it")
     ctx.meta["read_only"] = read_only
     if ctx.invoked_subcommand is None:
-        ctx.invoke(ui if sys.stdin.isatty() and sys.stdout.isatty() else status)
+        ctx.invoke(ui if sys.stdin.isatty() and sys.stdout.isatty() else cli.load("status"))
 
 
 @cli.command(epilog=EXIT_CODES)
@@ -79,110 +99,6 @@ def ui(ctx: click.Context, read_only: bool) -> None:
     read_only = read_only or bool(ctx.meta.get("read_only"))
     OpsConsoleApp(session.engine, sleep=session.wiring.sleep, read_only=read_only,
                   recovery_ports=session.wiring.recovery_ports).run()
-
-
-@cli.group(epilog=EXIT_CODES)
-def config() -> None:
-    """Show or check the configuration (built-in defaults, user file, project file, OPSCONSOLE_* variables)."""
-
-
-@config.command("show", epilog=EXIT_CODES)
-@json_option
-@click.pass_obj
-def config_show(session: Session, as_json: bool) -> None:
-    """Print the effective configuration and the files it came from."""
-    loaded = session.loaded
-    data = loaded.config.model_dump(mode="json", exclude_none=True)
-    if as_json:
-        render.echo_json({"sources": loaded.sources, "config": data})
-        return
-    click.echo("# sources, later ones win: " + ", ".join(loaded.sources))
-    click.echo(tomli_w.dumps(data))
-
-
-@config.command("validate", epilog=EXIT_CODES)
-@json_option
-@click.pass_obj
-def config_validate(session: Session, as_json: bool) -> None:
-    """Check the configuration; on a problem print file, field and reason, and exit 2."""
-    loaded = session.loaded
-    if as_json:
-        render.echo_json({"valid": True, "sources": loaded.sources})
-    else:
-        click.echo("configuration is valid (" + ", ".join(loaded.sources) + ")")
-
-
-@cli.command(epilog=EXIT_CODES)
-@click.argument("environment", required=False, type=click.Choice(ENVIRONMENTS))
-@json_option
-@click.pass_obj
-def status(session: Session, environment: str | None = None, as_json: bool = False) -> None:
-    """What is live (Cloud Run split, Vercel production) and the active and last deployment, per environment."""
-    names = [environment] if environment else list(ENVIRONMENTS)
-    states = [session.registry.get_environment_state(name) for name in names]
-    wiring = session.wiring
-    live = {
-        name: observe_environment(wiring.environment(name), wiring.cloudrun(name), wiring.frontend()) for name in names
-    }
-    if as_json:
-        render.echo_json([{**s.model_dump(mode="json"), "live": dataclasses.asdict(live[s.name])} for s in states])
-        return
-    environments = session.loaded.config.environments
-    strategies = {name: environments[name].strategy.kind for name in names if name in environments}
-    render.print_table(render.environment_table(states, live, strategies, wiring.now()))
-
-
-@cli.command(epilog=EXIT_CODES)
-@click.option("--env", "environment", type=click.Choice(ENVIRONMENTS), help="Only this environment.")
-@click.option("--status", "status_", type=click.Choice(STATUSES), help="Only deployments in this status.")
-@click.option(
-    "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="At most this many, newest first."
-)
-@json_option
-@click.pass_obj
-def history(session: Session, environment: str | None, status_: str | None, limit: int, as_json: bool) -> None:
-    """Past and running deployments, newest first."""
-    found = session.registry.list_deployments(
-        environment=environment, status=DeploymentStatus(status_) if status_ else None, limit=limit
-    )
-    if as_json:
-        render.echo_json([d.model_dump(mode="json") for d in found])
-    elif not found:
-        click.echo("no deployments match")
-    else:
-        render.print_table(render.history_table(found))
-
-
-@cli.command(epilog=EXIT_CODES)
-@click.argument("deployment_id")
-@json_option
-@click.pass_obj
-def deployment(session: Session, deployment_id: str, as_json: bool) -> None:
-    """One deployment: versions, stages with timings, and its step-by-step event log."""
-    found = session.registry.get_deployment(deployment_id)
-    if found is None:
-        raise BadInput(f"no deployment with id {deployment_id!r} in registry {session.resolve_registry_path()}")
-    events = session.registry.events(deployment_id)
-    if as_json:
-        render.echo_json(
-            {"deployment": found.model_dump(mode="json"), "events": [e.model_dump(mode="json") for e in events]}
-        )
-        return
-    for part in render.deployment_detail(found, events):
-        if isinstance(part, str):
-            click.echo(part)
-        else:
-            render.print_table(part)
-
-
-cli.add_command(sandbox)
-cli.add_command(infra)
-cli.add_command(pipeline)
-cli.add_command(report)
-for command in DEPLOY_COMMANDS:
-    cli.add_command(command)
-for command in RECOVER_COMMANDS:
-    cli.add_command(command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,30 +8,19 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 
-from console import render
-from console.session import Session
-from core.config import COMPONENTS, ENVIRONMENTS
-from core.engine import (
-    Engine,
-    EngineEvent,
-    EnvironmentBusy,
-    Rollout,
-    Tick,
-    approve,
-    pause,
-    promote,
-    resume,
-    roll_back,
-    set_weight,
-    verify,
-)
-from core.engine.choices import validate_version
+from console.lazy import LazyChoice, components, environment_choice
 from core.errors import BadInput, OperationFailed
-from core.registry import DeploymentStatus
-from core.strategies import kinds
+
+if TYPE_CHECKING:
+    from console.session import Session
+    from core.engine import Engine, EngineEvent, Tick
+
+# The engine and the providers are imported inside the commands: `opsconsole --help` lists these
+# commands without loading them (console/lazy.py).
 
 EXIT_CODES = """\b
 Exit codes:
@@ -39,23 +28,17 @@ Exit codes:
   1  the deployment failed or was rolled back, or the operation was refused
   2  bad input (arguments, configuration); nothing was changed"""
 
-env_argument = click.argument("environment", type=click.Choice(ENVIRONMENTS))
+env_argument = click.argument("environment", type=environment_choice())
+
+
+def _strategy_kinds() -> tuple[str, ...]:
+    """The registered strategy kinds (core.strategies), read when --strategy is checked or shown."""
+    from core.strategies import kinds
+
+    return kinds()
 json_option = click.option("--json", "as_json", is_flag=True, help="One JSON object per event, for CI logs.")
 yes_option = click.option("--yes", is_flag=True, help="Skip the typed confirmation (required for production "
                                                       "when not at a terminal).")
-
-
-class _StrategyKind(click.Choice[str]):
-    """The registered strategy kinds, read each time --strategy is shown or checked rather than copied at
-    import, so a strategy registered after the CLI is built is offered too."""
-
-    @property
-    def choices(self) -> tuple[str, ...]:
-        return kinds()
-
-    @choices.setter
-    def choices(self, _copied: object) -> None:
-        pass  # click.Choice.__init__ stores the list it was given; the registry is the list
 
 
 def confirm_production(environment: str, yes: bool, what: str) -> None:
@@ -70,6 +53,8 @@ def confirm_production(environment: str, yes: bool, what: str) -> None:
 
 
 def _printer(as_json: bool) -> Callable[[EngineEvent], None]:
+    from console import render
+
     def show(event: EngineEvent) -> None:
         if as_json:
             render.echo_json_line(event.to_dict())
@@ -80,6 +65,8 @@ def _printer(as_json: bool) -> Callable[[EngineEvent], None]:
 
 def drive(session: Session, environment: str, as_json: bool) -> None:
     """Carry the environment's active deployment on until it ends or needs the operator; set the exit code."""
+    from core.engine import EnvironmentBusy
+
     engine = session.engine
     deployment = engine.active(environment)
     if deployment is None:
@@ -97,6 +84,9 @@ def drive(session: Session, environment: str, as_json: bool) -> None:
 
 
 def finish(session: Session, deployment_id: str, tick: Tick, as_json: bool) -> None:
+    from console import render
+    from core.registry import DeploymentStatus
+
     final = session.registry.get_deployment(deployment_id)
     assert final is not None
     if as_json:
@@ -109,6 +99,9 @@ def finish(session: Session, deployment_id: str, tick: Tick, as_json: bool) -> N
 
 
 def _versions(pairs: tuple[str, ...]) -> dict[str, str]:
+    from core.config import COMPONENTS
+    from core.engine.choices import validate_version
+
     versions: dict[str, str] = {}
     for pair in pairs:
         component, sep, version = pair.partition("=")
@@ -122,7 +115,7 @@ def _versions(pairs: tuple[str, ...]) -> dict[str, str]:
 @env_argument
 @click.option("--set", "pairs", multiple=True, metavar="COMPONENT=VERSION", required=True,
               help="websocket-server=IMAGE, frontend=GIT_REF, infrastructure=VERSION (repeatable).")
-@click.option("--strategy", type=_StrategyKind(kinds()),
+@click.option("--strategy", type=LazyChoice(_strategy_kinds),
               help="Another strategy for this deployment (default: the environment's).")
 @click.option("--auto/--manual", "auto", default=None, help="Canary steps advance on the judge's pass, or by hand.")
 @yes_option
@@ -158,15 +151,36 @@ def _operator_command(name: str, action: Callable[..., object], summary: str, *,
     return command
 
 
-approve_command = _operator_command("approve", approve, "Approve ENVIRONMENT's waiting deployment (allowed "
+def _approve(engine: Engine, environment: str) -> None:
+    from core.engine import approve
+
+    approve(engine, environment)
+
+
+def _pause(engine: Engine, environment: str) -> None:
+    from core.engine import pause
+
+    pause(engine, environment)
+
+
+def _resume(engine: Engine, environment: str) -> None:
+    from core.engine import resume
+
+    if _paused(engine, environment):
+        resume(engine, environment)
+
+
+approve_command = _operator_command("approve", _approve, "Approve ENVIRONMENT's waiting deployment (allowed "
                                     "operators only), then follow it.", confirm="Approve the deployment")
-pause_command = _operator_command("pause", pause, "Pause ENVIRONMENT's deployment at its current step; the judge "
+pause_command = _operator_command("pause", _pause, "Pause ENVIRONMENT's deployment at its current step; the judge "
                                   "keeps watching and can still roll back.")
-resume_command = _operator_command("resume", lambda e, env: resume(e, env) if _paused(e, env) else None,
+resume_command = _operator_command("resume", _resume,
                                    "Resume a paused deployment, or carry on one a stopped console left running.")
 
 
 def _paused(engine: Engine, environment: str) -> bool:
+    from core.engine import Rollout
+
     running = engine.active(environment)
     return running is not None and Rollout.of(running).paused
 
@@ -180,6 +194,8 @@ def _paused(engine: Engine, environment: str) -> bool:
 @click.pass_obj
 def promote_command(session: Session, environment: str, override: str | None, yes: bool, as_json: bool) -> None:
     """Move ENVIRONMENT's deployment to its next step (next canary weight, or the frontend promotion)."""
+    from core.engine import promote
+
     confirm_production(environment, yes, "Promote to the next step")
     promote(session.engine, environment, override=override)
     drive(session, environment, as_json)
@@ -193,6 +209,8 @@ def promote_command(session: Session, environment: str, override: str | None, ye
 @click.pass_obj
 def set_weight_command(session: Session, environment: str, percent: int, yes: bool, as_json: bool) -> None:
     """Put PERCENT of traffic on the new revision by hand (the judge keeps watching)."""
+    from core.engine import set_weight
+
     confirm_production(environment, yes, f"Set the canary weight to {percent} %")
     set_weight(session.engine, environment, percent)
     drive(session, environment, as_json)
@@ -201,7 +219,7 @@ def set_weight_command(session: Session, environment: str, percent: int, yes: bo
 @click.command("rollback", epilog=EXIT_CODES)
 @env_argument
 @click.option("--reason", required=True, help="Why: recorded as the rollback cause and sent to Slack/PagerDuty.")
-@click.option("--component", type=click.Choice(COMPONENTS), default="websocket-server", show_default=True,
+@click.option("--component", type=LazyChoice(components), default="websocket-server", show_default=True,
               help="With no deployment running: which component goes back.")
 @click.option("--to", "version", help="With no deployment running: the revision, image tag or Vercel deployment.")
 @yes_option
@@ -210,6 +228,9 @@ def set_weight_command(session: Session, environment: str, percent: int, yes: bo
 def rollback_command(session: Session, environment: str, reason: str, component: str, version: str | None,
                      yes: bool, as_json: bool) -> None:
     """Roll back: the running deployment if there is one, else COMPONENT to its previous version."""
+    from console import render
+    from core.engine import roll_back
+
     confirm_production(environment, yes, "Roll back")
     done = roll_back(session.engine, environment, reason, component=component, version=version)
     if done.requested:
@@ -228,6 +249,9 @@ def rollback_command(session: Session, environment: str, reason: str, component:
 @click.pass_obj
 def verify_command(session: Session, environment: str, as_json: bool) -> None:
     """Run ENVIRONMENT's required checks on its new revision (during a deployment) or on what serves now."""
+    from console import render
+    from core.engine import verify
+
     report = verify(session.engine, environment)
     if as_json:
         render.echo_json(report.to_dict())
@@ -238,6 +262,3 @@ def verify_command(session: Session, environment: str, as_json: bool) -> None:
     if not report.passed:
         sys.exit(1)
 
-
-COMMANDS = [deploy, approve_command, promote_command, set_weight_command, pause_command, resume_command,
-            rollback_command, verify_command]

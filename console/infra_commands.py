@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.table import Table
-from rich.text import Text
 
-from console import render
-from console.session import Session
-from core.config import ENVIRONMENTS
+from console.lazy import environment_choice
 from core.errors import BadInput
-from core.infra import InfrastructureService, make_runner
-from core.providers.terraform import ReviewedPlan
-from core.providers.terraform_plan import PlanSummary
-from sandbox.terraform_command import standin_command
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from console.session import Session
+    from core.infra import InfrastructureService
+    from core.providers.terraform import ReviewedPlan
+    from core.providers.terraform_plan import PlanSummary
 
 EXIT_CODES = """\b
 Exit codes:
@@ -26,13 +26,16 @@ Exit codes:
   1  terraform failed, or the plan changed after review
   2  bad input: unknown environment, no terraform/tofu, or no confirmation; nothing was changed"""
 
-env_argument = click.argument("environment", type=click.Choice(ENVIRONMENTS))
+env_argument = click.argument("environment", type=environment_choice())
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 ACTION_STYLES = {"create": "green", "update": "yellow", "delete": "bold red", "replace": "bold red"}
 
 
 def service_for(session: Session) -> InfrastructureService:
     """Terraform for the configured profile, recording into this session's registry (no cloud is started)."""
+    from core.infra import InfrastructureService, make_runner
+    from sandbox.terraform_command import standin_command
+
     registry = session.registry
     runner = make_runner(session.loaded.config.profile, session.environ, registry.path.parent / "terraform",
                          standin=standin_command)
@@ -42,6 +45,9 @@ def service_for(session: Session) -> InfrastructureService:
 
 def plan_table(summary: PlanSummary, environment: str) -> Table:
     """One row per change; deletes and replaces in bold red, so a destructive plan cannot be skimmed past."""
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title=f"Terraform plan for {environment}: {summary.headline()}", title_justify="left")
     for column in ("action", "resource", "attributes changed"):
         table.add_column(column)
@@ -59,6 +65,8 @@ def _plan_json(plan: ReviewedPlan) -> dict[str, Any]:
 
 
 def _show(plan: ReviewedPlan) -> None:
+    from console import render
+
     if plan.summary.empty:
         click.echo(f"{plan.environment}: {plan.summary.headline()}")
     else:
@@ -95,6 +103,8 @@ def infra() -> None:
 @click.pass_obj
 def plan_command(session: Session, environment: str, as_json: bool) -> None:
     """Plan ENVIRONMENT with the configured variables and show what would change (nothing is applied)."""
+    from console import render
+
     plan = service_for(session).plan(environment)
     if as_json:
         render.echo_json(_plan_json(plan))
@@ -109,6 +119,8 @@ def plan_command(session: Session, environment: str, as_json: bool) -> None:
 @click.pass_obj
 def apply_command(session: Session, environment: str, yes: bool, as_json: bool) -> None:
     """Plan ENVIRONMENT, show the plan, ask, apply exactly that plan file and record it as last known good."""
+    from console import render
+
     service = service_for(session)
     plan = service.plan(environment)
     if not as_json:
@@ -139,6 +151,10 @@ def _public(record: dict[str, Any]) -> dict[str, Any]:
 @click.pass_obj
 def status_command(session: Session, environment: str, as_json: bool) -> None:
     """The last known good infrastructure of ENVIRONMENT and the good applies before it."""
+    from rich.table import Table
+
+    from console import render
+
     record = service_for(session).status(environment)
     if as_json:
         render.echo_json({"environment": environment, "last_good": record})

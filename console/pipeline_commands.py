@@ -6,16 +6,18 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from console import render
-from console.session import Session
-from core.config import ENVIRONMENTS, EnvRef, parse_secret_ref, resolve_secret
+from console.lazy import environment_choice
 from core.errors import BadInput
 
-# core.pipeline (ruamel.yaml, PyGithub) is imported inside the commands: every other `opsconsole` call
-# would otherwise pay for loading them.
+if TYPE_CHECKING:
+    from console.session import Session
+
+# core.pipeline (ruamel.yaml, PyGithub) and the configuration are imported inside the commands: every
+# other `opsconsole` call would otherwise pay for loading them.
 
 EXIT_CODES = """\b
 Exit codes:
@@ -27,6 +29,8 @@ Exit codes:
 def _resolver(session: Session) -> Callable[[str], str]:
     """env: references from this process's environment; sm:// ones through the profile's Secret Manager
     (which, for the sandbox, starts or attaches to it only when such a reference is used)."""
+    from core.config import EnvRef, parse_secret_ref, resolve_secret
+
     def resolve(ref: str) -> str:
         if isinstance(parse_secret_ref(ref), EnvRef):
             return resolve_secret(ref, session.environ)
@@ -65,7 +69,7 @@ def generate(session: Session, check: bool, root: Path) -> None:
 
 
 @pipeline.command("configure", epilog=EXIT_CODES)
-@click.argument("environment", type=click.Choice(ENVIRONMENTS))
+@click.argument("environment", type=environment_choice())
 @click.option("--apply", "apply_", is_flag=True, help="Make the changes (without it: only show them).")
 @click.option("--repo", metavar="OWNER/NAME", help="GitHub repository (default: [pipeline] repo).")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
@@ -73,6 +77,7 @@ def generate(session: Session, check: bool, root: Path) -> None:
 def configure(session: Session, environment: str, apply_: bool, repo: str | None, as_json: bool) -> None:
     """Show (or with --apply make) what ENVIRONMENT's GitHub environment needs: the environment, its required
     reviewers, variables and secrets (by name; a value is never printed)."""
+    from console import render
     from core.pipeline import configure_deployment_pipeline
     from core.providers.github import GitHubAdapter
 

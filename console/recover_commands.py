@@ -9,24 +9,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from console import render
-from console.session import Session
-from core.config import ENVIRONMENTS
+from console.lazy import environment_choice
 from core.errors import BadInput, OperationFailed
-from core.recovery import (
-    IncidentStore,
-    RecoveryContext,
-    begin_incident,
-    finish_recovery,
-    next_step,
-    postmortem_markdown,
-    resume_incident,
-    run_recovery,
-)
+
+if TYPE_CHECKING:
+    from console.session import Session
+
+# core.recovery (and through it the engine and providers) is imported inside the commands, so that
+# `opsconsole --help` lists them without loading it.
 
 EXIT_CODES = """\b
 Exit codes:
@@ -42,6 +36,8 @@ def _entry_line(entry: dict[str, Any]) -> str:
 
 
 def _printer(as_json: bool) -> Any:
+    from console import render
+
     def show(entry: dict[str, Any]) -> None:
         if as_json:
             render.echo_json_line({"event": "TimelineEntry", **entry})
@@ -61,7 +57,7 @@ def _confirmer(yes: bool, interactive: bool) -> Any:
 
 
 @click.command(epilog=EXIT_CODES)
-@click.argument("environment", type=click.Choice(ENVIRONMENTS))
+@click.argument("environment", type=environment_choice())
 @click.option("--dry-run", is_flag=True, help="Classify and plan, say what each step would do; change nothing.")
 @click.option("--yes", is_flag=True, help="Answer yes to every confirmation (needed when not at a terminal).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per timeline entry, then the result.")
@@ -72,6 +68,17 @@ def _confirmer(yes: bool, interactive: bool) -> Any:
 def recover(session: Session, environment: str, dry_run: bool, yes: bool, as_json: bool, root_cause: str,
             runbooks: Path | None) -> None:
     """Guided incident recovery of ENVIRONMENT: evidence, classification, plan, steps, validation."""
+    from console import render
+    from core.recovery import (
+        IncidentStore,
+        RecoveryContext,
+        begin_incident,
+        finish_recovery,
+        next_step,
+        resume_incident,
+        run_recovery,
+    )
+
     interactive = sys.stdin.isatty() and not as_json
     if not (yes or dry_run or interactive):
         raise BadInput(f"recover {environment} needs --yes when not run at a terminal (or --dry-run to look only)")
@@ -117,11 +124,14 @@ def incident() -> None:
 
 
 @incident.command("list")
-@click.option("--env", "environment", type=click.Choice(ENVIRONMENTS), help="Only this environment.")
+@click.option("--env", "environment", type=environment_choice(), help="Only this environment.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def incident_list(session: Session, environment: str | None, as_json: bool) -> None:
     """Incidents newest first."""
+    from console import render
+    from core.recovery import IncidentStore
+
     found = IncidentStore(session.registry).list(environment)
     if as_json:
         render.echo_json([{k: r.get(k) for k in ("id", "environment", "severity", "status", "failure_type",
@@ -142,6 +152,9 @@ def incident_list(session: Session, environment: str | None, as_json: bool) -> N
 @click.pass_obj
 def incident_show(session: Session, incident_id: str, as_json: bool) -> None:
     """One incident: classification, plan and timeline."""
+    from console import render
+    from core.recovery import IncidentStore
+
     record = IncidentStore(session.registry).get(incident_id).record
     if as_json:
         render.echo_json(record)
@@ -157,6 +170,8 @@ def incident_show(session: Session, incident_id: str, as_json: bool) -> None:
 @click.pass_obj
 def incident_postmortem(session: Session, incident_id: str, output: Path | None) -> None:
     """The incident's postmortem as Markdown, from its timeline."""
+    from core.recovery import IncidentStore, postmortem_markdown
+
     text = postmortem_markdown(IncidentStore(session.registry).get(incident_id).record)
     if output is None:
         click.echo(text, nl=False)
@@ -173,6 +188,8 @@ def incident_root_cause(session: Session, incident_id: str, text: str) -> None:
     """Record the root cause the operator found (it goes into the postmortem)."""
     if not text.strip():
         raise BadInput("write the root cause: it cannot be empty")
+    from core.recovery import IncidentStore
+
     found = IncidentStore(session.registry).get(incident_id)
     found.update(root_cause=text.strip())
     found.add("root-cause", text.strip(), at=session.wiring.now(), actor=session.operator)
@@ -187,6 +204,8 @@ def incident_abort(session: Session, incident_id: str, reason: str) -> None:
     """Stop guided recovery of an open incident (handled by hand from here); its alert stays open."""
     if not reason.strip():
         raise BadInput("say why the guided recovery is abandoned: the reason goes on the timeline")
+    from core.recovery import IncidentStore
+
     found = IncidentStore(session.registry).get(incident_id)
     if found.record.get("status") != "open":
         raise BadInput(f"incident {incident_id} is {found.record.get('status')}; only an open one can be aborted")
@@ -194,5 +213,3 @@ def incident_abort(session: Session, incident_id: str, reason: str) -> None:
     found.add("aborted", reason.strip(), at=session.wiring.now(), actor=session.operator)
     click.echo(f"incident {incident_id} aborted; `opsconsole recover` will open a new one")
 
-
-COMMANDS = (recover, incident)

@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from core.engine import EngineEvent
-from core.live import LiveEnvironment
-from core.registry import Deployment, EnvironmentState, StepEvent
-from widgets import views
+if TYPE_CHECKING:  # the models are only read here: a command that prints JSON need not load the engine
+    from core.engine import EngineEvent
+    from core.live import LiveEnvironment
+    from core.registry import Deployment, EnvironmentState, StepEvent
 
 
 def echo_json(data: Any) -> None:
@@ -37,6 +37,8 @@ def print_table(table: Table) -> None:
 
 def age(moment: datetime | None, now: datetime | None = None) -> str:
     """'3 min ago', '2 h ago', '4 d ago': the cards' wording, on the wall clock unless `now` is given."""
+    from widgets import views
+
     return views.age(moment, now or datetime.now(UTC))
 
 

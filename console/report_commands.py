@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from console.session import Session
-from core.config import ENVIRONMENTS
+from console.lazy import LazyChoice, environment_choice, report_formats
 from core.errors import OperationFailed
-from core.reports import generate_report
-from core.reports.render import FORMATS, render
+
+if TYPE_CHECKING:
+    from console.session import Session
 
 DEFAULT_DAYS = 90  # fourkeys' dashboard looks at the last three months
 EXIT_CODES = """\b
@@ -50,12 +50,12 @@ class Moment(click.ParamType):
 
 
 @click.command("report", epilog=EXIT_CODES)
-@click.option("--env", "environment", type=click.Choice(ENVIRONMENTS), help="Only this environment (default: all).")
+@click.option("--env", "environment", type=environment_choice(), help="Only this environment (default: all).")
 @click.option("--since", type=Moment(), help=f"From this day or time, UTC (default: {DEFAULT_DAYS} days before "
                                               "--until).")
 @click.option("--until", type=Moment(end_of_day=True), help="Up to and including this day (or until this time), "
                                                             "UTC (default: now).")
-@click.option("--format", "form", type=click.Choice(FORMATS), default="text", show_default=True,
+@click.option("--format", "form", type=LazyChoice(report_formats), default="text", show_default=True,
               help="text for a terminal, json for scripts, markdown for a review, html for a self-contained page.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of stdout.")
 @click.pass_obj
@@ -63,6 +63,9 @@ def report(session: Session, environment: str | None, since: datetime | None, un
            output: Path | None) -> None:
     """Deployment report: the four DORA keys with tiers, success and rollback rates, rollback causes,
     weekly duration trends and a timeline of deployments and incidents."""
+    from core.reports import generate_report
+    from core.reports.render import render
+
     end = until or datetime.now(UTC)
     start = since or end - timedelta(days=DEFAULT_DAYS)
     if end <= start:

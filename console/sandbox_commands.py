@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import signal
 import threading
+from typing import TYPE_CHECKING
 
 import click
-import filelock
 
-from console import render
-from console.session import Session
-from console.wiring import running_sandbox, sandbox_state_file, seed_from_config
 from core.errors import BadInput, OperationFailed
-from sandbox.clock import SandboxClock
-from sandbox.cloud import SandboxCloud
-from sandbox.control import switch_scenario
+
+if TYPE_CHECKING:
+    from console.session import Session
+
+# The sandbox (aiohttp, gRPC, the Google clients' types) is imported inside the commands that run it.
 
 EXIT_CODES = """\b
 Exit codes: 0 done; 1 no sandbox is running or it refused; 2 bad input"""
@@ -26,6 +25,8 @@ def sandbox() -> None:
 
 
 def _scenario_choice(name: str) -> str:
+    from sandbox.cloud import SandboxCloud
+
     known = SandboxCloud.scenario_names()
     if name not in known:
         raise BadInput(f"unknown scenario {name!r}; choose one of {', '.join(known)}")
@@ -44,6 +45,13 @@ def _scenario_choice(name: str) -> str:
 @click.pass_obj
 def serve(session: Session, scenario: str, speed: float) -> None:
     """Serve the sandbox in the foreground, state persisted, until Ctrl-C; consoles started meanwhile attach to it."""
+    import filelock
+
+    from console import render
+    from console.wiring import running_sandbox, sandbox_state_file, seed_from_config
+    from sandbox.clock import SandboxClock
+    from sandbox.cloud import SandboxCloud
+
     state_file = sandbox_state_file(session.environ)
     if running_sandbox(state_file) is not None:
         raise OperationFailed(f"a sandbox already serves from {state_file}; stop it first or set OPSCONSOLE_SANDBOX")
@@ -81,6 +89,9 @@ def serve(session: Session, scenario: str, speed: float) -> None:
 @click.pass_obj
 def scenario(session: Session, name: str) -> None:
     """Switch the running sandbox to scenario NAME (new revisions and environment-wide faults follow it)."""
+    from console.wiring import running_sandbox, sandbox_state_file
+    from sandbox.control import switch_scenario
+
     _scenario_choice(name)
     running = running_sandbox(sandbox_state_file(session.environ))
     if running is None:
@@ -95,6 +106,9 @@ def scenario(session: Session, name: str) -> None:
 @click.pass_obj
 def status(session: Session, as_json: bool) -> None:
     """Whether a standalone sandbox is running, its scenario, clock and endpoints."""
+    from console import render
+    from console.wiring import running_sandbox, sandbox_state_file
+
     state_file = sandbox_state_file(session.environ)
     running = running_sandbox(state_file)
     if running is None:

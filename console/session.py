@@ -1,7 +1,9 @@
 """What one `opsconsole` invocation works with: the loaded configuration and the registry it points at.
 
 This is the composition root's first piece: it decides which files are read, in which order the
-registry location is chosen, and opens each only when a command needs it.
+registry location is chosen, and opens each only when a command needs it. It also imports each only
+then: the group's callback makes a Session for every command, `--help` of a subcommand included, and a
+command that reads the registry should not pay for the Google clients.
 """
 
 from __future__ import annotations
@@ -9,11 +11,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from console.wiring import Wiring, connect
-from core.config import LoadedConfig, load_config
-from core.engine import Engine, EventBus, current_operator
-from core.registry import DeploymentRegistry, default_registry_path
+if TYPE_CHECKING:
+    from console.wiring import Wiring
+    from core.config import LoadedConfig
+    from core.engine import Engine, EventBus
+    from core.registry import DeploymentRegistry
 
 
 @dataclass
@@ -27,11 +31,22 @@ class Session:
     _registry: DeploymentRegistry | None = None
     _wiring: Wiring | None = None
     _engine: Engine | None = None
-    bus: EventBus = field(default_factory=EventBus)
+    _bus: EventBus | None = None
+
+    @property
+    def bus(self) -> EventBus:
+        """Engine events of this invocation: the engine publishes them, a command subscribes to print them."""
+        if self._bus is None:
+            from core.engine import EventBus
+
+            self._bus = EventBus()
+        return self._bus
 
     @property
     def loaded(self) -> LoadedConfig:
         if self._loaded is None:
+            from core.config import load_config
+
             project_file = self.config_file
             if project_file is None and self.environ.get("OPSCONSOLE_CONFIG"):
                 project_file = Path(self.environ["OPSCONSOLE_CONFIG"])
@@ -40,6 +55,8 @@ class Session:
 
     def resolve_registry_path(self) -> Path:
         """--registry, then OPSCONSOLE_REGISTRY, then `registry_path` in the config, then the data dir."""
+        from core.registry import default_registry_path
+
         if self.registry_path is not None:
             return self.registry_path
         if self.environ.get("OPSCONSOLE_REGISTRY"):
@@ -51,6 +68,8 @@ class Session:
     @property
     def registry(self) -> DeploymentRegistry:
         if self._registry is None:
+            from core.registry import DeploymentRegistry
+
             self._registry = DeploymentRegistry(self.resolve_registry_path())
         return self._registry
 
@@ -58,17 +77,23 @@ class Session:
     def wiring(self) -> Wiring:
         """Providers for the configured profile, connected on first use (the sandbox starts here if needed)."""
         if self._wiring is None:
+            from console.wiring import connect
+
             self._wiring = connect(self.loaded.config, self.environ)
         return self._wiring
 
     @property
     def operator(self) -> str:
+        from core.engine import current_operator
+
         return current_operator(self.environ)
 
     @property
     def engine(self) -> Engine:
         """The engine on this session's registry and providers, acting as OPSCONSOLE_OPERATOR (or the OS user)."""
         if self._engine is None:
+            from core.engine import Engine
+
             ports = self.wiring.ports(self.registry, self.operator)  # with Terraform, recording in this registry
             self._engine = Engine(self.loaded.config, self.registry, ports, operator=self.operator, bus=self.bus)
         return self._engine

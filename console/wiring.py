@@ -15,33 +15,36 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import filelock
-import httpx
 import platformdirs
 
-from core.config import ConsoleConfig, EnvironmentConfig, SecretManagerRef, parse_secret_ref
-from core.engine import Ports
 from core.errors import BadInput, OperationFailed
-from core.infra import InfrastructureService, TerraformHook, make_runner
-from core.providers.cloudrun import CloudRunAdapter
-from core.providers.dashboards import DashboardsAdapter, dashboards_client
-from core.providers.loadtest import FlaggerLoadTester
-from core.providers.memorystore import MemorystoreAdapter
-from core.providers.monitoring import MonitoringAdapter
-from core.providers.notify import Notifier, PagerDutyNotifier, SlackNotifier
 from core.providers.profile import GCP_ENDPOINTS, Endpoints, GoogleClients, google_clients
-from core.providers.secrets import SecretResolver
-from core.providers.vercel import VercelAdapter
-from core.providers.vercel_env import VercelEnvAdapter
-from core.recovery.context import RecoveryPorts
-from core.registry import DeploymentRegistry
-from core.strategies import load_test_of
 from sandbox.clock import SandboxClock
-from sandbox.cloud import SandboxCloud
-from sandbox.control import advance_clock, fetch_status
-from sandbox.seed import EnvSeed, SeedSpec
-from sandbox.terraform_command import standin_command
+
+# Each provider (and with it its Google client library, gRPC or aiohttp) is imported by the method that
+# builds it: a command that only reads the registry, or lists the sandbox, loads none of them.
+if TYPE_CHECKING:
+    import httpx
+    from google.cloud.monitoring_dashboard_v1 import DashboardsServiceClient
+
+    from core.config import ConsoleConfig, EnvironmentConfig
+    from core.engine import Ports
+    from core.infra import InfrastructureService
+    from core.providers.cloudrun import CloudRunAdapter
+    from core.providers.dashboards import DashboardsAdapter
+    from core.providers.loadtest import FlaggerLoadTester
+    from core.providers.memorystore import MemorystoreAdapter
+    from core.providers.monitoring import MonitoringAdapter
+    from core.providers.notify import Notifier
+    from core.providers.secrets import SecretResolver
+    from core.providers.vercel import VercelAdapter
+    from core.recovery.context import RecoveryPorts
+    from core.registry import DeploymentRegistry
+    from sandbox.cloud import SandboxCloud
+    from sandbox.seed import SeedSpec
 
 SANDBOX_TOKEN = "sandbox-token"  # the sandbox's Vercel accepts any bearer token; this is not a secret
 SANDBOX_ROUTING_KEY = "sandbox0routing0key0000000000000"  # 32 characters, like PagerDuty's; not a secret
@@ -58,6 +61,8 @@ def sandbox_state_file(environ: Mapping[str, str]) -> Path:
 
 def seed_from_config(config: ConsoleConfig) -> SeedSpec:
     """The sandbox is seeded with the configured projects, regions, services and Vercel projects."""
+    from sandbox.seed import EnvSeed, SeedSpec
+
     return SeedSpec(
         environments={
             name: EnvSeed(
@@ -71,8 +76,11 @@ def seed_from_config(config: ConsoleConfig) -> SeedSpec:
     )
 
 
-def running_sandbox(state_file: Path) -> tuple[Endpoints, dict] | None:
+def running_sandbox(state_file: Path) -> tuple[Endpoints, dict[str, Any]] | None:
     """The endpoints and status of a sandbox that serves from `state_file` now, or None."""
+    from sandbox.cloud import SandboxCloud
+    from sandbox.control import fetch_status
+
     saved = SandboxCloud.saved_endpoints(state_file) if state_file.exists() else None
     if saved is None or not saved.control_url:
         return None
@@ -84,7 +92,11 @@ def running_sandbox(state_file: Path) -> tuple[Endpoints, dict] | None:
 
 @dataclass
 class Wiring:
-    """Providers for one console process. `now` is the clock metric windows are measured on."""
+    """Providers for one console process. `now` is the clock metric windows are measured on.
+
+    Each kind of adapter is built once and kept in its own typed cache, so every caller of
+    `cloudrun(env)` talks through the same client (and the same retry policy) for the process's life.
+    """
 
     config: ConsoleConfig
     endpoints: Endpoints
@@ -98,37 +110,47 @@ class Wiring:
     clock_is_the_sandboxes: bool = False  # in-process sandbox: `clock` is the cloud's clock, not a mirror
     environ: Mapping[str, str] = field(default_factory=dict)
     _lock: filelock.BaseFileLock | None = None
-    _adapters: dict[tuple[str, str], object] = field(default_factory=dict)
+    _cloudrun: dict[tuple[str, str], CloudRunAdapter] = field(default_factory=dict)  # (environment, region)
+    _metrics: dict[str, MonitoringAdapter] = field(default_factory=dict)
+    _frontend: VercelAdapter | None = None
+    _dashboards_client: DashboardsServiceClient | None = None  # one REST client for every project
+    _dashboards: dict[str, DashboardsAdapter] = field(default_factory=dict)
+    _redis: MemorystoreAdapter | None = None
     _resolver: SecretResolver | None = None
 
     def environment(self, name: str) -> EnvironmentConfig:
         return self.config.environment(name)
 
     def cloudrun(self, env: str) -> CloudRunAdapter:
-        infra = self.environment(env).infrastructure
-        key = ("cloudrun", env)
-        if key not in self._adapters:
-            self._adapters[key] = CloudRunAdapter(
-                self.clients.services, self.clients.revisions, infra.gcp_project, infra.region
-            )
-        return self._adapters[key]  # type: ignore[return-value]
+        return self.cloudrun_in(env, self.environment(env).infrastructure.region)
+
+    def cloudrun_in(self, env: str, region: str) -> CloudRunAdapter:
+        """Cloud Run of an environment's project in any region (recovery fails over to another one)."""
+        if (env, region) not in self._cloudrun:
+            from core.providers.cloudrun import CloudRunAdapter
+
+            project = self.environment(env).infrastructure.gcp_project
+            self._cloudrun[(env, region)] = CloudRunAdapter(self.clients.services, self.clients.revisions,
+                                                            project, region)
+        return self._cloudrun[(env, region)]
 
     def metrics(self, env: str) -> MonitoringAdapter:
-        infra = self.environment(env).infrastructure
-        key = ("metrics", env)
-        if key not in self._adapters:
-            self._adapters[key] = MonitoringAdapter(
-                self.clients.metrics, infra.gcp_project, region=infra.region, now=self.now
-            )
-        return self._adapters[key]  # type: ignore[return-value]
+        if env not in self._metrics:
+            from core.providers.monitoring import MonitoringAdapter
+
+            infra = self.environment(env).infrastructure
+            self._metrics[env] = MonitoringAdapter(self.clients.metrics, infra.gcp_project, region=infra.region,
+                                                   now=self.now)
+        return self._metrics[env]
 
     def frontend(self) -> VercelAdapter:
-        key = ("vercel", "")
-        if key not in self._adapters:
+        if self._frontend is None:
+            from core.providers.vercel import VercelAdapter
+
             token = self._sandbox_secret("vercel_token", self.vercel_token) if self.config.profile == "sandbox" \
                 else self.vercel_token
-            self._adapters[key] = VercelAdapter(self.http, token, base_url=self.endpoints.vercel_url)
-        return self._adapters[key]  # type: ignore[return-value]
+            self._frontend = VercelAdapter(self.http, token, base_url=self.endpoints.vercel_url)
+        return self._frontend
 
     def sleep(self, seconds: float) -> None:
         """Wait `seconds` of cloud time: real time scaled by the sandbox clock's speed; a frozen clock is advanced."""
@@ -137,6 +159,8 @@ class Wiring:
             if self.clock is not None and self.clock_is_the_sandboxes:
                 self.clock.advance(seconds)  # the sandbox runs in this process: its own clock, advanced once
             elif self.endpoints.control_url:
+                from sandbox.control import advance_clock
+
                 advance_clock(self.endpoints.control_url, seconds)
                 self._mirror_advance(seconds)
             return
@@ -149,12 +173,16 @@ class Wiring:
     def secret(self, ref: str) -> str:
         """A secret's value, resolved now (env: from the environment, sm:// from this profile's Secret Manager)."""
         if self._resolver is None:
+            from core.providers.secrets import SecretResolver
+
             self._resolver = SecretResolver(self.environ, self.endpoints)
         return self._resolver.resolve(ref)
 
     def _sandbox_secret(self, name: str, fallback: str) -> str:
         """In the sandbox only sm:// references are resolved (the sandbox serves them); an env: reference may
         hold the operator's real webhook or token, which the sandbox must never send to, so the sink is used."""
+        from core.config import SecretManagerRef, parse_secret_ref
+
         ref = self.config.environment("production").secrets.get(name)
         if ref is not None and isinstance(parse_secret_ref(ref), SecretManagerRef):
             return self.secret(ref)
@@ -162,6 +190,8 @@ class Wiring:
 
     def notifiers(self) -> list[Notifier]:
         """Slack and PagerDuty: the sandbox's sinks, or the webhook and routing key the gcp config references."""
+        from core.providers.notify import PagerDutyNotifier, SlackNotifier
+
         if self.config.profile == "sandbox":
             return [SlackNotifier(self._sandbox_secret("slack_webhook", self.endpoints.slack_url), client=self.http),
                     PagerDutyNotifier(self.endpoints.pagerduty_url,
@@ -178,15 +208,19 @@ class Wiring:
 
     def dashboards(self, env: str) -> DashboardsAdapter:
         """The environment's Cloud Monitoring dashboard, in its project; one REST client for all of them."""
-        key = ("dashboards", env)
-        if key not in self._adapters:
-            client = self._adapters.setdefault(("dashboards", ""), None) or dashboards_client(self.endpoints)
-            self._adapters[("dashboards", "")] = client
-            self._adapters[key] = DashboardsAdapter(client, self.environment(env).infrastructure.gcp_project)
-        return self._adapters[key]  # type: ignore[return-value]
+        if env not in self._dashboards:
+            from core.providers.dashboards import DashboardsAdapter, dashboards_client
+
+            if self._dashboards_client is None:
+                self._dashboards_client = dashboards_client(self.endpoints)
+            self._dashboards[env] = DashboardsAdapter(self._dashboards_client,
+                                                      self.environment(env).infrastructure.gcp_project)
+        return self._dashboards[env]
 
     def loadtester(self, env: str) -> FlaggerLoadTester | None:
         """The load tester an environment's canary asks for synthetic load (strategy.load_test), or None."""
+        from core.strategies import load_test_of
+
         test = load_test_of(self.environment(env).strategy)
         if test is None:
             return None
@@ -194,16 +228,24 @@ class Wiring:
         if not url:
             raise BadInput(f"{env}'s canary asks for synthetic load but names no load tester "
                            f"(set strategy.load_test.url in the {env} environment's configuration)")
+        from core.providers.loadtest import FlaggerLoadTester
+
         return FlaggerLoadTester(url, self.http)
 
     def infrastructure(self, registry: DeploymentRegistry, actor: str) -> InfrastructureService:
         """Terraform for this profile (sandbox: stand-in, gcp: terraform or tofu); work files beside the registry."""
+        from core.infra import InfrastructureService, make_runner
+        from sandbox.terraform_command import standin_command
+
         runner = make_runner(self.config.profile, self.environ or os.environ, registry.path.parent / "terraform",
-                         standin=standin_command)
+                             standin=standin_command)
         return InfrastructureService(self.config, registry, runner, actor=actor, now=self.now)
 
     def ports(self, registry: DeploymentRegistry | None = None, actor: str = "") -> Ports:
         """Everything the engine talks to, for this profile (Terraform only when given the registry it records in)."""
+        from core.engine import Ports
+        from core.infra import TerraformHook
+
         infrastructure = None if registry is None else TerraformHook(lambda: self.infrastructure(registry, actor))
         # A sandbox started by an older console serves no dashboards: then none are kept.
         dashboards = self.dashboards if self.endpoints.dashboards_url or self.config.profile == "gcp" else None
@@ -211,29 +253,24 @@ class Wiring:
                      notifiers=self.notifiers(), profile=self.config.profile, dashboards=dashboards,
                      infrastructure=infrastructure, loadtester=self.loadtester)
 
-    def cloudrun_in(self, env: str, region: str) -> CloudRunAdapter:
-        """Cloud Run of an environment's project in any region (recovery fails over to another one)."""
-        infra = self.environment(env).infrastructure
-        if region == infra.region:
-            return self.cloudrun(env)
-        key = ("cloudrun", f"{env}@{region}")
-        if key not in self._adapters:
-            self._adapters[key] = CloudRunAdapter(self.clients.services, self.clients.revisions, infra.gcp_project,
-                                                  region)
-        return self._adapters[key]  # type: ignore[return-value]
-
     def recovery_ports(self) -> RecoveryPorts:
         """What guided recovery needs beyond the engine's ports: Cloud Run per region, Memorystore, Vercel env."""
-        if ("redis", "") not in self._adapters:
-            self._adapters[("redis", "")] = MemorystoreAdapter.for_endpoint(
-                self.endpoints.redis_url, self.endpoints.credentials, self.http)
+        from core.providers.memorystore import MemorystoreAdapter
+        from core.providers.vercel_env import VercelEnvAdapter
+        from core.recovery.context import RecoveryPorts
+
+        if self._redis is None:
+            self._redis = MemorystoreAdapter.for_endpoint(self.endpoints.redis_url, self.endpoints.credentials,
+                                                          self.http)
         frontend_env = VercelEnvAdapter(self.http, self.vercel_token, base_url=self.endpoints.vercel_url)
-        return RecoveryPorts(cloudrun_in=self.cloudrun_in, redis=self._adapters[("redis", "")],  # type: ignore[arg-type]
-                             frontend_env=frontend_env, http=self.http)
+        return RecoveryPorts(cloudrun_in=self.cloudrun_in, redis=self._redis, frontend_env=frontend_env,
+                             http=self.http)
 
     @classmethod
     def for_sandbox(cls, config: ConsoleConfig, cloud: SandboxCloud, *, owned: bool = False) -> Wiring:
         """Providers against a started sandbox (stopped with this wiring when `owned`)."""
+        import httpx
+
         return cls(config=config, endpoints=cloud.endpoints, clients=google_clients(cloud.endpoints),
                    http=httpx.Client(timeout=10.0), now=cloud.clock.now, vercel_token=SANDBOX_TOKEN,
                    sandbox=cloud if owned else None, clock_speed=cloud.clock.speed, clock=cloud.clock,
@@ -241,9 +278,8 @@ class Wiring:
 
     def close(self) -> None:
         self.clients.close()
-        for adapter in self._adapters.values():
-            if isinstance(adapter, MemorystoreAdapter):
-                adapter.close()
+        if self._redis is not None:
+            self._redis.close()
         self.http.close()
         if self._resolver is not None:
             self._resolver.close()
@@ -255,6 +291,10 @@ class Wiring:
 
 def connect(config: ConsoleConfig, environ: Mapping[str, str]) -> Wiring:
     """Providers for the configured profile; for the sandbox, attach to a running one or start it here."""
+    import httpx
+
+    from core.providers.secrets import SecretResolver
+
     http = httpx.Client(timeout=10.0)
     if config.profile == "gcp":
         resolver = SecretResolver(environ, GCP_ENDPOINTS)
@@ -280,6 +320,8 @@ def connect(config: ConsoleConfig, environ: Mapping[str, str]) -> Wiring:
             raise OperationFailed(f"another console is starting the sandbox on {state_file}; try again") from None
         running = running_sandbox(state_file)  # it may have come up while we waited for the lock
         if running is None:
+            from sandbox.cloud import SandboxCloud
+
             http.close()
             cloud = SandboxCloud(seed=seed_from_config(config), state_file=state_file).start()
             wiring = Wiring.for_sandbox(config, cloud, owned=True)

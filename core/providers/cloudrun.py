@@ -5,32 +5,28 @@ revisions of that service (refused before anything is sent); every update carrie
 before, and an ABORTED/409 conflict means "someone else changed it": re-read, re-validate, retry,
 never overwrite blindly. Tags survive unless the caller moves or removes them, so the stable
 revision stays addressable while a canary runs.
+
+google-cloud-run is imported inside the adapter's methods, so the value types and the Protocol here
+cost nothing to import; by the time a method runs, the client it was built with has loaded it.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 from collections.abc import Mapping
-
-from google.api_core import exceptions as gexc
-from google.cloud import run_v2
+from typing import TYPE_CHECKING
 
 from core import ports
 from core.model.service import ServiceState, TrafficStatus
 from core.ports import CloudRunProvider
-from core.providers.cloudrun_traffic import (
-    LATEST_TARGET,
-    RevisionState,
-    build_targets,
-    merge_tags,
-    revision_name,
-    validate_split,
-)
+from core.providers.cloudrun_traffic import RevisionState, build_targets, merge_tags, revision_name, validate_split
 from core.providers.google_retry import GoogleCallFailed, RetryPolicy, call_google, describe
 
+if TYPE_CHECKING:
+    from google.api_core.operation import Operation
+    from google.cloud import run_v2
+
 API = "Cloud Run"
-READY = run_v2.Condition.State.CONDITION_SUCCEEDED
-FAILED = run_v2.Condition.State.CONDITION_FAILED
 
 __all__ = ["CloudRunAdapter", "CloudRunProvider", "RevisionFailed", "RevisionState", "ServiceState", "TrafficStatus"]
 
@@ -48,12 +44,29 @@ def _short(name: str) -> str:
     return name.rsplit("/", 1)[-1]
 
 
+def _is_latest(target: run_v2.TrafficTarget | run_v2.TrafficTargetStatus) -> bool:
+    """Whether the target follows the latest ready revision (rather than naming one)."""
+    from google.cloud import run_v2
+
+    return target.type_ == run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST
+
+
+def _latest_target() -> run_v2.TrafficTarget:
+    from google.cloud import run_v2
+
+    return run_v2.TrafficTarget(type_=run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST,
+                                percent=100)
+
+
 def _revision_state(rev: run_v2.Revision, tags: tuple[str, ...] = (), url: str = "",
                     percent: int = 0) -> RevisionState:
+    from google.cloud import run_v2
+
     ready = next((c for c in rev.conditions if c.type_ == "Ready"), None)
     state = ready.state if ready is not None else None
     return RevisionState(
-        name=_short(rev.name), ready=state == READY, failed=state == FAILED,
+        name=_short(rev.name), ready=state == run_v2.Condition.State.CONDITION_SUCCEEDED,
+        failed=state == run_v2.Condition.State.CONDITION_FAILED,
         message=ready.message if ready is not None else "",
         create_time=rev.create_time if rev.create_time else None,
         image=rev.containers[0].image if rev.containers else "", tags=tags, url=url, percent=percent)
@@ -100,6 +113,9 @@ class CloudRunAdapter:
 
     @staticmethod
     def _state(svc: run_v2.Service, revisions: Mapping[str, run_v2.Revision]) -> ServiceState:
+        from google.cloud import run_v2
+
+        failed = svc.terminal_condition.state == run_v2.Condition.State.CONDITION_FAILED
         split = _served_split(svc)
         tags = _configured_tags(svc)
         tag_urls = {s.tag: s.uri for s in svc.traffic_statuses if s.tag}
@@ -114,10 +130,10 @@ class CloudRunAdapter:
             revisions=tuple(states), traffic=split, tags=tags,
             latest_ready_revision=_short(svc.latest_ready_revision),
             latest_created_revision=_short(svc.latest_created_revision), reconciling=svc.reconciling,
-            failure=svc.terminal_condition.message if svc.terminal_condition.state == FAILED else "",
+            failure=svc.terminal_condition.message if failed else "",
             traffic_statuses=tuple(
                 TrafficStatus(revision=s.revision or _short(svc.latest_ready_revision), percent=s.percent,
-                              tag=s.tag, uri=s.uri, latest=s.type_ == LATEST_TARGET)
+                              tag=s.tag, uri=s.uri, latest=_is_latest(s))
                 for s in svc.traffic_statuses),
             by_name={r.name: r for r in states})
 
@@ -126,6 +142,8 @@ class CloudRunAdapter:
 
     def revision_ready(self, service: str, revision: str) -> bool:
         """True when the revision exists and its Ready condition succeeded (a missing revision is not ready)."""
+        from google.api_core import exceptions as gexc
+
         name = f"{self.resource(service)}/revisions/{revision}"
         try:
             rev = call_google(API, "reading revision", name, lambda: self._revisions.get_revision(
@@ -136,15 +154,18 @@ class CloudRunAdapter:
 
     # -- writes ------------------------------------------------------------------------------------
 
-    def _send(self, svc: run_v2.Service, operation: str) -> object:
+    def _send(self, svc: run_v2.Service, operation: str) -> Operation:
         """PATCH the service with its etag; a Conflict propagates for the caller to re-read and retry."""
+        from google.api_core import exceptions as gexc
+
         return call_google(API, operation, svc.name, lambda: self._services.update_service(
             service=svc, retry=self._retry, timeout=self._policy.deadline), passthrough=(gexc.Conflict,))
 
-    def _wait(self, lro: object, operation: str, resource: str) -> run_v2.Service:
+    def _wait(self, lro: Operation, operation: str, resource: str) -> run_v2.Service:
         def result() -> run_v2.Service:
             try:
-                return lro.result(retry=self._retry, polling=self._policy.polling())  # type: ignore[attr-defined]
+                service: run_v2.Service = lro.result(retry=self._retry, polling=self._policy.polling())
+                return service
             except concurrent.futures.TimeoutError:
                 raise GoogleCallFailed(f"{API}: {operation} {resource} did not finish within "
                                        f"{self._policy.operation_timeout:.0f} s.", api=API, operation=operation,
@@ -155,13 +176,15 @@ class CloudRunAdapter:
     def set_traffic(self, service: str, split: Mapping[str, int],
                     tags: Mapping[str, str | None] | None = None) -> ServiceState:
         """Serve `split` (revision -> percent, summing to 100) and apply tag changes (tag -> revision or None)."""
+        from google.api_core import exceptions as gexc
+
         resource = self.resource(service)
         for _ in range(self._conflict_attempts):
             svc, revisions = self._read(service)
             state = self._state(svc, revisions)
             wanted = validate_split(resource, split, state.by_name)
             new_tags = merge_tags(resource, state.tags, tags, state.by_name)
-            pinned = all(t.type_ != LATEST_TARGET for t in svc.traffic)
+            pinned = not any(_is_latest(t) for t in svc.traffic)
             served_tags = {s.tag: s.revision for s in svc.traffic_statuses if s.tag}
             if (pinned and not svc.reconciling and state.traffic == wanted and dict(state.tags) == new_tags
                     and served_tags == new_tags):
@@ -183,6 +206,9 @@ class CloudRunAdapter:
         revision it already created instead of making another (and returns its state as it is, without
         waiting). Raises RevisionFailed if the new revision never becomes ready.
         """
+        from google.api_core import exceptions as gexc
+        from google.cloud import run_v2
+
         resource = self.resource(service)
         name = revision or revision_name(service, tag, image)
         lro = None
@@ -209,7 +235,7 @@ class CloudRunAdapter:
             raise self._conflicts(f"deploying revision {name} to", resource)
         if wait and lro is not None:
             try:
-                lro.result(retry=self._retry, polling=self._policy.polling())  # type: ignore[attr-defined]
+                lro.result(retry=self._retry, polling=self._policy.polling())
             except concurrent.futures.TimeoutError:
                 raise GoogleCallFailed(f"{API}: revision {name} of {resource} was not ready within "
                                        f"{self._policy.operation_timeout:.0f} s.", api=API,
@@ -240,6 +266,8 @@ class CloudRunAdapter:
         their traffic share. (template.scaling would make a new revision, which gets no traffic while
         the split is pinned to named revisions, so it would not warm the serving one.)
         """
+        from google.api_core import exceptions as gexc
+
         resource = self.resource(service)
         operation = f"setting min instances to {count} on"
         for _ in range(self._conflict_attempts):
@@ -263,6 +291,8 @@ class CloudRunAdapter:
         return int(svc.scaling.min_instance_count)
 
     def exists(self, service: str) -> bool:
+        from google.api_core import exceptions as gexc
+
         resource = self.resource(service)
         try:
             call_google(API, "reading service", resource, lambda: self._services.get_service(
@@ -276,11 +306,14 @@ class CloudRunAdapter:
 
         Does not wait: the caller polls `get_service` (a region failover checks readiness as its own step).
         """
+        from google.api_core import exceptions as gexc
+        from google.cloud import run_v2
+
         resource = self.resource(service)
         if not self.exists(service):
             template = run_v2.RevisionTemplate(containers=[run_v2.Container(image=image)],
                                                scaling=run_v2.RevisionScaling(min_instance_count=min_instances))
-            body = run_v2.Service(template=template, traffic=[run_v2.TrafficTarget(type_=LATEST_TARGET, percent=100)])
+            body = run_v2.Service(template=template, traffic=[_latest_target()])
             parent = resource.rsplit("/services/", 1)[0]
             call_google(API, f"creating service {service} in", parent, lambda: self._services.create_service(
                 parent=parent, service=body, service_id=service, retry=self._retry, timeout=self._policy.deadline))
@@ -288,11 +321,11 @@ class CloudRunAdapter:
         for _ in range(self._conflict_attempts):
             svc, _revisions = self._read(service)
             if svc.template.containers and svc.template.containers[0].image == image and all(
-                    t.type_ == LATEST_TARGET for t in svc.traffic):
+                    _is_latest(t) for t in svc.traffic):
                 return
             svc.template.revision = ""
             svc.template.containers[0].image = image
-            svc.traffic = [run_v2.TrafficTarget(type_=LATEST_TARGET, percent=100)]
+            svc.traffic = [_latest_target()]
             try:
                 self._send(svc, f"serving {image} on")
             except gexc.Conflict:

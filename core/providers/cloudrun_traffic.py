@@ -2,20 +2,24 @@
 
 Pure functions, no client: the adapter calls them on freshly read state before anything is sent, and
 again after every etag conflict, so a split is only ever checked against what Cloud Run holds now.
+Only `build_targets` needs google-cloud-run, and imports it: the engine names revisions with
+`revision_name` without loading the client library.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-
-from google.cloud import run_v2
+from typing import TYPE_CHECKING
 
 from core.model.service import InvalidTrafficSplit, RevisionState, revision_name
 
+if TYPE_CHECKING:
+    from google.cloud import run_v2
+
 _TAG = re.compile(r"^[a-z]([-a-z0-9]{0,44}[a-z0-9])?$")
-REVISION_TARGET = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION
-LATEST_TARGET = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST
+
+__all__ = ["InvalidTrafficSplit", "RevisionState", "build_targets", "merge_tags", "revision_name", "validate_split"]
 
 
 def _listing(names: list[str]) -> str:
@@ -67,6 +71,9 @@ def merge_tags(resource: str, current: Mapping[str, str], changes: Mapping[str, 
 
 def build_targets(split: Mapping[str, int], tags: Mapping[str, str]) -> list[run_v2.TrafficTarget]:
     """One REVISION target per (revision, tag); a revision's share rides on its first target."""
+    from google.cloud import run_v2
+
+    revision_target = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION
     by_revision: dict[str, list[str]] = {}
     for tag, revision in sorted(tags.items()):
         by_revision.setdefault(revision, []).append(tag)
@@ -74,10 +81,6 @@ def build_targets(split: Mapping[str, int], tags: Mapping[str, str]) -> list[run
     for revision in sorted(set(split) | set(by_revision)):
         percent = split.get(revision, 0)
         for tag in by_revision.get(revision, [""]):
-            targets.append(run_v2.TrafficTarget(type_=REVISION_TARGET, revision=revision, percent=percent, tag=tag))
+            targets.append(run_v2.TrafficTarget(type_=revision_target, revision=revision, percent=percent, tag=tag))
             percent = 0
     return targets
-
-
-__all__ = ["LATEST_TARGET", "REVISION_TARGET", "InvalidTrafficSplit", "RevisionState", "build_targets", "merge_tags",
-           "revision_name", "validate_split"]

@@ -4,20 +4,22 @@ reviewers, set its variables and its secrets.
 PyGithub does every call, including the libsodium sealed-box encryption of secret values with the
 environment's public key (`Environment.create_secret`), so nothing here writes REST by hand. The token
 and secret values are never part of a message: errors name the repository, environment and setting.
+PyGithub (about 500 modules) is imported when an adapter is built: `pipeline generate` reads
+GitHubEnvironmentState's module through core.pipeline and talks to no GitHub.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from github import Auth, Github, GithubException, UnknownObjectException
-from github.EnvironmentProtectionRuleReviewer import ReviewerParams
-from github.Repository import Repository
-
 from core.errors import BadInput, OperationFailed
+
+if TYPE_CHECKING:
+    from github.EnvironmentProtectionRuleReviewer import ReviewerParams
+    from github.Repository import Repository
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 T = TypeVar("T")
@@ -37,6 +39,8 @@ class GitHubAdapter:
     """One repository's deployment environments."""
 
     def __init__(self, repo: str, token: str, base_url: str = "https://api.github.com") -> None:
+        from github import Auth, Github
+
         if "/" not in repo:
             raise BadInput("The GitHub repository is not set; give --repo owner/name or set [pipeline] repo.")
         self.repo_name = repo
@@ -55,6 +59,8 @@ class GitHubAdapter:
         return self._repo
 
     def _call(self, what: str, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        from github import GithubException, UnknownObjectException
+
         try:
             return function(*args, **kwargs)
         except UnknownObjectException:
@@ -66,6 +72,10 @@ class GitHubAdapter:
                                   f"{': ' + message if message else ''}).") from None
 
     def read_environment(self, name: str) -> GitHubEnvironmentState:
+        from github import GithubException, UnknownObjectException
+        from github.NamedUser import NamedUser
+        from github.Team import Team
+
         repo = self._repository()
         try:
             environment = repo.get_environment(name)
@@ -80,10 +90,11 @@ class GitHubAdapter:
             if rule.type != "required_reviewers":
                 continue
             for reviewer in rule.reviewers or ():
-                if reviewer.type == "User":
-                    reviewers.append(reviewer.reviewer.login)
-                elif reviewer.type == "Team":
-                    reviewers.append(f"{self._owner}/{reviewer.reviewer.slug}")
+                who = reviewer.reviewer  # a NamedUser or a Team, as `reviewer.type` says
+                if isinstance(who, NamedUser):
+                    reviewers.append(who.login)
+                elif isinstance(who, Team):
+                    reviewers.append(f"{self._owner}/{who.slug}")
         variables = self._call(f"listing variables of environment {name}",
                                lambda: {v.name: v.value for v in environment.get_variables()})
         secrets = self._call(f"listing secrets of environment {name}",
@@ -91,6 +102,8 @@ class GitHubAdapter:
         return GitHubEnvironmentState(True, tuple(sorted(reviewers)), variables, secrets)
 
     def _reviewer(self, reviewer: str) -> ReviewerParams:
+        from github.EnvironmentProtectionRuleReviewer import ReviewerParams
+
         if "/" in reviewer:
             org, slug = reviewer.split("/", 1)
             team = self._call(f"looking up team {reviewer}",

@@ -4,33 +4,43 @@ Transient answers (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED / HTTP 429
 are retried with exponential backoff until a deadline; everything else fails at once. Either way the
 operator gets an OperationFailed naming the API, the operation and the resource, e.g. "Cloud Run:
 setting traffic on projects/p/locations/r/services/s failed after 30 s: 503 UNAVAILABLE".
+
+google.api_core and requests are imported when a policy builds its Retry or a call fails: a client
+built by then has loaded them anyway, and RetryPolicy and GoogleCallFailed are read by code that
+never calls Google (the engine, the tests' fixtures).
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
-
-import requests
-from google.api_core import exceptions as gexc
-from google.api_core import retry as gretry
-from google.api_core.future.polling import POLLING_PREDICATE
+from typing import TYPE_CHECKING, TypeVar
 
 from core.errors import OperationFailed
 
+if TYPE_CHECKING:
+    from google.api_core import exceptions as gexc
+    from google.api_core import retry as gretry
+
 T = TypeVar("T")
 
-# The HTTP parents cover both transports: REST raises GatewayTimeout/TooManyRequests for 504/429,
-# gRPC raises their subclasses DeadlineExceeded/ResourceExhausted.
-TRANSIENT: tuple[type[BaseException], ...] = (
-    gexc.ServiceUnavailable,
-    gexc.GatewayTimeout,
-    gexc.TooManyRequests,
-    requests.exceptions.ConnectionError,
-    requests.exceptions.Timeout,  # the REST transport's attempt ran out of its share of the deadline
-)
+
+@functools.cache
+def transient() -> tuple[type[Exception], ...]:
+    """The failures worth retrying. The HTTP parents cover both transports: REST raises
+    GatewayTimeout/TooManyRequests for 504/429, gRPC raises their subclasses DeadlineExceeded/ResourceExhausted."""
+    import requests
+    from google.api_core import exceptions as gexc
+
+    return (
+        gexc.ServiceUnavailable,
+        gexc.GatewayTimeout,
+        gexc.TooManyRequests,
+        requests.exceptions.ConnectionError,
+        requests.exceptions.Timeout,  # the REST transport's attempt ran out of its share of the deadline
+    )
 
 
 @dataclass(frozen=True)
@@ -48,10 +58,15 @@ class RetryPolicy:
     operation_timeout: float = 600.0
 
     def retry(self) -> gretry.Retry:
-        return gretry.Retry(predicate=gretry.if_exception_type(*TRANSIENT), initial=self.initial,
+        from google.api_core import retry as gretry
+
+        return gretry.Retry(predicate=gretry.if_exception_type(*transient()), initial=self.initial,
                             maximum=self.maximum, multiplier=self.multiplier, timeout=self.deadline)
 
     def polling(self) -> gretry.Retry:
+        from google.api_core import retry as gretry
+        from google.api_core.future.polling import POLLING_PREDICATE
+
         return gretry.Retry(predicate=POLLING_PREDICATE, initial=self.poll_initial, maximum=self.poll_maximum,
                             multiplier=1.5, timeout=self.operation_timeout)
 
@@ -66,6 +81,9 @@ class GoogleCallFailed(OperationFailed):
 
 def status_of(exc: BaseException) -> tuple[str, str]:
     """("503", "UNAVAILABLE")-style code and status name of a client exception."""
+    import requests
+    from google.api_core import exceptions as gexc
+
     if isinstance(exc, gexc.GoogleAPICallError):
         # REST errors such as 409/429/504 carry no gRPC code in api_core; Google sends the name in the body.
         code = exc.grpc_status_code
@@ -79,6 +97,8 @@ def status_of(exc: BaseException) -> tuple[str, str]:
 
 
 def _body_status(exc: gexc.GoogleAPICallError) -> str:
+    import requests
+
     response = exc.response
     if not isinstance(response, requests.Response):
         return ""
@@ -104,6 +124,9 @@ def call_google(api: str, operation: str, resource: str, fn: Callable[[], T], *,
 
     Exceptions in `passthrough` (e.g. an etag Conflict the caller handles) are re-raised unchanged.
     """
+    import requests
+    from google.api_core import exceptions as gexc
+
     started = time.monotonic()
     try:
         return fn()
@@ -116,8 +139,7 @@ def call_google(api: str, operation: str, resource: str, fn: Callable[[], T], *,
                                status=status_of(cause)[1]) from None
     except (gexc.GoogleAPICallError, requests.exceptions.RequestException) as exc:
         elapsed = time.monotonic() - started
-        transient = isinstance(exc, TRANSIENT)
-        when = f" after {_elapsed(elapsed)}" if transient else ""
+        when = f" after {_elapsed(elapsed)}" if isinstance(exc, transient()) else ""
         raise GoogleCallFailed(f"{api}: {operation} {resource} failed{when}: {describe(exc)}"
                                f"{_detail(exc)}.", api=api, operation=operation, resource=resource,
                                status=status_of(exc)[1]) from None
@@ -125,7 +147,9 @@ def call_google(api: str, operation: str, resource: str, fn: Callable[[], T], *,
 
 def _detail(exc: BaseException) -> str:
     """The server's own message for errors the operator must act on (not for transient ones)."""
-    if isinstance(exc, TRANSIENT) or not isinstance(exc, gexc.GoogleAPICallError):
+    from google.api_core import exceptions as gexc
+
+    if isinstance(exc, transient()) or not isinstance(exc, gexc.GoogleAPICallError):
         return ""
     message = (exc.message or "").strip().rstrip(".")
     return f" ({message})" if message else ""

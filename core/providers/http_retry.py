@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from tenacity import RetryCallState, Retrying
@@ -66,7 +67,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based) when the server said nothing."""
-        return min(self.max_backoff, self.initial_backoff * 2 ** (attempt - 1) + self.random() * self.jitter)
+        return min(self.max_backoff, self.initial_backoff * 2.0 ** (attempt - 1) + self.random() * self.jitter)
 
 
 DEFAULT_POLICY = RetryPolicy()
@@ -108,13 +109,15 @@ def default_detail(response: httpx.Response) -> str:
         return response.text.strip()[:200]
     if isinstance(body, dict):
         error = body.get("error")
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return error["message"]
+        message = error.get("message") if isinstance(error, dict) else None
+        if isinstance(message, str):
+            return message
         errors = body.get("errors")
         if isinstance(errors, list) and errors:
             return "; ".join(str(e) for e in errors)
-        if isinstance(body.get("message"), str):
-            return body["message"]
+        message = body.get("message")
+        if isinstance(message, str):
+            return message
     return response.text.strip()[:200]
 
 
@@ -134,7 +137,7 @@ def send(
     idempotent: bool = True,
     secrets: Iterable[str] = (),
     detail: Callable[[httpx.Response], str] = default_detail,
-    **kwargs: object,
+    **kwargs: Any,  # httpx's own request arguments (json, params, headers), passed through as they are
 ) -> httpx.Response:
     """Send one request under the retry policy and return the 1xx/2xx response.
 
@@ -150,7 +153,7 @@ def send(
     def attempt() -> httpx.Response:
         remaining = policy.deadline - (policy.clock() - start)
         timeout = max(policy.min_attempt_timeout, min(policy.attempt_timeout, remaining))
-        return client.request(method, url, timeout=timeout, **kwargs)  # type: ignore[arg-type]
+        return client.request(method, url, timeout=timeout, **kwargs)
 
     def should_retry(state: RetryCallState) -> bool:
         outcome = state.outcome
@@ -182,8 +185,9 @@ def send(
     def failure(state: RetryCallState) -> str:
         outcome = state.outcome
         assert outcome is not None
-        if outcome.failed:
-            return redact(_describe_error(outcome.exception()), hidden)  # type: ignore[arg-type]
+        error = outcome.exception() if outcome.failed else None
+        if error is not None:
+            return redact(_describe_error(error), hidden)
         return f"HTTP {outcome.result().status_code}"
 
     def before_sleep(state: RetryCallState) -> None:

@@ -76,7 +76,8 @@ class MemorystoreAdapter:
 
     def failover(self, name: str) -> RedisInstanceState:
         """Promote the replica to primary; limited data loss mode keeps every replicated key."""
-        mode = redis_v1.FailoverInstanceRequest.DataProtectionMode.LIMITED_DATA_LOSS
+        modes = redis_v1.FailoverInstanceRequest.DataProtectionMode
+        mode = modes(modes.LIMITED_DATA_LOSS)  # the member itself: mypy reads proto-plus enum members as ints
         lro = call_google(API, "failing over instance", name, lambda: self._client.failover_instance(
             name=name, data_protection_mode=mode, timeout=self._policy.deadline))
         return _state(call_google(API, "failing over instance", name,

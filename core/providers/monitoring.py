@@ -8,6 +8,9 @@ bucket options and counts, which the judge can add across windows exactly; perce
 it, where REDUCE_PERCENTILE_xx would cost a call each and could not be pooled), and
 container/instance_count (ALIGN_MAX + REDUCE_SUM: the peak of active plus idle instances).
 Deployment events are written as points of a custom metric.
+
+google-cloud-monitoring is imported inside the adapter's methods: RevisionMetrics and the Protocol
+are read by the engine and the console, which must not load the client library for them.
 """
 
 from __future__ import annotations
@@ -16,15 +19,17 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-
-from google.api import distribution_pb2, metric_pb2
-from google.cloud import monitoring_v3
+from typing import TYPE_CHECKING
 
 from core.analysis.latency import BucketLayout, InvalidHistogram, LatencyHistogram, pool_histograms
 from core.errors import BadInput
 from core.model.metrics import RevisionMetrics
 from core.ports import MetricsProvider
 from core.providers.google_retry import RetryPolicy, call_google
+
+if TYPE_CHECKING:
+    from google.api import distribution_pb2
+    from google.cloud import monitoring_v3
 
 __all__ = ["MetricsProvider", "MonitoringAdapter", "RevisionMetrics", "latency_histogram"]
 
@@ -37,8 +42,6 @@ REVISION = "resource.labels.revision_name"
 CODE_CLASS = "metric.labels.response_code_class"
 MIN_ALIGNMENT_S = 60
 SAMPLING_S = 5  # Monitoring takes at most one point per 5 s in a series
-Aligner = monitoring_v3.Aggregation.Aligner
-Reducer = monitoring_v3.Aggregation.Reducer
 MAX_EXPLICIT_BUCKETS = 10_000  # a linear layout is written out as explicit bounds; refuse absurd ones
 
 
@@ -99,8 +102,12 @@ class MonitoringAdapter:
             terms.append(f'resource.labels.location = "{self.region}"')
         return " AND ".join(terms)
 
-    def _list(self, what: str, service: str, metric: str, start: datetime, end: datetime, aligner: Aligner,
-              reducer: Reducer, group_by: list[str]) -> list[monitoring_v3.TimeSeries]:
+    def _list(self, what: str, service: str, metric: str, start: datetime, end: datetime, aligner: int,
+              reducer: int, group_by: list[str]) -> list[monitoring_v3.TimeSeries]:
+        """One ListTimeSeries. `aligner` and `reducer` are Aggregation.Aligner and .Reducer members: proto-plus
+        enums are IntEnums, which mypy reads as their int values."""
+        from google.cloud import monitoring_v3
+
         period = max(MIN_ALIGNMENT_S, math.ceil((end - start).total_seconds()))
         request = monitoring_v3.ListTimeSeriesRequest(
             name=f"projects/{self.project}", filter=self._filter(metric, service),
@@ -115,6 +122,9 @@ class MonitoringAdapter:
 
     def revision_metrics(self, service: str, start: datetime, end: datetime) -> dict[str, RevisionMetrics]:
         """Per revision of `service`, what it served in [start, end): 3 batched reads in all."""
+        from google.cloud.monitoring_v3 import Aggregation
+
+        Aligner, Reducer = Aggregation.Aligner, Aggregation.Reducer
         if end <= start:
             raise BadInput(f"The metrics window for {service} ends ({end:%H:%M:%S}) before it starts "
                            f"({start:%H:%M:%S}).")
@@ -150,6 +160,9 @@ class MonitoringAdapter:
 
     def write_deployment_event(self, env: str, component: str, kind: str, value: float = 1.0) -> None:
         """One point of custom.googleapis.com/opsconsole/deployment_events labelled env, component, kind."""
+        from google.api import metric_pb2
+        from google.cloud import monitoring_v3
+
         key = (env, component, kind)
         at = self._now()
         last = self._last_point.get(key)
@@ -169,6 +182,8 @@ class MonitoringAdapter:
 
     def deployment_events(self, start: datetime, end: datetime, env: str | None = None) -> list[DeploymentEvent]:
         """Deployment events written in [start, end], oldest first."""
+        from google.cloud import monitoring_v3
+
         terms = [f'metric.type = "{DEPLOYMENT_EVENTS}"']
         if env:
             terms.append(f'metric.labels.env = "{env}"')

@@ -117,7 +117,8 @@ class PagerDutyNotifier:
         answer = send(self._client, "POST", f"{self._base}{path}", operation=f"PagerDuty: {operation}",
                       policy=self._retry, idempotent=idempotent, secrets=(self._key,),
                       json={"routing_key": self._key, **body})
-        return answer.json()
+        acknowledged: dict[str, Any] = answer.json()  # PagerDuty's JSON answer: status, message, dedup_key
+        return acknowledged
 
     def trigger(self, dedup_key: str | None, summary: str, source: str, severity: str = "error", *,
                 component: str | None = None, group: str | None = None, event_class: str | None = None,

@@ -5,19 +5,22 @@ Transports, one per API and the same in both profiles, so the sandbox exercises 
   sandbox serves with aiohttp, and no gRPC channel to keep per region.
 - Cloud Monitoring v3 over gRPC: google-cloud-monitoring has no REST transport. Against the sandbox
   the channel is insecure (loopback); against Google it is the client's default TLS channel with ADC.
+
+The client libraries are imported by `google_clients`, when the clients are built: `Endpoints` is read
+by the sandbox and the CLI, and google.cloud.run_v2's package alone loads about 750 modules (all of
+Cloud Run's clients, sync and async, and aiohttp through google.auth's async transport).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
-
-import grpc
-from google.auth.credentials import AnonymousCredentials
-from google.cloud import monitoring_v3, run_v2
-from google.cloud.monitoring_v3.services.metric_service.transports import MetricServiceGrpcTransport
+from typing import TYPE_CHECKING, Any, Literal
 
 from core.errors import BadInput
+
+if TYPE_CHECKING:
+    from google.cloud.monitoring_v3 import MetricServiceClient
+    from google.cloud.run_v2 import RevisionsClient, ServicesClient
 
 CredentialsMode = Literal["anonymous", "adc"]
 CLOUDRUN_DEFAULT = "https://run.googleapis.com"
@@ -67,17 +70,23 @@ GCP_ENDPOINTS = Endpoints(
 class GoogleClients:
     """The official clients, built for one profile."""
 
-    services: run_v2.ServicesClient
-    revisions: run_v2.RevisionsClient
-    metrics: monitoring_v3.MetricServiceClient
+    services: ServicesClient
+    revisions: RevisionsClient
+    metrics: MetricServiceClient
 
     def close(self) -> None:
-        for client in (self.services, self.revisions, self.metrics):
-            client.transport.close()
+        self.services.transport.close()
+        self.revisions.transport.close()
+        self.metrics.transport.close()
 
 
 def google_clients(endpoints: Endpoints) -> GoogleClients:
     """Cloud Run (REST) and Monitoring (gRPC) clients for the endpoints' addresses and credentials."""
+    import grpc
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import monitoring_v3, run_v2
+    from google.cloud.monitoring_v3.services.metric_service.transports import MetricServiceGrpcTransport
+
     if endpoints.credentials == "anonymous":
         creds = AnonymousCredentials()
         options = {"api_endpoint": endpoints.cloudrun_url}

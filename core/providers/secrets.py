@@ -4,20 +4,20 @@
 google-cloud-secret-manager's SecretManagerServiceClient over its REST transport (the same transport in
 both profiles, so the sandbox, which serves that API with aiohttp, exercises the production path).
 A value is returned to the caller and forgotten: no cache, no file, no log line, and no error message
-that repeats it.
+that repeats it. The client library is imported when the first sm:// reference is resolved.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-
-from google.api_core import exceptions as google_exceptions
-from google.auth.credentials import AnonymousCredentials
-from google.cloud import secretmanager_v1
+from typing import TYPE_CHECKING
 
 from core.config.secrets import EnvRef, SecretManagerRef, resolve_secret
 from core.errors import OperationFailed
 from core.providers.profile import Endpoints
+
+if TYPE_CHECKING:
+    from google.cloud.secretmanager_v1 import SecretManagerServiceClient
 
 SECRETMANAGER_DEFAULT = "https://secretmanager.googleapis.com"
 
@@ -32,8 +32,11 @@ def crc32c(data: bytes) -> int:
     return crc ^ 0xFFFFFFFF
 
 
-def secretmanager_client(endpoints: Endpoints) -> secretmanager_v1.SecretManagerServiceClient:
+def secretmanager_client(endpoints: Endpoints) -> SecretManagerServiceClient:
     """The official client for the profile: anonymous against the sandbox, Application Default Credentials on gcp."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import secretmanager_v1
+
     if endpoints.credentials == "anonymous" and not endpoints.secretmanager_url:
         # A sandbox started before it served Secret Manager: never fall through to Google's endpoint.
         raise OperationFailed("This sandbox serves no Secret Manager API; restart it (opsconsole sandbox serve) "
@@ -49,7 +52,7 @@ class SecretResolver:
     """Resolves references for one console process; the Secret Manager client is built on first sm:// use."""
 
     def __init__(self, environ: Mapping[str, str], endpoints: Endpoints | None = None,
-                 client: secretmanager_v1.SecretManagerServiceClient | None = None) -> None:
+                 client: SecretManagerServiceClient | None = None) -> None:
         self._environ = environ
         self._endpoints = endpoints
         self._client = client
@@ -62,6 +65,8 @@ class SecretResolver:
     __call__ = resolve
 
     def _secret_manager(self, ref: SecretManagerRef) -> str:
+        from google.api_core import exceptions as google_exceptions
+
         name = f"projects/{ref.project}/secrets/{ref.secret}/versions/{ref.version}"
         try:
             response = self._secretmanager().access_secret_version(name=name, timeout=10.0)
@@ -78,7 +83,7 @@ class SecretResolver:
             raise OperationFailed(f"Secret Manager's payload for {ref} failed its CRC32C check.")
         return data.decode("utf-8")
 
-    def _secretmanager(self) -> secretmanager_v1.SecretManagerServiceClient:
+    def _secretmanager(self) -> SecretManagerServiceClient:
         if self._client is None:
             if self._endpoints is None:
                 raise OperationFailed("Secret Manager resolution needs the profile's endpoints; none were given.")

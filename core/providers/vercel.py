@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -18,6 +18,8 @@ from core.errors import OperationFailed
 from core.model.frontend import VercelDeployment
 from core.ports import FrontendProvider
 from core.providers.http_retry import DEFAULT_POLICY, RequestRefused, RetryPolicy, send
+
+T = TypeVar("T")
 
 __all__ = ["AliasRequest", "FrontendProvider", "VercelAdapter", "VercelDeployment", "VercelProject",
            "parse_deployment"]
@@ -105,7 +107,7 @@ class VercelAdapter:
                     headers={"Authorization": f"Bearer {self._token}"}, params=query, json=json)
 
     @staticmethod
-    def _parse(operation: str, parse: Callable[[], Any]) -> Any:
+    def _parse(operation: str, parse: Callable[[], T]) -> T:
         try:
             return parse()
         except (KeyError, TypeError, ValueError) as exc:
@@ -226,7 +228,6 @@ class VercelAdapter:
                 return True
             raise
         if answer.status_code == 201:
-            current = self.get_project(project)
-            job = current.last_alias_request
+            job = self.get_project(project).last_alias_request
             return job is None or job.job_status == "succeeded"
         return False

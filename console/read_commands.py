@@ -1,0 +1,134 @@
+"""Commands that only read: `status`, `history`, `deployment` and `config show|validate`.
+
+Each imports what it renders inside the command, so listing them in `opsconsole --help` costs nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+import click
+
+from console.lazy import LazyChoice, deployment_statuses, environment_choice
+from core.errors import BadInput
+
+if TYPE_CHECKING:
+    from console.session import Session
+
+EXIT_CODES = """\b
+Exit codes:
+  0  the command did what was asked
+  1  the operation failed (a provider, the registry or a check said no)
+  2  bad input (arguments, configuration file, runbook); nothing was changed"""
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of tables.")
+
+
+@click.group(epilog=EXIT_CODES)
+def config() -> None:
+    """Show or check the configuration (built-in defaults, user file, project file, OPSCONSOLE_* variables)."""
+
+
+@config.command("show", epilog=EXIT_CODES)
+@json_option
+@click.pass_obj
+def config_show(session: Session, as_json: bool) -> None:
+    """Print the effective configuration and the files it came from."""
+    import tomli_w
+
+    from console import render
+
+    loaded = session.loaded
+    data = loaded.config.model_dump(mode="json", exclude_none=True)
+    if as_json:
+        render.echo_json({"sources": loaded.sources, "config": data})
+        return
+    click.echo("# sources, later ones win: " + ", ".join(loaded.sources))
+    click.echo(tomli_w.dumps(data))
+
+
+@config.command("validate", epilog=EXIT_CODES)
+@json_option
+@click.pass_obj
+def config_validate(session: Session, as_json: bool) -> None:
+    """Check the configuration; on a problem print file, field and reason, and exit 2."""
+    from console import render
+
+    loaded = session.loaded
+    if as_json:
+        render.echo_json({"valid": True, "sources": loaded.sources})
+    else:
+        click.echo("configuration is valid (" + ", ".join(loaded.sources) + ")")
+
+
+@click.command(epilog=EXIT_CODES)
+@click.argument("environment", required=False, type=environment_choice())
+@json_option
+@click.pass_obj
+def status(session: Session, environment: str | None = None, as_json: bool = False) -> None:
+    """What is live (Cloud Run split, Vercel production) and the active and last deployment, per environment."""
+    from console import render
+    from core.config import ENVIRONMENTS
+    from core.live import observe_environment
+
+    names = [environment] if environment else list(ENVIRONMENTS)
+    states = [session.registry.get_environment_state(name) for name in names]
+    wiring = session.wiring
+    live = {
+        name: observe_environment(wiring.environment(name), wiring.cloudrun(name), wiring.frontend()) for name in names
+    }
+    if as_json:
+        render.echo_json([{**s.model_dump(mode="json"), "live": dataclasses.asdict(live[s.name])} for s in states])
+        return
+    environments = session.loaded.config.environments
+    strategies: dict[str, str] = {name: environments[name].strategy.kind for name in names if name in environments}
+    render.print_table(render.environment_table(states, live, strategies, wiring.now()))
+
+
+@click.command(epilog=EXIT_CODES)
+@click.option("--env", "environment", type=environment_choice(), help="Only this environment.")
+@click.option("--status", "status_", type=LazyChoice(deployment_statuses), help="Only deployments in this status.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="At most this many, newest first."
+)
+@json_option
+@click.pass_obj
+def history(session: Session, environment: str | None, status_: str | None, limit: int, as_json: bool) -> None:
+    """Past and running deployments, newest first."""
+    from console import render
+    from core.registry import DeploymentStatus
+
+    found = session.registry.list_deployments(
+        environment=environment, status=DeploymentStatus(status_) if status_ else None, limit=limit
+    )
+    if as_json:
+        render.echo_json([d.model_dump(mode="json") for d in found])
+    elif not found:
+        click.echo("no deployments match")
+    else:
+        render.print_table(render.history_table(found))
+
+
+@click.command(epilog=EXIT_CODES)
+@click.argument("deployment_id")
+@json_option
+@click.pass_obj
+def deployment(session: Session, deployment_id: str, as_json: bool) -> None:
+    """One deployment: versions, stages with timings, and its step-by-step event log."""
+    from console import render
+
+    found = session.registry.get_deployment(deployment_id)
+    if found is None:
+        raise BadInput(f"no deployment with id {deployment_id!r} in registry {session.resolve_registry_path()}")
+    events = session.registry.events(deployment_id)
+    if as_json:
+        render.echo_json(
+            {"deployment": found.model_dump(mode="json"), "events": [e.model_dump(mode="json") for e in events]}
+        )
+        return
+    for part in render.deployment_detail(found, events):
+        if isinstance(part, str):
+            click.echo(part)
+        else:
+            render.print_table(part)
