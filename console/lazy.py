@@ -49,19 +49,17 @@ class LazyGroup(click.Group):
 
 
 class LazyChoice(StrChoice):
-    """A click.Choice whose values `load` returns the first time they are needed (checking a value, or the
-    command's own help), not when the command is defined."""
+    """A click.Choice whose values `load` returns each time they are needed (checking a value, or the
+    command's own help), not when the command is defined: a strategy registered later is offered too, and
+    the import `load` makes is paid once, by the first use."""
 
     def __init__(self, load: Callable[[], Sequence[str]], case_sensitive: bool = True) -> None:
         self._load = load
-        self._values: tuple[str, ...] | None = None
         super().__init__((), case_sensitive=case_sensitive)
 
     @property
     def choices(self) -> tuple[str, ...]:
-        if self._values is None:
-            self._values = tuple(self._load())
-        return self._values
+        return tuple(self._load())
 
     @choices.setter
     def choices(self, _placeholder: Sequence[str]) -> None:
