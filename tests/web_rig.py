@@ -12,8 +12,8 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -169,3 +169,15 @@ async def knock(server: WebServer, *, origin: str | None, cookies: dict[str, str
         except aiohttp.WSServerHandshakeError as refusal:
             return refusal.status
     raise AssertionError("the socket was opened")
+
+
+@asynccontextmanager
+async def console_session(server: WebServer, cookies: dict[str, str] | None = None,
+                          headers: dict[str, str] | None = None) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
+    """A session let in, as the page opens it, once the console has drawn its first screen."""
+    async with aiohttp.ClientSession(cookies=cookies) as client, client.ws_connect(
+            f"ws://127.0.0.1:{server.port}/ws?width=100&height=30", origin=server.origin,
+            headers=headers or {}) as console_socket:
+        first = await console_socket.receive(timeout=120)
+        assert first.type == aiohttp.WSMsgType.BINARY and len(first.data) > 0, (first, server.text)
+        yield console_socket
