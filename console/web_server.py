@@ -93,8 +93,9 @@ class GatedServer(Server):
         return _sentence_page(403, "Not let in", str(refusal))
 
     def _full(self) -> str:
-        return (f"{self.sessions} consoles are open, the most this server allows (--max-sessions "
-                f"{self.options.max_sessions}): close one and reload")
+        limit = self.options.max_sessions
+        return (f"No console free: this server runs at most {limit} at once (--max-sessions {limit}); "
+                "close one and reload")
 
     async def page(self, request: web.Request) -> web.Response:
         try:

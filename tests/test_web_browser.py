@@ -62,6 +62,26 @@ def test_the_printed_address_opens_a_console_that_takes_keys_at_once(tmp_path: P
         assert [console.environ["OPSCONSOLE_OPERATOR"] for console in server.consoles()] == ["alice"]
 
 
+def test_a_tab_past_the_session_cap_says_why_it_has_no_console(tmp_path: Path) -> None:
+    with web_server(tmp_path, "--max-sessions", "1") as server, sync_playwright() as playwright:
+        url = server.start_line.rsplit(" ", 1)[1]
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        try:
+            first = browser.pages[0] if browser.pages else browser.new_page()
+            first.goto(url)
+            first.wait_for_selector("body.-first-byte", timeout=120_000)
+            second = browser.new_page()
+            second.goto(f"{server.origin}/")  # the cookie from the first tab lets it in; the cap does not
+            second.wait_for_selector("body.-closed", timeout=60_000)
+            message = second.inner_text(".closed-dialog .message")
+            assert "No console free: this server runs at most 1 at once (--max-sessions 1)" in message
+            second.screenshot(path=str(tmp_path / "full.png"))
+        finally:
+            browser.close()
+        assert len(server.started_sessions()) == 1
+
+
 def plain(ansi: str) -> str:
     """Terminal output without its escape sequences (a word split by a cursor move reads whole again)."""
     return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", ansi)
