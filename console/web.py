@@ -15,9 +15,7 @@ import sys
 from console.web_gate import Authenticator, Gate, IapAuthenticator, TokenAuthenticator
 from console.web_iap import IapVerifier, keys_from_url
 from console.web_options import BadOption, WebOptions, parse, refuse
-from console.web_server import BindFailed, GatedServer, command, until_signalled
-
-__all__ = ["command", "main"]
+from console.web_server import BindFailed, GatedServer, until_signalled
 
 
 def authenticator(options: WebOptions) -> Authenticator:

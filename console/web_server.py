@@ -31,12 +31,12 @@ class BindFailed(Exception):
     """The server could not listen where it was asked to (exit code 1)."""
 
 
-def command(identity_read_only: bool, registry: Path | None = None, config: Path | None = None) -> str:
+def command(read_only: bool, registry: Path | None = None, config: Path | None = None) -> str:
     """The shell command textual-serve runs for one browser session: this interpreter's `opsconsole ui`."""
     parts = [sys.executable, "-m", "console"]
     parts += ["--registry", str(registry)] if registry else []
     parts += ["--config", str(config)] if config else []
-    parts += ["ui"] + (["--read-only"] if identity_read_only else [])
+    parts += ["ui"] + (["--read-only"] if read_only else [])
     return shlex.join(parts)
 
 
@@ -159,7 +159,7 @@ class GatedServer(Server):
             await self._process_messages(websocket, service)
         except asyncio.CancelledError:
             await websocket.close()
-        except (ValueError, AssertionError, KeyError, TypeError, ConnectionError) as error:
+        except (ValueError, LookupError, TypeError, AssertionError, ConnectionError) as error:
             # A malformed message from the browser ends that session, said in one line (no traceback).
             log.warning("session %d ended on a malformed message: %s", number, error)
         finally:

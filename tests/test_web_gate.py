@@ -117,4 +117,7 @@ async def test_a_session_runs_as_its_operator_and_the_cap_refuses_the_next(tmp_p
             server.wait_for("the console to quit", lambda: server.consoles() == [])
             third = await client.ws_connect(f"ws://127.0.0.1:{server.port}/ws", origin=server.origin)
             assert (await third.receive(timeout=120)).type == aiohttp.WSMsgType.BINARY  # the place was freed
-            await third.close()
+            await third.send_str("{not json")  # a broken client ends its own session, said in one line
+            server.wait_for("the session to end", lambda: "ended on a malformed message" in server.text)
+            server.wait_for("its console to quit", lambda: server.consoles() == [])
+        assert "Traceback" not in server.text
