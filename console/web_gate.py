@@ -27,7 +27,7 @@ class Refused(Exception):
 class Identity:
     operator: str
     read_only: bool
-    via: str  # "token" or "Identity-Aware Proxy", for the server's log
+    via: str  # the authenticator's, for the server's log
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,9 @@ def _origin(url: str) -> Origin | None:
 
 
 class Authenticator(Protocol):
-    """Who is let in. One implementation per way of proving it; the gate picks one at start."""
+    """Who is let in. One implementation per way of proving it; console/web.py picks one at start."""
+
+    via: str  # how people prove who they are, for the server's log
 
     async def operator(self, request: web.Request) -> str:
         """The operator the request acts as, or Refused."""
@@ -78,6 +80,8 @@ class Authenticator(Protocol):
 class TokenAuthenticator:
     """A random token per launch, printed once; the page trades it for an HttpOnly SameSite=Strict cookie, as
     Jupyter does, so it leaves the address bar and a cross-site page can neither read nor send it."""
+
+    via = "token"
 
     def __init__(self, operator: str, port: int, secure: bool) -> None:
         self.token = secrets.token_urlsafe(32)
@@ -110,6 +114,8 @@ class IapAuthenticator:
     """Behind Identity-Aware Proxy: every request carries IAP's signed assertion; the verified email is the
     operator. There is no token and no cookie: IAP sends the assertion with every request, the socket included."""
 
+    via = "Identity-Aware Proxy"
+
     def __init__(self, verifier: IapVerifier) -> None:
         self._verifier = verifier
 
@@ -128,7 +134,6 @@ class Gate:
         self.origins = origins(options)
         self.authenticator = authenticator
         self._read_only = options.sessions_read_only
-        self._via = "Identity-Aware Proxy" if isinstance(authenticator, IapAuthenticator) else "token"
 
     def served_as(self, request: web.Request) -> Origin:
         """The address the request was sent to (its Host header), which must be ours: a DNS-rebinding page sends
@@ -152,7 +157,7 @@ class Gate:
         if socket:
             self.check_origin(request)
         operator = await self.authenticator.operator(request)
-        return Identity(operator=operator, read_only=self._read_only, via=self._via)
+        return Identity(operator=operator, read_only=self._read_only, via=self.authenticator.via)
 
 
 def _host_matches(host: str, origin: Origin) -> bool:

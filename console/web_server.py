@@ -159,9 +159,11 @@ class GatedServer(Server):
             await self._process_messages(websocket, service)
         except asyncio.CancelledError:
             await websocket.close()
-        except (ValueError, LookupError, TypeError, AssertionError, ConnectionError) as error:
+        except (ValueError, LookupError, TypeError, AssertionError) as error:
             # A malformed message from the browser ends that session, said in one line (no traceback).
             log.warning("session %d ended on a malformed message: %s", number, error)
+        except ConnectionError as error:
+            log.warning("session %d lost its console: %s", number, error)
         finally:
             await service.stop()
             log.info("session %d ended", number)
