@@ -1,33 +1,64 @@
-"""Serve the console in a browser: each browser tab runs its own `opsconsole ui` through textual-serve.
+"""Serve the console in a browser, one `opsconsole ui` per tab, to the people let in and no one else.
 
-`python -m console.web [--host H] [--port P] [--read-only]`, then open http://H:P. textual-serve starts
-the command below once per connection with Textual's web driver, so every tab is a whole console with
-its own session (and, on the sandbox profile, its own view of the shared sandbox state).
-`textual serve "opsconsole ui"` (from the textual-dev package) does the same for development.
+`python -m console.web [--port P]` listens on localhost and prints, once, an address carrying a random token;
+only a browser that opened it gets a console, acting as you. `--iap-audience` serves a team behind
+Identity-Aware Proxy instead, each session acting as its verified email. See the README ("In a browser") for
+what each option opens.
 """
 
 from __future__ import annotations
 
-import argparse
-import shlex
+import asyncio
+import logging
 import sys
 
-from textual_serve.server import Server
+from console.web_gate import Authenticator, Gate, IapAuthenticator, TokenAuthenticator
+from console.web_iap import IapVerifier, keys_from_url
+from console.web_options import BadOption, WebOptions, parse, refuse
+from console.web_server import BindFailed, GatedServer, until_signalled
 
 
-def command(read_only: bool) -> str:
-    """The shell command textual-serve runs per browser session: this interpreter's `opsconsole ui`."""
-    parts = [sys.executable, "-m", "console", "ui"] + (["--read-only"] if read_only else [])
-    return shlex.join(parts)
+def authenticator(options: WebOptions) -> Authenticator:
+    if options.iap_audience is not None:
+        return IapAuthenticator(IapVerifier(options.iap_audience, keys_from_url(options.iap_keys_url)))
+    assert options.operator is not None  # web_options sets it whenever there is no proxy
+    return TokenAuthenticator(options.operator, options.port, secure=options.public_url.startswith("https:"))
+
+
+def start_line(options: WebOptions, gate: Gate) -> str:
+    """The one line that says where to go; in token mode it is the only place the token is ever written."""
+    mode = "read-only" if options.sessions_read_only else "read-write"
+    limit = f"at most {options.max_sessions} at once"
+    if isinstance(gate.authenticator, TokenAuthenticator):
+        return (f"opsconsole in a browser, as {options.operator} ({mode}, {limit}); open this address, "
+                f"whose token lets you in: {options.public_url}/?token={gate.authenticator.token}")
+    return (f"opsconsole in a browser behind Identity-Aware Proxy for {options.iap_audience}, each session as "
+            f"its verified email ({mode}, {limit}): {options.public_url}/")
+
+
+async def serve(options: WebOptions) -> None:
+    gate = Gate(options, authenticator(options))
+    runner = await GatedServer(options, gate).listen()
+    print(start_line(options, gate), flush=True)
+    try:
+        await until_signalled()
+    finally:
+        await runner.cleanup()  # closes every session's socket, and each console quits
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m console.web", description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="localhost")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--read-only", action="store_true", help="serve a console that refuses every action")
-    args = parser.parse_args(argv)
-    Server(command(args.read_only), host=args.host, port=args.port, title="opsconsole").serve()
+    try:
+        options = parse(argv)
+    except BadOption as error:
+        refuse(error)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    try:
+        asyncio.run(serve(options))
+    except BindFailed as error:
+        sys.stderr.write(f"python -m console.web: {error}\n")
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        pass
 
 
 if __name__ == "__main__":

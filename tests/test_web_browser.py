@@ -1,0 +1,96 @@
+"""The browser console in a real browser (Debian's Chromium, headless): the printed address opens a working
+console, the token leaves the address bar, and keys work at once, without clicking the page first."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+from tests.web_rig import web_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
+                                reason="needs Debian's chromium at /usr/bin/chromium (.ci/run installs it)")
+
+
+def test_the_printed_address_opens_a_console_that_takes_keys_at_once(tmp_path: Path) -> None:
+    with web_server(tmp_path, "--operator", "alice") as server, sync_playwright() as playwright:
+        url = server.start_line.rsplit(" ", 1)[1]
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=ARGS,
+            viewport={"width": 1400, "height": 900})
+        try:
+            page = browser.pages[0] if browser.pages else browser.new_page()
+            sent: list[str] = []
+            drawn: list[str] = []  # what the console sent to the terminal, escape sequences and all
+            page.on("websocket", lambda ws: (
+                ws.on("framesent", lambda payload: sent.append(str(payload))),
+                ws.on("framereceived", lambda payload: drawn.append(
+                    payload.decode(errors="replace") if isinstance(payload, bytes) else payload)),
+            ))
+            page.goto(url)
+            page.wait_for_selector("body.-first-byte", timeout=120_000)
+            # The first refresh, and the footer listing the keys (it stayed empty until a click, before).
+            wait_until(page, lambda: "reachable" in plain("".join(drawn)), "the console's first refresh")
+            wait_until(page, lambda: "palette" in plain("".join(drawn)), "the footer's keys")
+            assert "token" not in page.url  # the cookie holds it now
+            assert page.title() == "opsconsole · alice (read-write)"
+            assert page.evaluate("document.activeElement.className").startswith("xterm-helper-textarea")
+
+            main_screen = tmp_path / "main.png"
+            page.screenshot(path=str(main_screen))
+
+            before = len(drawn)
+            page.keyboard.press("?")  # no click anywhere first
+            wait_until(page, lambda: '["stdin", "?"]' in sent or '["stdin","?"]' in sent, "the key on the socket")
+            wait_until(page, lambda: "side by side" in plain("".join(drawn[before:])), "the help screen")
+
+            help_screen = tmp_path / "help.png"
+            page.screenshot(path=str(help_screen))
+            for shot in (main_screen, help_screen):
+                assert shot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and shot.stat().st_size > 10_000
+            assert main_screen.read_bytes() != help_screen.read_bytes()
+        finally:
+            browser.close()
+        assert [console.environ["OPSCONSOLE_OPERATOR"] for console in server.consoles()] == ["alice"]
+
+
+def test_a_tab_past_the_session_cap_says_why_it_has_no_console(tmp_path: Path) -> None:
+    with web_server(tmp_path, "--max-sessions", "1") as server, sync_playwright() as playwright:
+        url = server.start_line.rsplit(" ", 1)[1]
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        try:
+            first = browser.pages[0] if browser.pages else browser.new_page()
+            first.goto(url)
+            first.wait_for_selector("body.-first-byte", timeout=120_000)
+            second = browser.new_page()
+            second.goto(f"{server.origin}/")  # the cookie from the first tab lets it in; the cap does not
+            second.wait_for_selector("body.-closed", timeout=60_000)
+            message = second.inner_text(".closed-dialog .message")
+            assert "No console free: this server runs at most 1 at once (--max-sessions 1)" in message
+            second.screenshot(path=str(tmp_path / "full.png"))
+        finally:
+            browser.close()
+        assert len(server.started_sessions()) == 1
+
+
+def plain(ansi: str) -> str:
+    """Terminal output without its escape sequences (a word split by a cursor move reads whole again)."""
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", ansi)
+
+
+def wait_until(page: Page, check: Callable[[], bool], what: str, timeout_ms: int = 60_000) -> None:
+    waited = 0
+    while not check():
+        if waited >= timeout_ms:
+            raise AssertionError(f"timed out waiting for {what}")
+        page.wait_for_timeout(200)  # not time.sleep: Playwright delivers the frame events while it waits
+        waited += 200
