@@ -25,6 +25,9 @@ from sandbox.clock import SandboxClock
 from sandbox.cloud import SandboxCloud
 from tests.cli_rig import Ran, opsconsole
 
+# The module's standalone sandbox starts once: its tests stay together on one xdist worker.
+pytestmark = pytest.mark.xdist_group("deploy-cli-sandbox")
+
 OPERATOR = "alice"
 IMAGE = "example/websocket-server:v2.0.0"
 EPOCH = 4_000_007_200.0
