@@ -12,11 +12,19 @@ from pathlib import Path
 import pytest
 
 from core.registry import DeploymentRegistry, DeploymentStatus
+from tests.cli_rig import Ran, opsconsole
 
 
-def run(*args: str, cwd: Path, registry: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(*args: str, cwd: Path, registry: Path, env: dict[str, str] | None = None) -> Ran:
+    """In this process (the same `main`); `run_process` below keeps two tests on the real entry point."""
+    return opsconsole(*args, cwd=cwd, env={"OPSCONSOLE_REGISTRY": str(registry), "XDG_CONFIG_HOME": str(cwd / "xdg"),
+                                           **(env or {})})
+
+
+def run_process(*args: str, cwd: Path, registry: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m console ARGS` in its own process: the entry point, its exit code and its stderr as a shell sees."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("OPSCONSOLE_")}
-    environ.update({"OPSCONSOLE_REGISTRY": str(registry), "XDG_CONFIG_HOME": str(cwd / "xdg")}, **(env or {}))
+    environ.update({"OPSCONSOLE_REGISTRY": str(registry), "XDG_CONFIG_HOME": str(cwd / "xdg")})
     return subprocess.run(
         [sys.executable, "-m", "console", *args], cwd=cwd, env=environ, capture_output=True, text=True, timeout=60
     )
@@ -66,7 +74,7 @@ def test_status_shows_each_environment_with_its_current_version(tmp_path: Path, 
 
 
 def test_no_command_prints_the_status(tmp_path: Path, registry_file: Path) -> None:
-    result = run(cwd=tmp_path, registry=registry_file)
+    result = run_process(cwd=tmp_path, registry=registry_file)
     assert result.returncode == 0 and "Environments" in result.stdout
 
 
@@ -150,7 +158,7 @@ def test_help_lists_the_exit_codes(tmp_path: Path, registry_file: Path) -> None:
 def test_a_corrupt_registry_is_named_and_left_untouched(tmp_path: Path, registry_file: Path) -> None:
     registry_file.write_text('{"_meta": {"schema": 1, "serial": 3}, "deployments": {')
     before = registry_file.read_bytes()
-    result = run("status", cwd=tmp_path, registry=registry_file)
+    result = run_process("status", cwd=tmp_path, registry=registry_file)
     assert result.returncode != 0
     assert str(registry_file) in result.stderr and "Traceback" not in result.stderr
     assert registry_file.read_bytes() == before

@@ -23,6 +23,10 @@ from core.providers.profile import GoogleClients, google_clients
 from core.registry import Deployment, DeploymentRegistry
 from sandbox.clock import SandboxClock
 from sandbox.cloud import SandboxCloud
+from tests.cli_rig import Ran, opsconsole
+
+# The module's standalone sandbox starts once: its tests stay together on one xdist worker.
+pytestmark = pytest.mark.xdist_group("deploy-cli-sandbox")
 
 OPERATOR = "alice"
 IMAGE = "example/websocket-server:v2.0.0"
@@ -46,12 +50,17 @@ class Cli:
                        XDG_CONFIG_HOME=str(self.home / "xdg"))
         return environ
 
-    def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def __call__(self, *args: str) -> Ran:
+        """In this process (the same `main`): the standalone sandbox is the other process these tests need."""
+        return opsconsole(*args, cwd=self.home, env=self.env())
+
+    def process(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """`python -m console ARGS` in its own process, as a CI step runs it."""
         return subprocess.run([sys.executable, "-m", "console", *args], cwd=self.home, env=self.env(),
                               stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
 
-    def json_lines(self, *args: str) -> tuple[int, list[dict[str, Any]]]:
-        result = self(*args, "--json")
+    def json_lines(self, *args: str, process: bool = False) -> tuple[int, list[dict[str, Any]]]:
+        result = (self.process if process else self)(*args, "--json")
         assert result.stderr == "", result.stderr
         return result.returncode, [json.loads(line) for line in result.stdout.splitlines()]
 
@@ -124,7 +133,7 @@ def cli(tmp_path: Path, sandbox: Path) -> Iterator[Cli]:
 
 def test_deploy_staging_with_json_prints_one_event_per_line_ending_with_the_result(cli: Cli) -> None:
     code, lines = cli.json_lines("deploy", "staging", "--set", f"websocket-server={IMAGE}",
-                                 "--set", "frontend=release/2.0")
+                                 "--set", "frontend=release/2.0", process=True)  # the real entry point, as CI
 
     assert code == 0
     assert lines[-1]["event"] == "Result" and lines[-1]["status"] == "succeeded" and lines[-1]["state"] == "finished"

@@ -16,6 +16,7 @@ import pytest
 from console.wiring import running_sandbox
 from core.providers.cloudrun import CloudRunAdapter
 from core.providers.profile import google_clients
+from tests.cli_rig import Ran, opsconsole
 
 
 def console_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -29,7 +30,12 @@ def console_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return environ
 
 
-def run(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+def run(tmp_path: Path, *args: str, **extra: str) -> Ran:
+    """In this process (the same `main`); the standalone sandbox is the other process."""
+    return opsconsole(*args, cwd=tmp_path, env=console_env(tmp_path, **extra))
+
+
+def run_process(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "console", *args],
         cwd=tmp_path,
@@ -94,7 +100,7 @@ def test_a_console_attaches_to_a_running_sandbox_and_switches_its_scenario(
     shown = json.loads(run(tmp_path, "sandbox", "status", "--json").stdout)
     assert shown["running"] and shown["status"]["scenario"] == "low-traffic"
 
-    second = run(tmp_path, "sandbox", "serve")
+    second = run_process(tmp_path, "sandbox", "serve")  # a second process: were it not refused, it would serve
     assert second.returncode == 1 and "already serves" in second.stderr
 
 

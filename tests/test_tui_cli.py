@@ -7,10 +7,11 @@ import os
 import pty
 import select
 import struct
-import subprocess
 import sys
 import termios
 from pathlib import Path
+
+from tests.cli_rig import opsconsole
 
 
 def run_at_a_terminal(args: list[str], tmp_path: Path, wait_for: bytes) -> tuple[int, bytes]:
@@ -59,10 +60,9 @@ def test_read_only_ui_says_so_on_screen(tmp_path: Path) -> None:
 
 
 def test_read_only_is_refused_by_a_command_that_would_change_something(tmp_path: Path) -> None:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("OPSCONSOLE_")}
-    environ.update(OPSCONSOLE_REGISTRY=str(tmp_path / "registry.json"), OPSCONSOLE_SANDBOX=str(tmp_path / "sb.json"))
-    result = subprocess.run([sys.executable, "-m", "console", "--read-only", "promote", "production", "--yes"],
-                            cwd=tmp_path, env=environ, capture_output=True, text=True, timeout=60)
+    result = opsconsole("--read-only", "promote", "production", "--yes", cwd=tmp_path,
+                        env={"OPSCONSOLE_REGISTRY": str(tmp_path / "registry.json"),
+                             "OPSCONSOLE_SANDBOX": str(tmp_path / "sb.json")})
     assert result.returncode == 2
     assert "--read-only applies to the console and reports only" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "registry.json").exists(), "nothing was opened, let alone changed"

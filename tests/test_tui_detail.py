@@ -14,7 +14,7 @@ from textual.widgets import DataTable
 from console.app import OpsConsoleApp
 from console.screens.detail import DetailScreen
 from tests.engine_rig import START, Rig, rig
-from tests.test_tui_console import canary_waiting_at_10, console, until
+from tests.test_tui_console import canary_waiting_at_10, console, type_text, until
 
 
 def rows(app: OpsConsoleApp, selector: str) -> list[list[str]]:
@@ -51,7 +51,7 @@ async def test_the_detail_screen_shows_stages_verdicts_checks_and_log_and_keeps_
             await pilot.press("escape")  # the operator steps on; the detail screen follows in place
             await pilot.press("p")
             await until(pilot, lambda: app.screen is not app.main, "the confirmation")
-            await pilot.press(*"production", "enter")
+            await type_text(pilot, "production", "enter")
             await until(pilot, lambda: r.rollout(deployment.id).weight == 25, "the weight moves")
             await pilot.press("i")
             await until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.deployment is not None,

@@ -11,7 +11,7 @@ from console.screens.wizard import WizardScreen
 from core.engine import approve
 from core.registry import DeploymentStatus
 from tests.engine_rig import IMAGE, START, rig, rig_config
-from tests.test_tui_console import card, console, toasts, until
+from tests.test_tui_console import card, console, toasts, type_text, until
 from tests.test_tui_wizard import confirm_production, seed_history, step
 
 
@@ -29,7 +29,8 @@ async def test_an_auto_canary_started_in_the_wizard_rolls_itself_back_under_elev
             assert isinstance(app.screen, WizardScreen) and app.screen.strategy.label == "canary · auto"
             await until(pilot, lambda: app.screen.plan is not None, "the plan preview")  # type: ignore[attr-defined]
             assert app.screen.plan.mode == "auto"  # type: ignore[attr-defined]
-            await pilot.press("enter", *"production", "enter")
+            await pilot.press("enter")
+            await type_text(pilot, "production", "enter")
             await until(pilot, lambda: "needs an approval" in card(app, "production"), "the deployment waits")
             await pilot.press("a")
             await confirm_production(pilot, app)
@@ -62,9 +63,9 @@ async def test_a_refused_promotion_offers_promote_anyway_and_records_the_overrid
             await until(pilot, lambda: isinstance(app.screen, AskScreen), "promote anyway again")
             await pilot.press("enter")  # an empty reason is not a reason
             assert isinstance(app.screen, AskScreen)
-            await pilot.press(*"redis fix", "enter")
+            await type_text(pilot, "redis fix", "enter")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the typed confirmation")
-            await pilot.press(*"production", "enter")
+            await type_text(pilot, "production", "enter")
             await until(pilot, lambda: r.rollout(deployment.id).overrides != [], "the override is recorded")
             override = r.rollout(deployment.id).overrides[0]
             assert (override["what"], override["actor"], override["reason"]) == (

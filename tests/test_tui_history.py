@@ -11,7 +11,7 @@ from console.app import OpsConsoleApp
 from console.screens.detail import DetailScreen
 from console.screens.history import PAGE, HistoryScreen
 from tests.engine_rig import START, Rig, rig
-from tests.test_tui_console import console, until
+from tests.test_tui_console import console, type_text, until
 
 ENVIRONMENTS = ("dev", "staging", "production")
 STATUSES = ("succeeded", "rolled_back", "failed")
@@ -60,7 +60,7 @@ async def test_history_pages_filters_and_opens_a_deployment(tmp_path: Path) -> N
             narrowed = len(ids(app))
             assert 0 < narrowed < 80
             app.screen.query_one("#filter-text", Input).focus()
-            await pilot.press(*"v1.22")
+            await type_text(pilot, "v1.22")
             await until(pilot, lambda: len(ids(app)) < narrowed, "the version narrows it")
             assert all("v1.22" in versions for versions in column(app, 4))
 

@@ -18,7 +18,7 @@ from core.engine.choices import parse_since, validate_version
 from core.errors import BadInput
 from core.registry import DeploymentStatus
 from tests.engine_rig import IMAGE, START, Rig, rig, rig_config
-from tests.test_tui_console import card, console, toasts, until
+from tests.test_tui_console import card, console, toasts, type_text, until
 
 
 def wizard(app: OpsConsoleApp) -> WizardScreen:
@@ -36,7 +36,7 @@ def text_of(app: OpsConsoleApp, selector: str) -> str:
 
 async def confirm_production(pilot: Pilot, app: OpsConsoleApp) -> None:
     await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation modal")
-    await pilot.press(*"production", "enter")
+    await type_text(pilot, "production", "enter")
 
 
 def seed_history(r: Rig, *versions: dict[str, str], environment: str = "staging") -> None:
@@ -63,7 +63,7 @@ async def test_a_production_canary_deployed_through_the_wizard_and_stepped_to_10
             await until(pilot, lambda: step(app) == "step-versions", "the versions step")
             assert wizard(app).environment == "production"
 
-            await pilot.press(*"v2", "enter")  # a bare tag is not an image: said inline, the wizard stays
+            await type_text(pilot, "v2", "enter")  # a bare tag is not an image: said inline, the wizard stays
             assert "websocket-server 'v2' is not a container image" in text_of(app, "#versions-problem")
             assert step(app) == "step-versions" and app.is_running
             app.screen.query_one("#version-websocket-server", Input).value = ""
@@ -92,11 +92,11 @@ async def test_a_production_canary_deployed_through_the_wizard_and_stepped_to_10
             assert table.get_row_at(stages.index("canary 10 %"))[3:] == ["10 %", "120 s", "yes"]
             await pilot.press("enter")
             await until(pilot, lambda: step(app) == "step-confirm", "the confirmation step")
-            await pilot.press(*"prod", "enter")
+            await type_text(pilot, "prod", "enter")
             assert "did not match 'production'; nothing was deployed" in text_of(app, "#confirm-problem")
             assert r.engine.active("production") is None
             app.screen.query_one("#wizard-confirm", Input).value = ""
-            await pilot.press(*"production", "enter")
+            await type_text(pilot, "production", "enter")
 
             await until(pilot, lambda: app.screen is app.main, "the wizard closes")
             await until(pilot, lambda: "needs an approval" in card(app, "production"), "the card shows it waiting")
