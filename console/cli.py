@@ -15,6 +15,7 @@ from console.deploy_commands import COMMANDS as DEPLOY_COMMANDS
 from console.infra_commands import infra
 from console.pipeline_commands import pipeline
 from console.recover_commands import COMMANDS as RECOVER_COMMANDS
+from console.registry_commands import registry
 from console.report_commands import report
 from console.sandbox_commands import sandbox
 from console.session import Session
@@ -179,6 +180,7 @@ cli.add_command(sandbox)
 cli.add_command(infra)
 cli.add_command(pipeline)
 cli.add_command(report)
+cli.add_command(registry)
 for command in DEPLOY_COMMANDS:
     cli.add_command(command)
 for command in RECOVER_COMMANDS:

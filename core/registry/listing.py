@@ -57,5 +57,4 @@ def newest_first(
                 continue
             if environment not in (None, env_name) or status not in (None, state):
                 continue
-            raw = item if isinstance(item, dict) else archive.load(month, item)["deployment"]
-            yield Deployment.model_validate(raw)
+            yield Deployment.model_validate(item) if isinstance(item, dict) else archive.deployment(month, item)

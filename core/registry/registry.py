@@ -28,7 +28,8 @@ from tinydb.table import Document, Table
 from core.errors import BadInput
 from core.registry import ledger
 from core.registry.archive import MonthlyArchive, encode_record
-from core.registry.errors import DeploymentFinished, UnknownDeployment
+from core.registry.errors import DeploymentFinished, RegistryCorrupt, UnknownDeployment
+from core.registry.hot_schema import table_problems
 from core.registry.ids import is_deployment_id, month_of, new_deployment_id
 from core.registry.listing import newest_first
 from core.registry.models import (
@@ -50,6 +51,20 @@ from core.registry.validation import as_status, check, utc_now, validate
 Doc = dict[str, Any]
 # Side tables beside the deployments, for records other parts of core keep (keyed by their own ids).
 RECORD_TABLES = ("infrastructure", "incidents")
+
+
+def archive_damage(archive: MonthlyArchive, month: str, recorded: Mapping[str, Any], hot_name: str, *,
+                   fingerprint: bool) -> str | None:
+    """Why a month file no longer holds what the hot file records of it (a phrase), or None when it does."""
+    size, held = archive.size(month), recorded["size"]
+    if held > 0 and not archive.path_for(month).exists():
+        return f"the file is missing, though {hot_name} records {held} bytes of it"
+    if size < held:
+        return f"it is {size} bytes, but {hot_name} records {held}: it was cut short or replaced"
+    if fingerprint and recorded.get("tail") and archive.fingerprint(month, held) != recorded["tail"]:
+        damaged_line = archive.first_damaged_line(month, held)  # the likeliest cause, named precisely
+        return damaged_line or f"its first {held} bytes are not the ones {hot_name} recorded: it was replaced or edited"
+    return None
 
 
 def default_registry_path() -> Path:
@@ -86,7 +101,7 @@ class DeploymentRegistry:
     def __init__(self, path: Path | str, *, lock_timeout: float = 30.0) -> None:
         self.path = Path(path)
         self.archive_dir = archive_dir_for(self.path)
-        self._db = _RegistryDB(self.path, storage=AtomicJSONStorage, lock_timeout=lock_timeout)
+        self._db = _RegistryDB(self.path, storage=AtomicJSONStorage, lock_timeout=lock_timeout, check=table_problems)
         self._storage = cast(AtomicJSONStorage, self._db.storage)
         self.backup_path = self._storage.backup_path
         self._archive = MonthlyArchive(self.archive_dir)
@@ -298,8 +313,9 @@ class DeploymentRegistry:
         raw = self._hot_view().deployments.get(deployment_id)
         if raw is not None:
             return Deployment.model_validate(raw)
-        record = self._archive.get(month_of(deployment_id), deployment_id)
-        return None if record is None else Deployment.model_validate(record["deployment"])
+        month = month_of(deployment_id)
+        entry = self._archive.entries(month).get(deployment_id)
+        return None if entry is None else self._archive.deployment(month, entry)
 
     def events(self, deployment_id: str) -> list[StepEvent]:
         """A deployment's step events in order (also for archived ones); [] when it is unknown."""
@@ -307,11 +323,10 @@ class DeploymentRegistry:
             return []
         view = self._hot_view()
         if deployment_id in view.deployments:
-            items = view.events.get(deployment_id, [])
-        else:
-            record = self._archive.get(month_of(deployment_id), deployment_id)
-            items = [] if record is None else record.get("events", [])
-        return [StepEvent.model_validate(item) for item in items]
+            return [StepEvent.model_validate(item) for item in view.events.get(deployment_id, [])]
+        month = month_of(deployment_id)
+        entry = self._archive.entries(month).get(deployment_id)
+        return [] if entry is None else self._archive.events(month, entry)
 
     def active_deployments(self) -> list[Deployment]:
         """Every unfinished deployment, newest first."""
@@ -369,32 +384,42 @@ class DeploymentRegistry:
             deployments = {doc.doc_id: doc for doc in self._deployments.all()}
             events = {doc.doc_id: doc["items"] for doc in self._events.all()}
             environments = {doc.doc_id: doc for doc in self._environments.all()}
-            sizes = {doc.doc_id: doc["size"] for doc in self._archive_sizes.all()}
+            held = {doc.doc_id: dict(doc) for doc in self._archive_sizes.all()}
+        for month, recorded in held.items():
+            self._refuse_damaged(month, recorded, fingerprint=False)
         for month in {month_of(ident) for ident in deployments}:
-            known = sizes.get(month, 0)
+            known = held[month]["size"] if month in held else 0
             if self._archive.size(month) > known:
                 for record in self._archive.read_records(month, known)[0]:
                     deployments.pop(record["id"], None)
         return _HotView(deployments, events, environments)
 
+    def _refuse_damaged(self, month: str, recorded: Doc, *, fingerprint: bool) -> None:
+        """RegistryCorrupt when a month file holds less than the hot file vouches for: never adopt what is left."""
+        problem = archive_damage(self._archive, month, recorded, self.path.name, fingerprint=fingerprint)
+        if problem is not None:
+            raise RegistryCorrupt(self._archive.path_for(month), problem)
+
     def _recover(self) -> None:
-        """Account for archive lines appended after the last hot write (a crash between the two)."""
-        sizes = {doc.doc_id: doc["size"] for doc in self._archive_sizes.all()}
+        """Account for archive lines appended after the last hot write (a crash between the two).
+
+        A month file shorter than recorded, missing, or no longer holding the recorded bytes is refused: its
+        acknowledged deployments are lost or changed, and only `opsconsole registry repair` may accept that.
+        """
+        held = {doc.doc_id: dict(doc) for doc in self._archive_sizes.all()}
+        for month, recorded in held.items():
+            self._refuse_damaged(month, recorded, fingerprint=True)
         envs: dict[str, Doc] = {}
         for month in self._archive.months():
-            known = sizes.get(month, 0)
+            known = held[month]["size"] if month in held else 0
             actual = self._archive.size(month)
             if actual == known:
-                continue
-            if actual < known:
-                # Shrunk behind our back (restored from a copy, cut by hand): count from what is there.
-                self._archive_sizes.upsert(Document({"size": actual}, doc_id=month))
                 continue
             records, end = self._archive.read_records(month, known)
             for record in records:
                 self._replay(record["deployment"], envs)
             if end != known:
-                self._archive_sizes.upsert(Document({"size": end}, doc_id=month))
+                self._record_size(month, end)
         for env in envs.values():
             self._environments.upsert(Document(env, doc_id=env["name"]))
 
@@ -411,8 +436,11 @@ class DeploymentRegistry:
             self._events.remove(doc_ids=[deployment["id"]])
 
     def _archive_lines(self, month: str, lines: list[bytes]) -> None:
-        size = self._archive.append(month, lines)
-        self._archive_sizes.upsert(Document({"size": size}, doc_id=month))
+        self._record_size(month, self._archive.append(month, lines))
+
+    def _record_size(self, month: str, size: int) -> None:
+        tail = self._archive.fingerprint(month, size)
+        self._archive_sizes.upsert(Document({"size": size, "tail": tail}, doc_id=month))
 
     def _environment_doc(self, name: str) -> Doc:
         held = self._environments.get(doc_id=name)

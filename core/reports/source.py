@@ -129,6 +129,8 @@ def _read_rows(registry: DeploymentRegistry, start: datetime, end: datetime, env
                cache: bool, read_only: bool) -> list[Row]:
     low, high = time_key(start), time_key(end)
     first, last = month_key(start), month_key(end)
+    # First, so that a damaged registry is refused before any month is read or a cache written beside it.
+    running = registry.active_deployments()
     archive = MonthlyArchive(registry.archive_dir)
     months = MonthCache(registry.path, write=not read_only)
     rows: list[Row] = []
@@ -145,7 +147,7 @@ def _read_rows(registry: DeploymentRegistry, start: datetime, end: datetime, env
     if any(map(eq, ids, islice(ids, 1, None))):  # an id archived twice: the line read last wins
         rows = list({r.id: r for r in rows}.values())
         ids = list(map(_ID, rows))
-    active = [row_of(d.model_dump(mode="json")) for d in registry.active_deployments()
+    active = [row_of(d.model_dump(mode="json")) for d in running
               if low <= d.id < high and environment in (None, d.environment) and not _holds(ids, d.id)]
     return sorted(rows + active, key=_ID) if active else rows
 
