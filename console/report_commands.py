@@ -10,9 +10,10 @@ import click
 
 from console.session import Session
 from core.config import ENVIRONMENTS
-from core.errors import OperationFailed
+from core.errors import BadInput, OperationFailed
 from core.reports import generate_report
 from core.reports.render import FORMATS, render
+from core.reports.span import LATEST, default_start, in_span
 
 DEFAULT_DAYS = 90  # fourkeys' dashboard looks at the last three months
 EXIT_CODES = """\b
@@ -23,7 +24,10 @@ Exit codes:
 
 
 class Moment(click.ParamType):
-    """A day (YYYY-MM-DD) or an ISO-8601 time; without a zone it is UTC. `end_of_day` makes a day inclusive."""
+    """A day (YYYY-MM-DD) or an ISO-8601 time; without a zone it is UTC. `end_of_day` makes a day inclusive.
+
+    Moments outside the days a report covers (core.reports.span) are refused here, naming the option.
+    """
 
     name = "DATE"
 
@@ -40,13 +44,19 @@ class Moment(click.ParamType):
             day = None
         if day is not None and len(text) == 10:
             moment = datetime.combine(day, time(), tzinfo=UTC)
-            return moment + timedelta(days=1) if self.end_of_day else moment
+            if self.end_of_day:  # the day after, unless that is past the span (then refused below, as written)
+                moment = moment + timedelta(days=1) if moment < LATEST else LATEST + timedelta(microseconds=1)
+        else:
+            try:
+                moment = datetime.fromisoformat(text)
+            except ValueError:
+                self.fail(f"{text!r} is not a date (YYYY-MM-DD) or an ISO-8601 time (YYYY-MM-DDTHH:MM[:SS][+00:00])",
+                          param, ctx)
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            self.fail(f"{text!r} is not a date (YYYY-MM-DD) or an ISO-8601 time (YYYY-MM-DDTHH:MM[:SS][+00:00])",
-                      param, ctx)
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            return in_span(moment, "", text)
+        except BadInput as error:
+            self.fail(str(error).strip(), param, ctx)
 
 
 @click.command("report", epilog=EXIT_CODES)
@@ -64,7 +74,7 @@ def report(session: Session, environment: str | None, since: datetime | None, un
     """Deployment report: the four DORA keys with tiers, success and rollback rates, rollback causes,
     weekly duration trends and a timeline of deployments and incidents."""
     end = until or datetime.now(UTC)
-    start = since or end - timedelta(days=DEFAULT_DAYS)
+    start = since or default_start(end, DEFAULT_DAYS)
     if end <= start:
         raise click.BadParameter(f"{end:%Y-%m-%d %H:%M} is not after --since {start:%Y-%m-%d %H:%M}",
                                  param_hint="'--until'")

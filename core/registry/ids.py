@@ -14,7 +14,8 @@ _ID_RE = re.compile(r"^d-(\d{8})-(\d{6})-(\d{3})-([0-9a-f]{6})$")
 def time_key(moment: datetime) -> str:
     """The id prefix for a moment: ids of deployments started at or after it compare >= this string."""
     moment = moment.astimezone(UTC)
-    return f"d-{moment:%Y%m%d-%H%M%S}-{moment.microsecond // 1000:03d}"
+    # The year padded by hand: strftime's %Y gives "999", not "0999", and ids must sort as text.
+    return f"d-{moment.year:04d}{moment:%m%d-%H%M%S}-{moment.microsecond // 1000:03d}"
 
 
 def new_deployment_id(started_at: datetime) -> str:
@@ -47,4 +48,5 @@ def month_of(deployment_id: str) -> str:
 
 def month_key(moment: datetime) -> str:
     """The archive month (YYYY-MM) of a moment, in UTC."""
-    return f"{moment.astimezone(UTC):%Y-%m}"
+    moment = moment.astimezone(UTC)
+    return f"{moment.year:04d}-{moment.month:02d}"

@@ -46,6 +46,7 @@ from core.reports.model import (
 )
 from core.reports.row import Row, iso_week
 from core.reports.source import no_cyclic_gc, read_rows
+from core.reports.span import in_span
 
 ROLLBACK_STRATEGY = "rollback"
 TIMELINE_LIMIT = 200
@@ -74,9 +75,7 @@ def generate_report(registry: DeploymentRegistry, start: datetime, end: datetime
 
     `read_only` (a read-only console) writes nothing, not even the report's month cache beside the registry.
     """
-    if start.tzinfo is None or end.tzinfo is None:
-        raise BadInput("the report's start and end must carry a time zone (UTC is assumed by the CLI)")
-    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    start, end = in_span(start, "the report's start"), in_span(end, "the report's end")
     if end <= start:
         raise BadInput(f"the report range ends ({end:%Y-%m-%d %H:%M}) before it starts ({start:%Y-%m-%d %H:%M})")
     # The rows live only until the report is built: with the collector paused they are freed by reference
