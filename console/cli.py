@@ -20,6 +20,7 @@ from console.report_commands import report
 from console.sandbox_commands import sandbox
 from console.session import Session
 from core.config import ENVIRONMENTS
+from core.config.options import option_callback
 from core.errors import BadInput, OpsError
 from core.live import observe_environment
 from core.registry import DeploymentStatus
@@ -47,6 +48,7 @@ read_only_option = click.option("--read-only", is_flag=True,
     "--registry",
     "registry_path",
     type=click.Path(dir_okay=False, path_type=Path),
+    callback=option_callback("--registry"),  # the rule of registry_path in the configuration
     help="Deployment registry file (default: the user's data directory; env OPSCONSOLE_REGISTRY).",
 )
 @read_only_option

@@ -13,7 +13,7 @@ import click
 
 from console import render
 from console.session import Session
-from core.config import COMPONENTS, ENVIRONMENTS
+from core.config import COMPONENTS, ENVIRONMENTS, STRATEGY_KINDS
 from core.engine import (
     Engine,
     EngineEvent,
@@ -109,7 +109,7 @@ def _versions(pairs: tuple[str, ...]) -> dict[str, str]:
 @env_argument
 @click.option("--set", "pairs", multiple=True, metavar="COMPONENT=VERSION", required=True,
               help="websocket-server=IMAGE, frontend=GIT_REF, infrastructure=VERSION (repeatable).")
-@click.option("--strategy", type=click.Choice(["blue-green", "canary", "rolling"]),
+@click.option("--strategy", type=click.Choice(STRATEGY_KINDS),  # the configuration's own kinds
               help="Another strategy for this deployment (default: the environment's).")
 @click.option("--auto/--manual", "auto", default=None, help="Canary steps advance on the judge's pass, or by hand.")
 @yes_option

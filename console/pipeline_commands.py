@@ -12,6 +12,7 @@ import click
 from console import render
 from console.session import Session
 from core.config import ENVIRONMENTS, EnvRef, parse_secret_ref, resolve_secret
+from core.config.options import option_callback
 from core.errors import BadInput
 
 # core.pipeline (ruamel.yaml, PyGithub) is imported inside the commands: every other `opsconsole` call
@@ -67,7 +68,8 @@ def generate(session: Session, check: bool, root: Path) -> None:
 @pipeline.command("configure", epilog=EXIT_CODES)
 @click.argument("environment", type=click.Choice(ENVIRONMENTS))
 @click.option("--apply", "apply_", is_flag=True, help="Make the changes (without it: only show them).")
-@click.option("--repo", metavar="OWNER/NAME", help="GitHub repository (default: [pipeline] repo).")
+@click.option("--repo", metavar="OWNER/NAME", callback=option_callback("--repo"),
+              help="GitHub repository (default: [pipeline] repo; checked by the same rule).")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.pass_obj
 def configure(session: Session, environment: str, apply_: bool, repo: str | None, as_json: bool) -> None:
