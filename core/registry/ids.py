@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 # 24 random bits after the millisecond: two deployments started in the same millisecond still differ,
 # and the registry re-draws on the (rare) collision with an active id.
-_ID_RE = re.compile(r"^d-(\d{8})-(\d{6})-(\d{3})-([0-9a-f]{6})$")
+ID_RE = re.compile(r"d-(\d{8})-(\d{6})-(\d{3})-([0-9a-f]{6})")
 
 
 def time_key(moment: datetime) -> str:
@@ -25,12 +25,12 @@ def new_deployment_id(started_at: datetime) -> str:
 
 def is_deployment_id(value: object) -> bool:
     """Whether ``value`` has the shape of a deployment id (it may still not exist)."""
-    return isinstance(value, str) and _ID_RE.match(value) is not None and started_at_of(value) is not None
+    return isinstance(value, str) and ID_RE.fullmatch(value) is not None and started_at_of(value) is not None
 
 
 def started_at_of(deployment_id: str) -> datetime | None:
     """The start time encoded in an id (millisecond precision), or None for a malformed id."""
-    match = _ID_RE.match(deployment_id)
+    match = ID_RE.fullmatch(deployment_id)
     if match is None:
         return None
     day, clock, millis, _ = match.groups()
