@@ -54,7 +54,7 @@ class Moment(click.ParamType):
                           param, ctx)
             moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         try:
-            return in_span(moment, "", text)
+            return in_span(moment, "", text, start=not self.end_of_day)
         except BadInput as error:
             self.fail(str(error).strip(), param, ctx)
 

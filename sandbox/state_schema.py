@@ -290,6 +290,12 @@ def field_names() -> dict[str, set[str]]:
 
 def describe(error: Any) -> str:
     """One phrase for a pydantic error of the state file: the field (dotted) and what is wrong with it."""
-    where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    where = ".".join(_part(part) for part in error["loc"]) or "(top level)"
     message = str(error["msg"])
     return f"field {where}: {message[:1].lower() + message[1:]}"
+
+
+def _part(part: Any) -> str:
+    """A location's part as written in a message: keys with dots, control characters or nothing shown quoted."""
+    text = str(part)
+    return text if isinstance(part, int) or (text.isprintable() and text and "." not in text) else repr(text)

@@ -43,17 +43,25 @@ def run_cli(*args: str, env: Mapping[str, str]) -> Outcome:
     return Outcome(code, out.getvalue(), err.getvalue())
 
 
-def refusal_problem(outcome: Outcome, code: int, *names: str) -> str | None:
-    """Why ``outcome`` is not a proper refusal (exit ``code``, one line on stderr naming each of ``names``), or None."""
-    lines = outcome.err.strip().splitlines()
+def refusal_problem(outcome: Outcome, code: int, *names: str, every_line: bool = False) -> str | None:
+    """Why ``outcome`` is not a proper refusal (exit ``code``, one line on stderr naming each of ``names``), or None.
+
+    click's own "Usage:"/"Try" lines around an option's error are not part of the sentence. ``every_line``: a
+    reader that lists every problem (the configuration) may say several sentences, each naming the place.
+    """
+    lines = [line for line in outcome.err.strip().splitlines()
+             if line.strip() and not line.startswith(("Usage: ", "Try '"))]
     if outcome.code != code:
         return f"exit {outcome.code}, not {code}: {outcome.err.strip()[:300]!r}"
     if "internal error" in outcome.err or "Traceback" in outcome.err:
         return f"an internal error: {outcome.err.strip()[:300]!r}"
-    if len(lines) != 1:
+    if not lines or (len(lines) != 1 and not every_line):
         return f"{len(lines)} lines on stderr, not one sentence: {outcome.err[:300]!r}"
-    missing = [name for name in names if name not in lines[0]]
-    return f"the message does not name {missing}: {lines[0][:300]!r}" if missing else None
+    for line in lines:
+        missing = [name for name in names if name not in line]
+        if missing:
+            return f"the message does not name {missing}: {line[:300]!r}"
+    return None
 
 
 def files_of(*roots: Path) -> dict[Path, bytes]:

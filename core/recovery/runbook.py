@@ -146,7 +146,7 @@ def load_runbook_file(path: Path) -> Runbook:
             raw = (data.get("steps") or [])[loc[1]] if isinstance(data.get("steps"), list) else {}
             step = str(raw.get("id")) if isinstance(raw, dict) and raw.get("id") else f"#{loc[1] + 1}"
             loc = loc[2:]
-        field = ".".join(str(p) for p in loc) or "(the step itself)"
+        field = ".".join(str(p) if str(p).isprintable() else repr(str(p)) for p in loc) or "(the step itself)"
         raise _refuse(path, step, field, err["msg"]) from None
     _cross_checks(path, book)
     return book

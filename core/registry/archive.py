@@ -31,7 +31,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from core.registry.errors import RegistryCorrupt
-from core.registry.ids import is_deployment_id
+from core.registry.ids import is_deployment_id, month_of
 from core.registry.models import Deployment, StepEvent
 from core.registry.storage import fsync_directory, write_all
 
@@ -278,7 +278,7 @@ class MonthlyArchive:
 def parse_line(path: Path, offset: int, line: bytes) -> dict[str, Any]:
     """One archive line as a record with a deployment id, environment, status and deployment; else RegistryCorrupt."""
     try:
-        record = json.loads(line)
+        record = json.loads(line.decode("utf-8"))  # strictly: json.loads(bytes) lets encoded surrogates through
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise RegistryCorrupt(path, f"the line at byte {offset} is not valid JSON: {error}") from None
     except RecursionError:
@@ -291,10 +291,14 @@ def parse_line(path: Path, offset: int, line: bytes) -> dict[str, Any]:
 
 
 def validated_record(path: Path, offset: int, record: dict[str, Any]) -> tuple[Deployment, list[StepEvent]]:
-    """The deployment and events of a parsed line, validated; RegistryCorrupt naming the byte and field if not."""
+    """The deployment and events of a parsed line of ``path``'s month, validated; RegistryCorrupt naming the byte
+    and the field if not."""
     deployment: Deployment = _validated(Deployment, record["deployment"], path, offset, "deployment")
     if deployment.id != record["id"]:
         raise RegistryCorrupt(path, f"the line at byte {offset} is headed {record['id']} but holds {deployment.id}")
+    if _MONTH_FILE_RE.match(path.name) and month_of(deployment.id) != path.stem:
+        raise RegistryCorrupt(path, f"the line at byte {offset} holds deployment {deployment.id}, which belongs "
+                                    "in another month's file")
     items = record.get("events", [])
     if not isinstance(items, list):
         raise RegistryCorrupt(path, f"the line at byte {offset} has events that are not a list")

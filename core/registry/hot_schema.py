@@ -79,7 +79,7 @@ def _key_problems(tables: Tables) -> list[str]:
     found: list[str] = []
     for key, doc in tables.get("deployments", {}).items():
         if not is_deployment_id(key):
-            found.append(f"deployments key {key!r} is not a deployment id")
+            found.append(f"deployments key {_part(key)} is not a deployment id")
         elif doc.get("id") != key:
             found.append(f"deployments {key}: its id {doc.get('id')!r} differs from its key")
     found += [f"events key {key!r} is not a deployment id" for key in tables.get("events", {})
@@ -88,12 +88,18 @@ def _key_problems(tables: Tables) -> list[str]:
               if not MONTH_RE.match(key)]
     for key, doc in tables.get("environments", {}).items():
         if doc.get("name") != key:
-            found.append(f"environments {key}: its name {doc.get('name')!r} differs from its key")
+            found.append(f"environments {_part(key)}: its name {doc.get('name')!r} differs from its key")
     return found
 
 
 def _phrase(table: str, detail: Any) -> str:
-    key, *field = [str(part) for part in detail["loc"]] or ["?"]
+    key, *field = [_part(part) for part in detail["loc"]] or ["?"]
     where = f"{table} {key}" + (f" field {'.'.join(field)}" if field else "")
     message = str(detail["msg"])
     return f"{where}: {message[:1].lower() + message[1:]}"
+
+
+def _part(part: Any) -> str:
+    """A key or field as written in a message: one with dots, control characters or nothing is shown quoted."""
+    text = str(part)
+    return text if isinstance(part, int) or (text.isprintable() and text and "." not in text) else repr(text)

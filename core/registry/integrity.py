@@ -19,7 +19,6 @@ from typing import Any
 from core.registry.archive import MonthlyArchive, complete_lines, parse_line, validated_record
 from core.registry.errors import RegistryCorrupt
 from core.registry.hot_schema import MONTH_RE, Tables, table_problems
-from core.registry.ids import month_of
 from core.registry.registry import archive_damage, archive_dir_for
 from core.registry.storage import HotFileDamage, parse_hot
 
@@ -165,8 +164,5 @@ def scan_month(archive: MonthlyArchive, month: str, known: int, scan: MonthScan)
 def sound_record(path: Path, month: str, offset: int, line: bytes) -> dict[str, Any]:
     """One complete archive line as a sound deployment record of this month; RegistryCorrupt saying why not."""
     record = parse_line(path, offset, line)
-    validated_record(path, offset, record)
-    if month_of(record["id"]) != month:
-        raise RegistryCorrupt(path, f"the line at byte {offset} holds deployment {record['id']}, "
-                                    "which belongs in another month's file")
+    validated_record(path, offset, record)  # which also checks the deployment belongs to this month's file
     return record

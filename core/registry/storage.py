@@ -289,7 +289,7 @@ def parse_hot(path: Path, raw: bytes) -> tuple[int, Tables]:
     if not raw:
         raise HotFileDamage("the file is empty")
     try:
-        data = json.loads(raw)
+        data = json.loads(raw.decode("utf-8"))  # strictly: json.loads(bytes) would let encoded surrogates through
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise HotFileDamage(f"not valid JSON: {error}") from None
     except RecursionError:

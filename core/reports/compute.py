@@ -75,7 +75,7 @@ def generate_report(registry: DeploymentRegistry, start: datetime, end: datetime
 
     `read_only` (a read-only console) writes nothing, not even the report's month cache beside the registry.
     """
-    start, end = in_span(start, "the report's start"), in_span(end, "the report's end")
+    start, end = in_span(start, "the report's start", start=True), in_span(end, "the report's end")
     if end <= start:
         raise BadInput(f"the report range ends ({end:%Y-%m-%d %H:%M}) before it starts ({start:%Y-%m-%d %H:%M})")
     # The rows live only until the report is built: with the collector paused they are freed by reference

@@ -144,7 +144,7 @@ def _line_by_line(data: bytes, path: Path) -> list[Row]:
     offset = 0
     for line in data.split(b"\n")[:-1]:
         try:
-            record = json.loads(line)
+            record = json.loads(line.decode("utf-8"))  # strictly, as the registry reads it
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             raise RegistryCorrupt(path, f"the line at byte {offset} is not valid JSON: {error}") from None
         except RecursionError:

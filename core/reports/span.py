@@ -17,15 +17,16 @@ LATEST = datetime(9999, 1, 1, tzinfo=UTC)  # exclusive: the last day a report co
 FIRST_DAY, LAST_DAY = "1970-01-01", "9998-12-31"
 
 
-def in_span(moment: datetime, what: str, shown: str | None = None) -> datetime:
-    """``moment`` in UTC if a report can start or end there; BadInput naming ``what`` (an option) otherwise.
+def in_span(moment: datetime, what: str, shown: str | None = None, *, start: bool = False) -> datetime:
+    """``moment`` in UTC if a report can end there (or, with ``start``, begin there: before LATEST); BadInput naming
+    ``what`` (an option) otherwise.
 
     ``shown`` is how the operator wrote it, when that is clearer than the moment (a day made inclusive).
     """
     if moment.tzinfo is None:
         raise BadInput(f"{what} {shown or moment.isoformat()} needs a time zone")
     # Aware comparisons never overflow (they subtract offsets as timedeltas); astimezone near the edges does.
-    if not EARLIEST <= moment <= LATEST:
+    if not EARLIEST <= moment <= LATEST or (start and moment == LATEST):
         raise BadInput(f"{what} {shown or moment.isoformat()} is outside the days a report covers "
                        f"({FIRST_DAY} to {LAST_DAY}, UTC)")
     return moment.astimezone(UTC)
