@@ -88,7 +88,7 @@ class WindowMetrics:
         return self.errors_5xx / self.requests if self.requests else None
 
     def to_dict(self) -> dict[str, Any]:
-        data = {"requests": self.requests, "errors_5xx": self.errors_5xx, "p50_ms": self.p50_ms,
+        data: dict[str, Any] = {"requests": self.requests, "errors_5xx": self.errors_5xx, "p50_ms": self.p50_ms,
                 "p99_ms": self.p99_ms, "latency_requests": self.latency_requests}
         if self.latency is not None:
             data["latency"] = self.latency.to_dict()

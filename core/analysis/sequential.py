@@ -121,6 +121,7 @@ class StepEvidence:
         before = self._stable_latency if self._stable_latency and self._stable_latency.layout == stable.layout \
             else None
         quantile = 99.0
+        reference: LatencyHistogram | None
         if before is not None and before.total >= P99_MIN_REQUESTS:
             reference = before
         else:

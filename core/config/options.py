@@ -35,6 +35,7 @@ def _field_rule(model: type[BaseModel], name: str) -> Callable[[], TypeAdapter[A
     @cache
     def adapter() -> TypeAdapter[Any]:
         field = model.model_fields[name]
+        # A type assembled at run time from the field, which mypy cannot follow; pydantic checks it when built.
         return TypeAdapter(Annotated[(field.annotation, *field.metadata)])  # type: ignore[valid-type]
     return adapter
 
@@ -42,7 +43,7 @@ def _field_rule(model: type[BaseModel], name: str) -> Callable[[], TypeAdapter[A
 @cache
 def _strategy_kind() -> TypeAdapter[Any]:
     # The strategies are a union told apart by `kind`; its rule is "one of the strategy classes' kinds".
-    return TypeAdapter(Literal[STRATEGY_KINDS])  # type: ignore[valid-type]
+    return TypeAdapter(Literal[STRATEGY_KINDS])  # type: ignore[valid-type]  # a Literal of a tuple built at run time
 
 
 # `deploy --strategy` is a click.Choice of the same STRATEGY_KINDS (so --help lists them); the others call

@@ -26,9 +26,9 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from core.registry.errors import RegistryCorrupt
 from core.registry.ids import is_deployment_id, month_of
@@ -42,6 +42,7 @@ _MONTH_FILE_RE = re.compile(r"^(\d{4}-\d{2})\.jsonl$")
 _HEADER_RE = re.compile(rb'\{"id":"([ !#-\[\]-~]+)","environment":"([ !#-\[\]-~]*)","status":"([ !#-\[\]-~]*)",')
 TAIL_BYTES = 4096  # how much of a month file before the recorded size its fingerprint covers (a line or more)
 _CHUNK = 1 << 22
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def encode_record(deployment: dict[str, Any], events: list[dict[str, Any]]) -> bytes:
@@ -293,7 +294,7 @@ def parse_line(path: Path, offset: int, line: bytes) -> dict[str, Any]:
 def validated_record(path: Path, offset: int, record: dict[str, Any]) -> tuple[Deployment, list[StepEvent]]:
     """The deployment and events of a parsed line of ``path``'s month, validated; RegistryCorrupt naming the byte
     and the field if not."""
-    deployment: Deployment = _validated(Deployment, record["deployment"], path, offset, "deployment")
+    deployment = _validated(Deployment, record["deployment"], path, offset, "deployment")
     if deployment.id != record["id"]:
         raise RegistryCorrupt(path, f"the line at byte {offset} is headed {record['id']} but holds {deployment.id}")
     if _MONTH_FILE_RE.match(path.name) and month_of(deployment.id) != path.stem:
@@ -305,7 +306,7 @@ def validated_record(path: Path, offset: int, record: dict[str, Any]) -> tuple[D
     return deployment, [_validated(StepEvent, item, path, offset, "event") for item in items]
 
 
-def _validated(model: type[Any], data: Any, path: Path, offset: int, what: str) -> Any:
+def _validated(model: type[ModelT], data: Any, path: Path, offset: int, what: str) -> ModelT:
     """``model`` validated from an archived value; a damaged one names the file, the line's byte and the field."""
     try:
         return model.model_validate(data)

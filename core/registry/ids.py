@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import UTC, datetime
+from typing import TypeGuard
 
 # 24 random bits after the millisecond: two deployments started in the same millisecond still differ,
 # and the registry re-draws on the (rare) collision with an active id.
@@ -23,7 +24,7 @@ def new_deployment_id(started_at: datetime) -> str:
     return f"{time_key(started_at)}-{secrets.token_hex(3)}"
 
 
-def is_deployment_id(value: object) -> bool:
+def is_deployment_id(value: object) -> TypeGuard[str]:
     """Whether ``value`` has the shape of a deployment id (it may still not exist)."""
     return isinstance(value, str) and ID_RE.fullmatch(value) is not None and started_at_of(value) is not None
 

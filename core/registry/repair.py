@@ -75,9 +75,9 @@ def _restore_backup(found: Examination, stamp: str, result: Repair) -> bool:
     backup = path.with_name(path.name + ".bak")
     try:
         raw = backup.read_bytes()
-    except OSError:
-        raw = None
-    tables, problems = examine_hot_bytes(backup, raw) if raw is not None else (None, ["it cannot be read"])
+        tables, problems = examine_hot_bytes(backup, raw)
+    except OSError as error:
+        raw, tables, problems = b"", None, [f"it cannot be read: {error.strerror or error}"]
     if tables is None or problems:
         raise OperationFailed(
             f"registry {path} is damaged and its backup {backup} is not sound either ({problems[0]}); nothing was "

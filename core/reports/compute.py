@@ -150,7 +150,7 @@ def _rolled_back_later(succeeded: list[Row], operations: list[Row]) -> set[str]:
         needle = json.dumps(component) + ":"  # a key of the row's versions JSON, without decoding every row
         by_key[(env, component)] = [r for r in by_env[env] if needle in r.versions_json]
     ends = {key: sorted(found, key=attrgetter("ended")) for key, found in by_key.items()}  # shipped: all ended
-    marks = {key: [r.ended for r in found] for key, found in ends.items()}
+    marks = {key: [r.ended for r in found if r.ended is not None] for key, found in ends.items()}  # drops none
     failed: set[str] = set()
     for op in operations:
         for component in op.versions:

@@ -99,9 +99,8 @@ def _columns(deployments: Sequence[_Deployment], month: str) -> Columns:
     if started is None:
         raise _Irregular  # row_of says what a start without a zone is
     ends = list(map(field["ended_at"], deployments))
-    ended = _stamps(ends) if None not in ends else None
-    if ended is None:
-        ended = list(map(seconds, ends))
+    stamped = _stamps(ends) if None not in ends else None
+    ended: list[float | None] = list(stamped) if stamped is not None else list(map(seconds, ends))
     # One join and one split convert every versions text at once; no compact JSON value holds a newline.
     versions = b"\n".join(map(field["versions"], deployments)).decode().split("\n")
     if len(versions) != len(deployments) or not all(map(str.startswith, versions, repeat("{"))):

@@ -98,10 +98,13 @@ class MonthCache:
             temp.unlink(missing_ok=True)  # a data directory we may not write: report without a cache
 
 
-_NUMBER, _TEXT, _NONE = {float}, {str}, {type(None)}
+_NUMBER: frozenset[type] = frozenset({float})
+_TEXT: frozenset[type] = frozenset({str})
+_NONE: frozenset[type] = frozenset({type(None)})
 # What each Row column may hold, as parse_columns makes it (a cause is whatever JSON value a line recorded).
-_COLUMN_TYPES = (_TEXT, _TEXT, _TEXT, _TEXT, _NUMBER, _NUMBER | _NONE, _TEXT,
-                 _TEXT | _NONE | {int, float, bool, list, dict}, {tuple}, {bool}, _NUMBER | _NONE)
+_COLUMN_TYPES: tuple[frozenset[type], ...] = (
+    _TEXT, _TEXT, _TEXT, _TEXT, _NUMBER, _NUMBER | _NONE, _TEXT, _TEXT | _NONE | {int, float, bool, list, dict},
+    frozenset({tuple}), frozenset({bool}), _NUMBER | _NONE)
 
 
 def _typed(columns: list[Any]) -> bool:
