@@ -82,11 +82,15 @@ class MonthlyArchive:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._indexes: dict[str, _MonthIndex] = {}
+        self._paths: dict[str, Path] = {}
         self._lock = threading.Lock()
 
     def path_for(self, month: str) -> Path:
         """The file of one month (YYYY-MM)."""
-        return self.directory / f"{month}.jsonl"
+        path = self._paths.get(month)
+        if path is None:  # every read checks every month's size: building the path each time would dominate
+            path = self._paths[month] = self.directory / f"{month}.jsonl"
+        return path
 
     def months(self) -> list[str]:
         """Months that have a file, oldest first."""
@@ -98,10 +102,15 @@ class MonthlyArchive:
 
     def size(self, month: str) -> int:
         """The month file's size in bytes (0 when it does not exist)."""
+        found = self.size_or_none(month)
+        return 0 if found is None else found
+
+    def size_or_none(self, month: str) -> int | None:
+        """The month file's size in bytes, or None when it does not exist."""
         try:
             return os.stat(self.path_for(month)).st_size
         except FileNotFoundError:
-            return 0
+            return None
 
     def fingerprint(self, month: str, size: int) -> str | None:
         """sha256 of the TAIL_BYTES before ``size`` (what the hot file vouches for); None if the file is shorter."""

@@ -55,8 +55,9 @@ RECORD_TABLES = ("infrastructure", "incidents")
 def archive_damage(archive: MonthlyArchive, month: str, recorded: Mapping[str, Any], hot_name: str, *,
                    fingerprint: bool) -> str | None:
     """Why a month file no longer holds what the hot file records of it (a phrase), or None when it does."""
-    size, held = archive.size(month), recorded["size"]
-    if held > 0 and not archive.path_for(month).exists():
+    found, held = archive.size_or_none(month), recorded["size"]
+    size = 0 if found is None else found
+    if held > 0 and found is None:
         return f"the file is missing, though {hot_name} records {held} bytes of it"
     if size < held:
         return f"it is {size} bytes, but {hot_name} records {held}: it was cut short or replaced"
