@@ -3,17 +3,30 @@ when asked, keeping each damaged original beside it."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from console import render
 from console.session import Session
 from core.errors import OperationFailed
 
+if TYPE_CHECKING:
+    from core.registry.integrity import RecordChecks
+
 EXIT_CODES = """\b
 Exit codes:
   0  the registry is sound (check), or was repaired or needed nothing (repair)
   1  the registry is damaged (check), or could not be repaired (repair)
   2  bad input (arguments, configuration file)"""
+
+
+def _record_checks() -> RecordChecks:
+    """The side tables' records, checked by the parts of core that own them."""
+    from core.recovery.incident import TABLE
+    from core.recovery.incident_shape import incident_problem
+
+    return {TABLE: incident_problem}
 
 
 @click.group("registry", epilog=EXIT_CODES)
@@ -29,7 +42,7 @@ def check(session: Session, as_json: bool) -> None:
     from core.registry.integrity import examine
 
     path = session.resolve_registry_path()
-    found = examine(path)
+    found = examine(path, _record_checks())
     if as_json:
         render.echo_json({"registry": str(path), "damaged": found.damaged, "archived": found.archived,
                           "months": found.months, "findings": [
@@ -53,7 +66,7 @@ def repair(session: Session) -> None:
     from core.registry.repair import repair_registry
 
     path = session.resolve_registry_path()
-    result = repair_registry(path)
+    result = repair_registry(path, record_checks=_record_checks())
     if not result.done:
         click.echo(f"registry {path} is sound; nothing was changed")
         return

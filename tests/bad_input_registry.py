@@ -209,3 +209,67 @@ HOT_FILE = Campaign("registry hot file (registry.json)", damaged_hot_file(), hot
 ARCHIVE = Campaign("registry archive (registry-archive/YYYY-MM.jsonl)", damaged_archive(), archive_attempts, hand=[
     ("emptied", "2026-03", b""), ("missing", "2026-03", None), ("a blank line", "2026-03", b"\n"),
 ])
+
+
+INCIDENT = "INC-production-20260302T090000Z"
+
+
+def sound_incident() -> dict[str, Any]:
+    """An incident record as guided recovery writes it (opened and planned, nothing done yet)."""
+    entry = {"seq": 1, "at": "2026-03-02T09:00:00+00:00", "actor": "alice", "kind": "opened", "step": None,
+             "summary": "SEV2 compute: no instances", "inputs": {}, "outputs": {}, "error": None}
+    return {"id": INCIDENT, "environment": "production", "started_at": "2026-03-02T09:00:00+00:00",
+            "resolved_at": None, "severity": "SEV2", "suspect_deployment_id": None, "status": "open",
+            "timeline": [entry], "root_cause": "", "time_to_restore_s": None, "dry_run": False,
+            "failure_type": "compute", "summary": "no instances", "cursor": 0, "operator": "alice",
+            "classification": {"scope": {"components": ["websocket-server"], "regions": ["us-central1"]},
+                               "evidence": [], "signals": ["production"]}}
+
+
+def _not_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return True
+    return False
+
+
+INCIDENT_FIELDS: list[tuple[tuple[Any, ...], st.SearchStrategy[Any]]] = [
+    (("environment",), st.one_of(st.integers(), st.none(), st.lists(st.text(max_size=3), max_size=2))),
+    (("started_at",), st.one_of(st.integers(), st.none(), st.dictionaries(st.text(max_size=3), st.integers()))),
+    (("status",), st.text(max_size=8).filter(lambda t: t not in ("open", "resolved", "aborted"))),
+    (("severity",), st.one_of(st.integers(), st.none(), st.lists(st.integers(), max_size=1))),
+    (("timeline",), st.one_of(st.text(max_size=4), st.integers(), st.lists(st.integers(), min_size=1, max_size=2))),
+    (("timeline", 0, "seq"), st.one_of(st.text(max_size=4).filter(_not_number), st.none())),
+    (("timeline", 0, "kind"), st.one_of(st.integers(), st.none())),
+    (("cursor",), st.one_of(st.integers(max_value=-1), st.lists(st.integers(), max_size=1))),
+    (("time_to_restore_s",), st.one_of(st.lists(st.integers(), max_size=1), st.text(max_size=4).filter(_not_number))),
+    (("classification",), st.one_of(st.integers(), st.text(max_size=4), st.lists(st.integers(), max_size=1))),
+    (("classification", "scope", "components"), st.one_of(st.text(max_size=4), st.lists(st.integers(), min_size=1))),
+    (("plan",), st.one_of(st.integers(), st.text(max_size=4), st.just({"steps": "x"}))),
+    (("id",), st.text(max_size=8)),
+]
+
+
+@st.composite
+def damaged_incident(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    record = sound_incident()
+    path, values = draw(st.sampled_from(INCIDENT_FIELDS))
+    _set(record, path, draw(values))
+    return ".".join(map(str, path)), record
+
+
+def incident_attempts(home: Path, case: tuple[str, dict[str, Any]]) -> Attempts:
+    root, files, _ = pristine()
+    copy_tree(files, root, home)
+    DeploymentRegistry(home / "registry.json").put_record("incidents", INCIDENT, case[1])
+    hot = home / "registry.json"
+    for args in [("incident", "list"), ("incident", "show", INCIDENT), ("incident", "postmortem", INCIDENT)]:
+        yield tried(" ".join(args[:2]), lambda a=args: run_cli(*a, env=cli_env(home)), 1,
+                    (str(hot), f"incident {INCIDENT!r}", "registry repair"), home)
+    yield _read(home, ("registry", "check"), hot)
+
+
+INCIDENTS = Campaign("registry incident records (registry.json, incidents)", damaged_incident(), incident_attempts,
+                     hand=[("missing id", {"environment": "production"}),
+                           ("timeline", {**sound_incident(), "timeline": 5})])

@@ -15,10 +15,10 @@ from tests.bad_input_files import (
     SANDBOX_STATE,
     SANDBOX_STATE_STARTING,
 )
-from tests.bad_input_registry import ARCHIVE, HOT_FILE
+from tests.bad_input_registry import ARCHIVE, HOT_FILE, INCIDENTS
 from tests.bad_inputs import Campaign, run_campaign, strict_record
 
-CAMPAIGNS = [HOT_FILE, ARCHIVE, SANDBOX_STATE, SANDBOX_STATE_STARTING, RUNBOOK, CONFIG, REPORT_DATES,
+CAMPAIGNS = [HOT_FILE, ARCHIVE, INCIDENTS, SANDBOX_STATE, SANDBOX_STATE_STARTING, RUNBOOK, CONFIG, REPORT_DATES,
              HISTORY_FILTER, REPO_OPTION]
 EXAMPLES, SLOW_EXAMPLES = 100, 25  # bench/bad_input.py tries many more and prints the counts
 

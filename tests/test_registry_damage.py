@@ -184,3 +184,21 @@ def test_opening_never_rewrites_the_recorded_size_of_a_shrunk_archive(home: Path
         DeploymentRegistry(home / "registry.json")
     assert (home / "registry.json").read_bytes() == before
     assert examine(home / "registry.json").damaged_months == ["2026-03"]
+
+
+def test_a_damaged_incident_record_is_refused_listed_by_check_and_set_aside_by_repair(home: Path) -> None:
+    from tests.bad_input_registry import INCIDENT, sound_incident
+
+    registry = DeploymentRegistry(home / "registry.json")
+    registry.put_record("incidents", INCIDENT, {**sound_incident(), "timeline": "lost"})
+    path = home / "registry.json"
+    for args in [("incident", "list"), ("incident", "postmortem", INCIDENT), ("incident", "root-cause", INCIDENT, "x")]:
+        assert_refused(home, *args, names=(str(path), f"incident {INCIDENT!r}: field timeline", "registry repair"))
+    check = run_cli("registry", "check", env=cli_env(home))
+    assert check.code == 1 and f"the incidents table holds a damaged record: incident {INCIDENT!r}" in check.out
+
+    outcome = run_cli("registry", "repair", env=cli_env(home))
+    assert outcome.code == 0 and f"set the damaged incidents record {INCIDENT!r} aside" in outcome.out
+    [kept] = home.glob("registry.json.before-repair-*")
+    assert json.loads(kept.read_bytes())["incidents"][INCIDENT]["timeline"] == "lost"
+    assert run_cli("incident", "list", env=cli_env(home)).out == "no incidents\n"

@@ -32,6 +32,18 @@ class RegistryCorrupt(OperationFailed):
         super().__init__(message)
 
 
+class RegistryRecordDamaged(OperationFailed):
+    """A record of a side table (an incident) has a shape its reader cannot use; nothing was changed."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"registry {path} holds a damaged record ({reason}) and was left as it is: run `opsconsole registry "
+            "check` to see every problem and `opsconsole registry repair` to set it aside (kept in a copy)"
+        )
+
+
 class RegistrySchemaTooNew(BadInput):
     """The registry was written by a newer opsconsole whose format this one does not know."""
 

@@ -11,7 +11,7 @@ The examination takes no lock and writes nothing (not even a lock file): a damag
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,9 @@ from core.registry.registry import archive_damage, archive_dir_for
 from core.registry.storage import HotFileDamage, parse_hot
 
 LINES_NAMED_PER_FILE = 20  # a month of thousands of damaged lines is named by its first ones and a count
+# Side tables' records are shaped by their owners (core/recovery's incidents): the caller passes their checks,
+# table -> (record, key) -> a phrase saying what is wrong, or None.
+RecordChecks = Mapping[str, Callable[[Any, str], str | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,7 @@ class Examination:
     findings: list[Finding] = field(default_factory=list)
     tables: Tables | None = None  # the hot file's tables when it parses (even with shape problems)
     hot_sound: bool = False
+    damaged_records: list[tuple[str, str]] = field(default_factory=list)  # (table, key) of side-table records
     archived: int = 0
     months: int = 0
 
@@ -65,11 +69,17 @@ class SoundLine:
     id: str
 
 
-def examine(path: Path) -> Examination:
-    """Every problem of the registry at ``path`` (its hot file, backup and archive); changes nothing."""
+def examine(path: Path, record_checks: RecordChecks | None = None) -> Examination:
+    """Every problem of the registry at ``path`` (its hot file, side-table records, archive); changes nothing."""
     found = Examination(path)
     found.tables = _examine_hot(path, found.findings)
     found.hot_sound = found.tables is not None and not found.findings
+    for table, problem_of in (record_checks or {}).items():
+        for key, record in ((found.tables or {}).get(table) or {}).items():
+            problem = problem_of(record, key)
+            if problem is not None:
+                found.findings.append(Finding(path, f"the {table} table holds a damaged record: {problem}"))
+                found.damaged_records.append((table, key))
     archive = MonthlyArchive(archive_dir_for(path))
     recorded = _recorded_sizes(found.tables)
     for month, held in sorted(recorded.items()):
@@ -141,7 +151,7 @@ def scan_month(archive: MonthlyArchive, month: str, known: int, scan: MonthScan)
         for offset, line in complete_lines(fd, 0):
             end = offset + len(line)
             try:
-                record = sound_record(path, month, offset, line)
+                record = sound_record(path, offset, line)
             except RegistryCorrupt as error:
                 scan.damaged += 1
                 if scan.damaged <= LINES_NAMED_PER_FILE:
@@ -161,7 +171,7 @@ def scan_month(archive: MonthlyArchive, month: str, known: int, scan: MonthScan)
                                       "the next write removes it", damage=False))
 
 
-def sound_record(path: Path, month: str, offset: int, line: bytes) -> dict[str, Any]:
+def sound_record(path: Path, offset: int, line: bytes) -> dict[str, Any]:
     """One complete archive line as a sound deployment record of this month; RegistryCorrupt saying why not."""
     record = parse_line(path, offset, line)
     validated_record(path, offset, record)  # which also checks the deployment belongs to this month's file

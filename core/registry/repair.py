@@ -29,7 +29,7 @@ from core.registry import ledger
 from core.registry.archive import MonthlyArchive, end_of_complete_lines
 from core.registry.errors import RegistryLocked
 from core.registry.hot_schema import Tables, table_problems
-from core.registry.integrity import Examination, MonthScan, examine, examine_hot_bytes, scan_month
+from core.registry.integrity import Examination, MonthScan, RecordChecks, examine, examine_hot_bytes, scan_month
 from core.registry.registry import archive_dir_for
 from core.registry.storage import AtomicJSONStorage, fsync_directory, write_all
 
@@ -43,14 +43,18 @@ class Repair:
     kept: list[Path] = field(default_factory=list)
 
 
-def repair_registry(path: Path, *, now: datetime | None = None, lock_timeout: float = 30.0) -> Repair:
-    """Repair the registry at ``path`` if it is damaged (see the module doc); a sound one is left untouched."""
+def repair_registry(path: Path, *, now: datetime | None = None, lock_timeout: float = 30.0,
+                    record_checks: RecordChecks | None = None) -> Repair:
+    """Repair the registry at ``path`` if it is damaged (see the module doc); a sound one is left untouched.
+
+    Side-table records that ``record_checks`` refuse are taken out of the hot file (the copy keeps them).
+    """
     stamp = f"{(now or datetime.now(UTC)).astimezone(UTC):%Y%m%dT%H%M%SZ}"
     result = Repair(path)
     lock_path = path.with_name(path.name + ".lock")
     try:
         with FileLock(lock_path, timeout=lock_timeout):
-            found = examine(path)
+            found = examine(path, record_checks)
             if not found.damaged:
                 return result
             hot_replaced = not found.hot_sound and _restore_backup(found, stamp, result)
@@ -58,15 +62,19 @@ def repair_registry(path: Path, *, now: datetime | None = None, lock_timeout: fl
         raise RegistryLocked(lock_path, lock_timeout) from None
     storage = AtomicJSONStorage(path, lock_timeout=lock_timeout, check=table_problems)
     with storage.transaction():  # the same lock again, now through the storage that writes the hot file
-        found = examine(path)
+        found = examine(path, record_checks)
         if not found.hot_sound:
             raise OperationFailed(f"registry {path} changed while it was being repaired; run the repair again")
         archive = MonthlyArchive(archive_dir_for(path))
         for month in found.damaged_months:
             _rewrite_month(archive, month, stamp, result)
-        if not hot_replaced:  # what it recorded of the archive is evidence too
+        if not hot_replaced:  # what it recorded of the archive, and records set aside, are evidence too
             result.kept.append(_copy_aside(path, f"before-repair-{stamp}"))
-        storage.write(_recount(storage.read() or {}, archive, result))
+        tables = storage.read() or {}
+        for table, key in found.damaged_records:
+            del tables[table][key]
+            result.done.append(f"{path}: set the damaged {table} record {key!r} aside (the copy keeps it)")
+        storage.write(_recount(tables, archive, result))
     return result
 
 
