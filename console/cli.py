@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from console.lazy import LazyGroup
+from console.lazy import LazyGroup, twin_rule
 from core.errors import BadInput, OpsError
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ SUBCOMMANDS = {
     "recover": "console.recover_commands.recover",
     "incident": "console.recover_commands.incident",
     "report": "console.report_commands.report",
+    "registry": "console.registry_commands.registry",
     "infra": "console.infra_commands.infra",
     "pipeline": "console.pipeline_commands.pipeline",
     "sandbox": "console.sandbox_commands.sandbox",
@@ -64,6 +65,7 @@ SUBCOMMANDS = {
     "--registry",
     "registry_path",
     type=click.Path(dir_okay=False, path_type=Path),
+    callback=twin_rule("--registry"),  # the rule of registry_path in the configuration
     help="Deployment registry file (default: the user's data directory; env OPSCONSOLE_REGISTRY).",
 )
 @read_only_option

@@ -66,6 +66,19 @@ class LazyChoice(StrChoice):
         """click.Choice.__init__ assigns the (empty) placeholder; the values come from `load`."""
 
 
+def twin_rule(option: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A click callback checking an option by its configuration twin's rule (core.config.options), imported when
+    a value is given, not when the command is defined."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is None:
+            return None
+        from core.config.options import check_option
+
+        return check_option(option, value)
+    return callback
+
+
 def environments() -> Sequence[str]:
     from core.config import ENVIRONMENTS
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from console.lazy import environment_choice
+from console.lazy import environment_choice, twin_rule
 from core.errors import BadInput
 
 if TYPE_CHECKING:
@@ -71,7 +71,8 @@ def generate(session: Session, check: bool, root: Path) -> None:
 @pipeline.command("configure", epilog=EXIT_CODES)
 @click.argument("environment", type=environment_choice())
 @click.option("--apply", "apply_", is_flag=True, help="Make the changes (without it: only show them).")
-@click.option("--repo", metavar="OWNER/NAME", help="GitHub repository (default: [pipeline] repo).")
+@click.option("--repo", metavar="OWNER/NAME", callback=twin_rule("--repo"),
+              help="GitHub repository (default: [pipeline] repo; checked by the same rule).")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.pass_obj
 def configure(session: Session, environment: str, apply_: bool, repo: str | None, as_json: bool) -> None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from console.lazy import LazyChoice, environment_choice, report_formats
-from core.errors import OperationFailed
+from core.errors import BadInput, OperationFailed
 
 if TYPE_CHECKING:
     from console.session import Session
@@ -23,7 +23,10 @@ Exit codes:
 
 
 class Moment(click.ParamType):
-    """A day (YYYY-MM-DD) or an ISO-8601 time; without a zone it is UTC. `end_of_day` makes a day inclusive."""
+    """A day (YYYY-MM-DD) or an ISO-8601 time; without a zone it is UTC. `end_of_day` makes a day inclusive.
+
+    Moments outside the days a report covers (core.reports.span) are refused here, naming the option.
+    """
 
     name = "DATE"
 
@@ -31,6 +34,8 @@ class Moment(click.ParamType):
         self.end_of_day = end_of_day
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        from core.reports.span import LATEST, in_span
+
         if isinstance(value, datetime):
             return value
         text = str(value).strip()
@@ -40,13 +45,19 @@ class Moment(click.ParamType):
             day = None
         if day is not None and len(text) == 10:
             moment = datetime.combine(day, time(), tzinfo=UTC)
-            return moment + timedelta(days=1) if self.end_of_day else moment
+            if self.end_of_day:  # the day after, unless that is past the span (then refused below, as written)
+                moment = moment + timedelta(days=1) if moment < LATEST else LATEST + timedelta(microseconds=1)
+        else:
+            try:
+                moment = datetime.fromisoformat(text)
+            except ValueError:
+                self.fail(f"{text!r} is not a date (YYYY-MM-DD) or an ISO-8601 time (YYYY-MM-DDTHH:MM[:SS][+00:00])",
+                          param, ctx)
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            self.fail(f"{text!r} is not a date (YYYY-MM-DD) or an ISO-8601 time (YYYY-MM-DDTHH:MM[:SS][+00:00])",
-                      param, ctx)
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            return in_span(moment, "", text, start=not self.end_of_day)
+        except BadInput as error:
+            self.fail(str(error).strip(), param, ctx)
 
 
 @click.command("report", epilog=EXIT_CODES)
@@ -65,9 +76,10 @@ def report(session: Session, environment: str | None, since: datetime | None, un
     weekly duration trends and a timeline of deployments and incidents."""
     from core.reports import generate_report
     from core.reports.render import render
+    from core.reports.span import default_start
 
     end = until or datetime.now(UTC)
-    start = since or end - timedelta(days=DEFAULT_DAYS)
+    start = since or default_start(end, DEFAULT_DAYS)
     if end <= start:
         raise click.BadParameter(f"{end:%Y-%m-%d %H:%M} is not after --since {start:%Y-%m-%d %H:%M}",
                                  param_hint="'--until'")

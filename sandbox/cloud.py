@@ -26,7 +26,7 @@ from sandbox.dashboards_api import DashboardStore, dashboards_app
 from sandbox.faults import ApiFaults, SandboxFaults
 from sandbox.loadtester import LoadTests, loadtester_app
 from sandbox.monitoring_api import CustomMetrics, MonitoringServer
-from sandbox.persistence import read_json, write_json_atomic
+from sandbox.persistence import read_state, write_json_atomic
 from sandbox.redis_api import redis_app
 from sandbox.redis_state import RedisState
 from sandbox.remedies import active_faults
@@ -72,7 +72,7 @@ class SandboxCloud:
         self.redis = RedisState(self.clock.time)  # Memorystore instances (recovery's storage remedies)
         self.vercel_env = VercelEnvStore()  # Vercel project env vars (recovery's region failover)
         self.load_tests = LoadTests(self.clock.time)  # the load tester's hey runs, served by the traffic model
-        saved = read_json(self.state_file) if self.state_file else None
+        saved = read_state(self.state_file) if self.state_file else None
         if saved is not None:
             self._restore(saved)
         else:
@@ -150,7 +150,7 @@ class SandboxCloud:
     @staticmethod
     def saved_endpoints(state_file: str | Path) -> Endpoints | None:
         """Where a running standalone sandbox serves, as it wrote into its state file."""
-        saved = read_json(Path(state_file))
+        saved = read_state(Path(state_file))
         if not saved or not saved.get("endpoints"):
             return None
         return Endpoints.from_dict(saved["endpoints"])

@@ -1,4 +1,5 @@
-"""Atomic JSON state files: write to a temporary file, fsync, rename; a reader never sees half a file."""
+"""The sandbox state file: written atomically (temporary file, fsync, rename; a reader never sees half a file) and
+read defensively (sandbox/state_schema.py says what it must hold)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from core.errors import BadInput
+from sandbox.state_schema import SandboxState, describe
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -30,15 +34,32 @@ def write_json_atomic(path: Path, data: Any) -> None:
         os.close(dir_fd)
 
 
-def read_json(path: Path) -> Any | None:
-    """The saved state, or None when there is no file yet."""
+def read_state(path: Path) -> dict[str, Any] | None:
+    """The saved sandbox state, or None when there is no file yet; BadInput naming the file and the field when
+    its bytes are not UTF-8, not JSON, nest too deep, or do not have the shape the sandbox writes."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise BadInput(f"Sandbox state file {path} cannot be read: {exc.strerror or exc}.") from None
     try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise BadInput(f"Sandbox state file {path} is not valid JSON ({exc}); remove it to start afresh.") from None
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _damaged(path, f"is not UTF-8 text (byte {exc.start + 1})") from None
+    try:
+        SandboxState.model_validate_json(raw)  # pydantic-core's parser: a nesting limit, no recursion to blow
+    except ValidationError as exc:
+        problems = exc.errors()
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        first = problems[0]
+        reason = f"is not valid JSON ({str(first['msg']).removeprefix('Invalid JSON: ')})" \
+            if first["type"] == "json_invalid" \
+            else f"is damaged: {describe(first)}{more}"
+        raise _damaged(path, reason) from None
+    data: dict[str, Any] = json.loads(raw)
+    return data
+
+
+def _damaged(path: Path, reason: str) -> BadInput:
+    return BadInput(f"Sandbox state file {path} {reason}; remove it to start afresh.")

@@ -94,6 +94,10 @@ def load_scenario_file(path: Path) -> Scenario:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise BadInput(f"Scenario file {path} cannot be read: {exc.strerror or exc}.") from None
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"Scenario file {path} is not UTF-8 text (byte {exc.start + 1}).") from None
+    except RecursionError:
+        raise BadInput(f"Scenario file {path} is not valid TOML: it nests too deep.") from None
     except tomllib.TOMLDecodeError as exc:
         raise BadInput(f"Scenario file {path} is not valid TOML: {exc}.") from None
     if "name" in data:

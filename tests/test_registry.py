@@ -329,7 +329,7 @@ def test_listing_with_a_limit_reads_only_the_months_it_needs(registry: Deploymen
     january = registry.archive_dir / "2026-01.jsonl"
     january.write_bytes(b"{not json}\n" + january.read_bytes())
     assert [d.id for d in registry.list_deployments(limit=4)] == ids[::-1][:4]
-    with pytest.raises(OperationFailed, match=r"2026-01\.jsonl is unreadable"):
+    with pytest.raises(OperationFailed, match=r"2026-01\.jsonl is damaged"):
         registry.list_deployments()
 
 

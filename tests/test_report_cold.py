@@ -13,6 +13,7 @@ import pytest
 
 from core.errors import OperationFailed
 from core.registry import DeploymentRegistry
+from core.registry.repair import repair_registry
 from core.reports import DeploymentReport, generate_report
 from core.reports.compute import build_report
 from core.reports.history_gen import END, fill_registry, generate_history
@@ -151,7 +152,7 @@ def test_a_read_only_report_writes_nothing_beside_the_registry(tmp_path: Path) -
     assert tree() == after_import
 
 
-def test_a_month_file_cut_in_place_is_read_again(tmp_path: Path) -> None:
+def test_a_month_file_cut_in_place_is_refused_and_after_a_repair_read_again(tmp_path: Path) -> None:
     registry = DeploymentRegistry(tmp_path / "registry.json")
     fill_registry(registry, generate_history(40, seed=1, end=datetime(2026, 2, 1, tzinfo=UTC), days=20))
     january = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC))
@@ -161,8 +162,15 @@ def test_a_month_file_cut_in_place_is_read_again(tmp_path: Path) -> None:
     kept = b"".join(month.read_bytes().splitlines(keepends=True)[:15])
     with month.open("r+b") as handle:  # the same file (inode), shorter than what the cache covers
         handle.truncate(len(kept))
+    hot = registry.path.read_bytes()
 
-    assert len(read_rows(registry, *january, None)) == 15
+    with pytest.raises(OperationFailed, match=r"2026-01\.jsonl is damaged \(it is \d+ bytes, but registry\.json "
+                                              r"records \d+: it was cut short or replaced\)"):
+        read_rows(registry, *january, None)
+    assert (registry.path.read_bytes(), month.read_bytes()) == (hot, kept)  # refused, never adopted
+
+    repair_registry(registry.path)
+    assert len(read_rows(DeploymentRegistry(registry.path), *january, None)) == 15  # not the cache's 40
 
 
 def test_lines_in_unusual_shapes_give_what_row_of_gives(tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from core.registry import DeploymentRegistry
+from core.registry import DeploymentRegistry, RegistryCorrupt
+from core.registry.repair import repair_registry
 from core.reports import generate_report
 from core.reports.history_gen import END, History, fill_registry, generate_history, main
 from core.reports.source import read_rows
@@ -97,7 +98,11 @@ def test_the_month_cache_follows_appends_and_replaced_files(tmp_path: Path) -> N
     lines = month.read_bytes().splitlines(keepends=True)
     replaced = month.with_suffix(".new")
     replaced.write_bytes(b"".join(lines[:10]))
-    replaced.replace(month)  # a restored copy: another file, shorter
+    replaced.replace(month)  # a restored copy: another file, shorter than what the registry vouches for
+    with pytest.raises(RegistryCorrupt, match="cut short or replaced"):
+        read_rows(registry, *january, None)
+    repair_registry(registry.path)  # accepting the loss is explicit
+    registry = DeploymentRegistry(registry.path)
     assert len(read_rows(registry, *january, None)) == 10
 
     cache.write_bytes(b"\x00damaged")

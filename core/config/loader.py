@@ -90,6 +90,8 @@ def read_config_file(path: Path) -> dict[str, Any] | None:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise _file_error(path, f"not valid TOML: {_toml_reason(str(error), text)}") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise _file_error(path, "not valid TOML: arrays or tables nest deeper than a configuration can") from None
 
 
 def _file_error(path: Path, message: str) -> ConfigError:
@@ -133,7 +135,7 @@ def env_overrides(environ: Mapping[str, str]) -> tuple[list[tuple[str, dict[str,
 def _env_value(text: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON (or nested past any setting): the text itself
         return text
 
 

@@ -127,8 +127,14 @@ class EnvironmentConfig(FrozenModel):
     requires_approval: bool = False
 
 
+# GitHub's own rules: an owner is 1-39 letters, digits and single inner hyphens; a repository name is up to 100
+# letters, digits, '.', '_', '-', but not "." or ".." (a path, not a repository). Empty: not set yet.
 GitHubRepo = Annotated[
-    str, matching(r"([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)?", "must be a GitHub repository as owner/name")
+    str,
+    matching(
+        r"([A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}/(?!\.\.?$)[A-Za-z0-9_.-]{1,100})?",
+        "must be a GitHub repository as owner/name, such as agent-network/platform",
+    ),
 ]
 ImageRepository = Annotated[
     str,
@@ -197,15 +203,22 @@ def _production_guards(production: EnvironmentConfig | None) -> list[Violation]:
     return violations
 
 
-def _expand_user(path: Path | None) -> Path | None:
-    return path.expanduser() if path is not None else None
+def registry_file(path: Path | None) -> Path | None:
+    """The registry's location with ~ expanded; a directory is refused (the registry is a file beside its archive)."""
+    if path is None:
+        return None
+    path = path.expanduser()
+    if path.is_dir():
+        raise PydanticCustomError("registry_file", "must be the registry's file, not the directory {path}",
+                                  {"path": str(path)})
+    return path
 
 
 class ConsoleConfig(FrozenModel):
     """The whole configuration: profile, registry location, teams, console settings, environments."""
 
     profile: Literal["sandbox", "gcp"] = "sandbox"
-    registry_path: Annotated[Path | None, Field(strict=False), AfterValidator(_expand_user)] = None
+    registry_path: Annotated[Path | None, Field(strict=False), AfterValidator(registry_file)] = None
     teams: dict[Name, list[Name]] = Field(default_factory=dict)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)

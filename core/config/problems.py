@@ -58,14 +58,19 @@ def problems_from(error: ValidationError, layers: MergedLayers) -> list[Problem]
             for fields, message in item["ctx"]["violations"]:
                 candidates = [(*base, *field.split(".")) for field in fields]
                 path, source = layers.blame(candidates)
-                problems.append(Problem(source, ".".join(path), message))
+                problems.append(Problem(source, _dotted(path), message))
             continue
         path, message = _explain(item, loc, base)
         _, source = layers.blame([path])
-        problems.append(Problem(source, ".".join(path) or "(top level)", message))
+        problems.append(Problem(source, _dotted(path) or "(top level)", message))
     # Grouped by layer, in the order they were read (sorted is stable within a layer).
     rank = {source: index for index, source in enumerate(layers.sources)}
     return sorted(problems, key=lambda problem: rank.get(problem.source, -1))
+
+
+def _dotted(path: SettingPath) -> str:
+    """A setting as written in a message; a key with dots or control characters (TOML allows both) is quoted."""
+    return ".".join(part if part.isprintable() and part and "." not in part else repr(part) for part in path)
 
 
 def _is_environment_key(loc: tuple[Any, ...]) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import TYPE_CHECKING
 
@@ -127,16 +127,26 @@ _AGO = re.compile(r"(\d+)\s*(m|min|h|d|w)")
 
 
 def parse_since(text: str, now: datetime) -> datetime | None:
-    """'' (no limit), '30m', '24h', '7d', '2w' before `now`, or an ISO date/time (UTC when no zone is given)."""
+    """'' (no limit), '30m', '24h', '7d', '2w' before `now`, or an ISO date/time (UTC when no zone is given).
+
+    A moment the calendar cannot hold once the duration is taken off or the zone converted (`99999999w`,
+    `0001-01-01T00:00+01:00`) is bad input, not an overflow.
+    """
     text = text.strip()
     if not text:
         return None
-    if match := _AGO.fullmatch(text):
-        amount, unit = int(match[1]), match[2]
-        size = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}[unit]
-        return now - timedelta(seconds=amount * size)
+    shown = repr(text if len(text) <= 40 else text[:37] + "...")
     try:
+        if match := _AGO.fullmatch(text):
+            amount, unit = int(match[1]), match[2]
+            size = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}[unit]
+            return now - timedelta(seconds=amount * size)
         moment = datetime.fromisoformat(text)
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=now.tzinfo)
+        if moment.tzinfo is not None:
+            moment.astimezone(UTC)  # where the registry compares it: it must exist in UTC too
+        return moment
     except ValueError:
-        raise BadInput(f"since {text!r} is neither a duration (30m, 24h, 7d, 2w) nor a date (2026-11-01)") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=now.tzinfo)
+        raise BadInput(f"since {shown} is neither a duration (30m, 24h, 7d, 2w) nor a date (2026-11-01)") from None
+    except OverflowError:
+        raise BadInput(f"since {shown} is outside the calendar (years 1 to 9999, in UTC)") from None

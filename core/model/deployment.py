@@ -10,7 +10,10 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 
 def _to_utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is a valid time whose UTC is not a datetime
+        raise ValueError("is outside the calendar once converted to UTC") from None
 
 
 # Every stored moment is time-zone aware and kept in UTC, so ids, files and reports agree.

@@ -92,9 +92,11 @@ def _recent(context: RecoveryContext) -> tuple[RecentChange, ...]:
     found = context.engine.registry.list_deployments(environment=context.environment, since=since, limit=20)
     out = []
     for d in found:
-        rollout = d.metadata.get("rollout") if isinstance(d.metadata.get("rollout"), dict) else {}
+        recorded = d.metadata.get("rollout")
+        rollout = recorded if isinstance(recorded, dict) else {}
+        revision = rollout.get("new_revision") or d.metadata.get("new_revision")
         out.append(RecentChange(d.id, d.started_at.isoformat(), dict(d.versions), str(d.status), d.strategy,
-                                rollout.get("new_revision") or d.metadata.get("new_revision")))
+                                revision if isinstance(revision, str) else None))
     return tuple(out)
 
 

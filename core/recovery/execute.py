@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from core.errors import BadInput, OperationFailed, OpsError
-from core.recovery.actions import ACTIONS, CHECKS
+from core.recovery.actions import ACTIONS, CHECKS, CheckOutcome
 from core.recovery.classify import Classification, identify_failure_type
 from core.recovery.context import RecoveryContext
 from core.recovery.evidence import gather_symptoms
@@ -70,13 +70,14 @@ def _run_check(context: RecoveryContext, step: RunbookStep, incident: Incident) 
     check = CHECKS[step.check or ""]
     waited, interval = 0.0, context.check_interval_s
     while True:
+        outcome: CheckOutcome | None = None
+        outputs: dict[str, Any]
         try:
-            outcome = check(context, step, incident)
+            found = check(context, step, incident)
         except OpsError as exc:
-            outcome = None
             detail, outputs = str(exc), {}
         else:
-            detail, outputs = outcome.detail, outcome.outputs
+            outcome, detail, outputs = found, found.detail, found.outputs
         if outcome is not None and outcome.passed:
             return _finish(context, step, "done", detail, outputs)
         if waited + interval > step.timeout_s:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from core.errors import BadInput
+from core.recovery.incident_shape import checked
 from core.registry import DeploymentRegistry
 
 TABLE = "incidents"
@@ -99,13 +100,13 @@ class IncidentStore:
         found = self.registry.get_record(TABLE, incident_id)
         if found is None:
             raise BadInput(f"no incident with id {incident_id!r} in registry {self.registry.path}")
-        return Incident(found, self._save)
+        return Incident(checked(found, incident_id, self.registry.path), self._save)
 
     def list(self, environment: str | None = None) -> list[dict[str, Any]]:
-        """Incidents newest first."""
-        found = [r for r in self.registry.records(TABLE).values()
-                 if environment is None or r.get("environment") == environment]
-        return sorted(found, key=lambda r: str(r.get("started_at", "")), reverse=True)
+        """Incidents newest first; a record of the wrong shape is refused (see incident_shape.py)."""
+        records = [checked(r, key, self.registry.path) for key, r in self.registry.records(TABLE).items()]
+        found = [r for r in records if environment is None or r["environment"] == environment]
+        return sorted(found, key=lambda r: str(r["started_at"]), reverse=True)
 
     def open_for(self, environment: str) -> Incident | None:
         """The environment's open incident (the one a new `recover` resumes), if any."""

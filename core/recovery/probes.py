@@ -31,7 +31,8 @@ def _reason(response: httpx.Response) -> str:
         return response.text[:120]
     if not isinstance(body, dict):
         return ""
-    checks = body.get("checks") if isinstance(body.get("checks"), dict) else {}
+    found = body.get("checks")
+    checks = found if isinstance(found, dict) else {}
     broken = [f"{k} {v}" for k, v in checks.items() if v not in ("ok", True)]
     return str(body.get("reason") or body.get("error") or "; ".join(broken) or "")
 

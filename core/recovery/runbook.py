@@ -34,7 +34,8 @@ SIGNALS = ("production", "instances_zero", "bad_revision", "suspect_deployment",
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inf and nan are valid TOML floats, but no timeout, estimate or parameter of a runbook.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class RunbookStep(_Strict):
@@ -47,13 +48,13 @@ class RunbookStep(_Strict):
     check: str | None = None
     instruction: str = ""
     depends_on: list[StepId] = Field(default_factory=list)
-    timeout_s: float = Field(120.0, gt=0, le=7200)
-    retries: int = Field(0, ge=0, le=10)
-    backoff_s: float = Field(5.0, ge=0, le=600)
+    timeout_s: float = Field(default=120.0, gt=0, le=7200)
+    retries: int = Field(default=0, ge=0, le=10)
+    backoff_s: float = Field(default=5.0, ge=0, le=600)
     on_failure: OnFailure = "abort"
     goto: StepId | None = None
     changes: bool = False
-    estimate_s: float = Field(30.0, ge=0, le=7200)
+    estimate_s: float = Field(default=30.0, ge=0, le=7200)
     when: list[str] = Field(default_factory=list)
     unless: list[str] = Field(default_factory=list)
     fallback: bool = False
@@ -126,9 +127,13 @@ def _cross_checks(path: Path, book: Runbook) -> None:
 def load_runbook_file(path: Path) -> Runbook:
     """Read and validate one runbook; any problem is a BadInput naming the file, the step and the field."""
     try:
-        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+        data: dict[str, Any] = tomllib.loads(path.read_bytes().decode("utf-8"))
     except OSError as exc:
         raise BadInput(f"Runbook file {path} cannot be read: {exc.strerror or exc}.") from None
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"Runbook file {path} is not UTF-8 text (byte {exc.start + 1}).") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise BadInput(f"Runbook file {path} is not valid TOML: it nests deeper than a runbook can.") from None
     except tomllib.TOMLDecodeError as exc:
         raise BadInput(f"Runbook file {path} is not valid TOML: {exc}.") from None
     try:
@@ -141,7 +146,7 @@ def load_runbook_file(path: Path) -> Runbook:
             raw = (data.get("steps") or [])[loc[1]] if isinstance(data.get("steps"), list) else {}
             step = str(raw.get("id")) if isinstance(raw, dict) and raw.get("id") else f"#{loc[1] + 1}"
             loc = loc[2:]
-        field = ".".join(str(p) for p in loc) or "(the step itself)"
+        field = ".".join(str(p) if str(p).isprintable() else repr(str(p)) for p in loc) or "(the step itself)"
         raise _refuse(path, step, field, err["msg"]) from None
     _cross_checks(path, book)
     return book

@@ -18,6 +18,7 @@ and later reads parse only the tail that was appended since (from the last offse
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -25,16 +26,23 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from core.registry.errors import RegistryCorrupt
+from core.registry.ids import is_deployment_id, month_of
+from core.registry.models import Deployment, StepEvent
 from core.registry.storage import fsync_directory, write_all
 
 _MONTH_FILE_RE = re.compile(r"^(\d{4}-\d{2})\.jsonl$")
 # Lines are written by encode_record with a fixed key order, so the header is read without parsing
 # the whole (much longer) line; any other line falls back to json.loads.
-_HEADER_RE = re.compile(rb'\{"id":"([^"\\]+)","environment":"([^"\\]*)","status":"([^"\\]*)",')
+# ASCII only (encode_record escapes everything else): a damaged byte falls back to json.loads, which names it.
+_HEADER_RE = re.compile(rb'\{"id":"([ !#-\[\]-~]+)","environment":"([ !#-\[\]-~]*)","status":"([ !#-\[\]-~]*)",')
+TAIL_BYTES = 4096  # how much of a month file before the recorded size its fingerprint covers (a line or more)
 _CHUNK = 1 << 22
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def encode_record(deployment: dict[str, Any], events: list[dict[str, Any]]) -> bytes:
@@ -74,11 +82,15 @@ class MonthlyArchive:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._indexes: dict[str, _MonthIndex] = {}
+        self._paths: dict[str, Path] = {}
         self._lock = threading.Lock()
 
     def path_for(self, month: str) -> Path:
         """The file of one month (YYYY-MM)."""
-        return self.directory / f"{month}.jsonl"
+        path = self._paths.get(month)
+        if path is None:  # every read checks every month's size: building the path each time would dominate
+            path = self._paths[month] = self.directory / f"{month}.jsonl"
+        return path
 
     def months(self) -> list[str]:
         """Months that have a file, oldest first."""
@@ -90,10 +102,28 @@ class MonthlyArchive:
 
     def size(self, month: str) -> int:
         """The month file's size in bytes (0 when it does not exist)."""
+        found = self.size_or_none(month)
+        return 0 if found is None else found
+
+    def size_or_none(self, month: str) -> int | None:
+        """The month file's size in bytes, or None when it does not exist."""
         try:
             return os.stat(self.path_for(month)).st_size
         except FileNotFoundError:
-            return 0
+            return None
+
+    def fingerprint(self, month: str, size: int) -> str | None:
+        """sha256 of the TAIL_BYTES before ``size`` (what the hot file vouches for); None if the file is shorter."""
+        try:
+            fd = os.open(self.path_for(month), os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        try:
+            start = max(0, size - TAIL_BYTES)
+            tail = os.pread(fd, size - start, start)
+        finally:
+            os.close(fd)
+        return hashlib.sha256(tail).hexdigest() if len(tail) == size - start else None
 
     # -- appending (caller holds the registry lock) ----------------------------------------------------
 
@@ -110,7 +140,7 @@ class MonthlyArchive:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         try:
             size = os.fstat(fd).st_size
-            end = _end_of_complete_lines(fd, size)
+            end = end_of_complete_lines(fd, size)
             if end != size:
                 os.ftruncate(fd, end)
             data = b"".join(lines)
@@ -134,12 +164,30 @@ class MonthlyArchive:
         except FileNotFoundError:
             return records, start
         try:
-            for offset, line in _complete_lines(fd, start):
-                records.append(self._parse_line(path, offset, line))
+            for offset, line in complete_lines(fd, start):
+                record = self._parse_line(path, offset, line)
+                validated_record(path, offset, record)  # replayed into the hot file's ledger: it must be sound
+                records.append(record)
                 end = offset + len(line)
         finally:
             os.close(fd)
         return records, end
+
+    def first_damaged_line(self, month: str, end: int) -> str | None:
+        """Why the first damaged complete line before byte ``end`` is damaged (a phrase), or None if none is."""
+        path = self.path_for(month)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            for offset, line in complete_lines(fd, 0):
+                if offset >= end:
+                    break
+                try:
+                    validated_record(path, offset, parse_line(path, offset, line))
+                except RegistryCorrupt as error:
+                    return error.reason
+        finally:
+            os.close(fd)
+        return None
 
     def entries(self, month: str) -> dict[str, ArchiveEntry]:
         """The month's index, brought up to date with anything appended since the last call."""
@@ -169,6 +217,15 @@ class MonthlyArchive:
         entry = self.entries(month).get(deployment_id)
         return None if entry is None else self.load(month, entry)
 
+    def deployment(self, month: str, entry: ArchiveEntry) -> Deployment:
+        """The validated deployment of one entry; a line that does not hold one is a RegistryCorrupt."""
+        record = self.load(month, entry)
+        return _validated(Deployment, record["deployment"], self.path_for(month), entry.offset, "deployment")
+
+    def events(self, month: str, entry: ArchiveEntry) -> list[StepEvent]:
+        """The validated step events of one entry."""
+        return validated_record(self.path_for(month), entry.offset, self.load(month, entry))[1]
+
     def iter_records(self, month: str) -> Iterator[dict[str, Any]]:
         """Every record of a month in file order, read in chunks and not cached (for bulk readers)."""
         path = self.path_for(month)
@@ -177,7 +234,7 @@ class MonthlyArchive:
         except FileNotFoundError:
             return
         try:
-            for offset, line in _complete_lines(fd, 0):
+            for offset, line in complete_lines(fd, 0):
                 yield self._parse_line(path, offset, line)
         finally:
             os.close(fd)
@@ -225,17 +282,54 @@ class MonthlyArchive:
 
     @staticmethod
     def _parse_line(path: Path, offset: int, line: bytes) -> dict[str, Any]:
-        try:
-            record = json.loads(line)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise RegistryCorrupt(path, f"the line at byte {offset} is not valid JSON: {error}") from None
-        if not isinstance(record, dict) or not isinstance(record.get("deployment"), dict) \
-                or not isinstance(record.get("id"), str):
-            raise RegistryCorrupt(path, f"the line at byte {offset} is not a deployment record")
-        return record
+        return parse_line(path, offset, line)
 
 
-def _complete_lines(fd: int, start: int) -> Iterator[tuple[int, bytes]]:
+def parse_line(path: Path, offset: int, line: bytes) -> dict[str, Any]:
+    """One archive line as a record with a deployment id, environment, status and deployment; else RegistryCorrupt."""
+    try:
+        record = json.loads(line.decode("utf-8"))  # strictly: json.loads(bytes) lets encoded surrogates through
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RegistryCorrupt(path, f"the line at byte {offset} is not valid JSON: {error}") from None
+    except RecursionError:
+        raise RegistryCorrupt(path, f"the line at byte {offset} nests deeper than any registry writes") from None
+    if not isinstance(record, dict) or not isinstance(record.get("deployment"), dict) \
+            or not is_deployment_id(record.get("id")) or not isinstance(record.get("environment"), str) \
+            or not isinstance(record.get("status"), str):
+        raise RegistryCorrupt(path, f"the line at byte {offset} is not a deployment record")
+    return record
+
+
+def validated_record(path: Path, offset: int, record: dict[str, Any]) -> tuple[Deployment, list[StepEvent]]:
+    """The deployment and events of a parsed line of ``path``'s month, validated; RegistryCorrupt naming the byte
+    and the field if not."""
+    deployment = _validated(Deployment, record["deployment"], path, offset, "deployment")
+    if deployment.id != record["id"]:
+        raise RegistryCorrupt(path, f"the line at byte {offset} is headed {record['id']} but holds {deployment.id}")
+    if _MONTH_FILE_RE.match(path.name) and month_of(deployment.id) != path.stem:
+        raise RegistryCorrupt(path, f"the line at byte {offset} holds deployment {deployment.id}, which belongs "
+                                    "in another month's file")
+    items = record.get("events", [])
+    if not isinstance(items, list):
+        raise RegistryCorrupt(path, f"the line at byte {offset} has events that are not a list")
+    return deployment, [_validated(StepEvent, item, path, offset, "event") for item in items]
+
+
+def _validated(model: type[ModelT], data: Any, path: Path, offset: int, what: str) -> ModelT:
+    """``model`` validated from an archived value; a damaged one names the file, the line's byte and the field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "(the whole value)"
+        raise RegistryCorrupt(path, f"the line at byte {offset} holds an invalid {what}: field {field}: "
+                                    f"{first['msg']}") from None
+    except (OverflowError, RecursionError) as error:
+        raise RegistryCorrupt(path, f"the line at byte {offset} holds an invalid {what} ({type(error).__name__})") \
+            from None
+
+
+def complete_lines(fd: int, start: int) -> Iterator[tuple[int, bytes]]:
     """(offset, line including its newline) for every complete line from ``start``; a torn tail is skipped."""
     offset = start
     pending = b""
@@ -252,7 +346,7 @@ def _complete_lines(fd: int, start: int) -> Iterator[tuple[int, bytes]]:
             offset += len(line)
 
 
-def _end_of_complete_lines(fd: int, size: int) -> int:
+def end_of_complete_lines(fd: int, size: int) -> int:
     """The offset just after the last newline (``size`` when the file ends cleanly)."""
     position = size
     while position > 0:

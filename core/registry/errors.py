@@ -8,7 +8,10 @@ from core.errors import BadInput, OperationFailed
 
 
 class RegistryCorrupt(OperationFailed):
-    """The hot registry file (or an archive line) cannot be read; nothing was overwritten."""
+    """The hot registry file or an archive file is damaged; it was refused, never adopted, and left as it was.
+
+    Exit code 1, as for every registry that cannot be used (README: exit codes).
+    """
 
     def __init__(self, path: Path, reason: str, *, backup: Path | None = None) -> None:
         self.path = path
@@ -17,11 +20,28 @@ class RegistryCorrupt(OperationFailed):
         if backup is not None:
             message = (
                 f"registry {path} is unreadable ({reason}); the previous version is {backup}; "
-                "move the damaged file aside and copy the backup into its place"
+                "move the damaged file aside and copy the backup into its place, or let `opsconsole registry repair` "
+                "do it (it keeps the damaged copy)"
             )
         else:
-            message = f"registry archive {path} is unreadable ({reason}); move the damaged file aside"
+            message = (
+                f"registry archive {path} is damaged ({reason}) and was left as it is: restore it from a backup, "
+                "or run `opsconsole registry check` to see every problem and `opsconsole registry repair` to keep "
+                "what is sound (the damaged file is kept beside it)"
+            )
         super().__init__(message)
+
+
+class RegistryRecordDamaged(OperationFailed):
+    """A record of a side table (an incident) has a shape its reader cannot use; nothing was changed."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"registry {path} holds a damaged record ({reason}) and was left as it is: run `opsconsole registry "
+            "check` to see every problem and `opsconsole registry repair` to set it aside (kept in a copy)"
+        )
 
 
 class RegistrySchemaTooNew(BadInput):

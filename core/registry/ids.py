@@ -5,16 +5,18 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import UTC, datetime
+from typing import TypeGuard
 
 # 24 random bits after the millisecond: two deployments started in the same millisecond still differ,
 # and the registry re-draws on the (rare) collision with an active id.
-_ID_RE = re.compile(r"^d-(\d{8})-(\d{6})-(\d{3})-([0-9a-f]{6})$")
+ID_RE = re.compile(r"d-(\d{8})-(\d{6})-(\d{3})-([0-9a-f]{6})")
 
 
 def time_key(moment: datetime) -> str:
     """The id prefix for a moment: ids of deployments started at or after it compare >= this string."""
     moment = moment.astimezone(UTC)
-    return f"d-{moment:%Y%m%d-%H%M%S}-{moment.microsecond // 1000:03d}"
+    # The year padded by hand: strftime's %Y gives "999", not "0999", and ids must sort as text.
+    return f"d-{moment.year:04d}{moment:%m%d-%H%M%S}-{moment.microsecond // 1000:03d}"
 
 
 def new_deployment_id(started_at: datetime) -> str:
@@ -22,14 +24,14 @@ def new_deployment_id(started_at: datetime) -> str:
     return f"{time_key(started_at)}-{secrets.token_hex(3)}"
 
 
-def is_deployment_id(value: object) -> bool:
+def is_deployment_id(value: object) -> TypeGuard[str]:
     """Whether ``value`` has the shape of a deployment id (it may still not exist)."""
-    return isinstance(value, str) and _ID_RE.match(value) is not None and started_at_of(value) is not None
+    return isinstance(value, str) and ID_RE.fullmatch(value) is not None and started_at_of(value) is not None
 
 
 def started_at_of(deployment_id: str) -> datetime | None:
     """The start time encoded in an id (millisecond precision), or None for a malformed id."""
-    match = _ID_RE.match(deployment_id)
+    match = ID_RE.fullmatch(deployment_id)
     if match is None:
         return None
     day, clock, millis, _ = match.groups()
@@ -47,4 +49,5 @@ def month_of(deployment_id: str) -> str:
 
 def month_key(moment: datetime) -> str:
     """The archive month (YYYY-MM) of a moment, in UTC."""
-    return f"{moment.astimezone(UTC):%Y-%m}"
+    moment = moment.astimezone(UTC)
+    return f"{moment.year:04d}-{moment.month:02d}"

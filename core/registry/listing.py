@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from core.registry.archive import MonthlyArchive
+from core.registry.archive import ArchiveEntry, MonthlyArchive
 from core.registry.ids import month_key, month_of, time_key
 from core.registry.models import Deployment
 
@@ -57,5 +57,4 @@ def newest_first(
                 continue
             if environment not in (None, env_name) or status not in (None, state):
                 continue
-            raw = item if isinstance(item, dict) else archive.load(month, item)["deployment"]
-            yield Deployment.model_validate(raw)
+            yield archive.deployment(month, item) if isinstance(item, ArchiveEntry) else Deployment.model_validate(item)

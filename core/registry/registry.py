@@ -22,13 +22,12 @@ from pathlib import Path
 from typing import Any, cast
 
 import platformdirs
-from tinydb import TinyDB
-from tinydb.table import Document, Table
 
 from core.errors import BadInput
 from core.registry import ledger
 from core.registry.archive import MonthlyArchive, encode_record
-from core.registry.errors import DeploymentFinished, UnknownDeployment
+from core.registry.errors import DeploymentFinished, RegistryCorrupt, UnknownDeployment
+from core.registry.hot_schema import table_problems
 from core.registry.ids import is_deployment_id, month_of, new_deployment_id
 from core.registry.listing import newest_first
 from core.registry.models import (
@@ -45,11 +44,27 @@ from core.registry.models import (
     UtcDatetime,
 )
 from core.registry.storage import AtomicJSONStorage
+from core.registry.tables import Docs, RegistryDB
 from core.registry.validation import as_status, check, utc_now, validate
 
 Doc = dict[str, Any]
 # Side tables beside the deployments, for records other parts of core keep (keyed by their own ids).
 RECORD_TABLES = ("infrastructure", "incidents")
+
+
+def archive_damage(archive: MonthlyArchive, month: str, recorded: Mapping[str, Any], hot_name: str, *,
+                   fingerprint: bool) -> str | None:
+    """Why a month file no longer holds what the hot file records of it (a phrase), or None when it does."""
+    found, held = archive.size_or_none(month), recorded["size"]
+    size = 0 if found is None else found
+    if held > 0 and found is None:
+        return f"the file is missing, though {hot_name} records {held} bytes of it"
+    if size < held:
+        return f"it is {size} bytes, but {hot_name} records {held}: it was cut short or replaced"
+    if fingerprint and recorded.get("tail") and archive.fingerprint(month, held) != recorded["tail"]:
+        damaged_line = archive.first_damaged_line(month, held)  # the likeliest cause, named precisely
+        return damaged_line or f"its first {held} bytes are not the ones {hot_name} recorded: it was replaced or edited"
+    return None
 
 
 def default_registry_path() -> Path:
@@ -60,15 +75,6 @@ def default_registry_path() -> Path:
 def archive_dir_for(path: Path) -> Path:
     """The archive directory beside a hot file: ``registry.json`` -> ``registry-archive/``."""
     return path.with_name(f"{path.stem}-archive")
-
-
-class _Table(Table):
-    # Documents are keyed by deployment id, environment name or month, not by TinyDB's counter.
-    document_id_class = str  # type: ignore[assignment]
-
-
-class _RegistryDB(TinyDB):
-    table_class = _Table
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,14 +92,14 @@ class DeploymentRegistry:
     def __init__(self, path: Path | str, *, lock_timeout: float = 30.0) -> None:
         self.path = Path(path)
         self.archive_dir = archive_dir_for(self.path)
-        self._db = _RegistryDB(self.path, storage=AtomicJSONStorage, lock_timeout=lock_timeout)
+        self._db = RegistryDB(self.path, storage=AtomicJSONStorage, lock_timeout=lock_timeout, check=table_problems)
         self._storage = cast(AtomicJSONStorage, self._db.storage)
         self.backup_path = self._storage.backup_path
         self._archive = MonthlyArchive(self.archive_dir)
-        self._deployments = self._db.table("deployments", cache_size=0)
-        self._events = self._db.table("events", cache_size=0)
-        self._environments = self._db.table("environments", cache_size=0)
-        self._archive_sizes = self._db.table("archive_sizes", cache_size=0)
+        self._deployments = Docs(self._db, "deployments")
+        self._events = Docs(self._db, "events")
+        self._environments = Docs(self._db, "environments")
+        self._archive_sizes = Docs(self._db, "archive_sizes")
         with self._storage.transaction():
             self._recover()
 
@@ -115,8 +121,8 @@ class DeploymentRegistry:
             if deployment.is_terminal:
                 self._archive_lines(month_of(deployment.id), [encode_record(raw, [])])
             else:
-                self._deployments.insert(Document(raw, doc_id=deployment.id))
-            self._environments.upsert(Document(env, doc_id=env["name"]))
+                self._deployments.insert(deployment.id, raw)
+            self._environments.put(env["name"], env)
         return deployment.id
 
     def import_history(self, records: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -156,7 +162,7 @@ class DeploymentRegistry:
             for month in sorted(lines):
                 self._archive_lines(month, lines[month])
             for env in envs.values():
-                self._environments.upsert(Document(env, doc_id=env["name"]))
+                self._environments.put(env["name"], env)
         return ids
 
     def update_deployment(
@@ -175,7 +181,7 @@ class DeploymentRegistry:
         """
         with self._storage.transaction():
             self._recover()
-            current = self._deployments.get(doc_id=deployment_id) if is_deployment_id(deployment_id) else None
+            current = self._deployments.get(deployment_id) if is_deployment_id(deployment_id) else None
             if current is None:
                 raise self._not_active(deployment_id, "its status cannot change")
             now = utc_now()
@@ -210,14 +216,14 @@ class DeploymentRegistry:
             env = self._environment_doc(updated.environment)
             ledger.count_change(env, current["status"], raw)
             if updated.is_terminal:
-                held = self._events.get(doc_id=deployment_id)
+                held = self._events.get(deployment_id)
                 events = held["items"] if held is not None else []
                 self._archive_lines(month_of(deployment_id), [encode_record(raw, events)])
-                self._deployments.remove(doc_ids=[deployment_id])
-                self._events.remove(doc_ids=[deployment_id])
+                self._deployments.remove(deployment_id)
+                self._events.remove(deployment_id)
             else:
-                self._deployments.upsert(Document(raw, doc_id=deployment_id))
-            self._environments.upsert(Document(env, doc_id=env["name"]))
+                self._deployments.put(deployment_id, raw)
+            self._environments.put(env["name"], env)
         return updated
 
     def append_event(
@@ -232,9 +238,9 @@ class DeploymentRegistry:
         """Append one step event to an unfinished deployment's log; its seq is the next number."""
         with self._storage.transaction():
             self._recover()
-            if not is_deployment_id(deployment_id) or not self._deployments.contains(doc_id=deployment_id):
+            if not is_deployment_id(deployment_id) or not self._deployments.contains(deployment_id):
                 raise self._not_active(deployment_id, "its event log is closed")
-            held = self._events.get(doc_id=deployment_id)
+            held = self._events.get(deployment_id)
             items: list[Doc] = list(held["items"]) if held is not None else []
             event = validate(
                 StepEvent,
@@ -245,7 +251,7 @@ class DeploymentRegistry:
                 f"event for deployment {deployment_id}",
             )
             items.append(event.model_dump(mode="json"))
-            self._events.upsert(Document({"items": items}, doc_id=deployment_id))
+            self._events.put(deployment_id, {"items": items})
         return event
 
     def set_health(self, name: str, health: str) -> None:
@@ -256,7 +262,7 @@ class DeploymentRegistry:
             self._recover()
             env = self._environment_doc(name)
             env["health"] = health
-            self._environments.upsert(Document(env, doc_id=name))
+            self._environments.put(name, env)
 
     def put_record(self, table: str, key: str, record: Mapping[str, Any]) -> None:
         """Store (replace) one JSON record by key in a side table: infrastructure states, incidents."""
@@ -267,21 +273,21 @@ class DeploymentRegistry:
         doc = json.loads(json.dumps(dict(record), default=str))  # stored exactly as it will read back
         with self._storage.transaction():
             self._recover()
-            records = self._db.table(table, cache_size=0)
-            if records.contains(doc_id=key):  # replace, not merge (TinyDB's upsert merges keys)
-                records.remove(doc_ids=[key])
-            records.insert(Document(doc, doc_id=key))
+            records = Docs(self._db, table)
+            if records.contains(key):  # replace, not merge (TinyDB's upsert merges keys)
+                records.remove(key)
+            records.insert(key, doc)
 
     def get_record(self, table: str, key: str) -> Doc | None:
         """One record of a side table, or None."""
         with self._storage.pinned():
-            doc = self._db.table(self._record_table(table), cache_size=0).get(doc_id=key)
+            doc = Docs(self._db, self._record_table(table)).get(key)
         return None if doc is None else dict(doc)
 
     def records(self, table: str) -> dict[str, Doc]:
         """Every record of a side table by key."""
         with self._storage.pinned():
-            return {doc.doc_id: dict(doc) for doc in self._db.table(self._record_table(table), cache_size=0).all()}
+            return {key: dict(doc) for key, doc in Docs(self._db, self._record_table(table)).all().items()}
 
     @staticmethod
     def _record_table(table: str) -> str:
@@ -298,8 +304,9 @@ class DeploymentRegistry:
         raw = self._hot_view().deployments.get(deployment_id)
         if raw is not None:
             return Deployment.model_validate(raw)
-        record = self._archive.get(month_of(deployment_id), deployment_id)
-        return None if record is None else Deployment.model_validate(record["deployment"])
+        month = month_of(deployment_id)
+        entry = self._archive.entries(month).get(deployment_id)
+        return None if entry is None else self._archive.deployment(month, entry)
 
     def events(self, deployment_id: str) -> list[StepEvent]:
         """A deployment's step events in order (also for archived ones); [] when it is unknown."""
@@ -307,11 +314,10 @@ class DeploymentRegistry:
             return []
         view = self._hot_view()
         if deployment_id in view.deployments:
-            items = view.events.get(deployment_id, [])
-        else:
-            record = self._archive.get(month_of(deployment_id), deployment_id)
-            items = [] if record is None else record.get("events", [])
-        return [StepEvent.model_validate(item) for item in items]
+            return [StepEvent.model_validate(item) for item in view.events.get(deployment_id, [])]
+        month = month_of(deployment_id)
+        entry = self._archive.entries(month).get(deployment_id)
+        return [] if entry is None else self._archive.events(month, entry)
 
     def active_deployments(self) -> list[Deployment]:
         """Every unfinished deployment, newest first."""
@@ -366,56 +372,69 @@ class DeploymentRegistry:
 
     def _hot_view(self) -> _HotView:
         with self._storage.pinned():
-            deployments = {doc.doc_id: doc for doc in self._deployments.all()}
-            events = {doc.doc_id: doc["items"] for doc in self._events.all()}
-            environments = {doc.doc_id: doc for doc in self._environments.all()}
-            sizes = {doc.doc_id: doc["size"] for doc in self._archive_sizes.all()}
+            deployments = self._deployments.all()
+            events = {key: doc["items"] for key, doc in self._events.all().items()}
+            environments = self._environments.all()
+            held = {key: dict(doc) for key, doc in self._archive_sizes.all().items()}
+        for month, recorded in held.items():
+            self._refuse_damaged(month, recorded, fingerprint=False)
         for month in {month_of(ident) for ident in deployments}:
-            known = sizes.get(month, 0)
+            known = held[month]["size"] if month in held else 0
             if self._archive.size(month) > known:
                 for record in self._archive.read_records(month, known)[0]:
                     deployments.pop(record["id"], None)
         return _HotView(deployments, events, environments)
 
+    def _refuse_damaged(self, month: str, recorded: Doc, *, fingerprint: bool) -> None:
+        """RegistryCorrupt when a month file holds less than the hot file vouches for: never adopt what is left."""
+        problem = archive_damage(self._archive, month, recorded, self.path.name, fingerprint=fingerprint)
+        if problem is not None:
+            raise RegistryCorrupt(self._archive.path_for(month), problem)
+
     def _recover(self) -> None:
-        """Account for archive lines appended after the last hot write (a crash between the two)."""
-        sizes = {doc.doc_id: doc["size"] for doc in self._archive_sizes.all()}
+        """Account for archive lines appended after the last hot write (a crash between the two).
+
+        A month file shorter than recorded, missing, or no longer holding the recorded bytes is refused: its
+        acknowledged deployments are lost or changed, and only `opsconsole registry repair` may accept that.
+        """
+        held = {key: dict(doc) for key, doc in self._archive_sizes.all().items()}
+        for month, recorded in held.items():
+            self._refuse_damaged(month, recorded, fingerprint=True)
         envs: dict[str, Doc] = {}
         for month in self._archive.months():
-            known = sizes.get(month, 0)
+            known = held[month]["size"] if month in held else 0
             actual = self._archive.size(month)
             if actual == known:
-                continue
-            if actual < known:
-                # Shrunk behind our back (restored from a copy, cut by hand): count from what is there.
-                self._archive_sizes.upsert(Document({"size": actual}, doc_id=month))
                 continue
             records, end = self._archive.read_records(month, known)
             for record in records:
                 self._replay(record["deployment"], envs)
             if end != known:
-                self._archive_sizes.upsert(Document({"size": end}, doc_id=month))
+                self._record_size(month, end)
         for env in envs.values():
-            self._environments.upsert(Document(env, doc_id=env["name"]))
+            self._environments.put(env["name"], env)
 
     def _replay(self, deployment: Doc, envs: dict[str, Doc]) -> None:
         name = deployment["environment"]
         if name not in envs:
             envs[name] = self._environment_doc(name)
-        held = self._deployments.get(doc_id=deployment["id"])
+        held = self._deployments.get(deployment["id"])
         if held is None:
             ledger.count_new(envs[name], deployment)
         else:
             ledger.count_change(envs[name], held["status"], deployment)
-            self._deployments.remove(doc_ids=[deployment["id"]])
-            self._events.remove(doc_ids=[deployment["id"]])
+            self._deployments.remove(deployment["id"])
+            self._events.remove(deployment["id"])
 
     def _archive_lines(self, month: str, lines: list[bytes]) -> None:
-        size = self._archive.append(month, lines)
-        self._archive_sizes.upsert(Document({"size": size}, doc_id=month))
+        self._record_size(month, self._archive.append(month, lines))
+
+    def _record_size(self, month: str, size: int) -> None:
+        tail = self._archive.fingerprint(month, size)
+        self._archive_sizes.put(month, {"size": size, "tail": tail})
 
     def _environment_doc(self, name: str) -> Doc:
-        held = self._environments.get(doc_id=name)
+        held = self._environments.get(name)
         return ledger.empty_environment(name) if held is None else dict(held)
 
     def _new_deployment(self, draft: DeploymentDraft, now: datetime, taken: set[str], what: str) -> Deployment:
@@ -427,7 +446,7 @@ class DeploymentRegistry:
         if ended is not None and ended < started:
             raise BadInput(f"{what} has ended_at {ended} before started_at {started}")
         ident = new_deployment_id(started)
-        while ident in taken or self._deployments.contains(doc_id=ident):
+        while ident in taken or self._deployments.contains(ident):
             ident = new_deployment_id(started)
         taken.add(ident)
         fields = {name: getattr(draft, name) for name in DeploymentDraft.model_fields}

@@ -20,7 +20,7 @@ import os
 import re
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +37,8 @@ _HEAD_RE = re.compile(rb'^\{"_meta":\{"schema":(\d+),"serial":(\d+)\}')
 _HEAD_BYTES = 64
 
 Tables = dict[str, dict[str, Any]]
+# Checks the parsed tables' documents; returns one phrase per problem ([] when sound).
+TableCheck = Callable[[Tables], list[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +74,11 @@ def write_all(fd: int, data: bytes) -> None:
 class AtomicJSONStorage(Storage):
     """A TinyDB Storage over one JSON file, crash-safe and shared safely between processes."""
 
-    def __init__(self, path: str | os.PathLike[str], lock_timeout: float = 30.0) -> None:
+    def __init__(self, path: str | os.PathLike[str], lock_timeout: float = 30.0,
+                 check: TableCheck | None = None) -> None:
         super().__init__()
         self.path = Path(path)
+        self._check = check
         self.backup_path = self.path.with_name(self.path.name + ".bak")
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self._temp_prefix = f".{self.path.name}.tmp-"
@@ -204,24 +208,15 @@ class AtomicJSONStorage(Storage):
         self._snapshot = _Snapshot(key=key, serial=serial, raw=raw, tables=tables)
 
     def _parse(self, raw: bytes) -> tuple[int, Tables]:
-        if not raw:
-            raise self._corrupt("the file is empty")
         try:
-            data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise self._corrupt(f"not valid JSON: {error}") from None
-        if not isinstance(data, dict):
-            raise self._corrupt("the top level is not a JSON object")
-        meta = data.pop(META_KEY, None)
-        if not isinstance(meta, dict) or not isinstance(meta.get("schema"), int) \
-                or not isinstance(meta.get("serial"), int):
-            raise self._corrupt('the "_meta" header with schema and serial is missing')
-        if meta["schema"] > SCHEMA_VERSION:
-            raise RegistrySchemaTooNew(self.path, meta["schema"], SCHEMA_VERSION)
-        for name, table in data.items():
-            if not isinstance(table, dict) or not all(isinstance(doc, dict) for doc in table.values()):
-                raise self._corrupt(f"table {name!r} is not a JSON object of documents")
-        return meta["serial"], data
+            serial, tables = parse_hot(self.path, raw)
+        except HotFileDamage as damage:
+            raise self._corrupt(str(damage)) from None
+        problems = self._check(tables) if self._check is not None else []
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise self._corrupt(problems[0] + more)
+        return serial, tables
 
     def _corrupt(self, reason: str) -> RegistryCorrupt:
         return RegistryCorrupt(self.path, reason, backup=self.backup_path)
@@ -283,6 +278,33 @@ class AtomicJSONStorage(Storage):
                 removed = True
         if removed or self._created_dir:
             fsync_directory(self.path.parent)
+
+
+class HotFileDamage(Exception):
+    """Why the hot file's bytes are not a registry (a phrase; RegistryCorrupt makes the sentence)."""
+
+
+def parse_hot(path: Path, raw: bytes) -> tuple[int, Tables]:
+    """(serial, tables) of the hot file's bytes; HotFileDamage saying why not, RegistrySchemaTooNew if newer."""
+    if not raw:
+        raise HotFileDamage("the file is empty")
+    try:
+        data = json.loads(raw.decode("utf-8"))  # strictly: json.loads(bytes) would let encoded surrogates through
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise HotFileDamage(f"not valid JSON: {error}") from None
+    except RecursionError:
+        raise HotFileDamage("not valid JSON: it nests deeper than any registry does") from None
+    if not isinstance(data, dict):
+        raise HotFileDamage("the top level is not a JSON object")
+    meta = data.pop(META_KEY, None)
+    if not isinstance(meta, dict) or type(meta.get("schema")) is not int or type(meta.get("serial")) is not int:
+        raise HotFileDamage('the "_meta" header with schema and serial is missing')
+    if meta["schema"] > SCHEMA_VERSION:
+        raise RegistrySchemaTooNew(path, meta["schema"], SCHEMA_VERSION)
+    for name, table in data.items():
+        if not isinstance(table, dict) or not all(isinstance(doc, dict) for doc in table.values()):
+            raise HotFileDamage(f"table {name!r} is not a JSON object of documents")
+    return meta["serial"], data
 
 
 def _read_fd(fd: int, size: int) -> bytes:

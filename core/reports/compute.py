@@ -46,6 +46,7 @@ from core.reports.model import (
 )
 from core.reports.row import Row, iso_week
 from core.reports.source import no_cyclic_gc, read_rows
+from core.reports.span import in_span
 
 ROLLBACK_STRATEGY = "rollback"
 TIMELINE_LIMIT = 200
@@ -74,9 +75,7 @@ def generate_report(registry: DeploymentRegistry, start: datetime, end: datetime
 
     `read_only` (a read-only console) writes nothing, not even the report's month cache beside the registry.
     """
-    if start.tzinfo is None or end.tzinfo is None:
-        raise BadInput("the report's start and end must carry a time zone (UTC is assumed by the CLI)")
-    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    start, end = in_span(start, "the report's start", start=True), in_span(end, "the report's end")
     if end <= start:
         raise BadInput(f"the report range ends ({end:%Y-%m-%d %H:%M}) before it starts ({start:%Y-%m-%d %H:%M})")
     # The rows live only until the report is built: with the collector paused they are freed by reference
@@ -151,7 +150,7 @@ def _rolled_back_later(succeeded: list[Row], operations: list[Row]) -> set[str]:
         needle = json.dumps(component) + ":"  # a key of the row's versions JSON, without decoding every row
         by_key[(env, component)] = [r for r in by_env[env] if needle in r.versions_json]
     ends = {key: sorted(found, key=attrgetter("ended")) for key, found in by_key.items()}  # shipped: all ended
-    marks = {key: [r.ended for r in found] for key, found in ends.items()}
+    marks = {key: [r.ended for r in found if r.ended is not None] for key, found in ends.items()}  # drops none
     failed: set[str] = set()
     for op in operations:
         for component in op.versions:

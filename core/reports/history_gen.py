@@ -102,7 +102,7 @@ def generate_history(deployments: int, seed: int, *, end: datetime = END, days: 
     start = end - timedelta(days=days)
     history = History()
     moments = sorted(_moment(rnd, start, days) for _ in range(deployments))
-    names, weights = zip(*ENVIRONMENTS, strict=True)
+    names, weights = [name for name, _ in ENVIRONMENTS], [weight for _, weight in ENVIRONMENTS]
     release = {"websocket-server": 0, "frontend": 0, "infrastructure": 0}
     for n, started in enumerate(moments):
         env = rnd.choices(names, weights)[0]

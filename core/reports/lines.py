@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from functools import partial
 from itertools import chain, islice, repeat
 from operator import attrgetter
@@ -28,6 +28,7 @@ from typing import Any
 import msgspec
 
 from core.registry.errors import RegistryCorrupt
+from core.registry.ids import ID_RE, is_deployment_id, month_of
 from core.reports.row import Row, commit_times, failed_stage, row_of, seconds
 
 
@@ -53,6 +54,7 @@ class _Line(msgspec.Struct, gc=False):
 
 
 _DECODER = msgspec.json.Decoder(_Line)
+_ID_SHAPE = ID_RE
 _NEW_ROW = partial(tuple.__new__, Row)  # a Row from a tuple, without a Python-level __new__ per row
 _FIELDS = {name: attrgetter(name) for name in ("id", "environment", "status", "strategy", "started_at",
                                                 "ended_at", "versions", "rollback_cause")}
@@ -79,24 +81,26 @@ def parse_columns(data: bytes, path: Path) -> Columns:
     msgspec skips blank lines, which the registry's reader refuses: a report is not the place to refuse them.
     """
     try:
-        return _columns(list(map(_DEPLOYMENT, _DECODER.decode_lines(data))))
-    except (msgspec.DecodeError, _Irregular):
+        return _columns(list(map(_DEPLOYMENT, _DECODER.decode_lines(data))), path.stem)
+    except (msgspec.DecodeError, RecursionError, _Irregular):
         return [list(column) for column in zip(*_line_by_line(data, path), strict=True)] \
             or [[] for _ in Row._fields]
 
 
-def _columns(deployments: Sequence[_Deployment]) -> Columns:
+def _columns(deployments: Sequence[_Deployment], month: str) -> Columns:
     if not deployments:
         return [[] for _ in Row._fields]
     field = _FIELDS
     intern = sys.intern
+    ids = list(map(field["id"], deployments))
+    if not all(map(_ID_SHAPE.fullmatch, ids)) or not _days_of(ids, month):
+        raise _Irregular  # the line-by-line reader names the line whose id is not one of this month's
     started = _stamps(list(map(field["started_at"], deployments)))
     if started is None:
         raise _Irregular  # row_of says what a start without a zone is
     ends = list(map(field["ended_at"], deployments))
-    ended = _stamps(ends) if None not in ends else None
-    if ended is None:
-        ended = list(map(seconds, ends))
+    stamped = _stamps(ends) if None not in ends else None
+    ended: list[float | None] = list(stamped) if stamped is not None else list(map(seconds, ends))
     # One join and one split convert every versions text at once; no compact JSON value holds a newline.
     versions = b"\n".join(map(field["versions"], deployments)).decode().split("\n")
     if len(versions) != len(deployments) or not all(map(str.startswith, versions, repeat("{"))):
@@ -106,7 +110,7 @@ def _columns(deployments: Sequence[_Deployment]) -> Columns:
     failed: list[float | None] = [None] * len(deployments)
     for index in [i for i, status in enumerate(statuses) if status == "rolled_back"]:
         failed[index] = failed_stage(msgspec.json.decode(deployments[index].stages))
-    return [list(map(field["id"], deployments)), list(map(intern, map(field["environment"], deployments))),
+    return [ids, list(map(intern, map(field["environment"], deployments))),
             statuses, list(map(intern, map(field["strategy"], deployments))), started, ended, versions,
             list(map(field["rollback_cause"], deployments)), times, malformed, failed]
 
@@ -139,12 +143,42 @@ def _line_by_line(data: bytes, path: Path) -> list[Row]:
     offset = 0
     for line in data.split(b"\n")[:-1]:
         try:
-            record = json.loads(line)
+            record = json.loads(line.decode("utf-8"))  # strictly, as the registry reads it
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             raise RegistryCorrupt(path, f"the line at byte {offset} is not valid JSON: {error}") from None
+        except RecursionError:
+            raise RegistryCorrupt(path, f"the line at byte {offset} nests deeper than any registry writes") from None
         deployment = record.get("deployment") if isinstance(record, dict) else None
-        if not isinstance(deployment, dict):
-            raise RegistryCorrupt(path, f"the line at byte {offset} is not a deployment record")
+        problem = "no deployment object" if not isinstance(deployment, dict) else _not_a_row(deployment, path.stem)
+        if problem or not isinstance(deployment, dict):
+            raise RegistryCorrupt(path, f"the line at byte {offset} is not a deployment record ({problem})")
         rows.append(row_of(deployment))
         offset += len(line) + 1
     return rows
+
+
+def _not_a_row(deployment: dict[str, Any], month: str) -> str | None:
+    """What keeps a stored deployment from being a report Row (a phrase), or None: what row_of relies on."""
+    ident = deployment.get("id")
+    if not is_deployment_id(ident) or month_of(ident) != month:
+        return f"its id {ident!r} is not a deployment id of {month}"
+    for name in ("environment", "status"):
+        if not isinstance(deployment.get(name), str):
+            return f"its {name} is not text"
+    if seconds(deployment.get("started_at")) is None:
+        return "its started_at is not an ISO-8601 time with a zone"
+    if not isinstance(deployment.get("strategy", ""), str):
+        return "its strategy is not text"
+    return None
+
+
+def _days_of(ids: list[str], month: str) -> bool:
+    """Whether every id's day is a real day of ``month`` (a few dozen distinct days, checked once each)."""
+    for day in {ident[2:10] for ident in ids}:
+        if f"{day[:4]}-{day[4:6]}" != month:
+            return False
+        try:
+            date(int(day[:4]), int(day[4:6]), int(day[6:8]))
+        except ValueError:
+            return False
+    return True

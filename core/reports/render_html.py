@@ -10,9 +10,13 @@ from __future__ import annotations
 import html
 import io
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from core.reports import fmt
 from core.reports.model import DeploymentReport
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure  # matplotlib loads only when a report is rendered as HTML
 
 TIMELINE_ROWS = 100
 _TIER_COLOURS = {"elite": "#6b3fa0", "high": "#2e7d32", "medium": "#b58900", "low": "#c62828", "no data": "#666"}
@@ -35,12 +39,12 @@ def _esc(text: object) -> str:
     return html.escape(str(text))
 
 
-def _svg(figure: object) -> str:
+def _svg(figure: Figure) -> str:
     import matplotlib
 
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "opsconsole-report"}):
-        figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})  # type: ignore[attr-defined]
+        figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     text = buffer.getvalue()
     return text[text.index("<svg"):]  # drop the XML prolog and DOCTYPE: the SVG sits inside HTML
 

@@ -33,7 +33,8 @@ class Row(NamedTuple):
 
     @property
     def versions(self) -> dict[str, str]:
-        return json.loads(self.versions_json)
+        versions: dict[str, str] = json.loads(self.versions_json)
+        return versions
 
     @property
     def day(self) -> str:

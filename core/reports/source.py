@@ -28,7 +28,7 @@ from datetime import datetime
 from itertools import islice
 from operator import attrgetter, eq
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.registry import DeploymentRegistry
 from core.registry.archive import MonthlyArchive
@@ -78,8 +78,9 @@ class MonthCache:
     def _load(self, month: str, inode: int) -> tuple[int, Columns] | None:
         try:
             key, held_inode, offset, columns = marshal.loads((self.directory / f"{month}.rows").read_bytes())
-            if key != CACHE_KEY or held_inode != inode or len(columns) != len(Row._fields) \
-                    or len({len(column) for column in columns}) > 1:
+            if key != CACHE_KEY or held_inode != inode or type(offset) is not int or offset < 0 \
+                    or type(columns) is not list or len(columns) != len(Row._fields) \
+                    or len({len(column) for column in columns}) > 1 or not _typed(columns):
                 return None
             return offset, columns
         except (OSError, ValueError, EOFError, TypeError):
@@ -95,6 +96,24 @@ class MonthCache:
             os.replace(temp, target)
         except OSError:
             temp.unlink(missing_ok=True)  # a data directory we may not write: report without a cache
+
+
+_NUMBER: frozenset[type] = frozenset({float})
+_TEXT: frozenset[type] = frozenset({str})
+_NONE: frozenset[type] = frozenset({type(None)})
+# What each Row column may hold, as parse_columns makes it (a cause is whatever JSON value a line recorded).
+_COLUMN_TYPES: tuple[frozenset[type], ...] = (
+    _TEXT, _TEXT, _TEXT, _TEXT, _NUMBER, _NUMBER | _NONE, _TEXT, _TEXT | _NONE | {int, float, bool, list, dict},
+    frozenset({tuple}), frozenset({bool}), _NUMBER | _NONE)
+
+
+def _typed(columns: list[Any]) -> bool:
+    """Whether every cached column is a list of what that Row field holds (a damaged cache is parsed again)."""
+    if not all(type(column) is list for column in columns):
+        return False
+    if not all(set(map(type, column)) <= allowed for column, allowed in zip(columns, _COLUMN_TYPES, strict=True)):
+        return False
+    return all(type(stamp) is float for times in columns[8] for stamp in times)
 
 
 @contextmanager
@@ -129,6 +148,8 @@ def _read_rows(registry: DeploymentRegistry, start: datetime, end: datetime, env
                cache: bool, read_only: bool) -> list[Row]:
     low, high = time_key(start), time_key(end)
     first, last = month_key(start), month_key(end)
+    # First, so that a damaged registry is refused before any month is read or a cache written beside it.
+    running = registry.active_deployments()
     archive = MonthlyArchive(registry.archive_dir)
     months = MonthCache(registry.path, write=not read_only)
     rows: list[Row] = []
@@ -145,7 +166,7 @@ def _read_rows(registry: DeploymentRegistry, start: datetime, end: datetime, env
     if any(map(eq, ids, islice(ids, 1, None))):  # an id archived twice: the line read last wins
         rows = list({r.id: r for r in rows}.values())
         ids = list(map(_ID, rows))
-    active = [row_of(d.model_dump(mode="json")) for d in registry.active_deployments()
+    active = [row_of(d.model_dump(mode="json")) for d in running
               if low <= d.id < high and environment in (None, d.environment) and not _holds(ids, d.id)]
     return sorted(rows + active, key=_ID) if active else rows
 

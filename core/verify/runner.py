@@ -138,6 +138,6 @@ def verify_revision(target: VerifyTarget, checks: Sequence[str], *, metrics: Met
     for name in required:
         if name not in futures:
             results.append(CheckResult(name, "skipped", "required by the validation criteria but not run"))
-    results.sort(key=lambda r: CHECKS.index(r.name))  # type: ignore[arg-type]  # every name is in CHECKS
+    results.sort(key=lambda r: CHECKS.index(r.name))
     return VerificationReport(target=target.ref, results=results, started_at=started_at,
                               duration_s=time.monotonic() - start, required=required)

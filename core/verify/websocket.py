@@ -121,7 +121,7 @@ def check_websocket(ctx: CheckContext) -> CheckResult:
             details["problem"] = exchange.problem
     if exchange.sent == 0:
         return CheckResult("websocket", "fail", f"{exchange.problem} at {url}", details)
-    timing = f", round trip p50 {number(p50)} ms, p99 {number(p99)} ms" if trips else ""
+    timing = f", round trip p50 {number(p50)} ms, p99 {number(p99)} ms" if p50 is not None and p99 is not None else ""
     if lost == 0:
         return CheckResult("websocket", "pass", f"all {ctx.messages} messages acknowledged{timing}", details)
     why = exchange.problem or f"no ack within {number(ctx.timeout)} s"
