@@ -293,7 +293,7 @@ class OpsConsoleApp(App[None]):
                 self.tell(f"{action.title} cancelled; nothing was changed")
                 return
             answer = asked
-        if environment == "production" and action.confirm_production:
+        if action.confirm_production and self.engine.gate.needs_confirmation(environment):
             typed = await self.push_screen_wait(ConfirmScreen(environment, action.title))
             if typed is None:
                 self.tell(f"{action.title} cancelled; nothing was changed")

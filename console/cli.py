@@ -79,12 +79,9 @@ def cli(ctx: click.Context, config_file: Path | None, registry_path: Path | None
 
     if config_file is not None and not config_file.is_file():
         raise BadInput(f"configuration file {config_file} does not exist")
-    ctx.obj = session = Session(config_file=config_file, registry_path=registry_path)
+    # --read-only holds for every command: reads work, every change is refused by the access gate (core.access).
+    ctx.obj = session = Session(config_file=config_file, registry_path=registry_path, read_only=read_only)
     ctx.call_on_close(session.close)
-    if read_only and ctx.invoked_subcommand not in (None, "ui", "report"):
-        # Refused rather than ignored: an operator who asked for read-only must not change anything by mistake.
-        raise BadInput(f"--read-only applies to the console and reports only (opsconsole --read-only, opsconsole "
-                       f"ui --read-only, opsconsole --read-only report); `{ctx.invoked_subcommand}` does not take it")
     ctx.meta["read_only"] = read_only
     if ctx.invoked_subcommand is None:
         ctx.invoke(ui if sys.stdin.isatty() and sys.stdout.isatty() else cli.load("status"))

@@ -41,15 +41,18 @@ yes_option = click.option("--yes", is_flag=True, help="Skip the typed confirmati
                                                       "when not at a terminal).")
 
 
-def confirm_production(environment: str, yes: bool, what: str) -> None:
-    """Production changes need the environment's name typed, or --yes; a script without --yes is refused."""
-    if environment != "production" or yes:
+def confirm_production(session: Session, environment: str, yes: bool, what: str) -> None:
+    """The access gate first (nobody is asked to type a name for a change they may not make), then its rule:
+    production's name typed at a terminal, or --yes; a script without --yes is refused."""
+    gate = session.gate
+    gate.check(environment, "act")
+    if yes or not gate.needs_confirmation(environment):
         return
-    if not sys.stdin.isatty():
-        raise BadInput(f"{what} on production needs --yes when not run at a terminal")
-    typed = click.prompt(f"{what} on PRODUCTION. Type the environment name to confirm", default="", show_default=False)
-    if typed.strip() != environment:
-        raise BadInput("confirmation did not match 'production'; nothing was changed")
+    typed = None
+    if sys.stdin.isatty():
+        typed = click.prompt(f"{what} on {environment.upper()}. Type the environment name to confirm", default="",
+                             show_default=False)
+    gate.confirmed(environment, typed=typed, yes=yes, what=what)
 
 
 def _printer(as_json: bool) -> Callable[[EngineEvent], None]:
@@ -125,7 +128,7 @@ def deploy(session: Session, environment: str, pairs: tuple[str, ...], strategy:
            yes: bool, as_json: bool) -> None:
     """Deploy component versions to ENVIRONMENT and follow it until it ends or needs you."""
     versions = _versions(pairs)
-    confirm_production(environment, yes, f"Deploy {', '.join(f'{c} {v}' for c, v in versions.items())}")
+    confirm_production(session, environment, yes, f"Deploy {', '.join(f'{c} {v}' for c, v in versions.items())}")
     mode = None if auto is None else ("auto" if auto else "manual")
     unsubscribe = session.bus.subscribe(_printer(as_json))  # the plan itself is the first event
     try:
@@ -144,8 +147,9 @@ def _operator_command(name: str, action: Callable[..., object], summary: str, *,
     @json_option
     @click.pass_obj
     def command(session: Session, environment: str, yes: bool, as_json: bool) -> None:
+        session.gate.check(environment, "act")  # refused before any provider or sandbox is started
         if confirm:
-            confirm_production(environment, yes, confirm)
+            confirm_production(session, environment, yes, confirm)
         action(session.engine, environment)
         drive(session, environment, as_json)
     return command
@@ -196,7 +200,7 @@ def promote_command(session: Session, environment: str, override: str | None, ye
     """Move ENVIRONMENT's deployment to its next step (next canary weight, or the frontend promotion)."""
     from core.engine import promote
 
-    confirm_production(environment, yes, "Promote to the next step")
+    confirm_production(session, environment, yes, "Promote to the next step")
     promote(session.engine, environment, override=override)
     drive(session, environment, as_json)
 
@@ -211,7 +215,7 @@ def set_weight_command(session: Session, environment: str, percent: int, yes: bo
     """Put PERCENT of traffic on the new revision by hand (the judge keeps watching)."""
     from core.engine import set_weight
 
-    confirm_production(environment, yes, f"Set the canary weight to {percent} %")
+    confirm_production(session, environment, yes, f"Set the canary weight to {percent} %")
     set_weight(session.engine, environment, percent)
     drive(session, environment, as_json)
 
@@ -231,7 +235,7 @@ def rollback_command(session: Session, environment: str, reason: str, component:
     from console import render
     from core.engine import roll_back
 
-    confirm_production(environment, yes, "Roll back")
+    confirm_production(session, environment, yes, "Roll back")
     done = roll_back(session.engine, environment, reason, component=component, version=version)
     if done.requested:
         drive(session, environment, as_json)

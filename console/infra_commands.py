@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from console.session import Session
+    from core.access import AccessGate
     from core.infra import InfrastructureService
     from core.providers.terraform import ReviewedPlan
     from core.providers.terraform_plan import PlanSummary
@@ -39,7 +40,7 @@ def service_for(session: Session) -> InfrastructureService:
     registry = session.registry
     runner = make_runner(session.loaded.config.profile, session.environ, registry.path.parent / "terraform",
                          standin=standin_command)
-    return InfrastructureService(session.loaded.config, registry, runner, actor=session.operator,
+    return InfrastructureService(session.loaded.config, registry, runner, actor=session.operator, gate=session.gate,
                                  now=lambda: datetime.now(UTC))
 
 
@@ -74,7 +75,7 @@ def _show(plan: ReviewedPlan) -> None:
     click.echo(f"plan file {plan.path} (sha256 {plan.sha256[:16]}…)")
 
 
-def confirm_apply(environment: str, summary: PlanSummary, yes: bool) -> bool:
+def confirm_apply(gate: AccessGate, environment: str, summary: PlanSummary, yes: bool) -> bool:
     """--yes, or a person at a terminal: production's name typed, elsewhere a yes/no. A script without --yes
     is refused (exit 2) rather than left waiting for an answer nobody will give."""
     if yes:
@@ -83,11 +84,10 @@ def confirm_apply(environment: str, summary: PlanSummary, yes: bool) -> bool:
         raise BadInput(f"applying Terraform to {environment} needs --yes when not run at a terminal; "
                        "nothing was applied")
     warning = " It DESTROYS resources." if summary.destructive else ""
-    if environment == "production":
-        typed = click.prompt(f"Apply this plan to PRODUCTION?{warning} Type the environment name to confirm",
-                             default="", show_default=False, err=True)
-        if typed.strip() != environment:
-            raise BadInput("confirmation did not match 'production'; nothing was applied")
+    if gate.needs_confirmation(environment):  # the gate's rule: production's name typed
+        typed = click.prompt(f"Apply this plan to {environment.upper()}?{warning} Type the environment name to "
+                             "confirm", default="", show_default=False, err=True)
+        gate.confirmed(environment, typed=typed, yes=False, what="applying Terraform")
         return True
     return click.confirm(f"Apply this plan to {environment}?{warning}", default=False, err=True)
 
@@ -122,10 +122,11 @@ def apply_command(session: Session, environment: str, yes: bool, as_json: bool) 
     from console import render
 
     service = service_for(session)
+    service.gate.check(environment, "apply Terraform")  # before the plan: nobody reviews what they may not apply
     plan = service.plan(environment)
     if not as_json:
         _show(plan)
-    if not confirm_apply(environment, plan.summary, yes):
+    if not confirm_apply(service.gate, environment, plan.summary, yes):
         if as_json:
             render.echo_json({**_plan_json(plan), "applied": False})
         else:

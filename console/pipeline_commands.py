@@ -87,6 +87,8 @@ def configure(session: Session, environment: str, apply_: bool, repo: str | None
     repo = repo or settings.repo
     if "/" not in repo:  # checked before the token is resolved: bad input is reported first
         raise BadInput("The GitHub repository is not set; give --repo owner/name or set [pipeline] repo.")
+    if apply_:  # showing the plan reads; applying it changes the GitHub environment: the access gate decides
+        session.gate.check(environment, "configure the GitHub environment")
     resolve = _resolver(session)
     github = GitHubAdapter(repo, resolve(settings.github_token), base_url=settings.github_api_url)
     try:

@@ -79,6 +79,8 @@ def recover(session: Session, environment: str, dry_run: bool, yes: bool, as_jso
         run_recovery,
     )
 
+    if not dry_run:  # a dry run changes nothing: anyone may look; a recovery is refused before anything is probed
+        session.gate.check(environment, "recover")
     interactive = sys.stdin.isatty() and not as_json
     if not (yes or dry_run or interactive):
         raise BadInput(f"recover {environment} needs --yes when not run at a terminal (or --dry-run to look only)")
@@ -191,6 +193,7 @@ def incident_root_cause(session: Session, incident_id: str, text: str) -> None:
     from core.recovery import IncidentStore
 
     found = IncidentStore(session.registry).get(incident_id)
+    session.gate.check(str(found.record.get("environment")), "record incidents")
     found.update(root_cause=text.strip())
     found.add("root-cause", text.strip(), at=session.wiring.now(), actor=session.operator)
     click.echo(f"root cause of {incident_id} recorded")
@@ -207,6 +210,7 @@ def incident_abort(session: Session, incident_id: str, reason: str) -> None:
     from core.recovery import IncidentStore
 
     found = IncidentStore(session.registry).get(incident_id)
+    session.gate.check(str(found.record.get("environment")), "record incidents")
     if found.record.get("status") != "open":
         raise BadInput(f"incident {incident_id} is {found.record.get('status')}; only an open one can be aborted")
     found.update(status="aborted")

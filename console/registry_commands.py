@@ -65,6 +65,7 @@ def repair(session: Session) -> None:
     statistics are counted again. Every file changed is first copied beside itself (<file>.damaged-<time>)."""
     from core.registry.repair import repair_registry
 
+    session.gate.check(None, "repair the registry")  # registry-wide: the right to act on every environment
     path = session.resolve_registry_path()
     result = repair_registry(path, record_checks=_record_checks())
     if not result.done:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from console.wiring import Wiring
+    from core.access import AccessGate
     from core.config import LoadedConfig
     from core.engine import Engine, EventBus
     from core.registry import DeploymentRegistry
@@ -27,6 +28,7 @@ class Session:
     config_file: Path | None = None
     registry_path: Path | None = None
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    read_only: bool = False  # --read-only: every change is refused by the access gate, reads work as ever
     _loaded: LoadedConfig | None = None
     _registry: DeploymentRegistry | None = None
     _wiring: Wiring | None = None
@@ -84,9 +86,18 @@ class Session:
 
     @property
     def operator(self) -> str:
-        from core.engine import current_operator
+        from core.access import current_operator
 
         return current_operator(self.environ)
+
+    @property
+    def gate(self) -> AccessGate:
+        """The access gate every change of this invocation passes (the engine's own, once it exists)."""
+        if self._engine is not None:
+            return self._engine.gate
+        from core.access import AccessGate
+
+        return AccessGate(self.loaded.config, self.operator, self.read_only)
 
     @property
     def engine(self) -> Engine:
@@ -95,7 +106,8 @@ class Session:
             from core.engine import Engine
 
             ports = self.wiring.ports(self.registry, self.operator)  # with Terraform, recording in this registry
-            self._engine = Engine(self.loaded.config, self.registry, ports, operator=self.operator, bus=self.bus)
+            self._engine = Engine(self.loaded.config, self.registry, ports, operator=self.operator, bus=self.bus,
+                                  read_only=self.read_only)
         return self._engine
 
     def close(self) -> None:

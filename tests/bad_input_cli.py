@@ -28,6 +28,11 @@ def cli_env(home: Path, **extra: str) -> dict[str, str]:
             "XDG_DATA_HOME": str(home / "xdg-data"), **extra}
 
 
+def repairer_env(home: Path) -> dict[str, str]:
+    """cli_env with an operator the access gate lets change every environment (registry repair is registry-wide)."""
+    return cli_env(home, OPSCONSOLE_OPERATOR="alice", OPSCONSOLE_TEAMS__OPERATIONS='["alice"]')
+
+
 def run_cli(*args: str, env: Mapping[str, str]) -> Outcome:
     """`opsconsole ARGS` in this process through main(), with OPSCONSOLE_* variables exactly ``env``'s."""
     out, err = io.StringIO(), io.StringIO()

@@ -42,13 +42,20 @@ async def until(pilot: Pilot, condition: Callable[[], bool], what: str) -> None:
     raise AssertionError(f"never happened: {what}")
 
 
+def team_config() -> ConsoleConfig:
+    """The built-in configuration with alice on the operations team: the access gate lets her apply production."""
+    data = default_config().model_dump()
+    data["teams"] = {"operations": ["alice"]}
+    return ConsoleConfig.model_validate(data)
+
+
 def service(tmp_path: Path, config: ConsoleConfig | None = None) -> InfrastructureService:
     tree = tmp_path / "infrastructure"
     if not tree.exists():
         shutil.copytree(INFRA, tree)
     runner = make_runner("sandbox", {"PATH": "/usr/bin:/bin"}, tmp_path / "work", tree,
                          standin=standin_command)
-    return InfrastructureService(config or default_config(), DeploymentRegistry(tmp_path / "registry.json"), runner,
+    return InfrastructureService(config or team_config(), DeploymentRegistry(tmp_path / "registry.json"), runner,
                                  actor="alice", now=lambda: datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
 
 
@@ -77,7 +84,7 @@ async def test_staging_plan_is_reviewed_and_applied_with_a(tmp_path: Path) -> No
 
 async def test_production_shows_a_replace_in_red_and_applies_only_after_its_name_is_typed(tmp_path: Path) -> None:
     service(tmp_path).update_infrastructure("production")  # what runs today
-    data = default_config().model_dump()
+    data = team_config().model_dump()
     data["environments"]["production"]["infrastructure"]["region"] = "europe-west1"  # force-new: a replace
     moved = service(tmp_path, ConsoleConfig.model_validate(data))
     screen = InfraScreen(None, "production", moved)

@@ -54,7 +54,9 @@ def opsconsole(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[st
     def run(home: Path, *args: str, token: str = TOKEN) -> Ran:
         for name, value in {**VALUES, "GH_ADMIN_TOKEN": token, "XDG_CONFIG_HOME": str(home / "xdg"),
                             "OPSCONSOLE_REGISTRY": str(home / "registry.json"),
-                            "OPSCONSOLE_SANDBOX": str(home / "sandbox.json")}.items():
+                            "OPSCONSOLE_SANDBOX": str(home / "sandbox.json"),
+                            # applying changes the GitHub environment: an operator the access gate lets in
+                            "OPSCONSOLE_OPERATOR": "alice", "OPSCONSOLE_TEAMS__OPERATIONS": '["alice"]'}.items():
             monkeypatch.setenv(name, value)
         monkeypatch.chdir(home)
         capsys.readouterr()

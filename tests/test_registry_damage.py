@@ -12,7 +12,7 @@ import pytest
 
 from core.registry import DeploymentRegistry, RegistryCorrupt
 from core.registry.integrity import examine
-from tests.bad_input_cli import cli_env, refusal_problem, run_cli, unchanged
+from tests.bad_input_cli import cli_env, refusal_problem, repairer_env, run_cli, unchanged
 
 MARCH = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 READS = [("history",), ("history", "--json"), ("report", "--since", "2026-01-01", "--until", "2026-12-31")]
@@ -127,7 +127,7 @@ def test_check_of_a_sound_registry_exits_0_and_says_so(home: Path) -> None:
     outcome = run_cli("registry", "check", env=cli_env(home))
     assert (outcome.code, outcome.err) == (0, "")
     assert outcome.out == f"registry {home / 'registry.json'} is sound: 7 archived deployment(s) in 2 month file(s)\n"
-    assert run_cli("registry", "repair", env=cli_env(home)).out.endswith("is sound; nothing was changed\n")
+    assert run_cli("registry", "repair", env=repairer_env(home)).out.endswith("is sound; nothing was changed\n")
 
 
 def test_repair_keeps_the_damaged_original_and_counts_what_is_left(home: Path) -> None:
@@ -137,7 +137,7 @@ def test_repair_keeps_the_damaged_original_and_counts_what_is_left(home: Path) -
     march(home).write_bytes(cut)
     hot = (home / "registry.json").read_bytes()
 
-    outcome = run_cli("registry", "repair", env=cli_env(home))
+    outcome = run_cli("registry", "repair", env=repairer_env(home))
     assert (outcome.code, outcome.err) == (0, ""), outcome
     [kept] = (home / "registry-archive").glob("2026-03.jsonl.damaged-*")
     [evidence] = home.glob("registry.json.before-repair-*")
@@ -159,7 +159,7 @@ def test_repair_puts_a_sound_backup_in_place_of_a_damaged_hot_file(home: Path) -
     path.write_bytes(path.read_bytes()[:100])
     damaged = path.read_bytes()
     assert_refused(home, "history", names=(str(path), "not valid JSON"))
-    outcome = run_cli("registry", "repair", env=cli_env(home))
+    outcome = run_cli("registry", "repair", env=repairer_env(home))
     assert outcome.code == 0 and "replaced by its backup registry.json.bak" in outcome.out
     [kept] = home.glob("registry.json.damaged-*")
     assert kept.read_bytes() == damaged
@@ -172,7 +172,7 @@ def test_repair_without_a_sound_backup_changes_nothing(home: Path) -> None:
     path.write_bytes(b"[]")
     (home / "registry.json.bak").write_bytes(b"\xff")
     with unchanged(home):
-        outcome = run_cli("registry", "repair", env=cli_env(home))
+        outcome = run_cli("registry", "repair", env=repairer_env(home))
     assert refusal_problem(outcome, 1, str(path), "backup", "nothing was changed") is None, outcome
 
 
@@ -197,7 +197,7 @@ def test_a_damaged_incident_record_is_refused_listed_by_check_and_set_aside_by_r
     check = run_cli("registry", "check", env=cli_env(home))
     assert check.code == 1 and f"the incidents table holds a damaged record: incident {INCIDENT!r}" in check.out
 
-    outcome = run_cli("registry", "repair", env=cli_env(home))
+    outcome = run_cli("registry", "repair", env=repairer_env(home))
     assert outcome.code == 0 and f"set the damaged incidents record {INCIDENT!r} aside" in outcome.out
     [kept] = home.glob("registry.json.before-repair-*")
     assert json.loads(kept.read_bytes())["incidents"][INCIDENT]["timeline"] == "lost"

@@ -35,7 +35,8 @@ def service_of(engine: Engine) -> InfrastructureService:
         return hook.service
     runner = make_runner(engine.ports.profile, os.environ, engine.registry.path.parent / "terraform",
                          standin=standin_command)
-    return InfrastructureService(engine.config, engine.registry, runner, actor=engine.operator, now=engine.ports.now)
+    return InfrastructureService(engine.config, engine.registry, runner, actor=engine.operator, now=engine.ports.now,
+                                 gate=engine.gate)
 
 
 def good_line(record: dict[str, Any] | None) -> str:

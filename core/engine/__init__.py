@@ -5,8 +5,9 @@ Layout: `engine` (the facade: deploy, tick, drive), `context` (what every step d
 (a component back outside a deployment), `planning` and `choices` (from a request to a plan).
 """
 
+from core.access import current_operator
 from core.engine.bus import EventBus
-from core.engine.engine import Engine, current_operator
+from core.engine.engine import Engine
 from core.engine.lock import EnvironmentBusy, EnvironmentLock
 from core.engine.operator import (
     PromotionBlocked,

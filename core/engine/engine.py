@@ -9,12 +9,12 @@ applying a step twice. The CLI and the TUI call these same methods.
 
 from __future__ import annotations
 
-import getpass
-import os
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+from core.access import AccessGate
 from core.config import COMPONENTS, ConsoleConfig
 from core.engine import steps
 from core.engine.bus import EventBus
@@ -31,11 +31,6 @@ from core.ports import Ports
 from core.registry import DeploymentRegistry
 
 
-def current_operator(environ: Mapping[str, str] | None = None) -> str:
-    environ = os.environ if environ is None else environ
-    return environ.get("OPSCONSOLE_OPERATOR") or getpass.getuser()
-
-
 class Engine(StepContext):
     """Runs deployments for one configuration, registry and set of providers, on behalf of one operator."""
 
@@ -44,31 +39,28 @@ class Engine(StepContext):
                  read_only: bool = False) -> None:
         super().__init__(config, registry, ports, operator=operator, bus=bus, verify_messages=verify_messages)
         self.lock_dir = lock_dir or registry.path.parent / "locks"
-        self.read_only = read_only  # refuse every change here, so the TUI and CLI are refused alike
+        self.gate = AccessGate(config, operator, read_only)  # every change asks it, the TUI's keys and the CLI alike
         self._locks: dict[str, EnvironmentLock] = {}
+
+    @property
+    def read_only(self) -> bool:
+        return self.gate.read_only
+
+    @read_only.setter
+    def read_only(self, value: bool) -> None:
+        self.gate = replace(self.gate, read_only=value)
 
     # -- access ------------------------------------------------------------------------------------
 
-    def refusal(self, env: str, actor: str | None = None) -> str | None:
-        """Why `actor` (the operator) may change nothing in `env`, or None when they may."""
-        actor = actor or self.operator
-        if self.read_only:
-            return f"this console is read-only: {env} was not changed"
-        access = self.environment(env).access
-        if not access.allows(actor, self.config.teams):
-            allowed = ", ".join([*(f"operator {o}" for o in access.operators), *(f"team {g}" for g in access.groups)])
-            return (f"operator {actor} may not act on {env} (allowed: {allowed or 'nobody'}); "
-                    "add them to the team in opsconsole.toml under [teams]")
-        return None
+    def refusal(self, env: str) -> str | None:
+        """Why this operator may change nothing in `env` (the access gate's answer), or None when they may."""
+        self.environment(env)  # an unknown environment is bad input, not a refusal
+        return self.gate.refusal(env, "act")
 
-    def check_access(self, env: str, actor: str | None = None) -> str:
-        """The operator, if allowed to act on `env`; otherwise refused with who is allowed."""
-        actor = actor or self.operator
-        if self.read_only:
-            raise OperationFailed(f"this console is read-only: {env} was not changed")
-        if (why := self.refusal(env, actor)) is not None:
-            raise BadInput(why)
-        return actor
+    def check_access(self, env: str) -> str:
+        """The operator, if the access gate lets them act on `env`; refused in one sentence otherwise."""
+        self.environment(env)
+        return self.gate.check(env, "act")
 
     def actions(self, env: str, active: Deployment | None) -> dict[str, ActionState]:
         """What this operator may do in `env` with `active` running (None: nothing runs), each with the reason it

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from core.access import AccessGate
 from core.config import ConsoleConfig, generate_terraform_vars
 from core.errors import OperationFailed
 from core.infra.records import last_good, record_good
@@ -45,8 +46,9 @@ class InfrastructureService:
     """Terraform for the configured environments, with last known good records in the registry."""
 
     def __init__(self, config: ConsoleConfig, registry: DeploymentRegistry, runner: TerraformRunner, *,
-                 actor: str, now: Callable[[], datetime]) -> None:
+                 actor: str, now: Callable[[], datetime], gate: AccessGate | None = None) -> None:
         self.config = config
+        self.gate = gate or AccessGate(config, actor)  # applying and restoring are changes: the gate decides
         self.registry = registry
         self.runner = runner
         self.actor = actor
@@ -63,6 +65,7 @@ class InfrastructureService:
 
     def apply_plan(self, plan: ReviewedPlan, *, version: str = "", restored_from: str | None = None) -> dict[str, Any]:
         """Apply the reviewed plan and record it as the environment's last known good."""
+        self.gate.check(plan.environment, "apply Terraform")
         snapshot = save_snapshot(plan.config_root, self.snapshots)  # before apply: what is applied is kept
         result = self.runner.apply(plan)
         if restored_from is None:
@@ -82,6 +85,8 @@ class InfrastructureService:
     def update_infrastructure(self, environment: str, review: Review | None = None, *,
                               version: str = "") -> InfraOutcome:
         """Plan, let `review` see the summary (None applies without asking), apply that plan, record it."""
+        self.config.environment(environment)
+        self.gate.check(environment, "apply Terraform")  # before the plan: nobody reviews what they may not apply
         plan = self.plan(environment)
         if review is not None and not review(plan.summary):
             return InfraOutcome(environment, plan, applied=False)
@@ -93,6 +98,8 @@ class InfrastructureService:
 
     def restore_last_good(self, environment: str, review: Review | None = None) -> InfraOutcome:
         """Plan and apply the last known good configuration with the variables it was applied with."""
+        self.config.environment(environment)
+        self.gate.check(environment, "restore infrastructure")
         good = last_good(self.registry, environment)
         if good is None:
             raise OperationFailed(f"{environment} has no last known good infrastructure: nothing was applied "

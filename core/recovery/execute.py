@@ -169,6 +169,8 @@ def next_step(context: RecoveryContext) -> RunbookStep | None:
 
 def advance(context: RecoveryContext) -> StepResult | None:
     """Run the step at the cursor and move the cursor by its outcome and `on_failure`; None when through."""
+    if not context.dry_run:  # every step changes something: the access gate is asked each time, not once
+        context.engine.check_access(context.environment)
     incident = _incident(context)
     plan = plan_of(incident)
     cursor = int(incident.record.get("cursor", 0))
