@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.analysis import DEFAULT_SETTINGS, Action, AnalysisHistory, Decision, JudgeSettings
+from core.analysis import DEFAULT_SETTINGS, Action, AnalysisHistory, JudgeSettings
 from core.model.deployment import Deployment
 from core.model.plan import DeploymentPlan, Stage, StageKind
 from core.model.service import serving_revision
@@ -95,9 +95,19 @@ class Rollout(BaseModel):
         return AnalysisHistory.from_dict(self.analysis, self.plan.criteria, self.plan.triggers,
                                          settings=self.judge_settings())
 
-    def decision(self) -> Decision | None:
-        """The judge's decision on the current step, or None while it is not judging."""
-        return self.history().decision() if self.judging else None
+    def decision(self) -> tuple[Action, str] | None:
+        """The judge's decision on the current step (action, explanation), or None while it is not judging.
+
+        Read from the verdict recorded with the step's last judged window, which is exactly what the judge
+        decided then, instead of replaying every window: the console asks on each refresh and keypress.
+        """
+        if not self.judging:
+            return None
+        if self.analysis.get("windows") and self.verdicts:
+            last = self.verdicts[-1]
+            return Action(last["action"]), str(last["decision"])
+        judged = self.history().decision()  # no window of this step yet: an empty history, cheap
+        return judged.action, judged.explanation
 
     # -- traffic -------------------------------------------------------------------------------------
 
@@ -162,9 +172,9 @@ class Rollout(BaseModel):
             summary = (self.verification or {}).get("summary", "")
             blockers.append(("verification", f"verification failed: {summary}"))
         decision = self.decision()
-        if decision is not None and decision.action is not Action.PROMOTE_ALLOWED \
+        if decision is not None and decision[0] is not Action.PROMOTE_ALLOWED \
                 and not self.overridden(f"analysis@{self.stage}"):
-            blockers.append((f"analysis@{self.stage}", decision.explanation))
+            blockers.append((f"analysis@{self.stage}", decision[1]))
         return blockers
 
     def overridden(self, what: str) -> bool:
