@@ -28,14 +28,14 @@ def advance(ctx: StepContext, deployment: Deployment, rollout: Rollout, reason: 
     """Finish this stage, unless paused or the next one waits for the operator (then keep watching this one)."""
     if rollout.paused:
         return ctx.wait(deployment, rollout, f"{reason}; paused by the operator, resume to continue",
-                           operator=True)
+                        operator=True)
     following = rollout.stage + 1
     if following < len(rollout.plan.stages) and rollout.plan.stages[following].needs_operator \
             and rollout.approved_through < following:
         target = rollout.plan.stages[following]
         what = f"{target.traffic_percent} %" if target.traffic_percent is not None else target.name
         return ctx.wait(deployment, rollout, f"{reason}; promote to {what} when ready "
-                           f"(opsconsole promote {deployment.environment})", operator=True)
+                        f"(opsconsole promote {deployment.environment})", operator=True)
     ctx.finish_stage(deployment, rollout)
     return Tick("progressed", reason)
 
@@ -59,7 +59,7 @@ def analyse(ctx: StepContext, deployment: Deployment, rollout: Rollout, window_s
     if rollout.weight == 0 and rollout.new_revision:
         # Nothing reaches the new revision, so no window can be judged: the next move is the operator's.
         return ctx.wait(deployment, rollout, f"0 % on {rollout.new_revision}: set a weight, promote or roll "
-                           f"back (opsconsole set-weight {env} N)", operator=True)
+                        f"back (opsconsole set-weight {env} N)", operator=True)
     start = datetime.fromisoformat(rollout.window_start or ctx.ports.now().isoformat())
     end = start + timedelta(seconds=window_s)
     if ctx.ports.now() < end:
@@ -87,9 +87,9 @@ def analyse(ctx: StepContext, deployment: Deployment, rollout: Rollout, window_s
     rollout.verdicts.append({"at": end.isoformat(), "weight": rollout.weight, "action": decision.action.value,
                              "decision": decision.explanation, **verdict.to_dict()})
     ctx.record(deployment, "note", "analysis window", {"weight": rollout.weight, "outcome": verdict.outcome.value,
-                                                          "decision": decision.explanation})
+                                                       "decision": decision.explanation})
     ctx.emit(VerdictReached(deployment.id, env, end, verdict.outcome.value, decision.action.value,
-                               decision.explanation))
+                            decision.explanation))
     if decision.action is Action.ROLLBACK:
         cause = "canary judge: " + decision.explanation.removeprefix("rollback: ")
         return roll_back(ctx, deployment, rollout, cause, "engine")
@@ -113,7 +113,7 @@ def _tell_undecided(ctx: StepContext, deployment: Deployment, rollout: Rollout, 
             f"REASON) or roll back (opsconsole rollback {env} --reason REASON)")
     rollout.undecided_told = rollout.stage
     ctx.record(deployment, "note", "judge undecided", {"weight": rollout.weight, "seconds": seconds,
-                                                          "decision": decision})
+                                                       "decision": decision})
     ctx.emit(Note(deployment.id, env, ctx.ports.now(), text))
     ctx.notify(deployment, text, severity="warning")
 

@@ -56,7 +56,7 @@ def promote_frontend(ctx: StepContext, deployment: Deployment, rollout: Rollout)
     assert stage is not None and new
     if stage.needs_operator and rollout.approved_through < rollout.stage:
         return ctx.wait(deployment, rollout, "promote the frontend to production when ready "
-                           f"(opsconsole promote {deployment.environment})", operator=True)
+                        f"(opsconsole promote {deployment.environment})", operator=True)
     frontend, project = ctx.ports.frontend, rollout.frontend_project
     live = frontend.production_deployment(project)
     ctx.act(deployment, "promote frontend", {"project": project, "deployment": new},

@@ -12,11 +12,11 @@ def apply_infrastructure(ctx: StepContext, deployment: Deployment, rollout: Roll
     hook = ctx.ports.infrastructure
     if hook is None:
         ctx.record(deployment, "note", "infrastructure skipped",
-                      {"reason": "no Terraform runner is configured yet; infrastructure was not changed"})
+                   {"reason": "no Terraform runner is configured yet; infrastructure was not changed"})
         ctx.finish_stage(deployment, rollout, StageStatus.SKIPPED)
         return Tick("progressed", "infrastructure skipped: no Terraform runner configured")
     version = rollout.infrastructure_version or ""
     ctx.act(deployment, "apply infrastructure", {"version": version},
-               lambda: hook.apply(deployment.environment, version))
+            lambda: hook.apply(deployment.environment, version))
     ctx.finish_stage(deployment, rollout)
     return Tick("progressed", f"infrastructure {version} applied")

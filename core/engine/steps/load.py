@@ -56,7 +56,7 @@ def keep_load(ctx: StepContext, deployment: Deployment, rollout: Rollout, until:
             ctx.emit(Note(deployment.id, env, ctx.ports.now(), "synthetic load is running again"))
         rollout.load_failed = False
         ctx.record(deployment, "note", "load test", {"rps": test.rps, "until": until.isoformat(),
-                                                        "revisions": list(urls)})
+                                                     "revisions": list(urls)})
     ctx.save(deployment, rollout)
 
 

@@ -19,8 +19,8 @@ def roll_back(ctx: StepContext, deployment: Deployment, rollout: Rollout, cause:
     if rollout.new_revision and rollout.stable_revision and rollout.routed_stage >= 0:
         wanted = {rollout.stable_revision: 100}
         ctx.act(deployment, "roll back traffic", {"split": wanted, "cause": cause},
-                   lambda: cloudrun.set_traffic(rollout.service, wanted, rollout.tags()),
-                   in_place=dict(cloudrun.get_service(rollout.service).traffic) == wanted)
+                lambda: cloudrun.set_traffic(rollout.service, wanted, rollout.tags()),
+                in_place=dict(cloudrun.get_service(rollout.service).traffic) == wanted)
         steps.append(f"traffic 100 % on {rollout.stable_revision}")
         rollout.weight = 0
         ctx.emit(WeightChanged(deployment.id, env, ctx.ports.now(), rollout.new_revision, 0, wanted))
@@ -28,7 +28,7 @@ def roll_back(ctx: StepContext, deployment: Deployment, rollout: Rollout, cause:
         frontend, project, previous = ctx.ports.frontend, rollout.frontend_project, rollout.frontend_previous
         live = frontend.production_deployment(project)
         ctx.act(deployment, "roll back frontend", {"to": previous, "cause": cause},
-                   lambda: frontend.rollback(project, previous), in_place=live is not None and live.id == previous)
+                lambda: frontend.rollback(project, previous), in_place=live is not None and live.id == previous)
         steps.append(f"frontend back on {previous}")
         rollout.frontend_promoted = False
     check = verify_stable(ctx, env, rollout.service, rollout.stable_revision)

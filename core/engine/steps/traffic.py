@@ -18,8 +18,8 @@ def route(ctx: StepContext, deployment: Deployment, rollout: Rollout, percent: i
     cloudrun = ctx.ports.cloudrun(deployment.environment)
     split = rollout.split(percent)
     ctx.act(deployment, "set traffic", {"split": split, "percent": percent},
-               lambda: cloudrun.set_traffic(rollout.service, split, rollout.tags()),
-               in_place=dict(cloudrun.get_service(rollout.service).traffic) == split)
+            lambda: cloudrun.set_traffic(rollout.service, split, rollout.tags()),
+            in_place=dict(cloudrun.get_service(rollout.service).traffic) == split)
     rollout.weight = percent
     now = ctx.ports.now()
     rollout.routed_at = rollout.window_start = now.isoformat()
@@ -33,16 +33,16 @@ def set_traffic(ctx: StepContext, deployment: Deployment, rollout: Rollout) -> T
     if rollout.routed_stage != rollout.stage:
         if stage.needs_operator and rollout.approved_through < rollout.stage:
             return ctx.wait(deployment, rollout, f"promote to {stage.traffic_percent} % when ready "
-                               f"(opsconsole promote {deployment.environment})", operator=True)
-        if rollout.verification_failed and not rollout.overridden("verification"):
+                            f"(opsconsole promote {deployment.environment})", operator=True)
+        if rollout.verification_blocks:
             return after_failed_verification(ctx, deployment, rollout)
         route(ctx, deployment, rollout, stage.traffic_percent)
         rollout.routed_stage = rollout.stage
         ctx.save(deployment, rollout)
         return Tick("progressed", f"{stage.traffic_percent} % of traffic on {rollout.new_revision}")
     if stage.validation and stage.validation.checks and rollout.verified_stage != rollout.stage:
-        if not run_checks(ctx, deployment, rollout, list(stage.validation.checks)) and \
-                not rollout.overridden("verification"):
+        run_checks(ctx, deployment, rollout, list(stage.validation.checks))
+        if rollout.verification_blocks:
             return after_failed_verification(ctx, deployment, rollout)
         return Tick("progressed", "verified at this weight")
     if stage.monitoring and stage.validation and stage.validation.judge:
@@ -52,7 +52,7 @@ def set_traffic(ctx: StepContext, deployment: Deployment, rollout: Rollout) -> T
             timedelta(seconds=stage.pause_after_s)
         if ctx.ports.now() < until:
             return ctx.wait(deployment, rollout, f"pausing {stage.pause_after_s} s before the next batch",
-                               seconds=(until - ctx.ports.now()).total_seconds())
+                            seconds=(until - ctx.ports.now()).total_seconds())
     return advance(ctx, deployment, rollout, f"{stage.traffic_percent} % holds")
 
 

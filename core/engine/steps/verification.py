@@ -53,7 +53,7 @@ def after_failed_verification(ctx: StepContext, deployment: Deployment, rollout:
     if rollout.plan.triggers.on_failed_verification:
         return roll_back(ctx, deployment, rollout, f"verification failed: {summary}", "engine")
     return ctx.wait(deployment, rollout, f"verification failed ({summary}); roll back, or promote with an "
-                       "override reason to go on", operator=True)
+                    "override reason to go on", operator=True)
 
 
 def verify(ctx: StepContext, deployment: Deployment, rollout: Rollout) -> Tick:
@@ -64,7 +64,7 @@ def verify(ctx: StepContext, deployment: Deployment, rollout: Rollout) -> Tick:
     if rollout.verified_stage != rollout.stage:
         checks = list(stage.validation.checks if stage.validation else rollout.plan.criteria.required_checks)
         run_checks(ctx, deployment, rollout, checks)
-    if rollout.verification_failed and not rollout.overridden("verification"):
+    if rollout.verification_blocks:
         return after_failed_verification(ctx, deployment, rollout)
     ctx.finish_stage(deployment, rollout)
     return Tick("progressed", f"verification passed: {(rollout.verification or {}).get('summary', '')}")
