@@ -26,7 +26,7 @@ from core.engine import (
     set_weight,
     verify,
 )
-from core.model.actions import ActionState
+from core.model.actions import ActionState, available_actions
 from core.model.deployment import Deployment
 
 Ask = Literal["percent", "reason", "override"]
@@ -102,9 +102,8 @@ def _model(action: str) -> Check:
 
 
 def _idle(s: Situation) -> str | None:
-    if s.active is not None:
-        return f"{s.environment} already has deployment {s.active.id}; finish, abort or roll it back first"
-    return None
+    """The model's deploy rule without this console's access: the wizard may pick another environment."""
+    return available_actions(s.environment, s.active, requires_approval=False)["deploy"].unavailable
 
 
 def _anything(s: Situation) -> str | None:
