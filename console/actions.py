@@ -26,7 +26,7 @@ from core.engine import (
     set_weight,
     verify,
 )
-from core.model.actions import ActionState, available_actions
+from core.model.actions import READS_ONLY, ActionState, available_actions
 from core.model.deployment import Deployment
 
 Ask = Literal["percent", "reason", "override"]
@@ -77,7 +77,8 @@ class OpsAction:
 
     @property
     def changes_things(self) -> bool:
-        return self.run is not None or self.changes
+        """Runs an engine call (or the wizard) that changes something: the model's READS_ONLY (verify) do not."""
+        return (self.run is not None or self.changes) and self.id not in READS_ONLY
 
     def unavailable(self, situation: Situation) -> str | None:
         if self.changes_things and situation.read_only:

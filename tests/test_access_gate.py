@@ -118,3 +118,15 @@ def test_the_gate_lets_an_allowed_operator_through_and_says_who_may() -> None:
     with pytest.raises(BadInput, match="needs --yes"):
         AccessGate(config, "alice").confirmed("production", typed=None, yes=False, what="Roll back")
     AccessGate(config, "alice").confirmed("dev", typed=None, yes=False, what="Roll back")  # dev needs no typing
+
+
+def test_a_read_only_console_greys_out_changes_but_still_verifies() -> None:
+    from console.actions import BY_ID, Situation
+    from core.model.actions import available_actions
+
+    refused = AccessGate(default_config(), "alice", read_only=True).refusal("dev")
+    states = available_actions("dev", None, requires_approval=False, refused=refused)
+    situation = Situation("dev", None, read_only=True, actions=states)
+    assert BY_ID["verify"].unavailable(situation) is None, "verifying changes nothing: a read-only console may"
+    assert BY_ID["rollback"].unavailable(situation) is not None
+    assert BY_ID["deploy"].unavailable(situation) is not None
