@@ -63,14 +63,15 @@ SUBCOMMANDS = {
 )
 @click.option(
     "--registry",
-    "registry_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    callback=twin_rule("--registry"),  # the rule of registry_path in the configuration
-    help="Deployment registry file (default: the user's data directory; env OPSCONSOLE_REGISTRY).",
+    "registry",
+    metavar="PATH|URL",
+    callback=twin_rule("--registry"),  # the rule of `registry` in the configuration
+    help="Deployment registry: a file (default: the user's data directory) or postgresql://USER@HOST/DB, the "
+         "team's shared registry (env OPSCONSOLE_REGISTRY).",
 )
 @read_only_option
 @click.pass_context
-def cli(ctx: click.Context, config_file: Path | None, registry_path: Path | None, read_only: bool) -> None:
+def cli(ctx: click.Context, config_file: Path | None, registry: str | None, read_only: bool) -> None:
     """Deploy the AI Agent Network and keep it healthy.
 
     With no command, opens the console at a terminal, and prints the status of every environment otherwise.
@@ -80,7 +81,7 @@ def cli(ctx: click.Context, config_file: Path | None, registry_path: Path | None
     if config_file is not None and not config_file.is_file():
         raise BadInput(f"configuration file {config_file} does not exist")
     # --read-only holds for every command: reads work, every change is refused by the access gate (core.access).
-    ctx.obj = session = Session(config_file=config_file, registry_path=registry_path, read_only=read_only)
+    ctx.obj = session = Session(config_file=config_file, registry_setting=registry, read_only=read_only)
     ctx.call_on_close(session.close)
     ctx.meta["read_only"] = read_only
     if ctx.invoked_subcommand is None:

@@ -38,7 +38,7 @@ def service_for(session: Session) -> InfrastructureService:
     from sandbox.terraform_command import standin_command
 
     registry = session.registry
-    runner = make_runner(session.loaded.config.profile, session.environ, registry.path.parent / "terraform",
+    runner = make_runner(session.loaded.config.profile, session.environ, registry.work_dir / "terraform",
                          standin=standin_command)
     return InfrastructureService(session.loaded.config, registry, runner, actor=session.operator, gate=session.gate,
                                  now=lambda: datetime.now(UTC))

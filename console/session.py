@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.errors import BadInput
+
 if TYPE_CHECKING:
     from console.wiring import Wiring
     from core.access import AccessGate
     from core.config import LoadedConfig
     from core.engine import Engine, EventBus
-    from core.registry import DeploymentRegistry
+    from core.registry import PostgresLocation, Registry
 
 
 @dataclass
@@ -26,11 +28,11 @@ class Session:
     """Options from the command line; the config and registry are loaded on first use."""
 
     config_file: Path | None = None
-    registry_path: Path | None = None
+    registry_setting: str | None = None  # --registry: a file path or a postgresql:// URL
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     read_only: bool = False  # --read-only: every change is refused by the access gate, reads work as ever
     _loaded: LoadedConfig | None = None
-    _registry: DeploymentRegistry | None = None
+    _registry: Registry | None = None
     _wiring: Wiring | None = None
     _engine: Engine | None = None
     _bus: EventBus | None = None
@@ -55,24 +57,37 @@ class Session:
             self._loaded = load_config(project_file=project_file, environ=self.environ)
         return self._loaded
 
-    def resolve_registry_path(self) -> Path:
-        """--registry, then OPSCONSOLE_REGISTRY, then `registry_path` in the config, then the data dir."""
-        from core.registry import default_registry_path
+    def resolve_registry_location(self) -> Path | PostgresLocation:
+        """--registry, then OPSCONSOLE_REGISTRY, then `registry` (or `registry_path`) in the config, then the data dir.
 
-        if self.registry_path is not None:
-            return self.registry_path
+        A file path is the embedded single-user registry; a postgresql:// URL is the team's shared one.
+        """
+        from core.registry import default_registry_path, registry_location
+
+        if self.registry_setting is not None:
+            return registry_location(self.registry_setting)
         if self.environ.get("OPSCONSOLE_REGISTRY"):
-            return Path(self.environ["OPSCONSOLE_REGISTRY"])
-        if self.loaded.config.registry_path is not None:
-            return Path(self.loaded.config.registry_path).expanduser()
+            return registry_location(self.environ["OPSCONSOLE_REGISTRY"], where="OPSCONSOLE_REGISTRY")
+        config = self.loaded.config
+        if config.registry is not None:
+            return registry_location(config.registry)
+        if config.registry_path is not None:
+            return Path(config.registry_path).expanduser()
         return default_registry_path()
 
-    @property
-    def registry(self) -> DeploymentRegistry:
-        if self._registry is None:
-            from core.registry import DeploymentRegistry
+    def resolve_registry_path(self) -> Path:
+        """The embedded registry's file; BadInput for a shared registry (for commands that work on files)."""
+        location = self.resolve_registry_location()
+        if not isinstance(location, Path):
+            raise BadInput(f"this command works on a registry file, and the registry is {location}")
+        return location
 
-            self._registry = DeploymentRegistry(self.resolve_registry_path())
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            from core.registry import open_registry
+
+            self._registry = open_registry(self.resolve_registry_location(), operator=self.declared_operator)
         return self._registry
 
     @property
@@ -85,10 +100,22 @@ class Session:
         return self._wiring
 
     @property
-    def operator(self) -> str:
+    def declared_operator(self) -> str:
+        """Who this console says it acts for: OPSCONSOLE_OPERATOR, or the OS user."""
         from core.access import current_operator
 
         return current_operator(self.environ)
+
+    @property
+    def operator(self) -> str:
+        """Who acts: on the shared registry the database's own user (nobody can claim to be someone else),
+        else the declared name (the embedded registry and the sandbox cannot check it)."""
+        identity = self.registry.identity if self.shared_registry else None
+        return identity or self.declared_operator
+
+    @property
+    def shared_registry(self) -> bool:
+        return not isinstance(self.resolve_registry_location(), Path)
 
     @property
     def gate(self) -> AccessGate:
@@ -113,6 +140,8 @@ class Session:
     def close(self) -> None:
         if self._engine is not None:
             self._engine.release_locks()
+        if self._registry is not None:
+            self._registry.close()
         if self._wiring is not None:
             self._wiring.close()
             self._wiring = None

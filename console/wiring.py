@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from core.providers.secrets import SecretResolver
     from core.providers.vercel import VercelAdapter
     from core.recovery.context import RecoveryPorts
-    from core.registry import DeploymentRegistry
+    from core.registry import Registry
     from sandbox.cloud import SandboxCloud
     from sandbox.seed import SeedSpec
 
@@ -232,16 +232,16 @@ class Wiring:
 
         return FlaggerLoadTester(url, self.http)
 
-    def infrastructure(self, registry: DeploymentRegistry, actor: str) -> InfrastructureService:
+    def infrastructure(self, registry: Registry, actor: str) -> InfrastructureService:
         """Terraform for this profile (sandbox: stand-in, gcp: terraform or tofu); work files beside the registry."""
         from core.infra import InfrastructureService, make_runner
         from sandbox.terraform_command import standin_command
 
-        runner = make_runner(self.config.profile, self.environ or os.environ, registry.path.parent / "terraform",
+        runner = make_runner(self.config.profile, self.environ or os.environ, registry.work_dir / "terraform",
                              standin=standin_command)
         return InfrastructureService(self.config, registry, runner, actor=actor, now=self.now)
 
-    def ports(self, registry: DeploymentRegistry | None = None, actor: str = "") -> Ports:
+    def ports(self, registry: Registry | None = None, actor: str = "") -> Ports:
         """Everything the engine talks to, for this profile (Terraform only when given the registry it records in)."""
         from core.engine import Ports
         from core.infra import TerraformHook

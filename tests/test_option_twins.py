@@ -76,11 +76,15 @@ def test_strategy_option_and_strategy_kind_accept_the_same_values(value: str) ->
 
 
 @SOME
-@given(st.sampled_from(["", ".", "~", "registry.json", "data", "data/registry.json", "~/x.json"]))
-def test_registry_option_and_registry_path_accept_the_same_values(tmp_path: Path, value: str) -> None:
+@given(st.sampled_from(["", ".", "~", "registry.json", "data", "data/registry.json", "~/x.json",
+                        "postgresql://alice@db/opsconsole", "postgres://alice:pw@db:5432/opsconsole?sslmode=require",
+                        "postgresql://alice@db/", "postgresql://alice@db:99999/x", "mysql://alice@db/x",
+                        "postgresql://alice@/opsconsole?cloudsql_instance=p:europe-west1:registry",
+                        "postgresql://alice@db/x?cloudsql_instance=p:r:i", "postgresql://alice@db/x?sslmod=require"]))
+def test_registry_option_and_registry_setting_accept_the_same_values(tmp_path: Path, value: str) -> None:
     (tmp_path / "data").mkdir(exist_ok=True)
-    location = str(tmp_path / value) if value and not value.startswith("~") else value
-    assert option_accepts("--registry", location) == config_accepts("", "registry_path", location)
+    location = str(tmp_path / value) if value and "://" not in value and not value.startswith("~") else value
+    assert option_accepts("--registry", location) == config_accepts("", "registry", location)
 
 
 def test_every_twin_is_an_option_of_the_cli_wired_to_its_rule(tmp_path: Path) -> None:
@@ -110,7 +114,7 @@ def test_pipeline_configure_refuses_a_repo_the_configuration_would_refuse(tmp_pa
 
 def test_a_directory_is_refused_as_the_registry_by_option_and_by_configuration(tmp_path: Path) -> None:
     outcome = run_cli("--registry", str(tmp_path), "history", env=cli_env(tmp_path))
-    assert outcome.code == 2 and "Invalid value for '--registry'" in outcome.err, outcome
+    assert refusal_problem(outcome, 2, "--registry", "not the directory", "the rule of registry") is None, outcome
     (tmp_path / "opsconsole.toml").write_text(f'registry_path = "{tmp_path}"\n')
     env = {k: v for k, v in cli_env(tmp_path).items() if k != "OPSCONSOLE_REGISTRY"}
     outcome = run_cli("history", env=env)

@@ -23,7 +23,7 @@ from textual.widgets import DataTable, Footer, Header, RichLog, Static
 from console.screens.tables import Row, sync_rows
 from console.snapshot import rollout_of
 from core.engine import Rollout
-from core.registry import Deployment, DeploymentRegistry, StepEvent
+from core.registry import Deployment, Registry, StepEvent
 
 STATUS_STYLES = {"succeeded": "green", "in_progress": "bold cyan", "failed": "bold red", "skipped": "dim",
                  "pending": "dim", "rolled_back": "bold red", "aborted": "bold red", "paused": "yellow"}
@@ -128,7 +128,7 @@ class DetailScreen(Screen[None]):
         events: list[StepEvent]
         now: datetime
 
-    def __init__(self, registry: DeploymentRegistry, deployment_id: str, now: Callable[[], datetime]) -> None:
+    def __init__(self, registry: Registry, deployment_id: str, now: Callable[[], datetime]) -> None:
         super().__init__(id="detail")
         self.registry = registry
         self.deployment_id = deployment_id

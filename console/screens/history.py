@@ -27,7 +27,7 @@ from console.screens.detail import STATUS_STYLES, DetailScreen
 from console.screens.tables import Row, sync_rows
 from core.engine.choices import parse_since
 from core.errors import OpsError
-from core.registry import Deployment, DeploymentRegistry, DeploymentStatus
+from core.registry import Deployment, DeploymentStatus, Registry
 
 PAGE = 100
 COLUMNS = ("id", "env", "status", "strategy", "versions", "by", "started", "took")
@@ -41,7 +41,7 @@ class Filters:
     since: str = ""
 
 
-def matching(registry: DeploymentRegistry, filters: Filters, now: datetime,
+def matching(registry: Registry, filters: Filters, now: datetime,
              cancelled: Callable[[], bool] = lambda: False) -> Iterator[Deployment]:
     """Deployments newest first under the filters; the text matches a component name or a version.
 
@@ -86,7 +86,7 @@ class HistoryScreen(Screen[None]):
         more: bool
         problem: str | None = None
 
-    def __init__(self, registry: DeploymentRegistry, environments: Sequence[str], now: Callable[[], datetime]) -> None:
+    def __init__(self, registry: Registry, environments: Sequence[str], now: Callable[[], datetime]) -> None:
         super().__init__(id="history")
         self.registry = registry
         self.environments = list(environments)

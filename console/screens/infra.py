@@ -33,7 +33,7 @@ def service_of(engine: Engine) -> InfrastructureService:
     hook = engine.ports.infrastructure
     if isinstance(hook, TerraformHook):
         return hook.service
-    runner = make_runner(engine.ports.profile, os.environ, engine.registry.path.parent / "terraform",
+    runner = make_runner(engine.ports.profile, os.environ, engine.registry.work_dir / "terraform",
                          standin=standin_command)
     return InfrastructureService(engine.config, engine.registry, runner, actor=engine.operator, now=engine.ports.now,
                                  gate=engine.gate)

@@ -23,7 +23,7 @@ from textual_plotext import PlotextPlot
 
 from console.screens.tables import Row, sync_rows
 from core.errors import OpsError
-from core.registry import DeploymentRegistry
+from core.registry import Registry
 from core.reports import DeploymentReport, fmt, generate_report
 
 RANGES = (("last 7 days", 7), ("last 30 days", 30), ("last 90 days", 90), ("last 365 days", 365))
@@ -88,7 +88,7 @@ class ReportsScreen(Screen[None]):
         report: DeploymentReport | None
         problem: str | None = None
 
-    def __init__(self, registry: DeploymentRegistry, environments: Sequence[str], now: Callable[[], datetime], *,
+    def __init__(self, registry: Registry, environments: Sequence[str], now: Callable[[], datetime], *,
                  read_only: bool = False) -> None:
         super().__init__(id="reports")
         self.read_only = read_only  # reads the report cache, never writes one

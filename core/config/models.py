@@ -214,11 +214,29 @@ def registry_file(path: Path | None) -> Path | None:
     return path
 
 
+def registry_setting(value: str | None) -> str | None:
+    """`registry`: a file path (the embedded registry, checked as `registry_path` is) or a postgresql:// URL."""
+    if value is None:
+        return None
+    from core.config.registry_location import is_url, parse_postgres_url
+
+    if is_url(value):
+        try:
+            parse_postgres_url(value, where="the registry")
+        except BadInput as error:
+            raise PydanticCustomError("registry_url", "{problem}", {"problem": str(error)}) from None
+        return value
+    path = registry_file(Path(value))
+    return None if path is None else str(path)
+
+
 class ConsoleConfig(FrozenModel):
     """The whole configuration: profile, registry location, teams, console settings, environments."""
 
     profile: Literal["sandbox", "gcp"] = "sandbox"
-    registry_path: Annotated[Path | None, Field(strict=False), AfterValidator(registry_file)] = None
+    # Where the registry is: a file (the embedded single-user registry) or postgresql://... (the team's).
+    registry: Annotated[str | None, AfterValidator(registry_setting)] = None
+    registry_path: Annotated[Path | None, Field(strict=False), AfterValidator(registry_file)] = None  # older name
     teams: dict[Name, list[Name]] = Field(default_factory=dict)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
@@ -227,6 +245,8 @@ class ConsoleConfig(FrozenModel):
     @model_validator(mode="after")
     def _environments_consistent(self) -> ConsoleConfig:
         violations = _production_guards(self.environments.get("production"))
+        if self.registry is not None and self.registry_path is not None:
+            violations.append((("registry",), "set registry or registry_path (its older name), not both"))
         for key, env in self.environments.items():
             if env.name != key:
                 violations.append(((f"environments.{key}.name",), f"name {env.name} differs from its key {key}"))

@@ -1,7 +1,7 @@
 """Command-line options that have a twin in the configuration are checked by the twin's own rule.
 
 `pipeline configure --repo` and `[pipeline] repo`, `deploy --strategy` and an environment's `strategy.kind`,
-`--registry` and `registry_path`: each pair goes through the one pydantic type below (taken from the
+`--registry` and `registry`: each pair goes through the one pydantic type below (taken from the
 configuration model itself where it can be), so an option can never accept what the file refuses, or the
 other way round. The console calls `check_option`; a test enumerates the CLI's options and holds each twin
 to the same answers as the configuration for every value it generates.
@@ -51,7 +51,7 @@ def _strategy_kind() -> TypeAdapter[Any]:
 TWINS: dict[str, Twin] = {
     "--repo": Twin("[pipeline] repo", _field_rule(PipelineSettings, "repo")),
     "--strategy": Twin("environments.<name>.strategy.kind", _strategy_kind),
-    "--registry": Twin("registry_path", _field_rule(ConsoleConfig, "registry_path")),
+    "--registry": Twin("registry", _field_rule(ConsoleConfig, "registry")),
 }
 
 

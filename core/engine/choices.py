@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from core.config import COMPONENTS, EnvironmentConfig
 from core.engine.planning import plan_for
 from core.errors import BadInput
-from core.registry import DeploymentRegistry
+from core.registry import Registry
 from core.strategies import DeploymentPlan, mode_of, registered, strategy_for
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def validate_versions(versions: Mapping[str, str]) -> dict[str, str]:
     return chosen
 
 
-def recent_versions(registry: DeploymentRegistry, *, environment: str | None = None, limit: int = 5,
+def recent_versions(registry: Registry, *, environment: str | None = None, limit: int = 5,
                     scanned: int = RECENT_SCANNED) -> dict[str, list[str]]:
     """Per component, the last `limit` distinct versions deployed (newest first), from the newest deployments.
 

@@ -19,7 +19,7 @@ from core.model.events import DeploymentFinished, EngineEvent, Note, StageFinish
 from core.model.notice import Notice
 from core.model.rollout import Rollout
 from core.ports import Ports
-from core.registry import DeploymentRegistry
+from core.registry import Registry
 
 OUTCOME_KEYS = ("error", "observed")  # what an outcome adds to its intent's detail
 
@@ -27,7 +27,7 @@ OUTCOME_KEYS = ("error", "observed")  # what an outcome adds to its intent's det
 class StepContext:
     """The registry, providers and event bus one operator's engine works with, and the bookkeeping of a step."""
 
-    def __init__(self, config: ConsoleConfig, registry: DeploymentRegistry, ports: Ports, *, operator: str,
+    def __init__(self, config: ConsoleConfig, registry: Registry, ports: Ports, *, operator: str,
                  bus: EventBus | None = None, verify_messages: int = 10) -> None:
         self.config = config
         self.registry = registry

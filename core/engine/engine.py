@@ -28,19 +28,19 @@ from core.model.deployment import TERMINAL_STATUSES, Deployment, DeploymentStatu
 from core.model.events import Note, StageStarted
 from core.model.rollout import Rollout
 from core.ports import Ports
-from core.registry import DeploymentRegistry
+from core.registry import Lease, Registry
 
 
 class Engine(StepContext):
     """Runs deployments for one configuration, registry and set of providers, on behalf of one operator."""
 
-    def __init__(self, config: ConsoleConfig, registry: DeploymentRegistry, ports: Ports, *, operator: str,
+    def __init__(self, config: ConsoleConfig, registry: Registry, ports: Ports, *, operator: str,
                  bus: EventBus | None = None, lock_dir: Path | None = None, verify_messages: int = 10,
                  read_only: bool = False) -> None:
         super().__init__(config, registry, ports, operator=operator, bus=bus, verify_messages=verify_messages)
-        self.lock_dir = lock_dir or registry.path.parent / "locks"
+        self.lock_dir = lock_dir or registry.work_dir / "locks"
         self.gate = AccessGate(config, operator, read_only)  # every change asks it, the TUI's keys and the CLI alike
-        self._locks: dict[str, EnvironmentLock] = {}
+        self._locks: dict[str, Lease] = {}
 
     @property
     def read_only(self) -> bool:
@@ -68,9 +68,11 @@ class Engine(StepContext):
         return available_actions(env, active, requires_approval=self.environment(env).requires_approval,
                                  refused=self.refusal(env))
 
-    def lock(self, env: str) -> EnvironmentLock:
+    def lock(self, env: str) -> Lease:
+        """The environment's driver lease: the shared registry's (fenced), else a file lock beside the registry."""
         if env not in self._locks:
-            self._locks[env] = EnvironmentLock(self.lock_dir, env, self.operator)
+            lease = self.registry.lease(env, self.operator)
+            self._locks[env] = lease if lease is not None else EnvironmentLock(self.lock_dir, env, self.operator)
         return self._locks[env]
 
     def release_locks(self) -> None:

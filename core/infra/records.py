@@ -10,18 +10,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from core.registry import DeploymentRegistry
+from core.registry import Registry
 
 INFRA_TABLE = "infrastructure"
 HISTORY_LIMIT = 10
 
 
-def last_good(registry: DeploymentRegistry, environment: str) -> dict[str, Any] | None:
+def last_good(registry: Registry, environment: str) -> dict[str, Any] | None:
     """The environment's last known good apply, or None when nothing was applied through the console."""
     return registry.get_record(INFRA_TABLE, environment)
 
 
-def record_good(registry: DeploymentRegistry, environment: str, entry: Mapping[str, Any]) -> dict[str, Any]:
+def record_good(registry: Registry, environment: str, entry: Mapping[str, Any]) -> dict[str, Any]:
     """Make `entry` the last known good; the previous one moves to the head of the bounded history."""
     previous = registry.get_record(INFRA_TABLE, environment)
     history: list[dict[str, Any]] = []

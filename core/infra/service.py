@@ -21,7 +21,7 @@ from core.infra.records import last_good, record_good
 from core.infra.snapshot import git_revision, has_snapshot, restore_from_git, restore_snapshot, save_snapshot
 from core.providers.terraform import ReviewedPlan, TerraformRunner
 from core.providers.terraform_plan import PlanSummary
-from core.registry import DeploymentRegistry
+from core.registry import Registry
 
 Review = Callable[[PlanSummary], bool]
 
@@ -45,7 +45,7 @@ class InfraOutcome:
 class InfrastructureService:
     """Terraform for the configured environments, with last known good records in the registry."""
 
-    def __init__(self, config: ConsoleConfig, registry: DeploymentRegistry, runner: TerraformRunner, *,
+    def __init__(self, config: ConsoleConfig, registry: Registry, runner: TerraformRunner, *,
                  actor: str, now: Callable[[], datetime], gate: AccessGate | None = None) -> None:
         self.config = config
         self.gate = gate or AccessGate(config, actor)  # applying and restoring are changes: the gate decides

@@ -14,7 +14,7 @@ from typing import Any
 
 from core.errors import BadInput
 from core.recovery.incident_shape import checked
-from core.registry import DeploymentRegistry
+from core.registry import Registry
 
 TABLE = "incidents"
 STATUSES = ("open", "resolved", "aborted")
@@ -74,7 +74,7 @@ class Incident:
 class IncidentStore:
     """Incidents in the registry; with `persist=False` (a dry run) nothing is written anywhere."""
 
-    def __init__(self, registry: DeploymentRegistry, *, persist: bool = True) -> None:
+    def __init__(self, registry: Registry, *, persist: bool = True) -> None:
         self.registry = registry
         self.persist = persist
 
@@ -99,12 +99,12 @@ class IncidentStore:
     def get(self, incident_id: str) -> Incident:
         found = self.registry.get_record(TABLE, incident_id)
         if found is None:
-            raise BadInput(f"no incident with id {incident_id!r} in registry {self.registry.path}")
-        return Incident(checked(found, incident_id, self.registry.path), self._save)
+            raise BadInput(f"no incident with id {incident_id!r} in registry {self.registry.location}")
+        return Incident(checked(found, incident_id, self.registry.location), self._save)
 
     def list(self, environment: str | None = None) -> list[dict[str, Any]]:
         """Incidents newest first; a record of the wrong shape is refused (see incident_shape.py)."""
-        records = [checked(r, key, self.registry.path) for key, r in self.registry.records(TABLE).items()]
+        records = [checked(r, key, self.registry.location) for key, r in self.registry.records(TABLE).items()]
         found = [r for r in records if environment is None or r["environment"] == environment]
         return sorted(found, key=lambda r: str(r["started_at"]), reverse=True)
 

@@ -88,7 +88,7 @@ def incident_problem(record: Any, key: str) -> str | None:
     return None
 
 
-def checked(record: Any, key: str, registry: Path) -> dict[str, Any]:
+def checked(record: Any, key: str, registry: Path | str) -> dict[str, Any]:
     """``record`` if it has an incident's shape; RegistryRecordDamaged naming the registry, record and field."""
     problem = incident_problem(record, key)
     if problem is not None:

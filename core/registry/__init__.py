@@ -1,5 +1,6 @@
 """The crash-safe deployment registry: a TinyDB hot file of active work plus monthly JSON Lines archives."""
 
+from core.config.registry_location import PostgresLocation, registry_location
 from core.registry.errors import (
     DeploymentFinished,
     RegistryCorrupt,
@@ -19,6 +20,8 @@ from core.registry.models import (
     StageStatus,
     StepEvent,
 )
+from core.registry.open import open_registry
+from core.registry.protocol import Lease, Registry
 from core.registry.registry import DeploymentRegistry, archive_dir_for, default_registry_path
 from core.registry.storage import SCHEMA_VERSION, AtomicJSONStorage
 
@@ -31,6 +34,9 @@ __all__ = [
     "DeploymentRegistry",
     "DeploymentStatus",
     "EnvironmentState",
+    "Lease",
+    "PostgresLocation",
+    "Registry",
     "RegistryCorrupt",
     "RegistryLocked",
     "RegistryRecordDamaged",
@@ -45,5 +51,7 @@ __all__ = [
     "is_deployment_id",
     "month_of",
     "new_deployment_id",
+    "open_registry",
+    "registry_location",
     "started_at_of",
 ]

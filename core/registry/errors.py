@@ -35,7 +35,7 @@ class RegistryCorrupt(OperationFailed):
 class RegistryRecordDamaged(OperationFailed):
     """A record of a side table (an incident) has a shape its reader cannot use; nothing was changed."""
 
-    def __init__(self, path: Path, reason: str) -> None:
+    def __init__(self, path: Path | str, reason: str) -> None:
         self.path = path
         self.reason = reason
         super().__init__(
@@ -71,7 +71,7 @@ class RegistryLocked(OperationFailed):
 class UnknownDeployment(BadInput):
     """The operator named a deployment id that the registry does not hold."""
 
-    def __init__(self, deployment_id: str, path: Path) -> None:
+    def __init__(self, deployment_id: str, path: Path | str) -> None:
         self.deployment_id = deployment_id
         super().__init__(f"there is no deployment {deployment_id!r} in registry {path}")
 
@@ -95,3 +95,49 @@ class RegistryUnavailable(OperationFailed):
             f"registry file {where} could not be used ({error.strerror or error}); "
             "check that the disk has space and that this user may write there"
         )
+
+
+class RegistryUnreachable(OperationFailed):
+    """The PostgreSQL registry could not be reached (down, a network cut, a timeout). Exit 1: try again later."""
+
+    def __init__(self, location: str, reason: str) -> None:
+        self.location = location
+        self.reason = reason
+        super().__init__(f"the registry {location} cannot be reached ({reason}); nothing was changed, try again "
+                         "when it answers")
+
+
+class RegistryRefused(BadInput):
+    """The PostgreSQL registry answered but refused us: a wrong password, an unknown user or database. Exit 2."""
+
+    def __init__(self, location: str, reason: str) -> None:
+        self.location = location
+        self.reason = reason
+        super().__init__(f"the registry {location} refused the connection: {reason}")
+
+
+class RegistrySchemaMismatch(BadInput):
+    """The PostgreSQL registry's schema is not the one this opsconsole reads (newer, or older and not ours)."""
+
+    def __init__(self, location: str, reason: str) -> None:
+        self.location = location
+        super().__init__(f"the registry {location} {reason}")
+
+
+class EnvironmentOccupied(OperationFailed):
+    """The database refused a second active deployment in one environment (another console won the race)."""
+
+    def __init__(self, environment: str, holder: str, actor: str) -> None:
+        self.environment = environment
+        self.holder = holder
+        super().__init__(f"{environment} already has deployment {holder} in progress, started by {actor}: one "
+                         "deployment per environment; approve, promote or roll back that one first")
+
+
+class LeaseLost(OperationFailed):
+    """This console no longer drives the environment: its lease was taken over or its connection dropped."""
+
+    def __init__(self, environment: str, now_held_by: str | None) -> None:
+        self.environment = environment
+        who = f"{now_held_by} drives it now" if now_held_by else "its lease lapsed"
+        super().__init__(f"this console stopped driving {environment}: {who}; nothing more was applied from here")

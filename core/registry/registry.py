@@ -26,9 +26,10 @@ import platformdirs
 from core.errors import BadInput
 from core.registry import ledger
 from core.registry.archive import MonthlyArchive, encode_record
+from core.registry.drafts import history_events, new_deployment
 from core.registry.errors import DeploymentFinished, RegistryCorrupt, UnknownDeployment
 from core.registry.hot_schema import table_problems
-from core.registry.ids import is_deployment_id, month_of, new_deployment_id
+from core.registry.ids import is_deployment_id, month_of
 from core.registry.listing import newest_first
 from core.registry.models import (
     TERMINAL_STATUSES,
@@ -103,6 +104,26 @@ class DeploymentRegistry:
         with self._storage.transaction():
             self._recover()
 
+    shared = False  # one person's registry: names are self-declared, and only this machine sees it
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    @property
+    def work_dir(self) -> Path:
+        return self.path.parent
+
+    @property
+    def identity(self) -> str | None:
+        return None  # a file cannot tell who wrote it
+
+    def lease(self, environment: str, operator: str) -> None:
+        return None  # the engine keeps a file lock beside the registry (core.engine.lock)
+
+    def close(self) -> None:
+        pass
+
     # -- writes ---------------------------------------------------------------------------------------
 
     def register_deployment(self, data: Mapping[str, Any]) -> str:
@@ -114,7 +135,7 @@ class DeploymentRegistry:
         draft = validate(DeploymentDraft, data, "deployment data")
         with self._storage.transaction():
             self._recover()
-            deployment = self._new_deployment(draft, utc_now(), set(), "deployment data")
+            deployment = new_deployment(draft, utc_now(), set(), "deployment data", self._deployments.contains)
             raw = deployment.model_dump(mode="json")
             env = self._environment_doc(deployment.environment)
             ledger.count_new(env, raw)
@@ -145,15 +166,9 @@ class DeploymentRegistry:
             envs: dict[str, Doc] = {}
             taken: set[str] = set()
             for n, draft in enumerate(drafts):
-                deployment = self._new_deployment(draft, now, taken, f"history record {n}")
+                deployment = new_deployment(draft, now, taken, f"history record {n}", self._deployments.contains)
                 raw = deployment.model_dump(mode="json")
-                events = [
-                    StepEvent.model_construct(
-                        deployment_id=deployment.id, seq=seq, at=event.at or deployment.started_at,
-                        kind=event.kind, action=event.action, actor=event.actor, detail=event.detail,
-                    ).model_dump(mode="json")
-                    for seq, event in enumerate(draft.events, start=1)
-                ]
+                events = [event.model_dump(mode="json") for event in history_events(deployment, draft.events)]
                 lines[month_of(deployment.id)].append(encode_record(raw, events))
                 if deployment.environment not in envs:
                     envs[deployment.environment] = self._environment_doc(deployment.environment)
@@ -436,23 +451,6 @@ class DeploymentRegistry:
     def _environment_doc(self, name: str) -> Doc:
         held = self._environments.get(name)
         return ledger.empty_environment(name) if held is None else dict(held)
-
-    def _new_deployment(self, draft: DeploymentDraft, now: datetime, taken: set[str], what: str) -> Deployment:
-        started = draft.started_at or now
-        terminal = draft.status in TERMINAL_STATUSES
-        if draft.ended_at is not None and not terminal:
-            raise BadInput(f"{what} sets ended_at, but status {draft.status} is not terminal")
-        ended = (draft.ended_at or now) if terminal else None
-        if ended is not None and ended < started:
-            raise BadInput(f"{what} has ended_at {ended} before started_at {started}")
-        ident = new_deployment_id(started)
-        while ident in taken or self._deployments.contains(ident):
-            ident = new_deployment_id(started)
-        taken.add(ident)
-        fields = {name: getattr(draft, name) for name in DeploymentDraft.model_fields}
-        fields.update(id=ident, started_at=started, ended_at=ended, created_at=now, updated_at=now)
-        # Every field was validated in the draft; the rest we made ourselves.
-        return Deployment.model_construct(**fields)
 
     def _not_active(self, deployment_id: str, what: str) -> Exception:
         record = None

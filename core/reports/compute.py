@@ -27,7 +27,7 @@ from operator import attrgetter, ne, sub
 from typing import Any
 
 from core.errors import BadInput
-from core.registry import DeploymentRegistry
+from core.registry import Registry
 from core.reports import dora
 from core.reports.causes import normalise_cause
 from core.reports.incidents import Incident, read_incidents
@@ -68,7 +68,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def generate_report(registry: DeploymentRegistry, start: datetime, end: datetime, environment: str | None = None,
+def generate_report(registry: Registry, start: datetime, end: datetime, environment: str | None = None,
                     *, timeline_limit: int = TIMELINE_LIMIT, now: Callable[[], datetime] = _utc_now,
                     read_only: bool = False) -> DeploymentReport:
     """The report of deployments started in [start, end) and incidents started in it, for one environment or all.

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from core.registry import DeploymentRegistry
+from core.registry import Registry
 
 TABLE = "incidents"
 
@@ -62,7 +62,7 @@ def parse_incident(key: str, record: Mapping[str, Any]) -> Incident | str:
                     suspect=suspect if isinstance(suspect, str) and suspect else None)
 
 
-def read_incidents(registry: DeploymentRegistry, start: datetime, end: datetime,
+def read_incidents(registry: Registry, start: datetime, end: datetime,
                    environment: str | None) -> tuple[list[Incident], list[str]]:
     """Incidents started in [start, end) (in the environment, if one), oldest first, and warnings."""
     found: list[Incident] = []

@@ -30,7 +30,7 @@ from operator import attrgetter, eq
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.registry import DeploymentRegistry
+from core.registry import DeploymentRegistry, Registry
 from core.registry.archive import MonthlyArchive
 from core.registry.ids import month_key, time_key
 from core.reports.row import Row, row_of
@@ -134,12 +134,16 @@ def no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def read_rows(registry: DeploymentRegistry, start: datetime, end: datetime, environment: str | None, *,
+def read_rows(registry: Registry, start: datetime, end: datetime, environment: str | None, *,
               cache: bool = True, read_only: bool = False) -> list[Row]:
     """Deployments with start <= started_at < end (to the ms, like the registry's listing), oldest first.
 
     `cache=False` neither reads nor writes the month cache; `read_only=True` reads it and writes nothing.
     """
+    if not isinstance(registry, DeploymentRegistry):
+        from core.reports.pg_rows import rows_of_registry  # the shared registry: the database selects the fields
+
+        return rows_of_registry(registry, start, end, environment)
     with no_cyclic_gc():
         return _read_rows(registry, start, end, environment, cache, read_only)
 
