@@ -45,11 +45,12 @@ def _started_cluster() -> PgCluster:
     try:
         return cluster.start()
     except PgUnavailable as exc:
-        cluster.close()
-        unavailable(str(exc))
+        reason = str(exc)  # skipped or failed outside the except block: no "during handling..." chain
     except BaseException:
         cluster.close()
         raise
+    cluster.close()
+    unavailable(reason)
 
 
 @pytest.fixture(scope="session")

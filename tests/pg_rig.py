@@ -288,8 +288,9 @@ class PgCluster:
             host=str(self.socket_dir), port=self.port, user=self.superuser, dbname=dbname, autocommit=True, **kwargs
         )
 
-    def execute(self, query: str | sql.Composable, params: Sequence[Any] | None = None, *, dbname: str = "postgres"
-                ) -> list[tuple[Any, ...]]:
+    def execute(
+        self, query: str | sql.SQL | sql.Composed, params: Sequence[Any] | None = None, *, dbname: str = "postgres"
+    ) -> list[tuple[Any, ...]]:
         """Run one statement as the superuser (autocommit) and return its rows ([] when it returns none)."""
         with self.connect(dbname) as conn:
             cur = conn.execute(query, params)

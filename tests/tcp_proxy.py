@@ -124,7 +124,7 @@ class TcpProxy:
     def _call(self, fn: Callable[[], Any]) -> Any:
         if self._closed:
             raise RuntimeError("the proxy is closed")
-        done, result = threading.Event(), []
+        done, result = threading.Event(), list[Any]()
         self._calls.put((fn, done, result))
         self._wake_w.send(b"\0")
         if not done.wait(timeout=10):

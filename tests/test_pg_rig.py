@@ -97,18 +97,21 @@ def test_cut_silences_the_proxy_and_heal_brings_it_back(
 
     proxy.cut()
     with ThreadPoolExecutor(1) as pool:
-        stalled = pool.submit(lambda: conn.execute("SELECT 2").fetchone())
-        with pytest.raises(FutureTimeout):  # no answer, no error: the query waits on the partition
-            stalled.result(timeout=0.5)
-        with pytest.raises(psycopg.OperationalError, match="timeout"):  # nor does a new connection get in
-            psycopg.connect(url, connect_timeout=2)
+        try:
+            stalled = pool.submit(lambda: conn.execute("SELECT 2").fetchone())
+            with pytest.raises(FutureTimeout):  # no answer, no error: the query waits on the partition
+                stalled.result(timeout=0.5)
+            with pytest.raises(psycopg.OperationalError, match="timeout"):  # nor does a new connection get in
+                psycopg.connect(url, connect_timeout=2)
 
-        proxy.heal()
-        # The bytes held during the cut go through, as TCP would deliver them after a short partition.
-        assert stalled.result(timeout=5) == (2,)
-    with psycopg.connect(url, connect_timeout=5) as fresh:
-        assert fresh.execute("SELECT 3").fetchone() == (3,)
+            proxy.heal()
+            # The bytes held during the cut go through, as TCP would deliver them after a short partition.
+            assert stalled.result(timeout=5) == (2,)
+        finally:
+            proxy.reset()  # a failed assertion above must not leave the pool's thread waiting forever
     conn.close()
+    with psycopg.connect(url, connect_timeout=5) as fresh:  # healed: a new connection gets in
+        assert fresh.execute("SELECT 3").fetchone() == (3,)
 
 
 def test_reset_gives_the_client_a_connection_error(
