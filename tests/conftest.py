@@ -16,6 +16,9 @@ from sandbox.cloud import SandboxCloud
 from sandbox.serving import LoopThread
 from tests.google_rig import FAST, PROJECT, REGION
 
+# pg_cluster, pg_url, pg_restartable, tcp_proxy_to: a real PostgreSQL server per worker, started on first use.
+pytest_plugins = ["tests.pg_fixtures"]
+
 
 def pytest_configure(config: pytest.Config) -> None:
     # Subprocesses inherit these, so `opsconsole` started by a test also stays inside the temp tree.
