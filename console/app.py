@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from textual import on
 from textual.app import App, SystemCommand
@@ -56,6 +57,18 @@ class OpsConsoleApp(App[None]):
         snapshots: dict[str, EnvironmentSnapshot]
 
     @dataclass
+    class RegistryChanged(Message):
+        """Someone (this console, another, the CLI, a pipeline) committed a change to the shared registry."""
+
+        change: Any
+
+    @dataclass
+    class TeamSeen(Message):
+        """Who else is connected to the shared registry, and who drives which environment."""
+
+        line: str
+
+    @dataclass
     class EngineEventArrived(Message):
         event: EngineEvent
 
@@ -94,6 +107,7 @@ class OpsConsoleApp(App[None]):
         self._env_locks = {e: threading.Lock() for e in self.environments}
         self._unsubscribe: Callable[[], None] | None = None
         self._timer: Timer | None = None
+        self._listener: Any = None  # core.registry.pg.listen.Listener on a shared registry
         self._threads_lock = threading.Lock()
         self._threads_running = 0
         self.main = MainScreen([(e, engine.environment(e).strategy.kind) for e in self.environments], self.selected)
@@ -104,8 +118,13 @@ class OpsConsoleApp(App[None]):
         return self.main
 
     def on_mount(self) -> None:
-        self.sub_title = f"{self.engine.ports.profile} · {self.engine.operator}" + (
-            " · READ-ONLY" if self.read_only else "")
+        self._show_identity()
+        if self.engine.registry.shared:  # every console hears every change as it commits (LISTEN/NOTIFY)
+            from core.registry.pg.listen import Listener
+
+            self._listener = Listener(self.engine.registry,  # shared: the PostgreSQL registry
+                                      lambda change: self.post_message(self.RegistryChanged(change)),
+                                      operator=self.engine.operator).start()
         self.set_keymap(self.keymap)
         # post_message is thread-safe and never blocks the engine's thread (call_from_thread would wait
         # for the loop, and hang a driver that emits while the app is shutting down).
@@ -125,7 +144,25 @@ class OpsConsoleApp(App[None]):
             for environment in self.environments:
                 self.drive(environment)
 
+    def _show_identity(self, team: str = "") -> None:
+        """Who acts, and whether the registry can vouch for it: the shared registry's database user is checked by
+        the database; the embedded registry's name is whatever this machine says."""
+        who = (f"{self.engine.operator} (database user)" if self.engine.registry.shared
+               else f"{self.engine.operator} (self-declared)")
+        self.sub_title = " · ".join(part for part in (self.engine.ports.profile, who, team,
+                                                      "READ-ONLY" if self.read_only else "") if part)
+
+    @on(RegistryChanged)
+    def _registry_changed(self, message: RegistryChanged) -> None:
+        self.request_refresh()
+
+    @on(TeamSeen)
+    def _team_seen(self, message: TeamSeen) -> None:
+        self._show_identity(message.line)
+
     def on_unmount(self) -> None:
+        if self._listener is not None:
+            self._listener.stop()
         if self._unsubscribe is not None:
             self._unsubscribe()
         self.workers.cancel_all()
@@ -142,6 +179,10 @@ class OpsConsoleApp(App[None]):
 
     def _take_snapshots(self) -> None:
         self.post_message(self.Refreshed({e: take_snapshot(self.engine, e) for e in self.environments}))
+        if self.engine.registry.shared:
+            from console.team import team_line
+
+            self.post_message(self.TeamSeen(team_line(self.engine.registry, self.engine.operator)))
 
     @on(Refreshed)
     def _refreshed(self, message: Refreshed) -> None:

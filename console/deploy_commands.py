@@ -18,15 +18,19 @@ from core.errors import BadInput, OperationFailed
 if TYPE_CHECKING:
     from console.session import Session
     from core.engine import Engine, EngineEvent, Tick
+    from core.registry import Deployment
 
 # The engine and the providers are imported inside the commands: `opsconsole --help` lists these
 # commands without loading them (console/lazy.py).
 
 EXIT_CODES = """\b
 Exit codes:
-  0  done, or waiting for the operator's next step
+  0  done: the deployment succeeded, or the request was recorded
   1  the deployment failed or was rolled back, or the operation was refused
-  2  bad input (arguments, configuration); nothing was changed"""
+  2  bad input (arguments, configuration); nothing was changed
+  3  the deployment waits for a person (an approval, the next promote); it
+     goes on from any console that shares the registry"""
+WAITING_FOR_PERSON = 3
 
 env_argument = click.argument("environment", type=environment_choice())
 
@@ -88,17 +92,37 @@ def drive(session: Session, environment: str, as_json: bool) -> None:
 
 def finish(session: Session, deployment_id: str, tick: Tick, as_json: bool) -> None:
     from console import render
-    from core.registry import DeploymentStatus
+    from core.registry import TERMINAL_STATUSES, DeploymentStatus
 
     final = session.registry.get_deployment(deployment_id)
     assert final is not None
+    waiting = tick.state == "operator" and final.status not in TERMINAL_STATUSES
+    who = who_may_act(session, final) if waiting else None
     if as_json:
         render.echo_json_line({"event": "Result", "deployment_id": final.id, "status": str(final.status),
-                               "state": tick.state, "reason": tick.reason})
+                               "state": tick.state, "reason": tick.reason,
+                               **({"waiting_for": tick.reason, "who_may_act": list(who or ())} if waiting else {})})
     else:
         click.echo(f"{final.id}: {final.status}: {tick.reason}")
+        if waiting:
+            click.echo(f"{final.id} waits for a person: {tick.reason}; "
+                       f"{'who may act: ' + ', '.join(who) if who else 'nobody on the allow-list may act'}")
     if final.status in (DeploymentStatus.FAILED, DeploymentStatus.ROLLED_BACK, DeploymentStatus.ABORTED):
         sys.exit(1)
+    if waiting:
+        sys.exit(WAITING_FOR_PERSON)
+
+
+def who_may_act(session: Session, deployment: Deployment) -> tuple[str, ...]:
+    """Who may take the step the deployment waits for: the allow-list, less the deployer where four eyes rule."""
+    from core.model.rollout import Rollout
+
+    engine, env = session.engine, deployment.environment
+    allowed = engine.gate.allowed(env)
+    approval_pending = engine.environment(env).requires_approval and Rollout.of(deployment).approval is None
+    if approval_pending and engine.four_eyes(env) is not None:
+        allowed = tuple(name for name in allowed if name != deployment.actor)  # an approval, by someone else
+    return allowed
 
 
 def _versions(pairs: tuple[str, ...]) -> dict[str, str]:

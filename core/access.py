@@ -60,6 +60,12 @@ class AccessGate:
             raise AccessRefused(why)
         return self.operator
 
+    def allowed(self, environment: str) -> tuple[str, ...]:
+        """Everyone the environment's allow-list names, operators and team members ("*" when anyone may)."""
+        access = self.config.environment(environment).access
+        names = [*access.operators, *(m for g in access.groups for m in self.config.teams.get(g, ()))]
+        return tuple(dict.fromkeys(names))
+
     @staticmethod
     def needs_confirmation(environment: str | None) -> bool:
         """Whether a change here needs the environment's name typed (or --yes): production's, and registry-wide."""

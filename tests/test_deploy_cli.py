@@ -65,10 +65,14 @@ class Cli:
         return result.returncode, [json.loads(line) for line in result.stdout.splitlines()]
 
     def result(self, *args: str) -> dict[str, Any]:
+        """The command's Result line; exit 0 when done, 3 (and who may act) when it waits for a person."""
         code, lines = self.json_lines(*args)
-        assert code == 0, lines
-        assert lines[-1]["event"] == "Result", lines[-1]
-        return lines[-1]
+        result = lines[-1]
+        assert result["event"] == "Result", result
+        waiting = result.get("state") == "operator" and result["status"] in ("pending", "in_progress", "paused")
+        assert code == (3 if waiting else 0), lines
+        assert ("who_may_act" in result) == waiting, result
+        return result
 
     def deployments(self, env: str) -> list[Deployment]:
         return DeploymentRegistry(self.home / "registry.json").list_deployments(environment=env)
@@ -179,7 +183,8 @@ def test_a_production_canary_is_approved_and_promoted_by_hand_to_100(cli: Cli) -
 
     for step in (10, 25, 50, 100):
         code, lines = cli.json_lines("promote", "production", "--yes")
-        assert code == 0 and lines[-1]["event"] == "Result", lines[-1]
+        assert lines[-1]["event"] == "Result", lines[-1]
+        assert code == (0 if step == 100 else 3), lines[-1]  # before 100 %, the next step waits for a person
         (moved,) = [line for line in lines if line["event"] == "WeightChanged"]
         assert moved["percent"] == step and sum(moved["split"].values()) == 100
         assert moved["split"] == cli.live_split("production"), "what was printed is what Cloud Run serves"
@@ -216,5 +221,7 @@ def test_a_bad_set_is_exit_2_and_names_the_problem(project: Cli, pair: str) -> N
 def test_deploy_json_starts_with_the_plan(cli: Cli) -> None:
     code, lines = cli.json_lines("deploy", "production", "--set", f"websocket-server={IMAGE}", "--yes")
 
-    assert code == 0 and lines[-1]["status"] == "pending"
+    # Waiting for an approval is not done: exit 3, what it waits for and who may give it.
+    assert code == 3 and lines[-1]["status"] == "pending", lines[-1]
+    assert "approval" in lines[-1]["waiting_for"] and lines[-1]["who_may_act"] == [OPERATOR], lines[-1]
     assert lines[0]["event"] == "Note" and lines[0]["message"].startswith("deployment planned: deploy websocket-server")

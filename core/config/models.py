@@ -125,6 +125,9 @@ class EnvironmentConfig(FrozenModel):
     secrets: dict[SecretName, SecretRef] = Field(default_factory=dict)
     strategy: DeploymentStrategy
     requires_approval: bool = False
+    # Four eyes: the approver may not be the person who deployed. None (the default) means on for production
+    # when the registry is shared (identities are the database's); the embedded registry's are self-declared.
+    distinct_approver: bool | None = None
 
 
 # GitHub's own rules: an owner is 1-39 letters, digits and single inner hyphens; a repository name is up to 100

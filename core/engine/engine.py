@@ -23,12 +23,13 @@ from core.engine.lock import EnvironmentLock
 from core.engine.planning import plan_for
 from core.engine.tick import Tick
 from core.errors import BadInput, OperationFailed
-from core.model.actions import ActionState, available_actions
+from core.model.actions import ActionState, FourEyes, available_actions
 from core.model.deployment import TERMINAL_STATUSES, Deployment, DeploymentStatus, StageRecord, StageStatus
 from core.model.events import Note, StageStarted
 from core.model.rollout import Rollout
 from core.ports import Ports
 from core.registry import Lease, Registry
+from core.registry.errors import LeaseLost
 
 
 class Engine(StepContext):
@@ -66,7 +67,15 @@ class Engine(StepContext):
         """What this operator may do in `env` with `active` running (None: nothing runs), each with the reason it
         cannot: the model's rule, with this console's access."""
         return available_actions(env, active, requires_approval=self.environment(env).requires_approval,
-                                 refused=self.refusal(env))
+                                 refused=self.refusal(env), four_eyes=self.four_eyes(env))
+
+    def four_eyes(self, env: str) -> FourEyes | None:
+        """The environment's distinct-approver rule for this operator, when it applies (see EnvironmentConfig)."""
+        config = self.environment(env)
+        wanted = config.distinct_approver
+        if wanted is None:
+            wanted = env == "production" and config.requires_approval and self.registry.shared
+        return FourEyes(self.operator, self.gate.allowed(env)) if wanted else None
 
     def lock(self, env: str) -> Lease:
         """The environment's driver lease: the shared registry's (fenced), else a file lock beside the registry."""
@@ -164,12 +173,15 @@ class Engine(StepContext):
         env = self.get(deployment_id).environment
         if self.read_only:
             raise OperationFailed(f"this console is read-only: it does not drive deployments in {env}")
-        self.lock(env).acquire()
+        lease = self.lock(env)
+        lease.acquire()
         try:
             tick = Tick("progressed", "")
             for _ in range(max_ticks):
                 if stop():
                     break
+                if lease.lost:  # another console took over (the registry's fence refuses our writes anyway)
+                    raise LeaseLost(env, None)
                 tick = self.tick(deployment_id)
                 if tick.state in ("finished", "operator"):
                     return tick
@@ -178,7 +190,7 @@ class Engine(StepContext):
                     sleep(min(max(pause, 0.05), 5.0))
             return tick
         finally:
-            self.lock(env).release()
+            lease.release()
 
     def unfinished(self) -> list[Deployment]:
         """Deployments a previous console left running; `drive` each to carry on from what is true."""

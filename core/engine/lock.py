@@ -55,6 +55,10 @@ class EnvironmentLock:
     def held(self) -> bool:
         return self._lock.is_locked
 
+    @property
+    def lost(self) -> bool:
+        return False  # the kernel drops a flock only with its process, which then has nothing left to lose
+
     def owner(self) -> LockOwner | None:
         """Who drives the environment now, or None if nobody does (a leftover owner file is ignored)."""
         if self.held:

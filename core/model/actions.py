@@ -33,16 +33,34 @@ class ActionState:
         return self.unavailable is None
 
 
+@dataclass(frozen=True)
+class FourEyes:
+    """An environment whose approver may not be the person who deployed: who is asking, and who else may approve."""
+
+    operator: str
+    approvers: tuple[str, ...] = ()  # everyone the allow-list names (the deployer is left out when told)
+
+    def refusal(self, environment: str, active: Deployment) -> str | None:
+        if self.operator != active.actor:
+            return None
+        others = [name for name in self.approvers if name != active.actor]
+        who = ", ".join(others) if others else "another person on its allow-list"
+        return f"{environment} needs a second person: {active.actor} deployed {active.id}, so {who} must approve it"
+
+
 def available_actions(environment: str, active: Deployment | None, *, requires_approval: bool,
-                      refused: str | None = None) -> dict[str, ActionState]:
+                      refused: str | None = None, four_eyes: FourEyes | None = None) -> dict[str, ActionState]:
     """Every operator action on `environment` given its running deployment (None: nothing runs).
 
     `refused` is why this operator may change nothing here (read-only console, not on the allow-list); it
-    wins over every other reason for the actions that change something.
+    wins over every other reason for the actions that change something. `four_eyes`, when the environment
+    asks for a distinct approver, refuses the approval to the person who deployed.
     """
     rollout = Rollout.of(active) if active is not None and "rollout" in active.metadata else None
     reasons = {action: _reason(action, environment, active, rollout, requires_approval)
                for action in OPERATOR_ACTIONS}
+    if four_eyes is not None and active is not None and reasons["approve"][0] is None:
+        reasons["approve"] = (four_eyes.refusal(environment, active), False)
     states = {}
     for action, (why, overridable) in reasons.items():
         if refused is not None and action not in READS_ONLY:
