@@ -36,7 +36,7 @@ from core.engine.context import OUTCOME_KEYS
 from core.providers.cloudrun import CloudRunAdapter
 from core.providers.google_retry import RetryPolicy
 from core.providers.profile import Endpoints, google_clients
-from core.registry import Deployment, DeploymentRegistry, DeploymentStatus, StageStatus
+from core.registry import Deployment, DeploymentStatus, Registry, StageStatus, open_registry
 from sandbox.cloud import SandboxCloud
 from sandbox.control import fetch_requests
 from tests.engine_rig import IMAGE as RIG_IMAGE
@@ -79,10 +79,28 @@ class CrashSummary:
     wall_s: float = 0.0
 
 
-def console_env(workdir: Path) -> dict[str, str]:
+@dataclass(frozen=True)
+class Backend:
+    """Which registry the consoles share: the embedded file (default) or a PostgreSQL database, where each person
+    connects as themselves (`urls`: operator -> URL; production's approval needs a second person there)."""
+
+    urls: dict[str, str] = field(default_factory=dict)
+
+    def location(self, workdir: Path, operator: str = "alice") -> str:
+        return self.urls.get(operator) or str(workdir / "registry.json")
+
+    def open(self, workdir: Path) -> Registry:
+        return open_registry(self.location(workdir), operator="checker")
+
+
+EMBEDDED = Backend()
+
+
+def console_env(workdir: Path, registry: str | None = None) -> dict[str, str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("OPSCONSOLE_")}
-    environ.update(OPSCONSOLE_REGISTRY=str(workdir / "registry.json"), OPSCONSOLE_SANDBOX=str(workdir / "sandbox.json"),
-                   OPSCONSOLE_OPERATOR="alice", XDG_CONFIG_HOME=str(workdir / "xdg"),
+    environ.update(OPSCONSOLE_REGISTRY=registry or str(workdir / "registry.json"),
+                   OPSCONSOLE_SANDBOX=str(workdir / "sandbox.json"), OPSCONSOLE_OPERATOR="alice",
+                   XDG_CONFIG_HOME=str(workdir / "xdg"),
                    XDG_DATA_HOME=str(workdir / "data"), PYTHONUNBUFFERED="1")
     return environ
 
@@ -187,10 +205,10 @@ class Run:
     stderr: str
 
 
-def run_console(workdir: Path, args: list[str], plan: KillPlan | None) -> Run:
+def run_console(workdir: Path, args: list[str], plan: KillPlan | None, registry: str | None = None) -> Run:
     """Run `opsconsole ARGS --json`; SIGKILL it when the plan says so, unless it ended first."""
     process = subprocess.Popen([sys.executable, "-m", "console", *args, "--json"], cwd=workdir,
-                               env=console_env(workdir), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                               env=console_env(workdir, registry), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     lines: list[bytes] = []
     reader = threading.Thread(target=lambda: lines.extend(process.stdout or ()), daemon=True)
     reader.start()
@@ -215,12 +233,12 @@ def run_console(workdir: Path, args: list[str], plan: KillPlan | None) -> Run:
     return Run(killed, process.returncode, stderr)
 
 
-def _deployment(registry: DeploymentRegistry, image: str) -> Deployment | None:
+def _deployment(registry: Registry, image: str) -> Deployment | None:
     return next((d for d in registry.iter_deployments(environment=ENV)
                  if d.versions.get(SERVICE) == image), None)
 
 
-def _next_command(registry: DeploymentRegistry, image: str) -> list[str] | None:
+def _next_command(registry: Registry, image: str) -> list[str] | None:
     """What an operator runs now: deploy, approve, resume, or nothing (the deployment has ended)."""
     deployment = _deployment(registry, image)
     if deployment is None:
@@ -232,7 +250,7 @@ def _next_command(registry: DeploymentRegistry, image: str) -> list[str] | None:
     return ["resume", ENV, "--yes"]
 
 
-def _note_kill(registry: DeploymentRegistry, image: str, summary: CrashSummary) -> None:
+def _note_kill(registry: Registry, image: str, summary: CrashSummary) -> None:
     deployment = _deployment(registry, image)
     if deployment is None:
         summary.kill_stages["before the deployment was registered"] += 1
@@ -253,9 +271,9 @@ def _action_key(action: str, detail: dict[str, Any]) -> str:
 
 
 def check_deployment(workdir: Path, sandbox: StandaloneSandbox, image: str, stable: str,
-                     log: list[dict[str, Any]], summary: CrashSummary) -> str | None:
+                     log: list[dict[str, Any]], summary: CrashSummary, backend: Backend = EMBEDDED) -> str | None:
     """Check one ended deployment from the request log, the registry and Cloud Run; the new stable revision."""
-    registry = DeploymentRegistry(workdir / "registry.json")  # opens cleanly, or raises here
+    registry = backend.open(workdir)  # opens cleanly, or raises here
     deployment = _deployment(registry, image)
     if deployment is None:
         summary.failures.append(f"no deployment of {image} in the registry")
@@ -268,7 +286,8 @@ def check_deployment(workdir: Path, sandbox: StandaloneSandbox, image: str, stab
         summary.failures.append(f"{deployment.id}: stages not finished: {unfinished}")
     if registry.get_environment_state(ENV).active:
         summary.failures.append(f"{ENV} still has an active deployment after {deployment.id} ended")
-    if EnvironmentLock(workdir / "locks", ENV, "checker").owner() is not None:
+    lease = registry.lease(ENV, "checker") or EnvironmentLock(workdir / "locks", ENV, "checker")
+    if lease.owner() is not None:
         summary.failures.append(f"{ENV}'s driver lock is still held after every console ended")
 
     # The registry: an action recorded done twice was applied twice.
@@ -321,22 +340,23 @@ def check_deployment(workdir: Path, sandbox: StandaloneSandbox, image: str, stab
 
 
 def crash_one_deployment(workdir: Path, sandbox: StandaloneSandbox, image: str, rnd: random.Random,
-                         kills_wanted: int, summary: CrashSummary) -> None:
-    """Drive one deployment of `image` to its end through killed and restarted consoles."""
-    registry = DeploymentRegistry(workdir / "registry.json")
+                         kills_wanted: int, summary: CrashSummary, backend: Backend = EMBEDDED) -> None:
+    """Drive one deployment of `image` to its end through killed and restarted consoles (bob approves)."""
+    registry = backend.open(workdir)
     after_kill = False
     for _ in range(200):
         command = _next_command(registry, image)
         if command is None:
             return
         plan = KillPlan.draw(rnd) if summary.kills < kills_wanted else None
-        run = run_console(workdir, command, plan)
+        who = "bob" if command[0] == "approve" else "alice"
+        run = run_console(workdir, command, plan, backend.location(workdir, who))
         summary.runs += 1
         summary.restarts += after_kill
         if run.killed:
             summary.kills += 1
             _note_kill(registry, image, summary)
-        elif run.returncode != 0:
+        elif run.returncode not in (0, 3):  # 3: it waits for a person (the approval), who comes next
             summary.failures.append(f"opsconsole {' '.join(command)} exited {run.returncode}: "
                                     f"{run.stderr.strip().splitlines()[-1:] or run.stderr}")
             return
@@ -344,7 +364,7 @@ def crash_one_deployment(workdir: Path, sandbox: StandaloneSandbox, image: str, 
     summary.failures.append(f"the deployment of {image} did not end after 200 console runs")
 
 
-def run_crash_loop(workdir: Path, *, kills: int, seed: int) -> CrashSummary:
+def run_crash_loop(workdir: Path, *, kills: int, seed: int, backend: Backend = EMBEDDED) -> CrashSummary:
     """Deploy new images one after another, killing consoles, until `kills` kills are done and the last one ended."""
     rnd = random.Random(seed)
     summary = CrashSummary()
@@ -361,8 +381,8 @@ def run_crash_loop(workdir: Path, *, kills: int, seed: int) -> CrashSummary:
                 number += 1
                 image = f"{IMAGE}:v{number}.0.0"
                 seq = max((r["seq"] for r in sandbox.requests()), default=0)
-                crash_one_deployment(workdir, sandbox, image, rnd, kills, summary)
-                new = check_deployment(workdir, sandbox, image, stable, sandbox.requests(seq), summary)
+                crash_one_deployment(workdir, sandbox, image, rnd, kills, summary, backend)
+                new = check_deployment(workdir, sandbox, image, stable, sandbox.requests(seq), summary, backend)
                 if new is None:
                     break
                 stable = new

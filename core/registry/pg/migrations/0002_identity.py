@@ -86,7 +86,8 @@ DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'opsconsole_team') THEN
         EXECUTE format('GRANT USAGE ON SCHEMA %I TO opsconsole_team', current_schema());
-        GRANT SELECT ON deployments, events, environments, records, leases, policies TO opsconsole_team;
+        GRANT SELECT ON deployments, events, environments, records, leases, policies, _yoyo_migration
+            TO opsconsole_team;
         GRANT INSERT, UPDATE ON deployments, environments, leases TO opsconsole_team;
         GRANT INSERT ON events TO opsconsole_team;
         GRANT INSERT, UPDATE, DELETE ON records TO opsconsole_team;
