@@ -10,7 +10,7 @@ from pathlib import Path
 from console.wiring import Wiring, seed_from_config
 from core.config import ConsoleConfig, default_config
 from core.engine import Engine, EngineEvent, EventBus, Rollout, Tick
-from core.registry import Deployment, DeploymentRegistry
+from core.registry import Deployment, DeploymentRegistry, Registry
 from sandbox.clock import SandboxClock
 from sandbox.cloud import SandboxCloud
 
@@ -34,7 +34,7 @@ class Rig:
     clock: SandboxClock
     wiring: Wiring
     engine: Engine
-    registry: DeploymentRegistry
+    registry: Registry
     events: list[EngineEvent] = field(default_factory=list)
     _extra: list[Wiring] = field(default_factory=list)
 
@@ -80,13 +80,14 @@ class Rig:
 
 @contextmanager
 def rig(tmp_path: Path, *, scenario: str = "healthy", config: ConsoleConfig | None = None,
-        start: float | None = START) -> Iterator[Rig]:
-    """`start` pins the sandbox clock (epoch seconds) so the simulated traffic is the same on every run."""
+        start: float | None = START, registry: Registry | None = None) -> Iterator[Rig]:
+    """`start` pins the sandbox clock (epoch seconds) so the simulated traffic is the same on every run;
+    `registry` (default: an embedded one in tmp_path) is where the engine records."""
     config = config or rig_config()
     clock = SandboxClock(speed=0, start=start)
     cloud = SandboxCloud(seed=seed_from_config(config), scenario=scenario, clock=clock).start()
     wiring = Wiring.for_sandbox(config, cloud)
-    registry = DeploymentRegistry(tmp_path / "registry.json")
+    registry = registry or DeploymentRegistry(tmp_path / "registry.json")
     bus = EventBus()
     engine = Engine(config, registry, wiring.ports(), operator=OPERATOR, bus=bus, verify_messages=5)
     built = Rig(cloud, clock, wiring, engine, registry)

@@ -225,7 +225,7 @@ def registry_setting(value: str | None) -> str | None:
 
     if is_url(value):
         try:
-            parse_postgres_url(value, where="the registry")
+            parse_postgres_url(value, where=None)
         except BadInput as error:
             raise PydanticCustomError("registry_url", "{problem}", {"problem": str(error)}) from None
         return value

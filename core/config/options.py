@@ -76,5 +76,7 @@ def option_callback(option: str) -> Callable[[Any, Any, Any], Any]:
 
 
 def _shown(value: Any) -> str:
-    text = str(value)
+    from core.config.registry_location import without_password
+
+    text = without_password(str(value))  # a registry URL may carry one; no message ever shows it
     return repr(text if len(text) <= 60 else text[:57] + "...")

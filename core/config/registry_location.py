@@ -67,38 +67,46 @@ def is_url(value: str) -> bool:
     return re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", value) is not None
 
 
-def parse_postgres_url(value: str, *, where: str = "registry") -> PostgresLocation:
-    """The checked URL, or BadInput saying in one sentence what is wrong with it (never echoing a password)."""
+def parse_postgres_url(value: str, *, where: str | None = "registry") -> PostgresLocation:
+    """The checked URL, or BadInput saying in one sentence what is wrong with it (never echoing a password).
+
+    `where` names the URL's source in the sentence ("registry URL '...' names no database"); None leaves the
+    subject out ("names no database"), for a caller that names it itself.
+    """
+    subject = "" if where is None else f"{where} URL {_shown(value)} "
     try:
         parts = urlsplit(value)
         port = parts.port
     except ValueError as error:
-        raise BadInput(f"{where} URL {_shown(value)} is malformed: {error}") from None
+        raise BadInput(f"{subject}is malformed: {error}") from None
     if parts.scheme not in SCHEMES:
-        raise BadInput(f"{where} URL {_shown(value)} has the scheme {parts.scheme!r}; the registry takes a file path "
+        raise BadInput(f"{subject}has the scheme {parts.scheme!r}; the registry takes a file path "
                        "or a postgresql:// URL")
     dbname = unquote(parts.path.lstrip("/"))
     if not dbname or "/" in dbname:
-        raise BadInput(f"{where} URL {_shown(value)} names no database: write postgresql://USER@HOST/DATABASE")
+        raise BadInput(f"{subject}names no database: write postgresql://USER@HOST/DATABASE")
     try:
         params = tuple(parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query)))
     except ValueError:
-        raise BadInput(f"{where} URL {_shown(value)} has a malformed query: write ?name=value&name=value") from None
+        raise BadInput(f"{subject}has a malformed query: write ?name=value&name=value") from None
     for key, _ in params:
         if key not in LIBPQ_PARAMS and key != CLOUDSQL_PARAM:
-            raise BadInput(f"{where} URL {_shown(value)} has the unknown parameter {key!r} (PostgreSQL's connection "
+            raise BadInput(f"{subject}has the unknown parameter {key!r} (PostgreSQL's connection "
                            f"parameters, or {CLOUDSQL_PARAM})")
     instance = dict(params).get(CLOUDSQL_PARAM)
     host = parts.hostname or ""
     if instance is not None:
         if not _INSTANCE.fullmatch(instance):
-            raise BadInput(f"{where} URL {_shown(value)}: {CLOUDSQL_PARAM} {instance!r} is not an instance connection "
-                           "name (PROJECT:REGION:INSTANCE)")
+            raise BadInput(f"{subject}has {CLOUDSQL_PARAM} {instance!r}, which is not an instance connection name "
+                           "(PROJECT:REGION:INSTANCE)")
+        if not parts.username:
+            raise BadInput(f"{subject}names no database user: on Cloud SQL it is your Google identity, with @ "
+                           "written %40 (postgresql://alice%40example.com@/DATABASE?cloudsql_instance=...)")
         if host:
-            raise BadInput(f"{where} URL {_shown(value)} names both a host and a Cloud SQL instance: leave the host "
+            raise BadInput(f"{subject}names both a host and a Cloud SQL instance: leave the host "
                            "out (postgresql://USER@/DATABASE?cloudsql_instance=...)")
     elif not host and "host" not in dict(params):
-        raise BadInput(f"{where} URL {_shown(value)} names no host: write postgresql://USER@HOST/DATABASE")
+        raise BadInput(f"{subject}names no host: write postgresql://USER@HOST/DATABASE")
     return PostgresLocation(url=value, user=unquote(parts.username or ""), host=host, port=port, dbname=dbname,
                             params=params, has_password=parts.password is not None)
 
@@ -111,6 +119,10 @@ def registry_location(value: str | Path, *, where: str = "registry") -> Path | P
     return Path(text).expanduser()
 
 
+def without_password(value: str) -> str:
+    """The text with a URL's password replaced by ***."""
+    return re.sub(r"(://[^:/@?#]*:)[^@/?#]*@", r"\1***@", value)
+
+
 def _shown(value: str) -> str:
-    """The URL as a message may show it: the password replaced by ***."""
-    return repr(re.sub(r"(://[^:/@?#]*:)[^@/?#]*@", r"\1***@", value))
+    return repr(without_password(value))

@@ -9,6 +9,7 @@ applying a step twice. The CLI and the TUI call these same methods.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -29,7 +30,9 @@ from core.model.events import Note, StageStarted
 from core.model.rollout import Rollout
 from core.ports import Ports
 from core.registry import Lease, Registry
-from core.registry.errors import LeaseLost
+from core.registry.errors import LeaseLost, RegistryUnreachable
+
+RETAKE_S = 30.0  # how long a driver waits for a restarted registry before it gives up the environment
 
 
 class Engine(StepContext):
@@ -177,12 +180,26 @@ class Engine(StepContext):
         lease.acquire()
         try:
             tick = Tick("progressed", "")
+            unreachable_since: float | None = None
             for _ in range(max_ticks):
                 if stop():
                     break
-                if lease.lost:  # another console took over (the registry's fence refuses our writes anyway)
-                    raise LeaseLost(env, None)
-                tick = self.tick(deployment_id)
+                if lease.lost:
+                    self._retake(lease, env)
+                try:
+                    tick = self.tick(deployment_id)
+                    unreachable_since = None
+                except LeaseLost:  # a write was refused whole by the fence: nothing half-done, tick again
+                    self._retake(lease, env)
+                    continue
+                except RegistryUnreachable:
+                    # The registry went away mid-tick (a restart, a network blip): the transaction was rolled back
+                    # or committed whole, and the next tick reconciles from what it records, as after a crash.
+                    unreachable_since = unreachable_since or time.monotonic()
+                    if time.monotonic() - unreachable_since > RETAKE_S:
+                        raise
+                    time.sleep(0.5)
+                    continue
                 if tick.state in ("finished", "operator"):
                     return tick
                 if tick.state == "waiting":
@@ -191,6 +208,29 @@ class Engine(StepContext):
             return tick
         finally:
             lease.release()
+
+    def _retake(self, lease: Lease, env: str) -> None:
+        """The lease's session ended (a restarted or unreachable database): take it again if nobody else has, and
+        carry on from what the registry records; if another console took over, stop here, applying nothing more."""
+        lease.release()
+        deadline = time.monotonic() + RETAKE_S
+        while True:
+            try:
+                taken = lease.try_acquire()
+                break
+            except RegistryUnreachable:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        if not taken:
+            owner = lease.owner()
+            raise LeaseLost(env, owner.describe() if owner is not None else None)
+        self.emit(Note(self.active_id(env), env, self.ports.now(),
+                       "the registry connection dropped and this console took the lease again"))
+
+    def active_id(self, env: str) -> str:
+        found = self.active(env)
+        return found.id if found is not None else ""
 
     def unfinished(self) -> list[Deployment]:
         """Deployments a previous console left running; `drive` each to carry on from what is true."""

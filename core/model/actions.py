@@ -73,7 +73,8 @@ def _reason(action: str, env: str, active: Deployment | None, rollout: Rollout |
             requires_approval: bool) -> tuple[str | None, bool]:
     if action == "deploy":
         return (None if active is None else
-                f"{env} already has deployment {active.id} ({active.status}); finish, abort or roll it back first",
+                f"{env} already has deployment {active.id} ({active.status}, started by {active.actor}); finish, "
+                "abort or roll it back first",
                 False)
     if action in ("rollback", "verify"):
         return None, False  # with nothing running, a component goes back / what serves is verified

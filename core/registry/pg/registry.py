@@ -143,6 +143,8 @@ class PostgresRegistry:
         try:
             with conn.transaction():
                 yield conn
+        except psycopg.errors.InsufficientPrivilege as refused:  # four eyes, or a grant / row-level security
+            raise _refused(refused, self.identity) from None
         except psycopg.OperationalError as error:
             raise RegistryUnreachable(self.location, _reason(error)) from None
         finally:
@@ -276,11 +278,8 @@ class PostgresRegistry:
             raw = updated.model_dump(mode="json")
             env = self._environment_doc(conn, updated.environment)
             ledger.count_change(env, current["status"], raw)
-            try:
-                conn.execute("UPDATE deployments SET status = %s, doc = %s WHERE id = %s",
-                             (str(updated.status), Jsonb(raw), deployment_id))
-            except psycopg.errors.InsufficientPrivilege as refused:  # four eyes, or row-level security
-                raise _refused(refused, updated.environment) from None
+            conn.execute("UPDATE deployments SET status = %s, doc = %s WHERE id = %s",
+                         (str(updated.status), Jsonb(raw), deployment_id))
             self._put_environment(conn, env)
         return updated
 
@@ -296,13 +295,9 @@ class PostgresRegistry:
                 "deployment_id": deployment_id, "seq": row[0] + 1, "at": utc_now(), "kind": kind, "action": action,
                 "actor": actor, "detail": {} if detail is None else detail,
             }, f"event for deployment {deployment_id}")
-            try:
-                conn.execute("INSERT INTO events (deployment_id, environment, seq, at, doc) "
-                             "VALUES (%s, %s, %s, %s, %s)",
-                             (deployment_id, current["environment"], event.seq, event.at,
-                              Jsonb(event.model_dump(mode="json"))))
-            except psycopg.errors.InsufficientPrivilege as refused:
-                raise _refused(refused, current["environment"]) from None
+            conn.execute("INSERT INTO events (deployment_id, environment, seq, at, doc) VALUES (%s, %s, %s, %s, %s)",
+                         (deployment_id, current["environment"], event.seq, event.at,
+                          Jsonb(event.model_dump(mode="json"))))
         return event
 
     def set_health(self, name: str, health: str) -> None:
@@ -453,13 +448,18 @@ def _who(actor: str | None, db_user: str) -> str:
     return db_user if not actor or actor == db_user else f"{actor} (database user {db_user})"
 
 
-def _refused(error: psycopg.Error, environment: str) -> Exception:
+def _refused(error: psycopg.Error, identity: str) -> Exception:
+    """The database said no to this user: the four-eyes rule's own sentence, or which grant is missing."""
     from core.errors import OperationFailed
 
     primary = error.diag.message_primary or str(error)
     if "row-level security" in primary:
-        return OperationFailed(f"the registry refused: this database user is not a member of opsconsole_{environment}, "
-                               f"the role that may change {environment}")
+        table = primary.rsplit('"', 2)[-2] if primary.count('"') >= 2 else "the registry"
+        return OperationFailed(f"the registry refused {identity}: changing {table} of an environment needs its role "
+                               "opsconsole_<environment>, which this database user is not a member of")
+    if "permission denied" in primary:
+        return OperationFailed(f"the registry refused {identity}: {primary}; ask the registry's owner for the "
+                               "team's grants (README: a team registry on PostgreSQL)")
     return OperationFailed(primary)
 
 
