@@ -26,7 +26,8 @@ NOT_GATED = {
     ("config", "show"): "reads", ("config", "validate"): "reads", ("status",): "reads", ("history",): "reads",
     ("deployment",): "reads", ("report",): "reads (its month cache is derived data)", ("verify",): "reads",
     ("incident", "list"): "reads", ("incident", "show"): "reads", ("incident", "postmortem"): "reads",
-    ("registry", "check"): "reads", ("infra", "plan"): "a plan file in the work directory; nothing is applied",
+    ("registry", "check"): "reads", ("registry", "export"): "reads (writes only the backup file it is given)",
+    ("infra", "plan"): "a plan file in the work directory; nothing is applied",
     ("infra", "status"): "reads", ("pipeline", "generate"): "writes workflow files into the checkout, for review",
     ("ui",): "the console: its keys call the same engine and gate (tests/test_tui_*)",
     ("sandbox", "serve"): "the simulated cloud", ("sandbox", "scenario"): "the simulated cloud",
@@ -47,6 +48,9 @@ CHANGES: dict[tuple[str, ...], list[str]] = {
     ("infra", "apply"): ["infra", "apply", "production", "--yes"],
     ("pipeline", "configure"): ["pipeline", "configure", "production", "--apply", "--repo", "acme/agent-network"],
     ("registry", "repair"): ["registry", "repair"],
+    # Refused before it connects: the URL is never dialled (nothing listens on port 9).
+    ("registry", "migrate"): ["registry", "migrate", "--from", "data/registry.json", "--to",
+                              "postgresql://nobody@127.0.0.1:9/opsconsole"],
 }
 
 

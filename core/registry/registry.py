@@ -304,6 +304,10 @@ class DeploymentRegistry:
         with self._storage.pinned():
             return {key: dict(doc) for key, doc in Docs(self._db, self._record_table(table)).all().items()}
 
+    def environment_docs(self) -> dict[str, Doc]:
+        """Every environment's stored document by name (health, statistics, versions, last): for export and copy."""
+        return {name: dict(doc) for name, doc in self._hot_view().environments.items()}
+
     @staticmethod
     def _record_table(table: str) -> str:
         if table not in RECORD_TABLES:

@@ -419,6 +419,10 @@ class PostgresRegistry:
         conn.execute("UPDATE environments SET doc = %s, updated_by = current_user WHERE name = %s",
                      (Jsonb(env), env["name"]))
 
+    def environment_docs(self) -> dict[str, Doc]:
+        """Every environment's stored document by name (health, statistics, versions, last): for export."""
+        return {name: dict(doc) for name, doc in self._read("SELECT name, doc FROM environments ORDER BY name")}
+
     def cursor_rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """A read for the registry's own tools (check, export): rows as tuples."""
         with self._transaction() as conn, conn.cursor(row_factory=tuple_row) as cur:

@@ -110,4 +110,4 @@ def _serialized(conn: psycopg.Connection[Any]) -> Iterator[None]:
 def _not_ours(applied: list[str] | None) -> str:
     have = "has no registry schema yet" if applied is None else f"has schema {applied[-1]}"
     return (f"{have}, this opsconsole needs {known_migrations()[-1]}, and this database user may not change it: "
-            "connect once as the schema's owner (or run `opsconsole registry check` as them)")
+            "connect once as the schema's owner (any command, e.g. `opsconsole history`, migrates it)")
