@@ -14,11 +14,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from core.config.registry_location import parse_postgres_url
 from tests.test_infra_terraform_files import INFRA, merged, parse
 
 MODULE = INFRA / "modules" / "registry-db"
 SHARED = INFRA / "environments" / "shared"
-URL = ("postgresql:///${google_sql_database.opsconsole.name}"
+URL = ("postgresql://USER@/${google_sql_database.opsconsole.name}"
        "?cloudsql_instance=${google_sql_database_instance.registry.connection_name}")
 
 
@@ -86,17 +87,20 @@ def test_one_iam_user_per_operator_and_one_service_account_user_for_the_deployer
     assert members["for_each"] == "${local.member_roles}"
 
 
-def test_the_registry_url_names_the_database_and_the_instance_and_no_user() -> None:
+def test_the_registry_url_is_one_the_console_takes_once_a_person_puts_their_identity_in() -> None:
     outputs = {name: spec for block in merged(MODULE)["output"] for name, spec in block.items()}
     assert outputs["registry_url"]["value"] == URL
     assert outputs["connection_name"]["value"] == "${google_sql_database_instance.registry.connection_name}"
     assert resources(MODULE, "google_sql_database")["opsconsole"]["name"] == "opsconsole"
-    # What the console receives, read as a URL: no user (each person is their IAM identity), no host.
     rendered = URL.replace("${google_sql_database.opsconsole.name}", "opsconsole").replace(
         "${google_sql_database_instance.registry.connection_name}", "ops-project:us-central1:opsconsole-registry")
     url = urlsplit(rendered)
-    assert (url.scheme, url.username, url.hostname, url.path) == ("postgresql", None, None, "/opsconsole")
+    assert (url.scheme, url.hostname, url.path) == ("postgresql", None, "/opsconsole")
     assert parse_qs(url.query) == {"cloudsql_instance": ["ops-project:us-central1:opsconsole-registry"]}
+    # The console's own rule reads it: with the person's identity in, an instance to reach through the connector.
+    location = parse_postgres_url(rendered.replace("USER", "alice%40example.com"))
+    assert (location.user, location.dbname, location.cloudsql_instance) == (
+        "alice@example.com", "opsconsole", "ops-project:us-central1:opsconsole-registry")
 
 
 def test_one_shared_root_with_remote_state_uses_the_module() -> None:

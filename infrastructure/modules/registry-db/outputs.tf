@@ -4,8 +4,8 @@ output "connection_name" {
 }
 
 output "registry_url" {
-  description = "The registry location the console takes (--registry, OPSCONSOLE_REGISTRY or registry in opsconsole.toml). It names no user: each person connects as their own IAM identity, as postgresql://alice%40example.com@/opsconsole?cloudsql_instance=... or with the user left out for the identity of their application-default credentials."
-  value       = "postgresql:///${google_sql_database.opsconsole.name}?cloudsql_instance=${google_sql_database_instance.registry.connection_name}"
+  description = "The registry location the console takes (--registry, OPSCONSOLE_REGISTRY or registry in opsconsole.toml), with USER replaced by the person's IAM identity, @ written %40 (postgresql://alice%40example.com@/opsconsole?cloudsql_instance=...): each person connects as themselves, with no password."
+  value       = "postgresql://USER@/${google_sql_database.opsconsole.name}?cloudsql_instance=${google_sql_database_instance.registry.connection_name}"
 }
 
 output "private_ip_address" {
