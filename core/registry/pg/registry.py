@@ -229,6 +229,8 @@ class PostgresRegistry:
                              "VALUES (%s, %s, %s, %s, %s)",
                              (deployment.id, deployment.environment, str(deployment.status), deployment.started_at,
                               Jsonb(raw)))
+        except psycopg.errors.InsufficientPrivilege as refused:  # row-level security
+            raise _refused(refused, deployment.environment) from None
         except psycopg.errors.UniqueViolation:
             holder = conn.execute("SELECT id, doc->>'actor', created_by FROM deployments WHERE environment = %s "
                                   "AND NOT finished", (deployment.environment,)).fetchone()
@@ -406,6 +408,11 @@ class PostgresRegistry:
         if is_deployment_id(deployment_id):
             row = conn.execute("SELECT doc, finished FROM deployments WHERE id = %s FOR UPDATE",
                                (deployment_id,)).fetchone()
+        if row is None and is_deployment_id(deployment_id):
+            # Row-level security hides from FOR UPDATE a row this user may read but not change: say that.
+            hidden = conn.execute("SELECT environment FROM deployments WHERE id = %s", (deployment_id,)).fetchone()
+            if hidden is not None:
+                raise _not_a_member(hidden[0])
         if row is None:
             raise UnknownDeployment(deployment_id, self.location)
         if row[1]:
@@ -414,10 +421,14 @@ class PostgresRegistry:
         return doc
 
     def _environment_doc(self, conn: psycopg.Connection[Any], name: str) -> Doc:
-        conn.execute("INSERT INTO environments (name, doc) VALUES (%s, %s) ON CONFLICT (name) DO NOTHING",
-                     (name, Jsonb(ledger.empty_environment(name))))
+        try:
+            conn.execute("INSERT INTO environments (name, doc) VALUES (%s, %s) ON CONFLICT (name) DO NOTHING",
+                         (name, Jsonb(ledger.empty_environment(name))))
+        except psycopg.errors.InsufficientPrivilege as refused:  # row-level security: not this user's environment
+            raise _refused(refused, name) from None
         row = conn.execute("SELECT doc FROM environments WHERE name = %s FOR UPDATE", (name,)).fetchone()
-        assert row is not None
+        if row is None:  # there, but hidden from FOR UPDATE by row-level security
+            raise _not_a_member(name)
         return dict(row[0])
 
     def _put_environment(self, conn: psycopg.Connection[Any], env: Doc) -> None:
@@ -458,9 +469,15 @@ def _refused(error: psycopg.Error, environment: str) -> Exception:
 
     primary = error.diag.message_primary or str(error)
     if "row-level security" in primary:
-        return OperationFailed(f"the registry refused: this database user is not a member of opsconsole_{environment}, "
-                               f"the role that may change {environment}")
+        return _not_a_member(environment)
     return OperationFailed(primary)
+
+
+def _not_a_member(environment: str) -> Exception:
+    from core.errors import OperationFailed
+
+    return OperationFailed(f"the registry refused: this database user is not a member of opsconsole_{environment}, "
+                           f"the role that may change {environment}")
 
 
 def _reason(error: Exception) -> str:
