@@ -230,6 +230,18 @@ def test_events_are_never_changed(
     assert registry.events(ident) == [event]
 
 
+@pytest.mark.xfail(strict=True, reason="BUG (core/registry/pg/registry.py reads, migration 0001 checks): the database "
+                   "checks only a doc's id/environment/status (events: seq, deployment_id), so a member's raw INSERT "
+                   "of a partial doc is stored, and every console's listing then fails with pydantic's raw "
+                   "ValidationError instead of an OperationFailed naming the damaged row")
+def test_a_malformed_row_written_around_the_code_is_reported_as_damaged(
+    registry: PostgresRegistry, as_role: Callable[[str], psycopg.Connection[Any]]
+) -> None:
+    as_role("alice").execute(RAW_INSERT, raw_deployment("d-20260101-000000-000-abcdef", status="failed"))
+    with pytest.raises(OperationFailed, match="d-20260101-000000-000-abcdef"):
+        registry.list_deployments()
+
+
 # -- who did it: the server's current_user, never the console's word -------------------------------------
 
 
