@@ -1,8 +1,14 @@
-"""The deployment registry's API as the engine and the console use it."""
+"""The deployment registry's API as the engine and the console use it: the contract both backends keep.
+
+Every test taking `registry` runs against the embedded TinyDB registry and the team's PostgreSQL one (a fresh
+database per test, tests/pg_fixtures.py). Tests about TinyDB's files (archives, the hot file, the default
+location) take `tiny` instead and run on the embedded registry alone.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,12 +21,15 @@ from core.registry import (
     DeploymentFinished,
     DeploymentRegistry,
     DeploymentStatus,
+    Registry,
     StageRecord,
     UnknownDeployment,
     default_registry_path,
     is_deployment_id,
+    open_registry,
     started_at_of,
 )
+from core.registry.errors import EnvironmentOccupied
 
 
 def draft(**overrides: Any) -> dict[str, Any]:
@@ -38,9 +47,29 @@ def finished(when: datetime, **overrides: Any) -> dict[str, Any]:
     return draft(**{"status": "succeeded", "started_at": when, "ended_at": when + timedelta(minutes=5), **overrides})
 
 
+@pytest.fixture(params=["tinydb", "postgres"])
+def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Registry]:
+    """Each backend in turn; the PostgreSQL one on a database of the test's own (asked for only then)."""
+    if request.param == "tinydb":
+        yield DeploymentRegistry(tmp_path / "registry.json")
+        return
+    opened = open_registry(request.getfixturevalue("pg_url"))
+    yield opened
+    opened.close()
+
+
 @pytest.fixture
-def registry(tmp_path: Path) -> DeploymentRegistry:
+def tiny(tmp_path: Path) -> DeploymentRegistry:
+    """The embedded registry alone, for what is about its files."""
     return DeploymentRegistry(tmp_path / "registry.json")
+
+
+@pytest.fixture
+def postgres(pg_url: str) -> Iterator[Registry]:
+    """The PostgreSQL registry alone, for where it deliberately differs from the embedded one."""
+    opened = open_registry(pg_url)
+    yield opened
+    opened.close()
 
 
 # -- register / get --------------------------------------------------------------------------------------
@@ -62,13 +91,15 @@ def test_register_assigns_a_readable_time_sortable_id_and_persists(tmp_path: Pat
     assert again.created_at == again.updated_at
 
 
-def test_ids_sort_by_start_time(registry: DeploymentRegistry) -> None:
+def test_ids_sort_by_start_time(registry: Registry) -> None:
     base = datetime(2026, 5, 1, tzinfo=UTC)
-    ids = [registry.register_deployment(draft(started_at=base + timedelta(milliseconds=n))) for n in (5, 1, 3)]
+    # One environment each: the PostgreSQL registry holds one active deployment per environment.
+    ids = [registry.register_deployment(draft(environment=f"env-{n}", started_at=base + timedelta(milliseconds=n)))
+           for n in (5, 1, 3)]
     assert sorted(ids) == [ids[1], ids[2], ids[0]]
 
 
-def test_start_time_in_another_zone_is_stored_in_utc(registry: DeploymentRegistry) -> None:
+def test_start_time_in_another_zone_is_stored_in_utc(registry: Registry) -> None:
     started = datetime(2026, 7, 1, 12, 0, tzinfo=UTC).astimezone(ZoneInfo("Asia/Tokyo"))
     ident = registry.register_deployment(draft(started_at=started))
     found = registry.get_deployment(ident)
@@ -76,7 +107,7 @@ def test_start_time_in_another_zone_is_stored_in_utc(registry: DeploymentRegistr
     assert found is not None and found.started_at.utcoffset() == timedelta(0)
 
 
-def test_get_returns_none_for_unknown_or_malformed_ids(registry: DeploymentRegistry) -> None:
+def test_get_returns_none_for_unknown_or_malformed_ids(registry: Registry) -> None:
     registry.register_deployment(draft())
     assert registry.get_deployment("d-20260101-000000-000-abcdef") is None
     assert registry.get_deployment("not-an-id") is None
@@ -100,7 +131,7 @@ def test_get_returns_none_for_unknown_or_malformed_ids(registry: DeploymentRegis
     ],
 )
 def test_bad_deployment_data_is_refused_naming_the_field(
-    registry: DeploymentRegistry, data: dict[str, Any], named: str
+    registry: Registry, data: dict[str, Any], named: str
 ) -> None:
     with pytest.raises(BadInput, match=named) as caught:
         registry.register_deployment(data)
@@ -108,24 +139,28 @@ def test_bad_deployment_data_is_refused_naming_the_field(
     assert registry.list_deployments() == []
 
 
-def test_registering_a_finished_deployment_archives_it_directly(registry: DeploymentRegistry) -> None:
+def test_registering_a_finished_deployment_records_it_as_finished(registry: Registry) -> None:
     ident = registry.register_deployment(finished(datetime(2026, 2, 10, tzinfo=UTC)))
     assert registry.active_deployments() == []
     found = registry.get_deployment(ident)
     assert found is not None and found.status == DeploymentStatus.SUCCEEDED
-    assert (registry.archive_dir / "2026-02.jsonl").read_text().count("\n") == 1
     state = registry.get_environment_state("production")
     assert state.statistics["total"] == 1 and state.statistics["succeeded"] == 1
     assert state.current_versions == {"websocket-server": "1.4.0"}
 
 
-def test_import_history_refuses_unfinished_records(registry: DeploymentRegistry) -> None:
+def test_registering_a_finished_deployment_archives_it_directly(tiny: DeploymentRegistry) -> None:
+    tiny.register_deployment(finished(datetime(2026, 2, 10, tzinfo=UTC)))
+    assert (tiny.archive_dir / "2026-02.jsonl").read_text().count("\n") == 1
+
+
+def test_import_history_refuses_unfinished_records(registry: Registry) -> None:
     with pytest.raises(BadInput, match="history record 1 has status in_progress"):
         registry.import_history([finished(datetime(2026, 1, 1, tzinfo=UTC)), draft(status="in_progress")])
     assert registry.list_deployments() == []
 
 
-def test_import_history_keeps_events(registry: DeploymentRegistry) -> None:
+def test_import_history_keeps_events(registry: Registry) -> None:
     when = datetime(2025, 12, 24, tzinfo=UTC)
     events = [{"kind": "intent", "action": "apply plan", "actor": "ci"}, {"kind": "done", "action": "apply plan",
                                                                             "actor": "ci", "detail": {"rc": 0}}]
@@ -135,10 +170,28 @@ def test_import_history_keeps_events(registry: DeploymentRegistry) -> None:
     assert got[1].detail == {"rc": 0}
 
 
+def test_embedded_registry_allows_two_active_deployments_in_one_environment(tiny: DeploymentRegistry) -> None:
+    # The one difference between the backends the contract tests steer around (one environment each).
+    first, second = tiny.register_deployment(draft()), tiny.register_deployment(draft())
+    assert {d.id for d in tiny.active_deployments()} == {first, second}
+
+
+def test_postgres_registry_refuses_a_second_active_deployment_in_one_environment(postgres: Registry) -> None:
+    first = postgres.register_deployment(draft(actor="alice"))
+    with pytest.raises(EnvironmentOccupied, match=f"production already has deployment {first} in progress, "
+                                                  "started by alice") as caught:
+        postgres.register_deployment(draft(actor="bob"))
+    assert isinstance(caught.value, OperationFailed) and caught.value.exit_code == 1
+    assert [d.id for d in postgres.active_deployments()] == [first]
+    assert postgres.get_environment_state("production").statistics["total"] == 1
+    postgres.update_deployment(first, status="succeeded")
+    assert postgres.register_deployment(draft(actor="bob")) != first  # free again once the first finished
+
+
 # -- update ------------------------------------------------------------------------------------------------
 
 
-def test_update_changes_status_stages_metadata_and_cause(registry: DeploymentRegistry) -> None:
+def test_update_changes_status_stages_metadata_and_cause(registry: Registry) -> None:
     ident = registry.register_deployment(draft(metadata={"ticket": "OPS-1"}))
     stage = StageRecord(name="canary 10%", status="in_progress", started_at=datetime(2026, 1, 1, tzinfo=UTC))
     updated = registry.update_deployment(
@@ -154,7 +207,7 @@ def test_update_changes_status_stages_metadata_and_cause(registry: DeploymentReg
     assert paused.updated_at >= updated.updated_at
 
 
-def test_finishing_archives_the_deployment_with_its_events(registry: DeploymentRegistry) -> None:
+def test_finishing_keeps_the_deployment_with_its_events(registry: Registry) -> None:
     ident = registry.register_deployment(draft())
     registry.append_event(ident, "intent", "shift traffic to 10%", actor="alice", detail={"percent": 10})
     registry.append_event(ident, "done", "shift traffic to 10%", actor="alice")
@@ -165,11 +218,18 @@ def test_finishing_archives_the_deployment_with_its_events(registry: DeploymentR
     assert registry.get_deployment(ident) == done
     assert [(e.seq, e.kind) for e in registry.events(ident)] == [(1, "intent"), (2, "done")]
     assert registry.events(ident)[0].detail == {"percent": 10}
-    hot = json.loads(registry.path.read_text())
+
+
+def test_finishing_moves_the_deployment_and_its_events_out_of_the_hot_file(tiny: DeploymentRegistry) -> None:
+    ident = tiny.register_deployment(draft())
+    tiny.append_event(ident, "intent", "shift traffic to 10%", actor="alice")
+    tiny.update_deployment(ident, status="rolled_back", rollback_cause="latency p99 regressed")
+    hot = json.loads(tiny.path.read_text())
     assert ident not in hot["deployments"] and ident not in hot["events"]
+    assert [e.seq for e in tiny.events(ident)] == [1]
 
 
-def test_finished_deployment_is_final(registry: DeploymentRegistry) -> None:
+def test_finished_deployment_is_final(registry: Registry) -> None:
     ident = registry.register_deployment(draft())
     registry.update_deployment(ident, status="failed")
     with pytest.raises(DeploymentFinished, match=f"{ident} already finished \\(failed\\)") as caught:
@@ -181,7 +241,7 @@ def test_finished_deployment_is_final(registry: DeploymentRegistry) -> None:
     assert found is not None and found.status == DeploymentStatus.FAILED
 
 
-def test_update_refuses_unknown_ids_and_bad_values(registry: DeploymentRegistry) -> None:
+def test_update_refuses_unknown_ids_and_bad_values(registry: Registry) -> None:
     with pytest.raises(UnknownDeployment, match="no deployment 'd-20260101-000000-000-abcdef'"):
         registry.update_deployment("d-20260101-000000-000-abcdef", status="failed")
     with pytest.raises(BadInput, match="no deployment 'nonsense'"):
@@ -199,7 +259,7 @@ def test_update_refuses_unknown_ids_and_bad_values(registry: DeploymentRegistry)
     assert found is not None and found.status == DeploymentStatus.PENDING
 
 
-def test_terminal_update_takes_the_given_end_time(registry: DeploymentRegistry) -> None:
+def test_terminal_update_takes_the_given_end_time(registry: Registry) -> None:
     ident = registry.register_deployment(draft(started_at=datetime(2026, 3, 1, tzinfo=UTC)))
     end = datetime(2026, 3, 1, 0, 7, tzinfo=UTC)
     assert registry.update_deployment(ident, status="aborted", ended_at=end).ended_at == end
@@ -208,17 +268,17 @@ def test_terminal_update_takes_the_given_end_time(registry: DeploymentRegistry) 
 # -- events ------------------------------------------------------------------------------------------------
 
 
-def test_events_are_numbered_in_order(registry: DeploymentRegistry) -> None:
+def test_events_are_numbered_in_order(registry: Registry) -> None:
     ident = registry.register_deployment(draft())
     first = registry.append_event(ident, "intent", "create revision", actor="engine")
     second = registry.append_event(ident, "done", "create revision", actor="engine", detail={"rev": "r2"})
     assert (first.seq, second.seq) == (1, 2)
     assert registry.events(ident) == [first, second]
-    other = registry.register_deployment(draft())
+    other = registry.register_deployment(draft(environment="staging"))
     assert registry.append_event(other, "note", "operator looked", actor="bob").seq == 1
 
 
-def test_events_of_unknown_deployment(registry: DeploymentRegistry) -> None:
+def test_events_of_unknown_deployment(registry: Registry) -> None:
     assert registry.events("d-20260101-000000-000-abcdef") == []
     with pytest.raises(UnknownDeployment):
         registry.append_event("d-20260101-000000-000-abcdef", "note", "x", actor="bob")
@@ -231,7 +291,7 @@ def test_events_of_unknown_deployment(registry: DeploymentRegistry) -> None:
 # -- environment state -------------------------------------------------------------------------------------
 
 
-def test_environment_state_tracks_versions_statistics_health_and_last(registry: DeploymentRegistry) -> None:
+def test_environment_state_tracks_versions_statistics_health_and_last(registry: Registry) -> None:
     start = datetime(2026, 4, 1, tzinfo=UTC)
     first = registry.register_deployment(
         draft(versions={"websocket-server": "1.0", "frontend": "2.0"}, started_at=start)
@@ -259,7 +319,7 @@ def test_environment_state_tracks_versions_statistics_health_and_last(registry: 
 
 
 def test_a_later_finished_success_wins_current_versions_even_if_imported_out_of_order(
-    registry: DeploymentRegistry,
+    registry: Registry,
 ) -> None:
     day = datetime(2026, 6, 1, tzinfo=UTC)
     registry.import_history([finished(day + timedelta(days=2), versions={"frontend": "new"})])
@@ -267,7 +327,7 @@ def test_a_later_finished_success_wins_current_versions_even_if_imported_out_of_
     assert registry.get_environment_state("production").current_versions == {"frontend": "new"}
 
 
-def test_unknown_environment_has_an_empty_state(registry: DeploymentRegistry) -> None:
+def test_unknown_environment_has_an_empty_state(registry: Registry) -> None:
     state = registry.get_environment_state("dev")
     assert (state.health, state.active, state.last, state.current_versions) == ("unknown", [], None, {})
     assert state.statistics["total"] == 0 and set(state.statistics.values()) == {0}
@@ -280,7 +340,7 @@ def test_unknown_environment_has_an_empty_state(registry: DeploymentRegistry) ->
 # -- listing -----------------------------------------------------------------------------------------------
 
 
-def _history(registry: DeploymentRegistry) -> list[str]:
+def _history(registry: Registry) -> list[str]:
     """Six finished deployments over three months and two environments, plus one active one."""
     records = [
         finished(datetime(2026, month, day, tzinfo=UTC), environment=env, status=status)
@@ -294,7 +354,7 @@ def _history(registry: DeploymentRegistry) -> list[str]:
     return ids
 
 
-def test_listing_is_newest_first_across_archive_and_active(registry: DeploymentRegistry) -> None:
+def test_listing_is_newest_first_across_archive_and_active(registry: Registry) -> None:
     ids = _history(registry)
     assert [d.id for d in registry.list_deployments()] == ids[::-1]
     assert [d.id for d in registry.list_deployments(limit=3)] == ids[::-1][:3]
@@ -303,7 +363,7 @@ def test_listing_is_newest_first_across_archive_and_active(registry: DeploymentR
     assert [d.id for d in registry.active_deployments()] == [ids[-1]]
 
 
-def test_listing_filters(registry: DeploymentRegistry) -> None:
+def test_listing_filters(registry: Registry) -> None:
     ids = _history(registry)
     assert [d.id for d in registry.list_deployments(environment="staging")] == [ids[5], ids[3], ids[0]]
     assert [d.id for d in registry.list_deployments(status="succeeded")] == [ids[4], ids[2], ids[0]]
@@ -314,7 +374,7 @@ def test_listing_filters(registry: DeploymentRegistry) -> None:
     assert [d.id for d in newest_production] == [ids[4]]
 
 
-def test_listing_refuses_bad_filters(registry: DeploymentRegistry) -> None:
+def test_listing_refuses_bad_filters(registry: Registry) -> None:
     with pytest.raises(BadInput, match="limit"):
         registry.list_deployments(limit=-1)
     with pytest.raises(BadInput, match="status filter 'done'"):
@@ -323,14 +383,14 @@ def test_listing_refuses_bad_filters(registry: DeploymentRegistry) -> None:
         registry.list_deployments(since=datetime(2026, 1, 1))
 
 
-def test_listing_with_a_limit_reads_only_the_months_it_needs(registry: DeploymentRegistry) -> None:
-    ids = _history(registry)
+def test_listing_with_a_limit_reads_only_the_months_it_needs(tiny: DeploymentRegistry) -> None:
+    ids = _history(tiny)
     # Damage January: a listing satisfied by March and February never opens it; a full listing does.
-    january = registry.archive_dir / "2026-01.jsonl"
+    january = tiny.archive_dir / "2026-01.jsonl"
     january.write_bytes(b"{not json}\n" + january.read_bytes())
-    assert [d.id for d in registry.list_deployments(limit=4)] == ids[::-1][:4]
+    assert [d.id for d in tiny.list_deployments(limit=4)] == ids[::-1][:4]
     with pytest.raises(OperationFailed, match=r"2026-01\.jsonl is damaged"):
-        registry.list_deployments()
+        tiny.list_deployments()
 
 
 def test_hot_file_size_does_not_grow_with_history(tmp_path: Path) -> None:

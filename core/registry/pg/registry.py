@@ -144,7 +144,7 @@ class PostgresRegistry:
             with conn.transaction():
                 yield conn
         except psycopg.errors.InsufficientPrivilege as refused:  # four eyes, or a grant / row-level security
-            raise _refused(refused, self.identity) from None
+            raise _refused(refused, None) from None
         except psycopg.OperationalError as error:
             raise RegistryUnreachable(self.location, _reason(error)) from None
         finally:
@@ -231,6 +231,8 @@ class PostgresRegistry:
                              "VALUES (%s, %s, %s, %s, %s)",
                              (deployment.id, deployment.environment, str(deployment.status), deployment.started_at,
                               Jsonb(raw)))
+        except psycopg.errors.InsufficientPrivilege as refused:  # row-level security
+            raise _refused(refused, deployment.environment) from None
         except psycopg.errors.UniqueViolation:
             holder = conn.execute("SELECT id, doc->>'actor', created_by FROM deployments WHERE environment = %s "
                                   "AND NOT finished", (deployment.environment,)).fetchone()
@@ -401,6 +403,11 @@ class PostgresRegistry:
         if is_deployment_id(deployment_id):
             row = conn.execute("SELECT doc, finished FROM deployments WHERE id = %s FOR UPDATE",
                                (deployment_id,)).fetchone()
+        if row is None and is_deployment_id(deployment_id):
+            # Row-level security hides from FOR UPDATE a row this user may read but not change: say that.
+            hidden = conn.execute("SELECT environment FROM deployments WHERE id = %s", (deployment_id,)).fetchone()
+            if hidden is not None:
+                raise _not_a_member(hidden[0])
         if row is None:
             raise UnknownDeployment(deployment_id, self.location)
         if row[1]:
@@ -409,10 +416,14 @@ class PostgresRegistry:
         return doc
 
     def _environment_doc(self, conn: psycopg.Connection[Any], name: str) -> Doc:
-        conn.execute("INSERT INTO environments (name, doc) VALUES (%s, %s) ON CONFLICT (name) DO NOTHING",
-                     (name, Jsonb(ledger.empty_environment(name))))
+        try:
+            conn.execute("INSERT INTO environments (name, doc) VALUES (%s, %s) ON CONFLICT (name) DO NOTHING",
+                         (name, Jsonb(ledger.empty_environment(name))))
+        except psycopg.errors.InsufficientPrivilege as refused:  # row-level security: not this user's environment
+            raise _refused(refused, name) from None
         row = conn.execute("SELECT doc FROM environments WHERE name = %s FOR UPDATE", (name,)).fetchone()
-        assert row is not None
+        if row is None:  # there, but hidden from FOR UPDATE by row-level security
+            raise _not_a_member(name)
         return dict(row[0])
 
     def _put_environment(self, conn: psycopg.Connection[Any], env: Doc) -> None:
@@ -452,19 +463,27 @@ def _who(actor: str | None, db_user: str) -> str:
     return db_user if not actor or actor == db_user else f"{actor} (database user {db_user})"
 
 
-def _refused(error: psycopg.Error, identity: str) -> Exception:
-    """The database said no to this user: the four-eyes rule's own sentence, or which grant is missing."""
+def _refused(error: psycopg.Error, environment: str | None) -> Exception:
+    """The database said no to this user: the four-eyes rule's own sentence, or which role or grant is missing."""
     from core.errors import OperationFailed
 
     primary = error.diag.message_primary or str(error)
     if "row-level security" in primary:
-        table = primary.rsplit('"', 2)[-2] if primary.count('"') >= 2 else "the registry"
-        return OperationFailed(f"the registry refused {identity}: changing {table} of an environment needs its role "
-                               "opsconsole_<environment>, which this database user is not a member of")
+        if environment is not None:
+            return _not_a_member(environment)
+        return OperationFailed("the registry refused: changing an environment needs its role opsconsole_<environment>, "
+                               "which this database user is not a member of")
     if "permission denied" in primary:
-        return OperationFailed(f"the registry refused {identity}: {primary}; ask the registry's owner for the "
-                               "team's grants (README: a team registry on PostgreSQL)")
+        return OperationFailed(f"the registry refused: {primary}; ask the registry's owner for the team's grants "
+                               "(README: a team registry on PostgreSQL)")
     return OperationFailed(primary)
+
+
+def _not_a_member(environment: str) -> Exception:
+    from core.errors import OperationFailed
+
+    return OperationFailed(f"the registry refused: this database user is not a member of opsconsole_{environment}, "
+                           f"the role that may change {environment}")
 
 
 def _reason(error: Exception) -> str:
