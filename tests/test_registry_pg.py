@@ -89,9 +89,6 @@ def team(pg_cluster: PgCluster, pg_url: str, registry: PostgresRegistry,
     The roles are made after the owner opened the registry, since its migration creates the group roles.
     """
     db = dbname_of(pg_url)
-    # Work-around for a bug this module reports (test_a_team_member_opens_the_registry_with_only_the_readme_grants):
-    # a member cannot read yoyo's migration table, so the registry cannot check the schema as them.
-    pg_cluster.execute("GRANT SELECT ON opsconsole._yoyo_migration TO opsconsole_team", dbname=db)
     for name, group in GROUPS.items():
         pg_cluster.create_role(name, PASSWORD, in_roles=(group,))
 
@@ -230,10 +227,6 @@ def test_events_are_never_changed(
     assert registry.events(ident) == [event]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (core/registry/pg/registry.py reads, migration 0001 checks): the database "
-                   "checks only a doc's id/environment/status (events: seq, deployment_id), so a member's raw INSERT "
-                   "of a partial doc is stored, and every console's listing then fails with pydantic's raw "
-                   "ValidationError instead of an OperationFailed naming the damaged row")
 def test_a_malformed_row_written_around_the_code_is_reported_as_damaged(
     registry: PostgresRegistry, as_role: Callable[[str], psycopg.Connection[Any]]
 ) -> None:
@@ -260,8 +253,6 @@ def test_created_by_cannot_be_forged(
     assert row_of(pg_cluster, pg_url, ident)[2:4] == ("alice", "alice")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (migration 0002 four_eyes): an UPDATE that leaves the approval alone "
-                   "keeps whatever approved_by it sets, so a member can write approved_by = 'bob' by hand")
 def test_approved_by_cannot_be_forged(
     pg_cluster: PgCluster, pg_url: str, registry: PostgresRegistry,
     as_role: Callable[[str], psycopg.Connection[Any]],
@@ -348,9 +339,6 @@ def test_a_member_of_dev_only_cannot_register_in_production(team: Callable[[str]
     assert carol.list_deployments() == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (core/registry/pg/schema.py + migration 0002): opsconsole_team gets no "
-                   "SELECT on opsconsole._yoyo_migration, so a member opening the registry fails checking the schema "
-                   "with psycopg's raw 'permission denied for table _yoyo_migration'")
 def test_a_team_member_opens_the_registry_with_only_the_readme_grants(
     pg_cluster: PgCluster, pg_url: str, registry: PostgresRegistry, opened: Callable[..., PostgresRegistry]
 ) -> None:

@@ -1,7 +1,7 @@
 """What every registry offers the rest of core: the embedded TinyDB one and the team's PostgreSQL one.
 
 Callers type against `Registry`; `core.registry.open.open_registry` picks the backend from the location.
-The contract tests (tests/test_registry_contract.py) hold both to the same behaviour.
+The contract tests (tests/test_registry.py, every test on both backends) hold them to the same behaviour.
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ import psycopg
 from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
+from pydantic import BaseModel, ValidationError
 
 from core.config.registry_location import PostgresLocation
 from core.errors import BadInput
@@ -42,6 +43,7 @@ from core.registry.errors import (
     DeploymentFinished,
     EnvironmentOccupied,
     LeaseLost,
+    RegistryRecordDamaged,
     RegistryUnreachable,
     UnknownDeployment,
 )
@@ -66,6 +68,7 @@ from core.registry.validation import as_status, check, utc_now, validate
 
 Doc = dict[str, Any]
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 RECORD_TABLES = ("infrastructure", "incidents")
 PAGE = 500  # listing reads this many rows per round trip
 
@@ -335,17 +338,17 @@ class PostgresRegistry:
         if not is_deployment_id(deployment_id):
             return None
         rows = self._read("SELECT doc FROM deployments WHERE id = %s", (deployment_id,))
-        return Deployment.model_validate(rows[0][0]) if rows else None
+        return self._valid(Deployment, rows[0][0], f"deployment {deployment_id}") if rows else None
 
     def events(self, deployment_id: str) -> list[StepEvent]:
         if not is_deployment_id(deployment_id):
             return []
         rows = self._read("SELECT doc FROM events WHERE deployment_id = %s ORDER BY seq", (deployment_id,))
-        return [StepEvent.model_validate(row[0]) for row in rows]
+        return [self._valid(StepEvent, row[0], f"event of deployment {deployment_id}") for row in rows]
 
     def active_deployments(self) -> list[Deployment]:
         rows = self._read("SELECT doc FROM deployments WHERE NOT finished ORDER BY id DESC")
-        return [Deployment.model_validate(row[0]) for row in rows]
+        return [self._valid(Deployment, row[0], "active deployment") for row in rows]
 
     def get_environment_state(self, name: str) -> EnvironmentState:
         name = check(EnvironmentName, name, "environment name")
@@ -354,7 +357,7 @@ class PostgresRegistry:
             active = conn.execute("SELECT doc FROM deployments WHERE environment = %s AND NOT finished "
                                   "ORDER BY id DESC", (name,)).fetchall()
         return ledger.to_state(env[0] if env else ledger.empty_environment(name),
-                               [Deployment.model_validate(row[0]) for row in active])
+                               [self._valid(Deployment, row[0], "active deployment") for row in active])
 
     def list_deployments(self, *, environment: str | None = None, status: DeploymentStatus | str | None = None,
                          since: datetime | None = None, until: datetime | None = None,
@@ -381,8 +384,8 @@ class PostgresRegistry:
                 "AND (%(status)s::text IS NULL OR status = %(status)s) AND (%(low)s::text IS NULL OR id >= %(low)s) "
                 "AND (%(before)s::text IS NULL OR id < %(before)s) ORDER BY id DESC LIMIT %(page)s",
                 {"env": environment, "status": status, "low": low, "before": before, "page": PAGE})
-            for _, doc in rows:
-                yield Deployment.model_validate(doc)
+            for ident, doc in rows:
+                yield self._valid(Deployment, doc, f"deployment {ident}")
             if len(rows) < PAGE:
                 return
             before = rows[-1][0]
@@ -396,6 +399,19 @@ class PostgresRegistry:
             (low, high, environment, environment))
 
     # -- internals -----------------------------------------------------------------------------------------------
+
+    def _valid(self, model: type[M], doc: Any, what: str) -> M:
+        """A stored row as its model; a row written around the console (raw SQL) that is not one is named, not
+        shown as a validation traceback."""
+        try:
+            return model.model_validate(doc)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "the row"
+            ident = doc.get("id") if isinstance(doc, dict) else None
+            name = what if ident is None or str(ident) in what else f"{what} {ident}"
+            raise RegistryRecordDamaged(self.location, f"{name}: {where}: {first['msg'].lower()}; `opsconsole "
+                                                       "registry check` lists every such row") from None
 
     def _locked(self, conn: psycopg.Connection[Any], deployment_id: str, what: str) -> Doc:
         """The deployment's stored document, its row locked until the transaction ends; refused when finished."""

@@ -26,6 +26,8 @@ BEGIN
                 NEW.environment, OLD.created_by, NEW.id USING ERRCODE = 'insufficient_privilege';
         END IF;
         NEW.approved_by := current_user;
+    ELSE
+        NEW.approved_by := OLD.approved_by;  -- only an approval sets it, and only to who gave it
     END IF;
     NEW.updated_by := current_user;
     NEW.created_by := OLD.created_by;
