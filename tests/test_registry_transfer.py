@@ -143,6 +143,19 @@ def test_what_moved_in_the_source_since_is_brought_up_to_date(
     assert_same(source, target)
 
 
+def test_an_approval_given_in_the_file_since_the_first_run_is_brought_over_by_the_owner(
+        tmp_path: Path, source: DeploymentRegistry, pg_url: str, target: PostgresRegistry) -> None:
+    assert migrate(tmp_path, source, pg_url).returncode == 0
+    running = source.active_deployments()[0]
+    rollout = {**running.metadata.get("rollout", {}), "approval": {"actor": "bob", "at": "2026-11-02T10:00:00+00:00"}}
+    source.update_deployment(running.id, metadata={"rollout": rollout})
+
+    ran = migrate(tmp_path, source, pg_url)  # the owner copies it: the four-eyes rule is for people, not the copy
+
+    assert ran.returncode == 0, ran.stderr
+    assert target.get_deployment(running.id).metadata["rollout"]["approval"]["actor"] == "bob"
+
+
 def test_a_deployment_the_team_moved_on_in_postgresql_is_left_as_it_is_there(
         tmp_path: Path, source: DeploymentRegistry, pg_url: str, target: PostgresRegistry) -> None:
     assert migrate(tmp_path, source, pg_url).returncode == 0
