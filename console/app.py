@@ -39,7 +39,7 @@ from console.snapshot import EnvironmentSnapshot, take_snapshot
 from core.config import ENVIRONMENTS
 from core.engine import Engine, EngineEvent, EnvironmentBusy, Tick
 from core.errors import OpsError
-from core.model.events import DeploymentFinished, RolledBack
+from core.model.events import DeploymentFinished, Note, RolledBack
 from core.recovery.context import RecoveryPorts
 from core.recovery.incident import IncidentStore
 from widgets.action_panel import ActionRow
@@ -61,6 +61,13 @@ class OpsConsoleApp(App[None]):
         """Someone (this console, another, the CLI, a pipeline) committed a change to the shared registry."""
 
         change: Any
+
+    @dataclass
+    class Orphaned(Message):
+        """An environment's deployment is running and no console drives it (its driver died or was cut off)."""
+
+        environment: str
+        deployment_id: str
 
     @dataclass
     class TeamSeen(Message):
@@ -178,11 +185,34 @@ class OpsConsoleApp(App[None]):
         self._refresh_worker = self._in_thread(self._take_snapshots, name="Refresh", group="refresh")
 
     def _take_snapshots(self) -> None:
-        self.post_message(self.Refreshed({e: take_snapshot(self.engine, e) for e in self.environments}))
+        snapshots = {e: take_snapshot(self.engine, e) for e in self.environments}
+        self.post_message(self.Refreshed(snapshots))
         if self.engine.registry.shared:
             from console.team import team_line
 
             self.post_message(self.TeamSeen(team_line(self.engine.registry, self.engine.operator)))
+            if not self.read_only:  # a deployment nobody drives (its console died): offer to take it over
+                for name, snapshot in snapshots.items():
+                    if snapshot.active is not None and self._nobody_drives(name):
+                        self.post_message(self.Orphaned(name, snapshot.active.id))
+
+    def _nobody_drives(self, environment: str) -> bool:
+        """No console holds the environment's lease (read from the database; this thread may block on it)."""
+        lease = self.engine.lock(environment)
+        try:
+            return not lease.held and lease.owner() is None
+        except OpsError:
+            return False
+
+    @on(Orphaned)
+    def _orphaned(self, message: Orphaned) -> None:
+        """Take over a deployment whose driver is gone: it goes on from the write-ahead record, nothing twice."""
+        env = message.environment
+        if any(not w.is_finished for w in self.workers if w.group in (f"drive:{env}", f"act:{env}")):
+            return  # this console drives it already, or an action here is about to
+        self.engine.emit(Note(message.deployment_id, env, self.engine.ports.now(),
+                              f"nobody drives {env} now: this console takes it over"))
+        self._in_thread(partial(self._drive, env), name=f"Taking over {env}", group=f"drive:{env}", exclusive=True)
 
     @on(Refreshed)
     def _refreshed(self, message: Refreshed) -> None:
@@ -426,7 +456,8 @@ class OpsConsoleApp(App[None]):
             self.drive(event.worker.group.removeprefix("act:"))
         error = event.worker.error
         if isinstance(error, EnvironmentBusy):  # another console drives it and applies what we request
-            self.tell(str(error), title=event.worker.name, severity="warning")
+            if not event.worker.name.startswith("Taking over"):  # a lost race to take over is nothing to report
+                self.tell(str(error), title=event.worker.name, severity="warning")
         elif isinstance(error, OpsError):
             self.tell(str(error), title=event.worker.name, severity="error")
         else:

@@ -59,7 +59,9 @@ def connected(registry: PostgresRegistry) -> list[Presence]:
         if len(parts) < 4:
             continue
         role = " ".join(parts[1:-2])
-        found.append(Presence(parts[-2], str(user), role, int(parts[-1]) if parts[-1].isdigit() else 0, float(since)))
+        # Another user's backend_start is hidden from roles without pg_read_all_stats: 0 then, not an error.
+        found.append(Presence(parts[-2], str(user), role, int(parts[-1]) if parts[-1].isdigit() else 0,
+                              float(since or 0)))
     return found
 
 
