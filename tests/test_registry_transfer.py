@@ -111,6 +111,23 @@ def test_migrate_copies_the_whole_registry_with_its_ids_events_statistics_and_re
     assert {d.actor for d in target.iter_deployments()} > {"alice", "bob"}
 
 
+def test_the_report_reads_the_same_rows_from_both_backends(
+        tmp_path: Path, source: DeploymentRegistry, pg_url: str, target: PostgresRegistry) -> None:
+    from core.reports.source import read_rows
+
+    assert migrate(tmp_path, source, pg_url).returncode == 0
+    start, end = datetime(2025, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
+    def same(rows: list[Any]) -> list[Any]:
+        """Versions and commit times as sets: jsonb keeps an object's keys in its own order, and no figure reads it."""
+        return [row._replace(versions_json=json.dumps(row.versions, sort_keys=True),
+                             commit_times=tuple(sorted(row.commit_times))) for row in rows]
+
+    from_file = same(read_rows(source, start, end, None))
+    assert len(from_file) > 300 and any(row.failed_stage_start is not None for row in from_file)
+    assert same(read_rows(target, start, end, None)) == from_file
+    assert same(read_rows(target, start, end, "production")) == [r for r in from_file if r.environment == "production"]
+
+
 def test_a_second_run_copies_nothing_and_doubles_nothing(
         tmp_path: Path, source: DeploymentRegistry, pg_url: str) -> None:
     assert migrate(tmp_path, source, pg_url).returncode == 0

@@ -14,6 +14,8 @@ from typing import Any
 from core.registry.ids import time_key
 from core.reports.row import Row, commit_times, failed_stage
 
+COMPACT = (",", ":")  # as the archive's lines hold it
+
 
 def rows_of_registry(registry: Any, start: datetime, end: datetime, environment: str | None) -> list[Row]:
     rows = []
@@ -21,6 +23,6 @@ def rows_of_registry(registry: Any, start: datetime, end: datetime, environment:
             time_key(start), time_key(end), environment):
         times, malformed = commit_times(commits)
         rows.append(Row(ident, env, status, strategy or "", started.timestamp(),
-                        None if ended is None else ended.timestamp(), json.dumps(versions or {}), cause, times,
-                        malformed, failed_stage(stages) if status == "rolled_back" else None))
+                        None if ended is None else ended.timestamp(), json.dumps(versions or {}, separators=COMPACT),
+                        cause, times, malformed, failed_stage(stages) if status == "rolled_back" else None))
     return rows

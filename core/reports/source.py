@@ -143,7 +143,8 @@ def read_rows(registry: Registry, start: datetime, end: datetime, environment: s
     if not isinstance(registry, DeploymentRegistry):
         from core.reports.pg_rows import rows_of_registry  # the shared registry: the database selects the fields
 
-        return rows_of_registry(registry, start, end, environment)
+        with no_cyclic_gc():  # 100 000 decoded rows would set the collector off again and again
+            return rows_of_registry(registry, start, end, environment)
     with no_cyclic_gc():
         return _read_rows(registry, start, end, environment, cache, read_only)
 

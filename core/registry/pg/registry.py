@@ -364,18 +364,22 @@ class PostgresRegistry:
                          limit: int | None = None) -> list[Deployment]:
         if limit is not None and (not isinstance(limit, int) or limit < 0):
             raise BadInput(f"listing limit must be a whole number of 0 or more, not {limit!r}")
-        found = self.iter_deployments(environment=environment, status=status, since=since, until=until)
+        found = self._iter(environment, status, since, until, page=PAGE if limit is None else min(PAGE, limit))
         return list(found if limit is None else islice(found, limit))
 
     def iter_deployments(self, *, environment: str | None = None, status: DeploymentStatus | str | None = None,
                          since: datetime | None = None, until: datetime | None = None) -> Iterator[Deployment]:
+        return self._iter(environment, status, since, until, page=PAGE)
+
+    def _iter(self, environment: str | None, status: DeploymentStatus | str | None, since: datetime | None,
+              until: datetime | None, *, page: int) -> Iterator[Deployment]:
         wanted = None if status is None else as_status(status, "status filter").value
         low = None if since is None else time_key(check(UtcDatetime, since, "since"))
         high = None if until is None else time_key(check(UtcDatetime, until, "until"))
-        return self._pages(environment, wanted, low, high)
+        return self._pages(environment, wanted, low, high, max(page, 1))
 
     def _pages(self, environment: str | None, status: str | None, low: str | None,
-               high: str | None) -> Iterator[Deployment]:
+               high: str | None, page: int) -> Iterator[Deployment]:
         """Newest first, a page per round trip (keyset on the id), so a caller that stops early reads little."""
         before = high
         while True:
@@ -383,10 +387,10 @@ class PostgresRegistry:
                 "SELECT id, doc FROM deployments WHERE (%(env)s::text IS NULL OR environment = %(env)s) "
                 "AND (%(status)s::text IS NULL OR status = %(status)s) AND (%(low)s::text IS NULL OR id >= %(low)s) "
                 "AND (%(before)s::text IS NULL OR id < %(before)s) ORDER BY id DESC LIMIT %(page)s",
-                {"env": environment, "status": status, "low": low, "before": before, "page": PAGE})
+                {"env": environment, "status": status, "low": low, "before": before, "page": page})
             for ident, doc in rows:
                 yield self._valid(Deployment, doc, f"deployment {ident}")
-            if len(rows) < PAGE:
+            if len(rows) < page:
                 return
             before = rows[-1][0]
 
@@ -394,7 +398,8 @@ class PostgresRegistry:
         """The report's read path: only the fields a report row needs, oldest first, decoded by the server."""
         return self._read(
             "SELECT id, environment, status, doc->>'strategy', started_at, (doc->>'ended_at')::timestamptz, "
-            "doc->'versions', doc->>'rollback_cause', doc->'metadata'->'commit_times', doc->'stages' "
+            "doc->'versions', doc->>'rollback_cause', doc->'metadata'->'commit_times', "
+            "CASE WHEN status = 'rolled_back' THEN doc->'stages' END "  # half of every document, needed by few
             "FROM deployments WHERE id >= %s AND id < %s AND (%s::text IS NULL OR environment = %s) ORDER BY id",
             (low, high, environment, environment))
 
