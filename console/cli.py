@@ -94,10 +94,19 @@ def cli(ctx: click.Context, config_file: Path | None, registry: str | None, read
 def ui(ctx: click.Context, read_only: bool) -> None:
     """Open the console: live environments, canary judge, actions and log (Textual; needs a terminal)."""
     from console.app import OpsConsoleApp  # only the TUI loads Textual's app machinery
+    from core.registry.errors import RegistryUnreachable
 
     session: Session = ctx.obj
     read_only = read_only or bool(ctx.meta.get("read_only"))
-    OpsConsoleApp(session.engine, sleep=session.wiring.sleep, read_only=read_only,
+    try:
+        engine = session.engine
+    except RegistryUnreachable as down:  # the shared registry is down: say so in the header and keep trying
+        from console.screens.waiting import WaitingForRegistry
+
+        if not WaitingForRegistry(down.location, str(down), lambda: session.registry).run():
+            raise
+        engine = session.engine
+    OpsConsoleApp(engine, sleep=session.wiring.sleep, read_only=read_only,
                   recovery_ports=session.wiring.recovery_ports).run()
 
 

@@ -105,3 +105,24 @@ async def test_a_deployment_whose_driver_died_is_taken_over_and_finished(
         assert [e.seq for e in events] == list(range(1, len(events) + 1))
     bob.close()
     alice.close()
+
+
+async def test_the_registry_down_at_start_is_said_in_the_header_and_the_console_opens_when_it_answers(
+        pg_restartable: PgCluster) -> None:
+    from console.screens.waiting import WaitingForRegistry
+    from core.registry.errors import RegistryUnreachable
+
+    url = pg_restartable.url(dbname=pg_restartable.create_database())
+    pg_restartable.stop()
+    with pytest.raises(RegistryUnreachable) as down:
+        open_registry(url)
+    opened: list[object] = []
+    app = WaitingForRegistry(down.value.location, str(down.value), lambda: opened.append(open_registry(url)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: "registry unreachable" in app.sub_title, "the header saying so")
+        assert "cannot be reached" in str(app.query_one("#why").render())
+        await until(pilot, lambda: "attempt 2" in app.sub_title, "a second attempt")
+        pg_restartable.start()
+        await until(pilot, lambda: bool(opened), "the registry answering")
+    assert app.return_value is True
+    opened[0].close()  # type: ignore[attr-defined]
