@@ -14,15 +14,12 @@ from typing import Any
 from core.registry.ids import time_key
 from core.reports.row import Row, commit_times, failed_stage
 
-COMPACT = (",", ":")  # as the archive's lines hold it
-
 
 def rows_of_registry(registry: Any, start: datetime, end: datetime, environment: str | None) -> list[Row]:
     rows = []
     for ident, env, status, strategy, started, ended, versions, cause, commits, stages in registry.report_docs(
             time_key(start), time_key(end), environment):
-        times, malformed = commit_times(commits)
-        rows.append(Row(ident, env, status, strategy or "", started.timestamp(),
-                        None if ended is None else ended.timestamp(), json.dumps(versions or {}, separators=COMPACT),
-                        cause, times, malformed, failed_stage(stages) if status == "rolled_back" else None))
+        times, malformed = commit_times(None if commits is None else json.loads(commits))
+        rows.append(Row(ident, env, status, strategy or "", started, ended, versions or "{}", cause, times, malformed,
+                        failed_stage(json.loads(stages)) if stages is not None else None))
     return rows

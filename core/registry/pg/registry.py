@@ -395,11 +395,13 @@ class PostgresRegistry:
             before = rows[-1][0]
 
     def report_docs(self, low: str, high: str, environment: str | None) -> list[tuple[Any, ...]]:
-        """The report's read path: only the fields a report row needs, oldest first, decoded by the server."""
+        """The report's read path: only the fields a report row needs, oldest first, as the server hands them over
+        (times as POSIX seconds, JSON as text: nothing is decoded that a figure may never read)."""
         return self._read(
-            "SELECT id, environment, status, doc->>'strategy', started_at, (doc->>'ended_at')::timestamptz, "
-            "doc->'versions', doc->>'rollback_cause', doc->'metadata'->'commit_times', "
-            "CASE WHEN status = 'rolled_back' THEN doc->'stages' END "  # half of every document, needed by few
+            "SELECT id, environment, status, doc->>'strategy', extract(epoch FROM started_at)::float8, "
+            "extract(epoch FROM (doc->>'ended_at')::timestamptz)::float8, doc->>'versions', doc->>'rollback_cause', "
+            "doc->'metadata'->>'commit_times', "
+            "CASE WHEN status = 'rolled_back' THEN doc->>'stages' END "  # half of every document, needed by few
             "FROM deployments WHERE id >= %s AND id < %s AND (%s::text IS NULL OR environment = %s) ORDER BY id",
             (low, high, environment, environment))
 
