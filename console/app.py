@@ -190,10 +190,12 @@ class OpsConsoleApp(App[None]):
         if self.engine.registry.shared:
             from console.team import team_line
 
-            self.post_message(self.TeamSeen(team_line(self.engine.registry, self.engine.operator)))
+            self.post_message(self.TeamSeen(team_line(self.engine.registry)))
             if not self.read_only:  # a deployment nobody drives (its console died): offer to take it over
                 for name, snapshot in snapshots.items():
-                    if snapshot.active is not None and self._nobody_drives(name):
+                    rollout = snapshot.rollout
+                    if snapshot.active is not None and rollout is not None and rollout.needs_driver \
+                            and self._nobody_drives(name):
                         self.post_message(self.Orphaned(name, snapshot.active.id))
 
     def _nobody_drives(self, environment: str) -> bool:

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from typing import Any
 
 
-def team_line(registry: Any, operator: str) -> str:
-    """`2 others connected (bob, carol) · production driven by bob`, from the server's own list of sessions."""
+def team_line(registry: Any) -> str:
+    """`1 other connected (bob) · production driven by bob`, from the server's own list of sessions.
+
+    People are named by their database user (what the database vouches for); this console's own sessions are
+    told apart by host, pid and user, so the same person on another machine counts as another console.
+    """
     from core.registry.pg.listen import connected
 
     try:
         sessions = connected(registry)
     except Exception as error:  # the registry is down: say so where the team line was, and keep refreshing
         return f"registry unreachable ({str(error).splitlines()[0][:60]})"
-    me = {(s.operator, s.pid) for s in sessions if s.operator.split("@")[0] == operator}
-    others = sorted({s.operator.split("@")[0] for s in sessions if (s.operator, s.pid) not in me})
-    drivers = sorted({(s.role.removeprefix("drives "), s.operator.split("@")[0]) for s in sessions
-                      if s.role.startswith("drives ")})
-    parts = [f"{len(others)} other{'s' if len(others) != 1 else ''} connected"
-             + (f" ({', '.join(others)})" if others else "")]
+    here, me = f"@{socket.gethostname()}", registry.identity
+    others = [s for s in sessions if not (s.operator.endswith(here) and s.pid == os.getpid() and s.db_user == me)]
+    people = sorted({s.db_user for s in others})
+    drivers = sorted({(s.role.removeprefix("drives "), s.db_user) for s in sessions if s.role.startswith("drives ")})
+    parts = [f"{len(people)} other{'s' if len(people) != 1 else ''} connected"
+             + (f" ({', '.join(people)})" if people else "")]
     parts += [f"{env} driven by {who}" for env, who in drivers]
     return " · ".join(parts)

@@ -170,3 +170,28 @@ def test_a_wrong_password_and_a_newer_schema_are_refused_with_exit_2_and_nothing
     assert result.returncode == 2 and "written by a newer opsconsole" in result.stderr, result.stderr
     with psycopg.connect(pg_url) as conn:
         assert conn.execute("SELECT count(*) FROM opsconsole.deployments").fetchone() == (0,)
+
+
+def test_production_needs_a_second_person_whatever_the_deployer_calls_themselves(
+        tmp_path: Path, pg_cluster: PgCluster, pg_url: str) -> None:
+    urls = team(pg_cluster, pg_url.rsplit("/", 1)[1])
+    (tmp_path / "opsconsole.toml").write_text('[teams]\noperations = ["alice", "bob"]\n')
+
+    def opsconsole(person: str, *args: str, claims: str | None = None) -> subprocess.CompletedProcess[str]:
+        env = console_env(tmp_path, urls[person])
+        env["OPSCONSOLE_OPERATOR"] = claims or person
+        return subprocess.run([sys.executable, "-m", "console", *args], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=120)
+
+    with StandaloneSandbox(tmp_path):
+        deployed = opsconsole("bob", "deploy", ENV, "--set", f"{SERVICE}={IMAGE}", "--yes")
+        assert deployed.returncode == 3 and "who may act: alice" in deployed.stdout, deployed
+        # bob says he is alice: the registry knows him as bob, and so does the four-eyes rule.
+        self_approved = opsconsole("bob", "approve", ENV, "--yes", claims="alice")
+        assert self_approved.returncode == 1, self_approved
+        assert "production needs a second person: bob deployed" in self_approved.stderr, self_approved.stderr
+        approved = opsconsole("alice", "approve", ENV, "--yes")
+        assert approved.returncode == 3, approved  # approved; the first canary step now waits for a promote
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT created_by, approved_by, doc->>'actor' FROM opsconsole.deployments").fetchall() \
+            == [("bob", "alice", "bob")]

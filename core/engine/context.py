@@ -116,8 +116,9 @@ class StepContext:
              seconds: float | None = None) -> Tick:
         """Say what the deployment waits on (once, when it changes); `operator` asks a person to act."""
         wake_at: datetime | None = self.ports.now() + timedelta(seconds=seconds) if seconds is not None else None
-        if rollout.waiting_for != reason:
+        if rollout.waiting_for != reason or rollout.waits_for_person != operator:
             rollout.waiting_for = reason
+            rollout.waits_for_person = operator
             self.save(deployment, rollout)
             if operator:
                 self.emit(WaitingForOperator(deployment.id, deployment.environment, self.ports.now(), reason))
@@ -126,6 +127,7 @@ class StepContext:
     def end(self, deployment: Deployment, rollout: Rollout, status: DeploymentStatus, summary: str,
             cause: str | None = None) -> Tick:
         rollout.waiting_for = ""
+        rollout.waits_for_person = False
         changes: dict[str, Any] = {"status": status, "ended_at": self.ports.now()}
         if cause:
             changes["rollback_cause"] = cause

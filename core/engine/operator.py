@@ -37,6 +37,7 @@ def _allowed(engine: Engine, env: str, action: str) -> tuple[Deployment, Rollout
 def _request(engine: Engine, deployment: Deployment, rollout: Rollout, action: str,
              detail: dict[str, Any] | None = None) -> Deployment:
     rollout.waiting_for = ""
+    rollout.waits_for_person = False  # a person acted: whoever drives applies it
     saved = engine.save(deployment, rollout)
     engine.record(deployment, "request", action, {"at": engine.ports.now().isoformat(), **(detail or {})})
     return saved

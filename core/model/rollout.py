@@ -59,6 +59,12 @@ class Rollout(BaseModel):
     verification_failed: bool = False
     overrides: list[dict[str, Any]] = Field(default_factory=list)
     waiting_for: str = ""  # what the deployment waits on, in one sentence ("" when it is moving)
+    waits_for_person: bool = False  # ... and it is a person's step (approve, promote, resume), not time or a judge
+
+    @property
+    def needs_driver(self) -> bool:
+        """Whether the deployment moves on by itself when some console drives it (else it waits for a person)."""
+        return not self.waits_for_person
 
     @property
     def mode(self) -> str:
