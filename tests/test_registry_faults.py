@@ -195,3 +195,38 @@ def test_production_needs_a_second_person_whatever_the_deployer_calls_themselves
     with psycopg.connect(pg_url) as conn:
         assert conn.execute("SELECT created_by, approved_by, doc->>'actor' FROM opsconsole.deployments").fetchall() \
             == [("bob", "alice", "bob")]
+
+
+def test_a_driver_cut_off_from_the_network_loses_its_lease_within_seconds_and_applies_nothing_after(
+        tmp_path: Path, pg_cluster: PgCluster, pg_url: str, tcp_proxy_to: Any) -> None:
+    """No FIN, no RST: the packets just stop. The server ends the silent lease session (idle_session_timeout),
+    another console takes the lease, and the cut-off driver's write is refused once the network heals."""
+    import time
+
+    from core.registry.pg.lease import HEARTBEAT_S, LAPSE_S
+
+    urls = team(pg_cluster, pg_url.rsplit("/", 1)[1])
+    proxy = tcp_proxy_to(pg_cluster.port)
+    through_proxy = urls["alice"].replace(f":{pg_cluster.port}/", f":{proxy.port}/")
+    cut_off, other = open_registry(through_proxy, operator="alice"), open_registry(urls["bob"], operator="bob")
+    deployment = cut_off.register_deployment({"environment": ENV, "versions": {SERVICE: IMAGE},
+                                              "strategy": "canary", "actor": "alice"})
+    lease = cut_off.lease(ENV, "alice")
+    assert lease is not None and lease.try_acquire()
+    taker = other.lease(ENV, "bob")
+    assert taker is not None and not taker.try_acquire()
+
+    proxy.cut()
+    deadline = time.monotonic() + LAPSE_S + 4 * HEARTBEAT_S + 10  # a bound for the test, not a measurement
+    while not taker.try_acquire():
+        assert time.monotonic() < deadline, "the cut-off driver's lease was never released by the server"
+        time.sleep(0.5)
+    proxy.heal()
+
+    with pytest.raises(LeaseLost, match="bob"):
+        cut_off.append_event(deployment, "intent", "set traffic", actor="alice", detail={"percent": 10})
+    assert [e.action for e in other.events(deployment)] == []
+    taker.release()
+    lease.release()
+    cut_off.close()
+    other.close()
