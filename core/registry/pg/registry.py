@@ -395,13 +395,11 @@ class PostgresRegistry:
             before = rows[-1][0]
 
     def report_docs(self, low: str, high: str, environment: str | None) -> list[tuple[Any, ...]]:
-        """The report's read path: only the fields a report row needs, oldest first, as the server hands them over
-        (times as POSIX seconds, JSON as text: nothing is decoded that a figure may never read)."""
+        """The report's read path: only the fields a report row needs, oldest first, from plain columns a trigger
+        keeps beside the document (times as POSIX seconds, JSON as text: nothing is decoded a figure may not read)."""
         return self._read(
-            "SELECT id, environment, status, doc->>'strategy', extract(epoch FROM started_at)::float8, "
-            "extract(epoch FROM (doc->>'ended_at')::timestamptz)::float8, doc->>'versions', doc->>'rollback_cause', "
-            "doc->'metadata'->>'commit_times', "
-            "CASE WHEN status = 'rolled_back' THEN doc->>'stages' END "  # half of every document, needed by few
+            "SELECT id, environment, status, report_strategy, report_started, report_ended, report_versions, "
+            "report_cause, report_commit_times, report_stages "  # kept by a trigger (migration 0005)
             "FROM deployments WHERE id >= %s AND id < %s AND (%s::text IS NULL OR environment = %s) ORDER BY id",
             (low, high, environment, environment))
 
