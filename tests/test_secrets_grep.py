@@ -32,6 +32,11 @@ firebase_api_key = "sm://projects/{PROD}/secrets/firebase-api-key/versions/lates
 vercel_token = "sm://projects/{PROD}/secrets/vercel-token/versions/latest"
 slack_webhook = "sm://projects/{PROD}/secrets/slack-webhook/versions/latest"
 pagerduty_routing_key = "sm://projects/{PROD}/secrets/pagerduty-routing-key/versions/1"
+
+[pipeline]  # the pinned console `pipeline generate` requires
+console_wheel_url = "https://downloads.example.test/agent_network_console-0.1.0-py3-none-any.whl"
+console_wheel_sha256 = "{'0' * 64}"
+console_requirements = "opsconsole-dependencies.txt"
 """
 
 
@@ -75,6 +80,8 @@ def test_no_sandbox_secret_value_is_found_anywhere_after_full_deployments(
     rolled = opsconsole("rollback", "production", "--reason", "grep test", "--yes", "--json", exit_code=1)
     assert rolled["status"] == "rolled_back"
     history = opsconsole("history", "--json")
+    (root / "generated").mkdir()
+    (root / "generated" / "opsconsole-dependencies.txt").write_text(f"click==8.2.1 --hash=sha256:{'a' * 64}\n")
     opsconsole("pipeline", "generate", "--root", str(root / "generated"))
     config = load_config(project_file=root / "opsconsole.toml", environ={}).config
     tfvars = [json.dumps(generate_terraform_vars(config, env)) for env in config.environments]

@@ -139,6 +139,17 @@ GitHubRepo = Annotated[
         "must be a GitHub repository as owner/name, such as agent-network/platform",
     ),
 ]
+ConsoleWheelUrl = Annotated[
+    str,
+    matching(r"(https://[^\s#?]+/agent_network_console-[0-9][0-9A-Za-z.+!]*-py3-none-any\.whl)?",
+             "must be the https URL of this project's wheel (agent_network_console-VERSION-py3-none-any.whl)"),
+]
+Sha256 = Annotated[str, matching(r"([0-9a-f]{64})?", "must be a sha256 digest: 64 lower-case hex digits")]
+RelativePath = Annotated[
+    str,
+    matching(r"((?!/)(?!.*(?:^|/)\.\.(?:/|$))[A-Za-z0-9_.\-/]{1,200})?",
+             "must be a path inside the repository (relative, no '..')"),
+]
 ImageRepository = Annotated[
     str,
     matching(r"[a-z0-9][a-z0-9-]{0,62}", "must be an Artifact Registry repository id: lower-case letters, digits, '-'"),
@@ -164,7 +175,15 @@ class PipelineSettings(FrozenModel):
     github_api_url: str = "https://api.github.com"
     reviewers: list[Reviewer] = Field(default_factory=list, description="users or org/team that approve production")
     image_repository: ImageRepository = "agent-network"
-    console_package: Name = "agent-network-console"
+    # The console the deploy jobs run, pinned: this project's wheel at a fixed version, fetched by URL and
+    # checked against its sha256, and its dependencies from a hash-pinned requirements file, so pip installs
+    # with --require-hashes and never resolves a bare name from an index (a name anyone could register).
+    console_wheel_url: ConsoleWheelUrl = Field(default="", description="https URL of this project's wheel, "
+                                               "e.g. .../agent_network_console-0.1.0-py3-none-any.whl")
+    console_wheel_sha256: Sha256 = Field(default="", description="the wheel's sha256 (64 hex digits)")
+    console_requirements: RelativePath = Field(
+        default="", description="the console's dependencies, every one `==` pinned with --hash (e.g. `pip-compile "
+                                "--generate-hashes`), relative to the application repository's root")
     lint_command: Name = "npm run lint"
     format_command: Name = "npm run format:check"
     unit_test_command: Name = "npm test"
