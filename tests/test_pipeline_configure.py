@@ -170,3 +170,31 @@ def test_without_a_repository_it_is_bad_input_and_github_is_not_asked(tmp_path: 
     assert result.stderr == ("opsconsole: The GitHub repository is not set; give --repo owner/name or set "
                              "[pipeline] repo.\n")
     assert github.log == []
+
+
+def test_the_deploy_jobs_identity_and_shared_registry_become_variables(
+        tmp_path: Path, github: GitHubStandIn, opsconsole: Run) -> None:
+    provider = "projects/123456789/locations/global/workloadIdentityPools/github/providers/agent-network"
+    deployer = "opsconsole-deployer@ai-agent-network-prod.iam.gserviceaccount.com"
+    registry = "postgresql://opsconsole-deployer%40ai-agent-network-prod.iam@/opsconsole" \
+               "?cloudsql_instance=ai-agent-network-ops:us-central1:opsconsole-registry"
+    home = project(tmp_path, github, f'workload_identity_provider = "{provider}"\n'
+                                     f'deployer_service_account = "{deployer}"\nregistry = "{registry}"\n')
+
+    result = opsconsole(home, "pipeline", "configure", "production", "--apply", "--json")
+
+    assert result.returncode == 0, result.stderr
+    posted = {w.body["name"]: w.body["value"] for w in github.writes() if w.method == "POST" and "name" in w.body}
+    assert posted["GCP_WORKLOAD_IDENTITY_PROVIDER"] == provider
+    assert posted["GCP_SERVICE_ACCOUNT"] == deployer
+    assert posted["OPSCONSOLE_REGISTRY"] == registry  # the deploy jobs record where the on-call consoles read
+
+
+def test_a_pipeline_registry_that_would_lose_deployments_or_leak_a_password_is_refused(
+        tmp_path: Path, github: GitHubStandIn, opsconsole: Run) -> None:
+    for value, problem in (("registry.json", "a file on a throwaway runner would lose the deployment"),
+                           ("postgresql://deployer:hunter2@db/opsconsole", "must not carry a password")):
+        result = opsconsole(project(tmp_path, github, f'registry = "{value}"\n'), "pipeline", "configure",
+                            "production")
+        assert result.returncode == 2 and problem in result.stderr, result.stderr
+        assert "hunter2" not in result.stderr and github.writes() == []

@@ -154,6 +154,40 @@ ImageRepository = Annotated[
     str,
     matching(r"[a-z0-9][a-z0-9-]{0,62}", "must be an Artifact Registry repository id: lower-case letters, digits, '-'"),
 ]
+# What the deploy jobs authenticate with (Terraform's outputs in infrastructure/environments/shared).
+WorkloadIdentityProvider = Annotated[
+    str,
+    matching(r"(projects/[0-9]+/locations/global/workloadIdentityPools/[a-z0-9-]{4,32}/providers/[a-z0-9-]{4,32})?",
+             "must be a workload identity provider's full name: projects/NUMBER/locations/global/"
+             "workloadIdentityPools/POOL/providers/PROVIDER (terraform output workload_identity_provider)"),
+]
+ServiceAccountEmail = Annotated[
+    str,
+    matching(r"([a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\.iam\.gserviceaccount\.com)?",
+             "must be a service account's email (NAME@PROJECT.iam.gserviceaccount.com)"),
+]
+
+
+def pipeline_registry(value: str) -> str:
+    """The shared registry the deploy jobs record in: a postgresql:// URL with no password (the deployer
+    connects with its IAM identity), so it can be a plain GitHub variable."""
+    if not value:
+        return value
+    from core.config.registry_location import is_url, parse_postgres_url
+
+    if not is_url(value):
+        raise PydanticCustomError("pipeline_registry", "must be the team's postgresql:// registry URL: a file on a "
+                                  "throwaway runner would lose the deployment when the job ends", {})
+    try:
+        location = parse_postgres_url(value, where=None)
+    except BadInput as error:
+        raise PydanticCustomError("pipeline_registry", "{problem}", {"problem": str(error)}) from None
+    if location.has_password:
+        raise PydanticCustomError("pipeline_registry", "must not carry a password: it becomes a GitHub variable "
+                                  "anyone with read access sees; the deployer connects with its IAM identity", {})
+    return value
+
+
 Reviewer = Annotated[
     str,
     matching(
@@ -184,6 +218,12 @@ class PipelineSettings(FrozenModel):
     console_requirements: RelativePath = Field(
         default="", description="the console's dependencies, every one `==` pinned with --hash (e.g. `pip-compile "
                                 "--generate-hashes`), relative to the application repository's root")
+    # The deploy jobs' identity and registry: GitHub variables set by `pipeline configure`.
+    workload_identity_provider: WorkloadIdentityProvider = ""
+    deployer_service_account: ServiceAccountEmail = ""
+    registry: Annotated[str, AfterValidator(pipeline_registry)] = Field(
+        default="", description="the team's registry URL as the deployer connects (postgresql://DEPLOYER@/opsconsole"
+                                "?cloudsql_instance=...)")
     lint_command: Name = "npm run lint"
     format_command: Name = "npm run format:check"
     unit_test_command: Name = "npm test"

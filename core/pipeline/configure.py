@@ -80,6 +80,13 @@ def desired_environment(config: ConsoleConfig, env_name: str) -> DesiredEnvironm
         "WEBSOCKET_URL": env.application.websocket_url,
         "DEPLOY_STRATEGY": _strategy_variable(env),
     }
+    # What the deploy jobs authenticate and record with: set only once the team has them (terraform output).
+    pipeline = config.pipeline
+    for name, value in (("GCP_WORKLOAD_IDENTITY_PROVIDER", pipeline.workload_identity_provider),
+                        ("GCP_SERVICE_ACCOUNT", pipeline.deployer_service_account),
+                        ("OPSCONSOLE_REGISTRY", pipeline.registry)):
+        if value:
+            variables[name] = value
     secrets = {secret: f"env:{var}" for var, secret in env_secret_names(env).items()}
     return DesiredEnvironment(env_name, reviewers, variables, secrets)
 
