@@ -155,12 +155,13 @@ def test_the_cloud_run_yaml_has_the_same_scaling() -> None:
     annotations = service["spec"]["template"]["metadata"]["annotations"]
     assert annotations["autoscaling.knative.dev/minScale"] == "2"
     assert annotations["autoscaling.knative.dev/maxScale"] == "20"
-    assert annotations["run.googleapis.com/scaling-cpu-target"] == "70"
+    # A fraction, as Cloud Run reads the annotation and gcloud's --scaling-cpu-target takes it.
+    assert annotations["run.googleapis.com/scaling-cpu-target"] == "0.7"
     limits = service["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
     production = tfvars("production")
     assert (limits["cpu"], limits["memory"]) == (production["cpu_limit"], production["memory_limit"])
     env = service["spec"]["template"]["spec"]["containers"][0]["env"]
-    assert all("value" not in item or item["name"] == "FIREBASE_PROJECT_ID" for item in env)
+    assert all("value" not in item or item["name"] in ("FIREBASE_PROJECT_ID", "ENVIRONMENT") for item in env)
 
 
 # Attribute names that hold credentials, and value shapes of well-known keys and tokens.
