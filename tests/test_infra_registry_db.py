@@ -110,7 +110,7 @@ def test_one_shared_root_with_remote_state_uses_the_module() -> None:
     settings = parse(SHARED / "backend.tfbackend")
     assert settings["bucket"].endswith("-tfstate") and settings["prefix"].endswith("/shared")
     modules = {name: spec["source"] for block in blocks["module"] for name, spec in block.items()}
-    assert modules == {"registry_db": "../../modules/registry-db"}
+    assert modules == {"registry_db": "../../modules/registry-db", "github_deployer": "../../modules/github-deployer"}
     for environment in ("dev", "staging", "production"):
         sources = [spec["source"] for block in merged(INFRA / "environments" / environment)["module"]
                    for spec in block.values()]

@@ -5,8 +5,8 @@ project_id             = "ai-agent-network-dev"
 region                 = "us-central1"
 service_name           = "websocket-server"
 image                  = "us-docker.pkg.dev/cloudrun/container/hello"
-min_instances          = 2
-max_instances          = 20
+min_instances          = 0
+max_instances          = 3
 cpu_utilization_target = 0.7
 cpu_limit              = "1"
 memory_limit           = "512Mi"
@@ -30,3 +30,13 @@ secret_refs = {
     env_var = "VERCEL_TOKEN"
   }
 }
+
+# Development: for developers, with mock data. Scales to zero when idle, a few instances at most, a
+# single-node Redis; developers deploy by hand; alerts go to Slack only (nobody is paged).
+image_repository         = "agent-network"
+redis_tier               = "BASIC"
+redis_memory_size_gb     = 1
+deployer_service_account = "opsconsole-deployer@ai-agent-network-ops.iam.gserviceaccount.com"
+deployers                = ["group:agent-network-developers@agent-network.example"]
+slack_channel_name       = "#agent-network-dev"
+pagerduty_enabled        = false

@@ -30,3 +30,14 @@ secret_refs = {
     env_var = "VERCEL_TOKEN"
   }
 }
+
+# Production: for users, run by operations. The seed's 2 to 20 instances at a 70 % CPU target, Redis with
+# a replica in another zone; only operations deploy by hand (and CI after approval); alerts page on-call
+# through PagerDuty and post to Slack.
+image_repository         = "agent-network"
+redis_tier               = "STANDARD_HA"
+redis_memory_size_gb     = 5
+deployer_service_account = "opsconsole-deployer@ai-agent-network-ops.iam.gserviceaccount.com"
+deployers                = ["group:agent-network-operations@agent-network.example"]
+slack_channel_name       = "#agent-network-ops"
+pagerduty_enabled        = true

@@ -17,3 +17,13 @@ output "registry_database_users" {
   description = "IAM identity -> database user, for granting opsconsole_dev, opsconsole_staging and opsconsole_production."
   value       = module.registry_db.database_users
 }
+
+output "workload_identity_provider" {
+  description = "vars.GCP_WORKLOAD_IDENTITY_PROVIDER: the provider's full resource name (null without github_repository)."
+  value       = var.github_repository == null ? null : module.github_deployer[0].workload_identity_provider
+}
+
+output "deployer_service_account" {
+  description = "vars.GCP_SERVICE_ACCOUNT: the deployer's email; each environment's terraform.tfvars names it as deployer_service_account."
+  value       = var.github_repository == null ? null : module.github_deployer[0].deployer_service_account
+}

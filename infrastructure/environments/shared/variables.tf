@@ -39,8 +39,14 @@ variable "operators" {
   type        = list(string)
 }
 
-variable "deployer_service_account" {
-  description = "Service account CI deploys as, or null."
+variable "github_repository" {
+  description = "GitHub repository (owner/name) whose workflows deploy: gets a workload identity pool and provider and the deployer service account, which logs in to the registry too. null for none."
   type        = string
   default     = null
+}
+
+variable "github_allowed_refs" {
+  description = "Git refs whose workflow runs may become the deployer."
+  type        = list(string)
+  default     = ["refs/heads/main"]
 }

@@ -35,6 +35,16 @@ resource "google_cloud_run_v2_service" "websocket" {
       max_instance_count = var.max_instances
     }
 
+    # Direct VPC egress: instances get addresses in the subnet, so private ranges (Memorystore's peered
+    # range) are reached through the VPC and everything else (Firebase, Google APIs) goes out directly.
+    vpc_access {
+      network_interfaces {
+        network    = var.vpc_network
+        subnetwork = var.vpc_subnet
+      }
+      egress = "PRIVATE_RANGES_ONLY"
+    }
+
     containers {
       image = var.image
 
@@ -97,6 +107,27 @@ resource "google_cloud_run_v2_service" "websocket" {
   }
 
   depends_on = [google_secret_manager_secret_iam_member.websocket]
+}
+
+# Who may deploy revisions and move traffic here: the CI deployer and the environment's people
+# (var.deployers). run.developer on this service only, and actAs on its runtime identity, which a revision
+# needs to run as it.
+resource "google_cloud_run_v2_service_iam_member" "deployer" {
+  for_each = toset(var.deployers)
+
+  project  = var.project_id
+  location = var.region
+  name     = google_cloud_run_v2_service.websocket.name
+  role     = "roles/run.developer"
+  member   = each.value
+}
+
+resource "google_service_account_iam_member" "deployer" {
+  for_each = toset(var.deployers)
+
+  service_account_id = google_service_account.websocket.name
+  role               = "roles/iam.serviceAccountUser"
+  member             = each.value
 }
 
 # Public on purpose: browsers open WebSocket connections directly, and the server authenticates each

@@ -98,3 +98,24 @@ variable "secret_env" {
   }))
   default = {}
 }
+
+variable "vpc_network" {
+  description = "VPC network of Direct VPC egress (name or id): the one Memorystore is authorised on."
+  type        = string
+}
+
+variable "vpc_subnet" {
+  description = "Subnet of Direct VPC egress; instances take their addresses from it."
+  type        = string
+}
+
+variable "deployers" {
+  description = "IAM members who may deploy revisions and move traffic (roles/run.developer on the service, roles/iam.serviceAccountUser on its runtime service account): the CI deployer and the environment's people."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.deployers : can(regex("^(user|group|serviceAccount|principal|principalSet):", m))])
+    error_message = "deployers must be IAM members such as group:operations@example.com or serviceAccount:NAME@PROJECT.iam.gserviceaccount.com (never allUsers)."
+  }
+}

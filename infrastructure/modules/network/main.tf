@@ -1,0 +1,85 @@
+# The environment's VPC: one subnet that Cloud Run's Direct VPC egress puts its instances in, and that
+# Memorystore for Redis is authorised on. Nothing in it has a public address.
+
+variable "project_id" {
+  description = "Google Cloud project of the network."
+  type        = string
+}
+
+variable "region" {
+  description = "Region of the subnet (the Cloud Run region)."
+  type        = string
+}
+
+variable "name" {
+  description = "Name of the network and its subnet."
+  type        = string
+}
+
+variable "subnet_cidr" {
+  description = "Primary range of the subnet. Direct VPC egress takes addresses from it: Google recommends a /26 or larger per service (about 2 addresses per instance)."
+  type        = string
+  default     = "10.8.0.0/24"
+
+  validation {
+    condition     = can(cidrhost(var.subnet_cidr, 0)) && tonumber(split("/", var.subnet_cidr)[1]) <= 26
+    error_message = "subnet_cidr must be an IPv4 CIDR of /26 or larger, such as 10.8.0.0/24."
+  }
+}
+
+resource "google_compute_network" "vpc" {
+  project                 = var.project_id
+  name                    = var.name
+  auto_create_subnetworks = false
+  routing_mode            = "REGIONAL"
+}
+
+# Nothing reaches into the network from outside: Cloud Run's instances only call out (to Redis), and
+# Memorystore sits behind its own peering. Denied attempts are logged.
+resource "google_compute_firewall" "deny_ingress" {
+  project   = var.project_id
+  name      = "${var.name}-deny-ingress"
+  network   = google_compute_network.vpc.id
+  direction = "INGRESS"
+  priority  = 65534
+
+  deny {
+    protocol = "all"
+  }
+  source_ranges = ["0.0.0.0/0"]
+
+  log_config {
+    metadata = "INCLUDE_ALL_METADATA"
+  }
+}
+
+resource "google_compute_subnetwork" "run" {
+  project                  = var.project_id
+  name                     = "${var.name}-run"
+  region                   = var.region
+  network                  = google_compute_network.vpc.id
+  ip_cidr_range            = var.subnet_cidr
+  private_ip_google_access = true
+
+  # Flow logs: who talked to whom from the service's instances (sampled, aggregated every 5 s).
+  log_config {
+    aggregation_interval = "INTERVAL_5_SEC"
+    flow_sampling        = 0.5
+    metadata             = "INCLUDE_ALL_METADATA"
+  }
+}
+
+output "network_id" {
+  description = "Id of the VPC network (projects/P/global/networks/N)."
+  value       = google_compute_network.vpc.id
+}
+
+output "network_name" {
+  description = "Name of the VPC network."
+  value       = google_compute_network.vpc.name
+}
+
+output "subnet_name" {
+  description = "Name of the subnet Cloud Run's Direct VPC egress uses."
+  value       = google_compute_subnetwork.run.name
+}
