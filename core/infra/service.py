@@ -22,7 +22,13 @@ from core.config import ConsoleConfig, generate_terraform_vars
 from core.errors import OperationFailed
 from core.infra.records import choose_good, entry_id, last_good, record_good
 from core.infra.snapshot import git_revision, has_snapshot, restore_from_git, restore_snapshot, save_snapshot
-from core.model.service import ServiceSettings, SettingChange, describe_changes, settings_changes
+from core.model.service import (
+    ServiceSettings,
+    SettingChange,
+    describe_changes,
+    recorded_settings,
+    settings_changes,
+)
 from core.ports import CloudRunProvider
 from core.providers.terraform import ReviewedPlan, TerraformRunner
 from core.providers.terraform_plan import PlanSummary
@@ -82,10 +88,7 @@ class InfraDrift:
 
 def configured_settings(record: dict[str, Any] | None) -> ServiceSettings | None:
     """What a known-good apply configured for the environment's Cloud Run service, if it recorded it."""
-    found = (record or {}).get("cloud_run")
-    if not isinstance(found, dict) or not isinstance(found.get("settings"), dict):
-        return None
-    return ServiceSettings.from_dict(found["settings"])
+    return recorded_settings(record)
 
 
 class InfrastructureService:

@@ -188,6 +188,14 @@ def settings_changes(before: ServiceSettings, after: ServiceSettings) -> tuple[S
     return tuple(found)
 
 
+def recorded_settings(record: Mapping[str, object] | None) -> ServiceSettings | None:
+    """What a known-good infrastructure apply (a registry record) configured for the environment's Cloud Run
+    service (its `cloud_run.settings`), or None when it recorded none."""
+    found = (record or {}).get("cloud_run")
+    settings = found.get("settings") if isinstance(found, Mapping) else None
+    return ServiceSettings.from_dict(settings) if isinstance(settings, Mapping) else None
+
+
 def describe_changes(changes: tuple[SettingChange, ...] | list[SettingChange], *, drift: bool = False) -> str:
     """One line: `max_instances 20 → 10, env LOG_LEVEL removed` (or `no setting changed`)."""
     if not changes:
