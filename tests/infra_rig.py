@@ -69,8 +69,8 @@ class InfraRig:
         return int(self.cloud.cloudrun_requests.to_dict()["last_seq"])
 
 
-@pytest.fixture
-def infra_rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+@pytest.fixture(name="infra_rig")
+def infra_rig_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
               capsys: pytest.CaptureFixture[str]) -> Iterator[InfraRig]:
     tree = shutil.copytree(INFRA, tmp_path / "repo" / "infrastructure")
     state = tmp_path / "data" / "sandbox.json"

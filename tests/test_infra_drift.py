@@ -10,7 +10,7 @@ from google.cloud import run_v2
 
 from core.config import default_config
 from core.live import observe_environment
-from tests.infra_rig import STAGING, InfraRig, infra_rig  # noqa: F401  (the fixture)
+from tests.infra_rig import STAGING, InfraRig, infra_rig_fixture  # noqa: F401  (the fixture)
 from widgets.environment_card import infrastructure_line
 
 

@@ -8,7 +8,7 @@ import json
 
 from core.infra import entry_id
 from core.model.service import EnvVar, value_digest
-from tests.infra_rig import InfraRig, infra_rig  # noqa: F401  (the fixture)
+from tests.infra_rig import InfraRig, infra_rig_fixture  # noqa: F401  (the fixture)
 
 BAD_MAX = {"OPSCONSOLE_ENVIRONMENTS__STAGING__INFRASTRUCTURE__MAX_INSTANCES": "30"}
 
