@@ -125,9 +125,12 @@ def apply_command(session: Session, environment: str, yes: bool, as_json: bool) 
     """Plan ENVIRONMENT, show the plan, ask, apply exactly that plan file and record it as last known good."""
     from console import render
 
-    session.loaded.config.environment(environment)
+    config = session.loaded.config
+    config.environment(environment)
     session.gate.check(environment, "apply Terraform")  # before the plan (and the cloud): nobody reviews what
-    service = service_for(session, cloud=True)           # they may not apply
+    # they may not apply. The sandbox's stand-in needs the running sandbox to change its Cloud Run service;
+    # real Terraform finds Google by itself, so on gcp no provider is connected for an apply.
+    service = service_for(session, cloud=config.profile == "sandbox")
     plan = service.plan(environment)
     if not as_json:
         _show(plan)
