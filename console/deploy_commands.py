@@ -249,7 +249,8 @@ def set_weight_command(session: Session, environment: str, percent: int, yes: bo
 @click.option("--reason", required=True, help="Why: recorded as the rollback cause and sent to Slack/PagerDuty.")
 @click.option("--component", type=LazyChoice(components), default="websocket-server", show_default=True,
               help="With no deployment running: which component goes back.")
-@click.option("--to", "version", help="With no deployment running: the revision, image tag or Vercel deployment.")
+@click.option("--to", "version", help="With no deployment running: the revision, image tag or Vercel deployment; "
+              "for infrastructure the id of a known-good apply (`opsconsole infra status`).")
 @yes_option
 @json_option
 @click.pass_obj
@@ -266,7 +267,8 @@ def rollback_command(session: Session, environment: str, reason: str, component:
         return
     if as_json:
         render.echo_json_line({"event": "Result", "deployment_id": done.deployment.id,
-                               "status": str(done.deployment.status), "cause": done.deployment.rollback_cause})
+                               "status": str(done.deployment.status), "cause": done.deployment.rollback_cause,
+                               "to": done.to, "check": done.deployment.metadata.get("check")})
     else:
         click.echo(f"{done.deployment.id}: {done.describe(environment)}")
 

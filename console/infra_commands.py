@@ -32,12 +32,16 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print machin
 ACTION_STYLES = {"create": "green", "update": "yellow", "delete": "bold red", "replace": "bold red"}
 
 
-def service_for(session: Session) -> InfrastructureService:
-    """Terraform for the configured profile, recording into this session's registry (no cloud is started)."""
+def service_for(session: Session, *, cloud: bool = False) -> InfrastructureService:
+    """Terraform for the configured profile, recording into this session's registry. With `cloud`, connected to
+    Cloud Run (the sandbox attached, or started here): an apply then changes the sandbox's service, and drift
+    can be read. Without, no cloud is started (plan and status only read files and the registry)."""
     from core.infra import InfrastructureService, make_runner
     from sandbox.terraform_command import standin_command
 
     registry = session.registry
+    if cloud:
+        return session.wiring.infrastructure(registry, session.operator, gate=session.gate)
     runner = make_runner(session.loaded.config.profile, session.environ, registry.work_dir / "terraform",
                          standin=standin_command)
     return InfrastructureService(session.loaded.config, registry, runner, actor=session.operator, gate=session.gate,
@@ -121,8 +125,12 @@ def apply_command(session: Session, environment: str, yes: bool, as_json: bool) 
     """Plan ENVIRONMENT, show the plan, ask, apply exactly that plan file and record it as last known good."""
     from console import render
 
-    service = service_for(session)
-    service.gate.check(environment, "apply Terraform")  # before the plan: nobody reviews what they may not apply
+    config = session.loaded.config
+    config.environment(environment)
+    session.gate.check(environment, "apply Terraform")  # before the plan (and the cloud): nobody reviews what
+    # they may not apply. The sandbox's stand-in needs the running sandbox to change its Cloud Run service;
+    # real Terraform finds Google by itself, so on gcp no provider is connected for an apply.
+    service = service_for(session, cloud=config.profile == "sandbox")
     plan = service.plan(environment)
     if not as_json:
         _show(plan)
@@ -163,14 +171,47 @@ def status_command(session: Session, environment: str, as_json: bool) -> None:
     if record is None:
         click.echo(f"{environment}: no infrastructure applied through the console yet")
         return
+    from core.infra import entry_id, known_good
+
     table = Table(title=f"Last known good infrastructure of {environment}", title_justify="left")
-    for column in ("applied at", "by", "commit", "state serial", "plan hash", "changes"):
+    for column in ("id", "applied at", "by", "commit", "state serial", "changes", "restored from"):
         table.add_column(column)
-    for entry in [record, *record.get("history", [])]:
+    for entry in known_good(record):
         counts = entry.get("counts", {})
         commit = str(entry.get("git_commit") or "none")[:12] + ("*" if entry.get("git_dirty") else "")
-        table.add_row(str(entry.get("applied_at", "")), str(entry.get("actor", "")), commit,
-                      str(entry.get("state_serial")), str(entry.get("plan_hash", ""))[:16],
-                      " ".join(f"{k[0]}{v}" for k, v in counts.items() if v) or "none")
+        table.add_row(entry_id(entry), str(entry.get("applied_at", "")), str(entry.get("actor", "")), commit,
+                      str(entry.get("state_serial")), " ".join(f"{k[0]}{v}" for k, v in counts.items() if v) or "none",
+                      str(entry.get("restored_from") or ""))
     render.print_table(table)
     click.echo("* = applied from a tree with uncommitted changes (restored from its snapshot)")
+    click.echo(f"restore one: opsconsole rollback {environment} --component infrastructure --to ID --reason ...")
+
+
+DRIFT_EXIT_CODES = """\b
+Exit codes:
+  0  the live Cloud Run service matches its configuration
+  1  it drifted: one line per setting that differs
+  2  bad input: unknown environment; nothing was read"""
+
+
+@infra.command("drift", epilog=DRIFT_EXIT_CODES)
+@env_argument
+@json_option
+@click.pass_obj
+def drift_command(session: Session, environment: str, as_json: bool) -> None:
+    """Where ENVIRONMENT's live Cloud Run service differs from what its last known good apply configures
+    (scaling, environment variables); with nothing applied yet, from what the current plan sets. Reads only."""
+    from console import render
+
+    session.loaded.config.environment(environment)
+    drift = service_for(session, cloud=True).drift(environment)
+    if as_json:
+        render.echo_json(drift.to_dict())
+    elif not drift.drifted:
+        click.echo(f"{environment}: {drift.service} matches {drift.source}")
+    else:
+        click.echo(f"{environment}: {drift.service} drifted from {drift.source}:")
+        for line in drift.lines():
+            click.echo(f"  {line}")
+    if drift.drifted:
+        sys.exit(1)

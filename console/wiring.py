@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import httpx
     from google.cloud.monitoring_dashboard_v1 import DashboardsServiceClient
 
+    from core.access import AccessGate
     from core.config import ConsoleConfig, EnvironmentConfig
     from core.engine import Ports
     from core.infra import InfrastructureService
@@ -232,14 +233,22 @@ class Wiring:
 
         return FlaggerLoadTester(url, self.http)
 
-    def infrastructure(self, registry: Registry, actor: str) -> InfrastructureService:
-        """Terraform for this profile (sandbox: stand-in, gcp: terraform or tofu); work files beside the registry."""
+    def infrastructure(self, registry: Registry, actor: str, gate: AccessGate | None = None) -> InfrastructureService:
+        """Terraform for this profile (sandbox: stand-in, gcp: terraform or tofu); work files beside the registry.
+
+        The sandbox's stand-in is told where the sandbox's Cloud Run answers, so its apply changes the service
+        through that API (the sandbox stays the one writer of its state); Cloud Run verifies restores and drift.
+        """
         from core.infra import InfrastructureService, make_runner
+        from sandbox.terraform_apply import ENDPOINT_VARIABLE
         from sandbox.terraform_command import standin_command
 
-        runner = make_runner(self.config.profile, self.environ or os.environ, registry.work_dir / "terraform",
-                             standin=standin_command)
-        return InfrastructureService(self.config, registry, runner, actor=actor, now=self.now)
+        environ = dict(self.environ or os.environ)
+        if self.config.profile == "sandbox":
+            environ[ENDPOINT_VARIABLE] = self.endpoints.cloudrun_url
+        runner = make_runner(self.config.profile, environ, registry.work_dir / "terraform", standin=standin_command)
+        return InfrastructureService(self.config, registry, runner, actor=actor, now=self.now, gate=gate,
+                                     cloudrun=self.cloudrun)
 
     def ports(self, registry: Registry | None = None, actor: str = "") -> Ports:
         """Everything the engine talks to, for this profile (Terraform only when given the registry it records in)."""

@@ -20,8 +20,10 @@ def observe_environment(
     revisions: tuple[LiveRevision, ...] = ()
     websocket_error = frontend_error = None
     live_frontend = None
+    settings = None
     try:
         state = cloudrun.get_service(service)
+        settings = state.settings
         revisions = tuple(
             LiveRevision(r.name, r.percent, r.ready, r.image, r.tags, r.url)
             for r in state.revisions
@@ -35,7 +37,8 @@ def observe_environment(
             live_frontend = LiveFrontend(found.id, found.url, found.state, found.git_ref, found.created_at)
     except OpsError as exc:
         frontend_error = str(exc)
-    return LiveEnvironment(env.name, service, revisions, websocket_error, live_frontend, frontend_error)
+    return LiveEnvironment(env.name, service, revisions, websocket_error, live_frontend, frontend_error,
+                           settings=settings)
 
 
 __all__ = ["LiveEnvironment", "LiveFrontend", "LiveRevision", "observe_environment"]

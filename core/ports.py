@@ -83,6 +83,14 @@ class InfrastructureHook(Protocol):
 
     def restore_last_good(self, environment: str) -> str: ...
 
+    def restore(self, environment: str, to: str | None) -> str:
+        """Apply exactly the known-good configuration `to` names (None: the last known good), verified."""
+        ...
+
+    def known_good(self, environment: str, to: str | None) -> str:
+        """The id of the known-good apply `to` names; BadInput listing the known ones when it names none."""
+        ...
+
 
 class LoadTester(Protocol):
     """Synthetic requests to a URL for a while (a Flagger-style load tester: core.providers.loadtest)."""

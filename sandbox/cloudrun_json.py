@@ -35,6 +35,40 @@ def _min_count(count: int) -> dict[str, int]:
     return {"minInstanceCount": count} if count else {}
 
 
+def _env(env: list[dict[str, str]]) -> dict[str, Any]:
+    """A container's env as proto3 JSON (left out when empty): values, or Secret Manager references."""
+    out = []
+    for var in env:
+        if var.get("secret"):
+            out.append({"name": var["name"], "valueSource": {"secretKeyRef": {
+                "secret": var["secret"], "version": var.get("version") or "latest"}}})
+        else:
+            out.append({"name": var["name"], "value": var.get("value", "")})
+    return {"env": out} if out else {}
+
+
+def parse_env(container: Any, where: str) -> list[dict[str, str]]:
+    """A container's env from a client body: [{"name", "value"}] or [{"name", "secret", "version"}]."""
+    raw = container.get("env") or [] if isinstance(container, dict) else []
+    if not isinstance(raw, list):
+        raise ApiError("INVALID_ARGUMENT", f"{where}.env must be a list.")
+    env: list[dict[str, str]] = []
+    for i, var in enumerate(raw):
+        name = var.get("name") if isinstance(var, dict) else None
+        if not isinstance(name, str) or not name:
+            raise ApiError("INVALID_ARGUMENT", f"{where}.env[{i}].name is required.")
+        ref = (var.get("valueSource") or var.get("value_source") or {})
+        ref = ref.get("secretKeyRef") or ref.get("secret_key_ref") or {} if isinstance(ref, dict) else {}
+        if ref:
+            env.append({"name": name, "secret": str(ref.get("secret", "")), "version": str(ref.get("version") or
+                                                                                          "latest")})
+        else:
+            env.append({"name": name, "value": str(var.get("value", ""))})
+    if len({v["name"] for v in env}) != len(env):
+        raise ApiError("INVALID_ARGUMENT", f"{where}.env names a variable more than once.")
+    return env
+
+
 def timestamp(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
@@ -83,10 +117,10 @@ class Renderer:
             state, message = "CONDITION_SUCCEEDED", ""
         at = svc.updated_at
         template: dict[str, Any] = {
-            "scaling": {"maxInstanceCount": 100} | _min_count(svc.template_min_instances),
+            "scaling": {"maxInstanceCount": svc.template_max_instances} | _min_count(svc.template_min_instances),
             "timeout": "300s",
             "serviceAccount": f"sandbox-runtime@{svc.project}.iam.gserviceaccount.com",
-            "containers": [{"image": svc.image, "ports": [{"name": "http1", "containerPort": 8080}],
+            "containers": [{"image": svc.image, "ports": [{"name": "http1", "containerPort": 8080}], **_env(svc.env),
                             "resources": {"limits": {"cpu": "1000m", "memory": "512Mi"}, "cpuIdle": True,
                                           "startupCpuBoost": True}}],
             "maxInstanceRequestConcurrency": 80,
@@ -151,7 +185,8 @@ class Renderer:
             "scaling": {"maxInstanceCount": rev.max_instances} | _min_count(rev.min_instances),
             "timeout": "300s",
             "maxInstanceRequestConcurrency": rev.behaviour.concurrency,
-            "containers": [{"image": rev.image, "ports": [{"name": "http1", "containerPort": 8080}]}],
+            "containers": [{"image": rev.image, "ports": [{"name": "http1", "containerPort": 8080}],
+                            **_env(rev.env)}],
             "executionEnvironment": self._e("execution_environment", "EXECUTION_ENVIRONMENT_GEN2"),
             "reconciling": phase == "pending",
             "conditions": [ready, health, resources],
@@ -213,6 +248,7 @@ def parse_service(body: Any) -> ServiceUpdate:
         max_instances=int(scaling["maxInstanceCount"]) if "maxInstanceCount" in scaling else None,
         min_instances=_count(service_scaling, "service.scaling"),
         template_min_instances=_count(scaling, "service.template.scaling"),
+        env=parse_env(containers[0] if containers else {}, "service.template.containers[0]"),
     )
 
 

@@ -52,6 +52,7 @@ class Revision:
     failed_at: float | None
     max_instances: int = 100
     min_instances: int = 0  # its template's scaling.minInstanceCount, fixed when it was created
+    env: list[dict[str, str]] = field(default_factory=list)  # its container's env, fixed when it was created
 
     @property
     def full_name(self) -> str:
@@ -111,6 +112,9 @@ class Service:
     min_instances: int = 0
     min_instances_set_at: float | None = None  # when it last changed (recovery clears instances-zero with it)
     template_min_instances: int = 0  # template.scaling.minInstanceCount: changing it creates a revision
+    template_max_instances: int = 100  # template.scaling.maxInstanceCount: changing it creates a revision
+    # The container's env: {"name", "value"} or {"name", "secret", "version"}; changing it creates a revision.
+    env: list[dict[str, str]] = field(default_factory=list)
     split_history: list[tuple[float, dict[str, int]]] = field(default_factory=list)
 
     @property
@@ -147,3 +151,4 @@ class ServiceUpdate:
     max_instances: int | None = None
     min_instances: int | None = None  # service-level scaling; None leaves it as it is
     template_min_instances: int | None = None  # revision-level scaling; None leaves it as it is
+    env: list[dict[str, str]] | None = None  # the container's env; None (not sent) empties it, as a PATCH does

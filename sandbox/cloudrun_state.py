@@ -222,9 +222,11 @@ class CloudRunState:
             svc.template_revision = update.template_revision
             if update.template_min_instances is not None:
                 svc.template_min_instances = update.template_min_instances
+            svc.template_max_instances = update.max_instances or 100
+            svc.env = [dict(v) for v in update.env or []]
             rev = self._new_revision(svc, new_rev_name, svc.image, now, self.behaviour(),
-                                     max_instances=update.max_instances or 100,
-                                     min_instances=svc.template_min_instances)
+                                     max_instances=svc.template_max_instances,
+                                     min_instances=svc.template_min_instances, env=svc.env)
             svc.latest_created = rev.name
             op.revision = rev.name
             svc.rollout = op.name
@@ -243,6 +245,9 @@ class CloudRunState:
         """
         name = update.template_revision
         min_changed = update.template_min_instances not in (None, svc.template_min_instances)
+        # Max instances and the environment are template too (a missing one is the default, as in a PATCH).
+        min_changed = min_changed or (update.max_instances or 100) != svc.template_max_instances \
+            or (update.env or []) != svc.env
         if name:
             if not name.startswith(svc.name + "-") or not _NAME.match(name):
                 raise ApiError("INVALID_ARGUMENT", f"Revision name '{name}' must start with '{svc.name}-' "
@@ -250,7 +255,9 @@ class CloudRunState:
             existing = self.revisions.get(f"{svc.full_name}/revisions/{name}")
             if existing is not None:
                 if (update.image not in (None, existing.image)
-                        or update.template_min_instances not in (None, existing.min_instances)):
+                        or update.template_min_instances not in (None, existing.min_instances)
+                        or (update.max_instances or 100) != existing.max_instances
+                        or (update.env or []) != existing.env):
                     raise ApiError("ALREADY_EXISTS", f"Revision named '{name}' with different "
                                                      "configuration already exists.")
                 return None
@@ -296,7 +303,7 @@ class CloudRunState:
 
     def _new_revision(self, svc: Service, name: str, image: str, now: float, behaviour: RevisionBehaviour,
                       ready_at: float | None = None, max_instances: int = 100,
-                      min_instances: int = 0) -> Revision:
+                      min_instances: int = 0, env: list[dict[str, str]] | None = None) -> Revision:
         if not name:
             suffix = "".join(self._rng.choice(string.ascii_lowercase) for _ in range(3))
             name = f"{svc.name}-{svc.generation:05d}-{suffix}"
@@ -305,7 +312,8 @@ class CloudRunState:
         failed_at = now + behaviour.startup_timeout_s if ready_at is None else None
         rev = Revision(service=svc.full_name, name=name, uid=self._uid(), generation=svc.generation, image=image,
                        created_at=now, behaviour=behaviour, ready_at=ready_at, failed_at=failed_at,
-                       max_instances=max_instances, min_instances=min_instances)
+                       max_instances=max_instances, min_instances=min_instances,
+                       env=[dict(v) for v in env or []])
         self.revisions[rev.full_name] = rev
         return rev
 

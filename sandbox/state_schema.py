@@ -66,6 +66,8 @@ class Service(_Shape):
     min_instances: Count = 0
     min_instances_set_at: Moment | None = None
     template_min_instances: Count = 0
+    template_max_instances: Count = 100
+    env: list[dict[str, str]] = Field(default_factory=list)
     split_history: list[tuple[Moment, dict[str, Percent]]] = Field(default_factory=list)
 
 
@@ -100,6 +102,7 @@ class Revision(_Shape):
     failed_at: Moment | None
     max_instances: Count = 100
     min_instances: Count = 0
+    env: list[dict[str, str]] = Field(default_factory=list)
 
 
 class Operation(_Shape):

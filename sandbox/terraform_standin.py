@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from sandbox import terraform_apply
 from sandbox import terraform_hcl as hcl
 
 VERSION = "1.11.0"
@@ -238,7 +239,7 @@ def cmd_show(args: list[str]) -> None:
     plan = _load_plan(positional[0])
     print(json.dumps({
         "format_version": "1.2", "terraform_version": VERSION,
-        "resource_changes": plan["resource_changes"],
+        "resource_changes": [terraform_apply.expand_change(c) for c in plan["resource_changes"]],
         "output_changes": {name: {"actions": ["update"], "after": value} for name, value in plan["outputs"].items()},
         "variables": {name: {"value": value} for name, value in plan["variables"].items()},
         "prior_state": {"format_version": "1.0"}, "configuration": {}, "errored": False,
@@ -271,6 +272,7 @@ def cmd_apply(args: list[str]) -> None:
         if "index" in change:
             instance["index_key"] = change["index"]
         resource["instances"].append(instance)
+    said = terraform_apply.apply_cloud_run(plan["resource_changes"])  # the cloud first, then the state
     changed = any(counts.values()) or state["serial"] == 0
     # Like Terraform, a state that did not change is not written again, so its serial stays.
     new_state = {"version": 4, "terraform_version": VERSION, "serial": state["serial"] + (1 if changed else 0),
@@ -280,6 +282,8 @@ def cmd_apply(args: list[str]) -> None:
     _write_json(_state_path(plan["workspace"]), new_state)
     print(f"Apply complete! Resources: {counts['create']} added, {counts['update']} changed, "
           f"{counts['delete']} destroyed.")
+    for line in said:
+        print(f"Cloud Run: {line}")
 
 
 def cmd_output(args: list[str]) -> None:
@@ -311,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         return 127 if args else 1
     try:
         COMMANDS[args[0]](args[1:])
-    except (Fail, hcl.ConfigError) as exc:
+    except (Fail, hcl.ConfigError, terraform_apply.ApplyFailed) as exc:
         print(f"\u2577\n\u2502 Error: {exc}\n\u2502\n\u2575", file=sys.stderr)
         return 1
     return 0

@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Input, Static
 from console.screens.confirm import ConfirmScreen
 from console.screens.infra import InfraScreen
 from core.config import ConsoleConfig, default_config
-from core.infra import InfrastructureService, last_good, make_runner
+from core.infra import InfrastructureService, entry_id, last_good, make_runner
 from core.registry import DeploymentRegistry
 from sandbox.terraform_command import standin_command
 
@@ -109,3 +109,28 @@ async def test_production_shows_a_replace_in_red_and_applies_only_after_its_name
         await pilot.press("enter")
         await until(pilot, lambda: "applied: state serial 2" in text(screen, "#infra-status"), "the apply")
     assert last_good(moved.registry, "production")["variables"]["region"] == "europe-west1"
+
+
+async def test_r_restores_the_highlighted_known_good_apply(tmp_path: Path) -> None:
+    """The screen lists the known-good applies and restores the one highlighted, through core's restore."""
+    infra = service(tmp_path)
+    infra.update_infrastructure("staging")
+    first = entry_id(last_good(infra.registry, "staging") or {})
+    data = team_config().model_dump()
+    data["environments"]["staging"]["infrastructure"]["max_instances"] = 30
+    later = InfrastructureService(ConsoleConfig.model_validate(data), infra.registry, infra.runner, actor="alice",
+                                  now=infra.now)
+    later.update_infrastructure("staging")
+    screen = InfraScreen(None, "staging", infra)
+    async with InfraApp(screen).run_test(size=SIZE) as pilot:
+        await planned(pilot, screen)
+        known = screen.query_one("#infra-known", DataTable)
+        assert known.row_count == 2
+        known.focus()
+        await pilot.press("down")  # the older apply: the first one
+        await pilot.press("r")
+        await until(pilot, lambda: f"restored known-good apply {first}" in text(screen, "#infra-status"),
+                    "the restore")
+        assert "changed: max_instances 30 → 20" in text(screen, "#infra-status")
+        assert known.row_count == 3
+    assert (last_good(infra.registry, "staging") or {})["restored_from"] == first

@@ -15,7 +15,7 @@ import pytest
 from core.config import default_config
 from core.engine import Engine, rollback_deployment
 from core.errors import OperationFailed
-from core.infra import HISTORY_LIMIT, InfrastructureService, TerraformHook, last_good, make_runner
+from core.infra import HISTORY_LIMIT, InfrastructureService, TerraformHook, entry_id, last_good, make_runner
 from core.infra.records import record_good
 from core.providers.terraform import file_sha256
 from core.registry import DeploymentRegistry, DeploymentStatus
@@ -107,7 +107,7 @@ def test_restore_after_a_bad_change_outside_the_console(service: InfrastructureS
     assert [(c.address, c.action) for c in restored.plan.summary.changes] == [(SERVICE, "update")]
     assert served_concurrency(service) == 250
     good = last_good(service.registry, "staging")
-    assert good is not None and good["restored_from"] == good["history"][0]["snapshot"]
+    assert good is not None and good["restored_from"] == entry_id(good["history"][0])  # the id it restored
     assert (tree / MODULE).read_text(encoding="utf-8").count("= 5") == 1  # the tree itself is left alone
 
 

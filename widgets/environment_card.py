@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from core.model.deployment import DeploymentStatus
+from core.model.service import ServiceSettings, recorded_settings, settings_changes
 from widgets.traffic_bar import Segment, TrafficBar
 from widgets.views import EnvironmentView, age, short_id, version_of
 
@@ -46,11 +47,30 @@ def problems(view: EnvironmentView) -> list[str]:
     return found
 
 
-def infrastructure_line(record: Mapping[str, Any] | None, now: datetime) -> Text:
-    """The last Terraform apply this console recorded: commit, state serial, when and by whom."""
+def infra_drift(record: Mapping[str, Any] | None, live: ServiceSettings | None) -> str:
+    """"max_instances 10 live, 20 configured" (and how many more) when the Cloud Run service the card just read
+    differs from what the last good apply configured; "" when it matches or either is unknown. Computed from
+    what the refresh already fetched: no call of its own."""
+    configured = recorded_settings(record)
+    if live is None or configured is None:
+        return ""
+    changes = settings_changes(configured, live)
+    if not changes:
+        return ""
+    return changes[0].describe_drift() + (f" (+{len(changes) - 1} more)" if len(changes) > 1 else "")
+
+
+def infrastructure_line(record: Mapping[str, Any] | None, now: datetime,
+                        live: ServiceSettings | None = None) -> Text:
+    """The last Terraform apply this console recorded: commit, state serial, when and by whom; when the live
+    service drifted from it, that first (`infra drifted: ...`)."""
     if not record:
         return Text("not applied from this console", style="dim")
     line = Text()
+    drift = infra_drift(record, live)
+    if drift:
+        line.append(f"infra drifted: {drift}", style="bold red")
+        line.append(" · ")
     commit, snapshot = record.get("git_commit"), record.get("snapshot")
     if commit:
         line.append(str(commit)[:7] + ("+dirty" if record.get("git_dirty") else ""), style="bold")
@@ -165,7 +185,7 @@ class EnvironmentCard(Vertical, can_focus=True):
         body.append("frontend ", style="dim")
         body.append(EnvironmentCard._frontend(view), style="bold" if view.live.frontend else "")
         body.append("\ninfra ", style="dim")
-        body.append_text(infrastructure_line(view.infrastructure, view.now))
+        body.append_text(infrastructure_line(view.infrastructure, view.now, view.live.settings))
         active, rollout = view.active, view.rollout
         if active is not None:
             stage = rollout.current.name if rollout is not None and rollout.current else str(active.status)

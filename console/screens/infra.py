@@ -1,5 +1,7 @@
 """The infrastructure screen: the selected environment's Terraform plan for review (deletes and replaces in
 bold red), the last known good apply, and apply of exactly the reviewed plan (production: name typed).
+The known-good applies are listed below the plan; `r` restores the highlighted one (core.infra decides
+which entry that is and verifies the restore, as `opsconsole rollback --component infrastructure --to ID`).
 
 Planning and applying run in worker threads; the screen only shows what core.infra reports.
 """
@@ -21,7 +23,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from console.screens.confirm import ConfirmScreen
 from core.engine import Engine
 from core.errors import OpsError
-from core.infra import InfrastructureService, TerraformHook, make_runner
+from core.infra import InfraOutcome, InfrastructureService, TerraformHook, entry_id, known_good, make_runner
 from core.providers.terraform import ReviewedPlan
 from sandbox.terraform_command import standin_command
 
@@ -54,6 +56,7 @@ class InfraScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "plan", "Plan again", id="infra-plan"),
         Binding("a", "apply", "Apply plan", id="infra-apply"),
+        Binding("r", "restore", "Restore known good", id="infra-restore"),
         Binding("escape", "close", "Back", id="infra-close"),
     ]
 
@@ -64,6 +67,10 @@ class InfraScreen(Screen[None]):
     @dataclass
     class Applied(Message):
         record: dict[str, Any]
+
+    @dataclass
+    class Restored(Message):
+        outcome: InfraOutcome
 
     @dataclass
     class Failed(Message):
@@ -94,6 +101,10 @@ class InfraScreen(Screen[None]):
         for column in ("action", "resource", "attributes changed"):
             table.add_column(column, key=column)
         yield table
+        known: DataTable[Any] = DataTable(id="infra-known", cursor_type="row", zebra_stripes=True)
+        for column in ("known-good id", "applied at", "by", "restored from"):
+            known.add_column(column, key=column)
+        yield known
         yield Static("", id="infra-status", markup=False)
         yield Footer()
 
@@ -114,6 +125,13 @@ class InfraScreen(Screen[None]):
     def _apply(self, plan: ReviewedPlan) -> None:
         try:
             self.post_message(self.Applied(self.service.apply_plan(plan)))
+        except OpsError as problem:
+            self.post_message(self.Failed(str(problem)))
+
+    @work(thread=True, exclusive=True, group="infra-apply")
+    def _restore(self, ident: str) -> None:
+        try:
+            self.post_message(self.Restored(self.service.restore(self.environment, ident)))
         except OpsError as problem:
             self.post_message(self.Failed(str(problem)))
 
@@ -141,6 +159,12 @@ class InfraScreen(Screen[None]):
         self.busy, self.plan = False, None
         self._status(f"applied: state serial {message.record.get('state_serial')}; recorded as last known good · "
                      "p plans again")
+        self._show_good()
+
+    @on(Restored)
+    def _restored(self, message: Restored) -> None:
+        self.busy, self.plan = False, None
+        self._status(message.outcome.sentence() + " · p plans again")
         self._show_good()
 
     @on(Failed)
@@ -183,6 +207,36 @@ class InfraScreen(Screen[None]):
         self._status(f"applying plan {plan.sha256[:12]} to {self.environment}…")
         self._apply(plan)
 
+    def action_restore(self) -> None:
+        """Restore the highlighted known-good apply: the same core.infra.restore the rollback command runs."""
+        if self.busy:
+            return
+        if getattr(self.app, "read_only", False):
+            self._status("read-only console: restoring is refused")
+            return
+        table = self.query_one("#infra-known", DataTable)
+        if not table.row_count:
+            self._status("no known-good apply to restore yet")
+            return
+        ident = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+        def start() -> None:
+            self.busy, self.plan = True, None
+            self._status(f"restoring known-good apply {ident} to {self.environment}…")
+            self._restore(ident)
+
+        if self.environment != "production":
+            start()
+            return
+
+        def confirmed(typed: str | None) -> None:
+            if typed == self.environment:
+                start()
+            else:
+                self._status("confirmation did not match 'production'; nothing was restored")
+
+        self.app.push_screen(ConfirmScreen(self.environment, f"Restore known-good infrastructure {ident}"), confirmed)
+
     def action_close(self) -> None:
         self.dismiss(None)
 
@@ -195,3 +249,9 @@ class InfraScreen(Screen[None]):
         except OpsError:
             record = None  # the plan's own error is already on the status line
         self.query_one("#infra-good", Static).update(good_line(record))
+        table = self.query_one("#infra-known", DataTable)
+        table.clear()
+        for entry in known_good(record):
+            ident = entry_id(entry)
+            table.add_row(ident, str(entry.get("applied_at", ""))[:19], str(entry.get("actor", "")),
+                          str(entry.get("restored_from") or ""), key=ident)

@@ -103,14 +103,17 @@ def rollback_deployment(
         hook = engine.ports.infrastructure
         if hook is None:
             raise OperationFailed("infrastructure cannot be rolled back here: no Terraform runner is configured")
-        deployment = _register(engine, env, component, version or "last known good", cause, now)
-        result = engine.act(deployment, "restore infrastructure", {}, lambda: hook.restore_last_good(env))
+        target = hook.known_good(env, version)  # an unknown --to is refused here: nothing registered or applied
+        deployment = _register(engine, env, component, target, cause, now)
+        result = engine.act(deployment, "restore infrastructure", {"to": target},
+                            lambda: hook.restore(env, target))
         check = str(result)
     engine.record(deployment, "done", "rollback", {"cause": cause, "check": check})
     engine.emit(RolledBack(deployment.id, env, engine.ports.now(), cause, engine.operator))
     engine.notify(deployment, f"{env} {component} {cause}; {check}", "warning")
     finished = engine.registry.update_deployment(
-        deployment.id, status=DeploymentStatus.SUCCEEDED, ended_at=engine.ports.now(), rollback_cause=cause
+        deployment.id, status=DeploymentStatus.SUCCEEDED, ended_at=engine.ports.now(), rollback_cause=cause,
+        metadata={"check": check},
     )
     engine.emit(DeploymentFinished(finished.id, env, engine.ports.now(), "succeeded", check))
     return finished

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from core.model.service import serving_revision
+from core.model.service import ServiceSettings, serving_revision
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class LiveEnvironment:
     frontend: LiveFrontend | None = None
     frontend_error: str | None = None
     notes: tuple[str, ...] = field(default=())
+    settings: ServiceSettings | None = None  # what Cloud Run says the service is configured with (drift)
 
     @property
     def traffic(self) -> dict[str, int]:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from core import ports
-from core.model.service import ServiceState, TrafficStatus
+from core.model.service import EnvVar, ServiceSettings, ServiceState, TrafficStatus, value_digest
 from core.ports import CloudRunProvider
 from core.providers.cloudrun_traffic import RevisionState, build_targets, merge_tags, revision_name, validate_split
 from core.providers.google_retry import GoogleCallFailed, RetryPolicy, call_google, describe
@@ -81,6 +81,22 @@ def _served_split(svc: run_v2.Service) -> dict[str, int]:
     return split
 
 
+def _settings(svc: run_v2.Service) -> ServiceSettings:
+    """What the service's template configures: scaling, and its first container's environment (plain values as
+    digests, secrets by reference)."""
+    template = svc.template
+    env: list[EnvVar] = []
+    if template.containers:
+        for var in template.containers[0].env:
+            ref = var.value_source.secret_key_ref if "value_source" in var else None
+            if ref is not None and ref.secret:
+                env.append(EnvVar(var.name, secret=ref.secret, version=ref.version or "latest"))
+            else:
+                env.append(EnvVar(var.name, value_digest=value_digest(var.value)))
+    return ServiceSettings(min_instances=int(template.scaling.min_instance_count),
+                           max_instances=int(template.scaling.max_instance_count) or 100, env=tuple(sorted(env)))
+
+
 def _configured_tags(svc: run_v2.Service) -> dict[str, str]:
     latest = _short(svc.latest_ready_revision)
     return {t.tag: (t.revision or latest) for t in svc.traffic if t.tag}
@@ -135,7 +151,7 @@ class CloudRunAdapter:
                 TrafficStatus(revision=s.revision or _short(svc.latest_ready_revision), percent=s.percent,
                               tag=s.tag, uri=s.uri, latest=_is_latest(s))
                 for s in svc.traffic_statuses),
-            by_name={r.name: r for r in states})
+            by_name={r.name: r for r in states}, settings=_settings(svc))
 
     def get_service(self, service: str) -> ServiceState:
         return self._state(*self._read(service))

@@ -4,6 +4,8 @@ real CLI and the sandbox stand-in are read by the same code.
 
 Only resource addresses and attribute names are kept, never attribute values: a plan's values may hold
 secrets (Terraform marks some sensitive, not all), and a summary is shown on screens and in the registry.
+The one exception is what a Cloud Run service is configured with (`services`): scaling counts, and
+environment variables as names with a digest of a plain value or the Secret Manager reference.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from core.errors import OperationFailed
+from core.model.service import EnvVar, ServiceSettings, value_digest
+
+CLOUD_RUN_SERVICE = "google_cloud_run_v2_service"
 
 Action = Literal["create", "update", "delete", "replace"]
 ACTIONS: tuple[Action, ...] = ("create", "update", "delete", "replace")
@@ -49,6 +54,8 @@ class PlanSummary:
     unchanged: int = 0
     terraform_version: str = ""
     output_names: tuple[str, ...] = field(default=())
+    # address -> what each Cloud Run service the plan leaves in place is configured with
+    services: tuple[tuple[str, ServiceSettings], ...] = field(default=())
 
     def of(self, action: Action) -> list[ResourceChange]:
         return [change for change in self.changes if change.action == action]
@@ -76,6 +83,30 @@ class PlanSummary:
     def to_dict(self) -> dict[str, Any]:
         return {"counts": self.counts, "unchanged": self.unchanged, "destructive": self.destructive,
                 "changes": [change.to_dict() for change in self.changes], "terraform_version": self.terraform_version}
+
+
+def _first(value: Any) -> dict[str, Any]:
+    """A nested block as Terraform's JSON gives it: a list of one object."""
+    return value[0] if isinstance(value, list) and value and isinstance(value[0], dict) else {}
+
+
+def cloud_run_settings(after: dict[str, Any]) -> ServiceSettings:
+    """What a google_cloud_run_v2_service's planned attributes configure: template scaling and the first
+    container's env (a plain value as its digest, a secret by reference)."""
+    template = _first(after.get("template"))
+    scaling = _first(template.get("scaling"))
+    env = []
+    for var in _first(template.get("containers")).get("env") or []:
+        if not isinstance(var, dict) or not var.get("name"):
+            continue
+        ref = _first(_first(var.get("value_source")).get("secret_key_ref"))
+        if ref:
+            env.append(EnvVar(str(var["name"]), secret=str(ref.get("secret", "")),
+                              version=str(ref.get("version") or "latest")))
+        else:
+            env.append(EnvVar(str(var["name"]), value_digest=value_digest(str(var.get("value") or ""))))
+    return ServiceSettings(min_instances=int(scaling.get("min_instance_count") or 0),
+                           max_instances=int(scaling.get("max_instance_count") or 100), env=tuple(sorted(env)))
 
 
 def _action(actions: list[str]) -> Action | None:
@@ -108,11 +139,14 @@ def parse_plan(document: Any) -> PlanSummary:
     if not str(document["format_version"]).startswith("1."):
         raise OperationFailed(f"terraform printed plan format {document['format_version']}; this console reads 1.x")
     changes: list[ResourceChange] = []
+    services: list[tuple[str, ServiceSettings]] = []
     unchanged = 0
     for item in document.get("resource_changes") or []:
         if item.get("mode", "managed") != "managed":
             continue
         change = item.get("change") or {}
+        if item.get("type") == CLOUD_RUN_SERVICE and isinstance(change.get("after"), dict):
+            services.append((str(item["address"]), cloud_run_settings(change["after"])))
         action = _action(list(change.get("actions") or []))
         if action is None:
             unchanged += 1
@@ -124,4 +158,5 @@ def parse_plan(document: Any) -> PlanSummary:
     changes.sort(key=lambda c: c.address)
     return PlanSummary(changes=tuple(changes), unchanged=unchanged,
                        terraform_version=str(document.get("terraform_version", "")),
-                       output_names=tuple(sorted(document.get("output_changes") or {})))
+                       output_names=tuple(sorted(document.get("output_changes") or {})),
+                       services=tuple(sorted(services, key=lambda pair: pair[0])))
