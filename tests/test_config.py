@@ -59,7 +59,9 @@ def test_defaults_describe_the_agent_network_as_seeded() -> None:
             "us-central1",
             "websocket-server",
         )
-        assert (infra.min_instances, infra.max_instances, infra.cpu_target) == (2, 20, 70)
+        # Sized as the seed says and as infrastructure/environments/*/terraform.tfvars configure them.
+        sizes = {"dev": (0, 3), "staging": (1, 10), "production": (2, 20)}
+        assert (infra.min_instances, infra.max_instances, infra.cpu_target) == (*sizes[name], 70)
         assert (infra.cpu_limit, infra.memory_limit) == ("1", "512Mi")
         assert env.application.firebase_project_id == project
         assert env.application.redis_connection == f"sm://projects/{project}/secrets/redis-url/versions/latest"

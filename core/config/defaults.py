@@ -59,6 +59,11 @@ PREDEFINED_STRATEGIES: dict[str, StrategySettings] = {
 """Each environment's seeded deployment strategy, by environment name (criteria and triggers at defaults)."""
 
 
+# Instances (min, max) per environment, as the seed sizes them and infrastructure/environments/*/terraform.tfvars
+# say: development is for developers (scales to zero), staging for QA and integration, production for operations.
+SIZES: dict[str, tuple[int, int]] = {"dev": (0, 3), "staging": (1, 10), "production": (2, 20)}
+
+
 def _environment(name: EnvironmentName) -> EnvironmentConfig:
     project = GCP_PROJECTS[name]
     production = name == "production"
@@ -70,8 +75,8 @@ def _environment(name: EnvironmentName) -> EnvironmentConfig:
             gcp_project=project,
             region="us-central1",
             service_name="websocket-server",
-            min_instances=2,
-            max_instances=20,
+            min_instances=SIZES[name][0],
+            max_instances=SIZES[name][1],
             cpu_target=70,
             cpu_limit="1",
             memory_limit="512Mi",
