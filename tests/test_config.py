@@ -114,7 +114,7 @@ DEV_INFRA = "environments.dev.infrastructure"
             ["operatoins"],
             "access group operatoins is not defined under teams",
         ),
-        (f"{DEV_INFRA}.min_instances", 30, "min_instances (30) must not exceed max_instances (20)"),
+        (f"{DEV_INFRA}.min_instances", 30, "min_instances (30) must not exceed max_instances (3)"),
         (f"{DEV_INFRA}.max_instances", 1001, "less than or equal to 1000"),
         (f"{DEV_INFRA}.max_instances", 0, "greater than or equal to 1"),
         (f"{DEV_INFRA}.min_instances", -1, "greater than or equal to 0"),
@@ -219,9 +219,10 @@ def test_production_rules_are_all_reported_together() -> None:
 
 def test_a_rule_between_two_fields_names_the_one_that_was_set() -> None:
     # max_instances is the field that "fails" against the default min, but the operator wrote max.
-    problems = problems_of(nested(f"{DEV_INFRA}.max_instances", 1))
+    problems = problems_of(nested(f"{PRODUCTION}.infrastructure.max_instances", 1))
     assert problems == [
-        ("ops.toml", f"{DEV_INFRA}.max_instances", "min_instances (2) must not exceed max_instances (1)")
+        ("ops.toml", f"{PRODUCTION}.infrastructure.max_instances",
+         "min_instances (2) must not exceed max_instances (1)")
     ]
 
 
@@ -249,7 +250,7 @@ def test_a_valid_override_is_applied() -> None:
     )
     assert config.environments["production"].infrastructure.min_instances == 3
     assert config.environments["production"].infrastructure.max_instances == 40
-    assert config.environments["dev"].infrastructure.max_instances == 20
+    assert config.environments["dev"].infrastructure.max_instances == 3
 
 
 # --- secrets -------------------------------------------------------------------------------------

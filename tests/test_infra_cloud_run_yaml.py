@@ -51,7 +51,8 @@ def test_yaml_and_terraform_agree(environment: str) -> None:
     annotations = template["metadata"]["annotations"]
     assert int(annotations["autoscaling.knative.dev/minScale"]) == values["min_instances"]
     assert int(annotations["autoscaling.knative.dev/maxScale"]) == values["max_instances"]
-    assert float(annotations["run.googleapis.com/scaling-cpu-target"]) == pytest.approx(values["cpu_utilization_target"])
+    target = float(annotations["run.googleapis.com/scaling-cpu-target"])
+    assert target == pytest.approx(values["cpu_utilization_target"])
     assert 0.1 <= float(annotations["run.googleapis.com/scaling-cpu-target"]) <= 0.95  # a fraction, not "70"
     assert annotations["run.googleapis.com/vpc-access-egress"] == "private-ranges-only"
     assert service["metadata"]["namespace"] == values["project_id"]
@@ -77,7 +78,8 @@ def test_yaml_and_terraform_agree(environment: str) -> None:
 
 
 LIVE = {
-    "spec": {"template": {"spec": {"containers": [{"image": "us-central1-docker.pkg.dev/p/agent-network/ws@sha256:ab"}]}}},
+    "spec": {"template": {"spec": {"containers": [
+        {"image": "us-central1-docker.pkg.dev/p/agent-network/ws@sha256:ab"}]}}},
     "status": {"traffic": [{"revisionName": "websocket-server-00007-abc", "percent": 90, "tag": "stable"},
                            {"revisionName": "websocket-server-00008-def", "percent": 10, "tag": "canary"},
                            {"revisionName": "websocket-server-00006-old", "percent": 0}]},

@@ -28,30 +28,30 @@ def test_drift_lists_what_changed_out_of_band_and_exits_1(infra_rig: InfraRig) -
     rig = infra_rig
     code, out, err = rig.run("infra", "drift", "staging")  # nothing applied yet: compared with the current plan
     assert code == 1, err
-    assert "drifted from the current plan" in out and "max_instances 100 live, 20 configured" in out
+    assert "drifted from the current plan" in out and "max_instances 100 live, 10 configured" in out
 
     assert rig.run("infra", "apply", "staging", "--yes")[0] == 0
     code, out, err = rig.run("infra", "drift", "staging")
     assert (code, out.strip()) == (0, "staging: websocket-server matches the last known good apply"), err
 
-    change_out_of_band(rig, 10, "FEATURE_X")
+    change_out_of_band(rig, 7, "FEATURE_X")
     code, out, err = rig.run("infra", "drift", "staging")
     assert code == 1, err
     assert out.splitlines() == ["staging: websocket-server drifted from the last known good apply:",
-                                "  max_instances 10 live, 20 configured",
+                                "  max_instances 7 live, 10 configured",
                                 "  env FEATURE_X set live, not configured"]
     code, out, err = rig.run("infra", "drift", "staging", "--json")
     assert code == 1, err
     answer = json.loads(out)
     assert answer["drifted"] is True
     assert [(d["setting"], d["configured"], d["live"]) for d in answer["differences"]] == [
-        ("max_instances", "20", "10"), ("env FEATURE_X", "", "a plain value")]
+        ("max_instances", "10", "7"), ("env FEATURE_X", "", "a plain value")]
     assert "flag-value-9f3" not in json.dumps(answer)  # plain values only as digests
 
     # The card: computed from the service the refresh already read and the record it already read.
     live = observe_environment(default_config().environment("staging"), rig.cloudrun, _NoFrontend())
     line = infrastructure_line(rig.record(), datetime.now(UTC), live.settings).plain
-    assert line.startswith("infra drifted: max_instances 10 live, 20 configured (+1 more) · ")
+    assert line.startswith("infra drifted: max_instances 7 live, 10 configured (+1 more) · ")
 
     # An apply puts the configured settings back (like Terraform's refresh), and the drift is gone.
     assert rig.run("infra", "apply", "staging", "--yes")[0] == 0

@@ -21,7 +21,7 @@ def test_rollback_to_an_older_good_apply_restores_its_settings_on_cloud_run(infr
     assert good_a is not None
     a_id = entry_id(good_a)
     settings_a = rig.live()
-    assert (settings_a.min_instances, settings_a.max_instances) == (2, 20)  # the apply changed the service
+    assert (settings_a.min_instances, settings_a.max_instances) == (1, 10)  # the apply changed the service
     assert "REDIS_CONNECTION" in {e.name for e in settings_a.env}  # a secret, by reference
     assert EnvVar("REDIS_CONNECTION", secret="redis-url", version="latest") in settings_a.env
 
@@ -38,7 +38,7 @@ def test_rollback_to_an_older_good_apply_restores_its_settings_on_cloud_run(infr
                              "--reason", "max instances and a debug log level went out by mistake")
     assert code == 0, err
     assert f"rolled back to known-good apply {a_id}" in out
-    assert "max_instances 30 → 20" in out and "env LOG_LEVEL removed" in out
+    assert "max_instances 30 → 10" in out and "env LOG_LEVEL removed" in out
     assert "a re-plan shows no changes; Cloud Run serves its settings" in out
     assert rig.live() == settings_a
 
@@ -86,4 +86,4 @@ def test_rollback_json_carries_what_changed(infra_rig: InfraRig) -> None:
                              "--reason", "scaling", "--json")
     assert code == 0, err
     result = json.loads(out.strip().splitlines()[-1])
-    assert result["to"] == a_id and "max_instances 30 → 20" in result["check"]
+    assert result["to"] == a_id and "max_instances 30 → 10" in result["check"]

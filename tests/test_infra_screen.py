@@ -72,8 +72,8 @@ async def test_staging_plan_is_reviewed_and_applied_with_a(tmp_path: Path) -> No
     screen = InfraScreen(None, "staging", infra)
     async with InfraApp(screen).run_test(size=SIZE) as pilot:
         await planned(pilot, screen)
-        assert screen.query_one("#infra-changes", DataTable).row_count == 8
-        assert "8 to create" in text(screen, "#infra-summary")
+        assert screen.query_one("#infra-changes", DataTable).row_count == 26
+        assert "26 to create" in text(screen, "#infra-summary")
         assert "none yet" in text(screen, "#infra-good")
         await pilot.press("a")
         await until(pilot, lambda: "applied: state serial 1" in text(screen, "#infra-status"), "the apply")
@@ -131,6 +131,6 @@ async def test_r_restores_the_highlighted_known_good_apply(tmp_path: Path) -> No
         await pilot.press("r")
         await until(pilot, lambda: f"restored known-good apply {first}" in text(screen, "#infra-status"),
                     "the restore")
-        assert "changed: max_instances 30 → 20" in text(screen, "#infra-status")
+        assert "changed: max_instances 30 → 10" in text(screen, "#infra-status")
         assert known.row_count == 3
     assert (last_good(infra.registry, "staging") or {})["restored_from"] == first

@@ -174,8 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--terraform-output", type=Path, help="terraform output -json of the environment")
     args = parser.parse_args(argv)
     if args.write or args.check:
-        stale = [env for env in ENVIRONMENTS
-                 if not output_path(env).exists() or output_path(env).read_text(encoding="utf-8") != text(env, render(env))]
+        stale = [env for env in ENVIRONMENTS if not output_path(env).exists()
+                 or output_path(env).read_text(encoding="utf-8") != text(env, render(env))]
         if args.write:
             for env in ENVIRONMENTS:
                 output_path(env).write_text(text(env, render(env)), encoding="utf-8")
