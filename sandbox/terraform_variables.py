@@ -62,7 +62,7 @@ def _display(path: Path) -> str:
 
 def declared_at(module: Module, name: str) -> str:
     """`file:line` of `variable "name"` in the module's .tf files."""
-    pattern = re.compile(rf'^\s*variable\s+"{re.escape(name)}"', re.MULTILINE)
+    pattern = re.compile(rf'^[ \t]*variable\s+"{re.escape(name)}"', re.MULTILINE)
     for path in sorted(module.path.glob("*.tf")):
         text = path.read_text(encoding="utf-8")
         found = pattern.search(text)
