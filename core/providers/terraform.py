@@ -30,8 +30,9 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _BOX = "\u2577\u2575\u2502 "  # the frame Terraform draws around diagnostics
 KEEP_PLANS = 5
 # Terraform's diagnostics for a variable value that cannot work: bad input (exit 2), not a failed operation.
+# (A required variable with no value stays a failed plan: the configuration, not the value, is wrong.)
 _BAD_VARIABLE = re.compile(r"^Error: (Invalid value for (input )?variable|Value for undeclared variable|"
-                           r"Unsupported argument|No value for required variable)")
+                           r"Unsupported argument)")
 
 
 def find_terraform(configured: str | None = None, path: str | None = None) -> tuple[str, ...]:
