@@ -168,7 +168,10 @@ def module_variables(module: Module, given: dict[str, Any], where: str) -> dict[
             values[name] = spec["default"]
         else:
             raise ConfigError(f'No value for required variable "{name}" ({where})')
-    return values
+    # Types, validation blocks and undeclared names: Terraform's rules for variables (sandbox/terraform_variables.py).
+    from sandbox.terraform_variables import checked
+
+    return checked(module, {**given, **values}, where)
 
 
 def _instances(attrs: dict[str, Any], renderer: Renderer) -> list[str | int | None]:
@@ -236,9 +239,13 @@ def root_outputs(directory: Path, variables: dict[str, Any]) -> dict[str, Any]:
     return {name: renderer.render(spec.get("value")) for name, spec in module.outputs.items()}
 
 
-def read_variables(directory: Path, var_files: list[Path], pairs: list[str]) -> dict[str, Any]:
-    """Variable values in Terraform's order: terraform.tfvars, *.auto.tfvars(.json), -var-file, -var."""
+def read_variables(directory: Path, var_files: list[Path], pairs: list[str],
+                   sources: dict[str, str] | None = None) -> dict[str, Any]:
+    """Variable values in Terraform's order: terraform.tfvars, *.auto.tfvars(.json), -var-file, -var.
+
+    `sources`, when given, is filled with where each value came from (a file's name, or "-var")."""
     values: dict[str, Any] = {}
+    sources = {} if sources is None else sources
     files = [directory / "terraform.tfvars"] if (directory / "terraform.tfvars").exists() else []
     files += sorted(directory.glob("*.auto.tfvars")) + sorted(directory.glob("*.auto.tfvars.json")) + var_files
     for path in files:
@@ -246,12 +253,15 @@ def read_variables(directory: Path, var_files: list[Path], pairs: list[str]) -> 
             raise ConfigError(f"Given variables file {path} does not exist")
         if path.suffix == ".json":
             try:
-                values.update(json.loads(path.read_text(encoding="utf-8")))
+                found = json.loads(path.read_text(encoding="utf-8"))
             except ValueError as exc:
                 raise ConfigError(f"Invalid JSON in {path.name}: {exc}") from None
         else:
-            values.update(parse_file(path))
+            found = parse_file(path)
+        values.update(found)
+        sources.update(dict.fromkeys(found, path.name))
     for pair in pairs:
         name, _, raw = pair.partition("=")
         values[name] = raw
+        sources[name] = "-var"
     return values

@@ -20,6 +20,7 @@ from typing import Any
 
 from sandbox import terraform_apply
 from sandbox import terraform_hcl as hcl
+from sandbox.terraform_variables import refuse_undeclared
 
 VERSION = "1.11.0"
 # Attributes whose change makes the provider destroy and re-create the object (Terraform's ForceNew).
@@ -194,7 +195,10 @@ def cmd_plan(args: list[str]) -> None:
     flags, _ = _flags(args)
     out = (flags.get("out") or [""])[0]
     settings = _settings()
-    variables = hcl.read_variables(Path.cwd(), [Path(p) for p in flags.get("var-file", [])], flags.get("var", []))
+    sources: dict[str, str] = {}
+    variables = hcl.read_variables(Path.cwd(), [Path(p) for p in flags.get("var-file", [])], flags.get("var", []),
+                                   sources)
+    refuse_undeclared(hcl.load_module(Path.cwd()), variables, sources)
     desired = {r.address: r for r in hcl.desired_resources(Path.cwd(), variables)}
     state = _read_state()
     current = _state_objects(state)

@@ -29,6 +29,10 @@ BINARY_VARIABLE = "OPS_TERRAFORM"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _BOX = "\u2577\u2575\u2502 "  # the frame Terraform draws around diagnostics
 KEEP_PLANS = 5
+# Terraform's diagnostics for a variable value that cannot work: bad input (exit 2), not a failed operation.
+# (A required variable with no value stays a failed plan: the configuration, not the value, is wrong.)
+_BAD_VARIABLE = re.compile(r"^Error: (Invalid value for (input )?variable|Value for undeclared variable|"
+                           r"Unsupported argument)")
 
 
 def find_terraform(configured: str | None = None, path: str | None = None) -> tuple[str, ...]:
@@ -132,6 +136,9 @@ class TerraformRunner:
             raise OperationFailed(f"terraform {step} for {environment or 'the runner'} did not finish within "
                                   f"{limit:g} s") from None
         if done.returncode != 0:
+            line = first_error_line(done.stderr, done.stdout)
+            if step == "plan" and _BAD_VARIABLE.match(line):
+                raise BadInput(f"terraform plan refused a variable for {environment}: {line.removeprefix('Error: ')}")
             raise OperationFailed(f"terraform {step} failed for {environment or 'the runner'}: "
                                   f"{first_error_line(done.stderr, done.stdout)}")
         return done.stdout
