@@ -409,7 +409,22 @@ def _tonumber(value: Any) -> Any:
     return int(number) if number.is_integer() else number
 
 
+def _cidrhost(prefix: Any, number: Any) -> str:
+    """Terraform's cidrhost(): the address `number` hosts into the network `prefix` (negative: from the end)."""
+    import ipaddress
+
+    try:
+        network = ipaddress.ip_network(_string(prefix), strict=False)
+    except ValueError as exc:
+        raise EvalError(f"invalid CIDR expression: {exc}") from None
+    index = int(_number(number))
+    if not -network.num_addresses <= index < network.num_addresses:
+        raise EvalError(f"prefix of {network.prefixlen} bits cannot accommodate a host numbered {index}")
+    return str(network[index])
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "cidrhost": _cidrhost,
     "contains": lambda coll, value: value in _collection(coll),
     "regex": _regex,
     "regexall": lambda p, s: [m[0] for m in re.finditer(_string(p), _string(s))],

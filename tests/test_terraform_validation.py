@@ -168,6 +168,7 @@ def test_a_refused_variable_is_bad_input_through_opsconsole_infra_plan(tmp_path:
     done = subprocess.run([sys.executable, "-m", "console", "infra", "plan", "staging"], cwd=tmp_path, env=environ,
                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120, check=False)
     assert done.returncode == 2, done.stderr
+    line = text.splitlines().index('variable "max_instances" {') + 1  # where the file declares it
     assert done.stderr.strip() == ('opsconsole: terraform plan refused a variable for staging: Invalid value for '
-                                   'variable "max_instances" = 60 (environments/staging/variables.tf:34, root module, '
-                                   'rule `var.max_instances <= 50`): staging runs at most 50 instances.')
+                                   f'variable "max_instances" = 60 (environments/staging/variables.tf:{line}, root '
+                                   'module, rule `var.max_instances <= 50`): staging runs at most 50 instances.')

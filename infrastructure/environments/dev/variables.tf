@@ -29,16 +29,31 @@ variable "image" {
 variable "min_instances" {
   description = "Instances kept warm."
   type        = number
+
+  validation {
+    condition     = var.min_instances >= 0 && floor(var.min_instances) == var.min_instances
+    error_message = "min_instances must be a whole number of at least 0."
+  }
 }
 
 variable "max_instances" {
   description = "Most instances the autoscaler may start."
   type        = number
+
+  validation {
+    condition     = var.max_instances >= 1 && var.max_instances <= 1000 && floor(var.max_instances) == var.max_instances
+    error_message = "max_instances must be a whole number from 1 to 1000."
+  }
 }
 
 variable "cpu_utilization_target" {
   description = "Autoscaling CPU target as a fraction (0.7 = 70 %)."
   type        = number
+
+  validation {
+    condition     = var.cpu_utilization_target >= 0.1 && var.cpu_utilization_target <= 0.95
+    error_message = "cpu_utilization_target is a fraction from 0.1 to 0.95 (Cloud Run's range), e.g. 0.7 for 70 %."
+  }
 }
 
 variable "cpu_limit" {

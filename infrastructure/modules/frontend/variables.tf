@@ -13,7 +13,7 @@ variable "websocket_url" {
   type        = string
 
   validation {
-    condition     = can(regex("^wss?://[^/@\\s]+", var.websocket_url))
+    condition     = can(regex("^wss?://[^/@\\s]+(/\\S*)?$", var.websocket_url))
     error_message = "websocket_url must be a ws:// or wss:// URL without credentials."
   }
 }
