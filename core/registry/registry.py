@@ -50,7 +50,7 @@ from core.registry.validation import as_status, check, utc_now, validate
 
 Doc = dict[str, Any]
 # Side tables beside the deployments, for records other parts of core keep (keyed by their own ids).
-RECORD_TABLES = ("infrastructure", "incidents")
+RECORD_TABLES = ("infrastructure", "incidents", "health")
 
 
 def archive_damage(archive: MonthlyArchive, month: str, recorded: Mapping[str, Any], hot_name: str, *,
