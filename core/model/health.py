@@ -121,8 +121,9 @@ def judge_health(obs: HealthObservations, limits: HealthThresholds) -> Health:
     notes: dict[str, str] = {"probes": "; ".join(f"{p.name}: {p.detail}" for p in obs.probes) or "none run"}
     notes["monitoring"] = (obs.provider_errors.get("monitoring", "did not answer") if obs.revisions is None else
                            f"{len(revisions)} serving revision(s), {requests} requests in {window:.0f} s")
+    unready = f"not ready: {obs.service_problem or 'no reason given'}"
     notes["cloud run"] = (obs.provider_errors.get("cloud run", "did not answer") if obs.service_ready is None
-                          else "ready" if obs.service_ready else f"not ready: {obs.service_problem or 'no reason given'}")
+                          else "ready" if obs.service_ready else unready)
 
     def verdict(state: HealthState, reason: str, crossed: str | None = None) -> Health:
         return Health(obs.environment, state, reason, obs.observed_at, numbers, notes, crossed)
