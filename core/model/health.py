@@ -115,7 +115,7 @@ def judge_health(obs: HealthObservations, limits: HealthThresholds) -> Health:
     failed = [p for p in obs.probes if not p.ok]
     numbers: dict[str, float | int | None] = {
         "5xx_rate": None if rate is None else round(rate, 4), "max_5xx_rate": limits.max_5xx_rate,
-        "p99_latency_ms": p99, "max_p99_latency_ms": limits.max_p99_latency_ms,
+        "p99_latency_ms": None if p99 is None else round(p99, 1), "max_p99_latency_ms": limits.max_p99_latency_ms,
         "requests_per_s": round(requests / window, 2) if window else None, "instances": instances,
         "probes_ok": len(obs.probes) - len(failed), "probes": len(obs.probes)}
     notes: dict[str, str] = {"probes": "; ".join(f"{p.name}: {p.detail}" for p in obs.probes) or "none run"}
