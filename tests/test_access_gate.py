@@ -23,7 +23,11 @@ CONFIG = '[teams]\noperations = ["alice"]\n'  # production: team operations only
 
 # Commands that change nothing the gate guards, each with why. Every other command must be in CHANGES.
 NOT_GATED = {
-    ("config", "show"): "reads", ("config", "validate"): "reads", ("status",): "reads", ("history",): "reads",
+    ("config", "show"): "reads", ("config", "validate"): "reads", ("history",): "reads",
+    # Both observe health and record a change of it (not in a --read-only console): an observation, not a change
+    # to an environment, so anyone who may see an environment may record what it looked like.
+    ("status",): "reads the cloud; records a change of health",
+    ("watch",): "reads the cloud; records a change of health",
     ("deployment",): "reads", ("report",): "reads (its month cache is derived data)", ("verify",): "reads",
     ("incident", "list"): "reads", ("incident", "show"): "reads", ("incident", "postmortem"): "reads",
     ("registry", "check"): "reads", ("registry", "export"): "reads (writes only the backup file it is given)",

@@ -1,0 +1,83 @@
+"""`opsconsole watch`: live health of environments in a terminal without the TUI, or as a pipeline gate.
+
+Also the one place the CLI observes health (`observe_health_of`), so `status` and `watch` observe and record
+the same way: a console that may write records each change of state; a `--read-only` one only shows it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from console.lazy import environment_choice
+
+if TYPE_CHECKING:
+    from console.session import Session
+    from core.model.health import Health
+
+EXIT_DOWN = 3
+WATCH_EXIT_CODES = f"""\b
+Exit codes:
+  0  stopped after --polls rounds (or interrupted) with no environment down
+  1  the operation failed (a provider or the registry said no)
+  2  bad input (arguments, configuration file); nothing was changed
+  {EXIT_DOWN}  with --exit-on-down: an environment is down (its line says why)"""
+
+
+def observe_health_of(session: Session, names: list[str]) -> list[Health]:
+    """Observe each environment's health; record each change of state unless the console is read-only.
+
+    Recording an observation is a write, but not a change of an environment: it is not the access gate's
+    (an operator outside an environment's allow-list may still watch it), only --read-only stops it.
+    """
+    from core.health.observe import observe_health
+    from core.health.record import record_health
+
+    wiring = session.wiring
+    found = []
+    for name in names:
+        health = observe_health(wiring.environment(name), wiring.cloudrun(name), wiring.metrics(name), wiring.http,
+                                wiring.now)
+        if not session.read_only:
+            record_health(session.registry, health)
+        found.append(health)
+    return found
+
+
+def _line(health: Health) -> str:
+    return f"{health.observed_at:%Y-%m-%d %H:%M:%S} {health.environment:10} {health.state:8} {health.reason}"
+
+
+@click.command(epilog=WATCH_EXIT_CODES)
+@click.argument("environments", nargs=-1, type=environment_choice())
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per line (Health.to_dict()).")
+@click.option("--exit-on-down", is_flag=True, help=f"Exit with code {EXIT_DOWN} as soon as an environment is down.")
+@click.option("--interval", type=click.FloatRange(min=1), default=15.0, show_default=True,
+              help="Seconds between observations (on the cloud's clock).")
+@click.option("--polls", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Stop after this many observations of each environment (0: until interrupted).")
+@click.pass_obj
+def watch(session: Session, environments: tuple[str, ...], as_json: bool, exit_on_down: bool, interval: float,
+          polls: int) -> None:
+    """Print each environment's health, then a line per change of state (ok, degraded, down)."""
+    from console import render
+    from core.config import ENVIRONMENTS
+
+    names = list(environments) or list(ENVIRONMENTS)
+    last: dict[str, str] = {}
+    done = 0
+    while True:
+        for health in observe_health_of(session, names):
+            if last.get(health.environment) != health.state:  # the first round prints every environment
+                last[health.environment] = health.state
+                if as_json:
+                    render.echo_json_line(health.to_dict())
+                else:
+                    click.echo(_line(health))
+        done += 1
+        if exit_on_down and "down" in last.values():
+            click.get_current_context().exit(EXIT_DOWN)
+        if polls and done >= polls:
+            return
+        session.wiring.sleep(interval)
