@@ -39,7 +39,9 @@ def observe_health(env: EnvironmentConfig, cloudrun: CloudRunProvider, metrics: 
     limits = env.health.thresholds(env.strategy)
     service = env.infrastructure.service_name
     errors: dict[str, str] = {}
-    url, ready, problem, serving = "", None, "", ()
+    url, problem = "", ""
+    ready: bool | None = None
+    serving: tuple[str, ...] = ()
     try:
         state = cloudrun.get_service(service)
         url = state.uri
