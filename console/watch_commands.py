@@ -63,21 +63,21 @@ def watch(session: Session, environments: tuple[str, ...], as_json: bool, exit_o
     """Print each environment's health, then a line per change of state (ok, degraded, down)."""
     from console import render
     from core.config import ENVIRONMENTS
+    from core.health.watch import health_changes
 
     names = list(environments) or list(ENVIRONMENTS)
-    last: dict[str, str] = {}
-    done = 0
-    while True:
-        for health in observe_health_of(session, names):
-            if last.get(health.environment) != health.state:  # the first round prints every environment
-                last[health.environment] = health.state
-                if as_json:
-                    render.echo_json_line(health.to_dict())
-                else:
-                    click.echo(_line(health))
-        done += 1
-        if exit_on_down and "down" in last.values():
+    down: set[str] = set()
+    rounds = health_changes(lambda these: observe_health_of(session, list(these)), names, session.wiring.sleep,
+                            interval, polls)
+    for changed in rounds:
+        for health in changed:
+            if health.state == "down":
+                down.add(health.environment)
+            else:
+                down.discard(health.environment)
+            if as_json:
+                render.echo_json_line(health.to_dict())
+            else:
+                click.echo(_line(health))
+        if exit_on_down and down:
             click.get_current_context().exit(EXIT_DOWN)
-        if polls and done >= polls:
-            return
-        session.wiring.sleep(interval)

@@ -3,6 +3,7 @@ that each change of state is recorded once, not on every poll."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from core.health.observe import observe_health
@@ -54,3 +55,23 @@ def test_a_change_is_recorded_once_and_the_history_lists_it(tmp_path: Path) -> N
         history = health_history(r.registry, "production")
         assert [h.state for h in history] == ["down", "ok"]
         assert r.registry.get_environment_state("production").health == "down"
+
+
+def test_watching_yields_every_environment_first_then_only_the_change(tmp_path: Path) -> None:
+    from core.health.watch import health_changes
+
+    with rig(tmp_path) as r:
+        def observe(names: Sequence[str]) -> list[Health]:
+            return [_observe(r, name) for name in names]
+
+        def sleep(seconds: float) -> None:
+            r.sleep(seconds)
+            if len(rounds) == 2:  # the fault strikes between the second and third observation
+                r.cloud.set_scenario("instances-zero")
+
+        rounds: list[list[Health]] = []
+        for changed in health_changes(observe, ["dev", "production"], sleep, 30.0, polls=4):
+            rounds.append(changed)
+    assert [[(h.environment, h.state) for h in changed] for changed in rounds] == [
+        [("dev", "ok"), ("production", "ok")], [], [("dev", "down"), ("production", "down")], []]
+    assert "no instance is running" in rounds[2][1].reason
