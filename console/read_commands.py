@@ -72,8 +72,8 @@ def status(session: Session, environment: str | None = None, as_json: bool = Fal
            show_history: bool = False) -> None:
     """What is live (Cloud Run split, Vercel production), its health, and the active and last deployment.
 
-    Health is observed each time; a console that may write records a change of state in the registry
-    (a --read-only one shows it and records nothing).
+    Health is observed each time; a console that may change an environment records a change of its health in
+    the registry (a --read-only one, or an operator outside its allow-list, shows it and records nothing).
     """
     from console import render
     from console.watch_commands import observe_health_of

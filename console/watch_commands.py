@@ -1,7 +1,7 @@
 """`opsconsole watch`: live health of environments in a terminal without the TUI, or as a pipeline gate.
 
 Also the one place the CLI observes health (`observe_health_of`), so `status` and `watch` observe and record
-the same way: a console that may write records each change of state; a `--read-only` one only shows it.
+the same way: a console that may change an environment records each change of its state; others only show it.
 """
 
 from __future__ import annotations
@@ -26,10 +26,11 @@ Exit codes:
 
 
 def observe_health_of(session: Session, names: list[str]) -> list[Health]:
-    """Observe each environment's health; record each change of state unless the console is read-only.
+    """Observe each environment's health; record each change of state where this console may write.
 
-    Recording an observation is a write, but not a change of an environment: it is not the access gate's
-    (an operator outside an environment's allow-list may still watch it), only --read-only stops it.
+    Anyone may observe and see every environment's health (so neither command is refused by the access gate);
+    the change is recorded only by a console the gate lets change that environment: not a --read-only one, and
+    not an operator outside its allow-list (the shared registry's row-level security would refuse the write).
     """
     from core.health.observe import observe_health
     from core.health.record import record_health
@@ -39,7 +40,7 @@ def observe_health_of(session: Session, names: list[str]) -> list[Health]:
     for name in names:
         health = observe_health(wiring.environment(name), wiring.cloudrun(name), wiring.metrics(name), wiring.http,
                                 wiring.now)
-        if not session.read_only:
+        if session.gate.refusal(name, "record the health of") is None:
             record_health(session.registry, health)
         found.append(health)
     return found

@@ -24,8 +24,8 @@ CONFIG = '[teams]\noperations = ["alice"]\n'  # production: team operations only
 # Commands that change nothing the gate guards, each with why. Every other command must be in CHANGES.
 NOT_GATED = {
     ("config", "show"): "reads", ("config", "validate"): "reads", ("history",): "reads",
-    # Both observe health and record a change of it (not in a --read-only console): an observation, not a change
-    # to an environment, so anyone who may see an environment may record what it looked like.
+    # Both observe health (anyone may) and record a change of it only where the gate would let this console change
+    # the environment (tests/test_health_cli.py): a read-only console or an outsider sees health, records nothing.
     ("status",): "reads the cloud; records a change of health",
     ("watch",): "reads the cloud; records a change of health",
     ("deployment",): "reads", ("report",): "reads (its month cache is derived data)", ("verify",): "reads",

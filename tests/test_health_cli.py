@@ -58,10 +58,14 @@ def test_status_json_carries_observed_health_and_the_history_lists_the_change(
     assert DeploymentRegistry(project / "registry.json").get_environment_state("production").health == "down"
 
 
-def test_a_read_only_status_shows_health_and_records_nothing(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_read_only_console_or_an_outsider_sees_health_and_records_nothing(
+        project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     _scenario(project, "healthy")
     code, out, err = run(capsys, "--read-only", "status", "dev", "--json")
     assert (code, err) == (0, "") and json.loads(out)[0]["health"]["state"] == "ok"
+    monkeypatch.setenv("OPSCONSOLE_OPERATOR", "mallory")  # production: team operations only
+    code, out, err = run(capsys, "watch", "production", "--polls", "1")
+    assert (code, err) == (0, "") and " ok " in out
     code, out, _ = run(capsys, "status", "--history", "--json")
     assert json.loads(out) == []
 
