@@ -19,10 +19,11 @@ if TYPE_CHECKING:
 EXIT_DOWN = 3
 WATCH_EXIT_CODES = f"""\b
 Exit codes:
-  0  stopped after --polls rounds (or interrupted) with no environment down
-  1  the operation failed (a provider or the registry said no)
+  0  stopped after --polls rounds
+  1  the operation failed (the registry or the configuration's providers could not be used)
   2  bad input (arguments, configuration file); nothing was changed
-  {EXIT_DOWN}  with --exit-on-down: an environment is down (its line says why)"""
+  {EXIT_DOWN}  with --exit-on-down: an environment is down (its line says why)
+  130  interrupted (Ctrl-C)"""
 
 
 def observe_health_of(session: Session, names: list[str]) -> list[Health]:
