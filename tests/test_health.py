@@ -4,11 +4,21 @@ that each change of state is recorded once, not on every poll."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from core.health.observe import observe_health
 from core.health.record import health_history, record_health
-from core.model.health import Health
+from core.model.health import (
+    Health,
+    HealthObservations,
+    HealthThresholds,
+    ProbeResult,
+    RevisionLoad,
+    judge_health,
+)
 from tests.engine_rig import Rig, rig, rig_config
 
 
@@ -75,3 +85,33 @@ def test_watching_yields_every_environment_first_then_only_the_change(tmp_path: 
     assert [[(h.environment, h.state) for h in changed] for changed in rounds] == [
         [("dev", "ok"), ("production", "ok")], [], [("dev", "down"), ("production", "down")], []]
     assert "no instance is running" in rounds[2][1].reason
+
+
+# -- the rule, on observations a provider could give ---------------------------------------------------------
+
+LIMITS = HealthThresholds(max_5xx_rate=0.05, max_p99_latency_ms=1000.0)
+AT = datetime(2026, 12, 1, tzinfo=UTC)
+PROBES = (ProbeResult("health endpoint", True, 12.0, "/healthz 200"), ProbeResult("WebSocket round trip", True, 30.0,
+                                                                                   "all acknowledged"))
+
+
+def _judge(**changes: Any) -> Health:
+    base = HealthObservations("staging", AT, PROBES, (RevisionLoad("ws-001", 6000, 6, 180.0, 2, 300),), True)
+    return judge_health(replace(base, **changes), LIMITS)
+
+
+def test_the_rule_names_the_number_that_crossed() -> None:
+    slow = _judge(revisions=(RevisionLoad("ws-001", 6000, 6, 1450.0, 2, 300),))
+    assert (slow.state, slow.crossed) == ("degraded", "p99_latency_ms")
+    assert slow.reason == "p99 latency 1450 ms is over the limit 1000 ms"
+    silent = _judge(revisions=None, provider_errors={"monitoring": "Monitoring did not answer in 5 s"})
+    assert silent.state == "degraded" and "monitoring does not answer" in silent.reason
+    one_probe = _judge(probes=(PROBES[0], ProbeResult("WebSocket round trip", False, None, "3 of 3 messages lost")))
+    assert one_probe.state == "degraded" and "1 of 2 probes fail" in one_probe.reason
+    unready = _judge(service_ready=False, service_problem="revision ws-001 serves traffic but is not ready")
+    assert unready.state == "down" and "Cloud Run says the service is not ready" in unready.reason
+
+
+def test_an_idle_service_scaled_to_zero_is_not_down() -> None:
+    idle = _judge(revisions=(RevisionLoad("ws-001", 0, 0, None, 0, 300),))
+    assert idle.state == "ok", idle.describe()
