@@ -280,7 +280,7 @@ class DeploymentRegistry:
             self._environments.put(name, env)
 
     def put_record(self, table: str, key: str, record: Mapping[str, Any]) -> None:
-        """Store (replace) one JSON record by key in a side table: infrastructure states, incidents."""
+        """Store (replace) one JSON record by key in a side table: infrastructure states, incidents, health changes."""
         table = self._record_table(table)
         key = check(NonEmpty, key, f"{table} record key")
         if not isinstance(record, Mapping):
