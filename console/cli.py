@@ -33,6 +33,7 @@ read_only_option = click.option("--read-only", is_flag=True,
 SUBCOMMANDS = {
     "config": "console.read_commands.config",
     "status": "console.read_commands.status",
+    "watch": "console.watch_commands.watch",
     "history": "console.read_commands.history",
     "deployment": "console.read_commands.deployment",
     "deploy": "console.deploy_commands.deploy",

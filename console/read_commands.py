@@ -65,25 +65,54 @@ def config_validate(session: Session, as_json: bool) -> None:
 @click.command(epilog=EXIT_CODES)
 @click.argument("environment", required=False, type=environment_choice())
 @json_option
+@click.option("--history", "show_history", is_flag=True,
+              help="Print the recorded changes of health (time, state, reason), newest first, and nothing else.")
 @click.pass_obj
-def status(session: Session, environment: str | None = None, as_json: bool = False) -> None:
-    """What is live (Cloud Run split, Vercel production) and the active and last deployment, per environment."""
+def status(session: Session, environment: str | None = None, as_json: bool = False,
+           show_history: bool = False) -> None:
+    """What is live (Cloud Run split, Vercel production), its health, and the active and last deployment.
+
+    Health is observed each time; a console that may change an environment records a change of its health in
+    the registry (a --read-only one, or an operator outside its allow-list, shows it and records nothing).
+    """
     from console import render
+    from console.watch_commands import observe_health_of
     from core.config import ENVIRONMENTS
     from core.live import observe_environment
 
+    if show_history:
+        session.loaded  # noqa: B018 -- a broken configuration stops every command the same way (exit 2)
+        _print_health_history(session, environment, as_json)
+        return
     names = [environment] if environment else list(ENVIRONMENTS)
+    health = {h.environment: h for h in observe_health_of(session, names)}
     states = [session.registry.get_environment_state(name) for name in names]
     wiring = session.wiring
     live = {
         name: observe_environment(wiring.environment(name), wiring.cloudrun(name), wiring.frontend()) for name in names
     }
     if as_json:
-        render.echo_json([{**s.model_dump(mode="json"), "live": dataclasses.asdict(live[s.name])} for s in states])
+        render.echo_json([{**s.model_dump(mode="json"), "health": health[s.name].to_dict(),
+                           "live": dataclasses.asdict(live[s.name])} for s in states])
         return
     environments = session.loaded.config.environments
     strategies: dict[str, str] = {name: environments[name].strategy.kind for name in names if name in environments}
     render.print_table(render.environment_table(states, live, strategies, wiring.now()))
+    for name in names:
+        click.echo(f"health {health[name].describe()}")
+
+
+def _print_health_history(session: Session, environment: str | None, as_json: bool) -> None:
+    from console import render
+    from core.health.record import health_history
+
+    changes = health_history(session.registry, environment)
+    if as_json:
+        render.echo_json([h.to_dict() for h in changes])
+    elif not changes:
+        click.echo("no change of health recorded" + (f" for {environment}" if environment else ""))
+    for h in [] if as_json else changes:
+        click.echo(f"{h.observed_at:%Y-%m-%d %H:%M:%S} {h.environment:10} {h.state:8} {h.reason}")
 
 
 @click.command(epilog=EXIT_CODES)

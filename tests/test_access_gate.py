@@ -23,7 +23,11 @@ CONFIG = '[teams]\noperations = ["alice"]\n'  # production: team operations only
 
 # Commands that change nothing the gate guards, each with why. Every other command must be in CHANGES.
 NOT_GATED = {
-    ("config", "show"): "reads", ("config", "validate"): "reads", ("status",): "reads", ("history",): "reads",
+    ("config", "show"): "reads", ("config", "validate"): "reads", ("history",): "reads",
+    # Both observe health (anyone may) and record a change of it only where the gate would let this console change
+    # the environment (tests/test_health_cli.py): a read-only console or an outsider sees health, records nothing.
+    ("status",): "reads the cloud; records a change of health",
+    ("watch",): "reads the cloud; records a change of health",
     ("deployment",): "reads", ("report",): "reads (its month cache is derived data)", ("verify",): "reads",
     ("incident", "list"): "reads", ("incident", "show"): "reads", ("incident", "postmortem"): "reads",
     ("registry", "check"): "reads", ("registry", "export"): "reads (writes only the backup file it is given)",

@@ -179,6 +179,12 @@ DEV_INFRA = "environments.dev.infrastructure"
         ("environments.dev.name", "staging", "name staging differs from its key dev"),
         ("environments.qa", {"name": "qa"}, "is not an environment; the environments are dev, staging"),
         ("console.refresh_seconds", 0.1, "greater than or equal to 0.5"),
+        ("environments.dev.health.max_5xx_rate", 1.5, "less than or equal to 1"),
+        ("environments.dev.health.max_5xx_rate", "5%", "must be a valid number"),
+        ("environments.dev.health.max_p99_latency_ms", 0, "greater than 0"),
+        ("environments.dev.health.window_s", 30, "greater than or equal to 60"),
+        ("environments.dev.health.probe_timeout_s", 31, "less than or equal to 30"),
+        ("environments.dev.health.max_5xx", 0.1, "is not a known setting; did you mean max_5xx_rate?"),
         ("profile", "aws", "must be 'sandbox' or 'gcp'"),
     ],
 )

@@ -337,6 +337,21 @@ def test_unknown_environment_has_an_empty_state(registry: Registry) -> None:
         registry.set_health("dev", "")
 
 
+
+def test_health_changes_are_recorded_once_and_listed_newest_first(registry: Registry) -> None:
+    from core.health.record import health_history, record_health
+    from core.model.health import Health
+
+    at = datetime(2026, 6, 1, tzinfo=UTC)
+    down = Health("production", "down", "no instance is running while 120 requests arrived", at, {"instances": 0})
+    assert record_health(registry, Health("production", "ok", "3/3 probes ok", at - timedelta(minutes=1)))
+    assert record_health(registry, down)
+    assert not record_health(registry, Health("production", "down", "still", at + timedelta(minutes=1)))
+    assert registry.get_environment_state("production").health == "down"
+    history = health_history(registry, "production")
+    assert [(h.state, h.reason) for h in history] == [("down", down.reason), ("ok", "3/3 probes ok")]
+    assert history[0] == down and health_history(registry, "dev") == []
+
 # -- listing -----------------------------------------------------------------------------------------------
 
 

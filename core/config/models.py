@@ -16,6 +16,7 @@ from pydantic import AfterValidator, Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
 
 from core.config.base import FrozenModel, Violation, matching, rule_error
+from core.config.health import HealthSettings
 from core.config.secrets import SecretRef
 from core.config.strategies import DeploymentStrategy, embeds_strategy
 from core.errors import BadInput
@@ -128,6 +129,7 @@ class EnvironmentConfig(FrozenModel):
     # Four eyes: the approver may not be the person who deployed. None (the default) means on for production
     # when the registry is shared (identities are the database's); the embedded registry's are self-declared.
     distinct_approver: bool | None = None
+    health: HealthSettings = Field(default_factory=HealthSettings)  # limits of live health (core.model.health)
 
 
 # GitHub's own rules: an owner is 1-39 letters, digits and single inner hyphens; a repository name is up to 100

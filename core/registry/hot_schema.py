@@ -1,8 +1,8 @@
 """The shape of the hot registry file's tables, checked whenever the file is parsed: a document of the wrong shape
 is damage named by table, key and field, never a KeyError or a validation traceback deep inside a read.
 
-The side tables (``infrastructure``, ``incidents``) belong to other parts of core, which read them tolerantly;
-here they only need to be JSON objects of documents, as every table does (storage.py checks that much).
+The side tables (``infrastructure``, ``incidents``, ``health``) belong to other parts of core, which read them
+tolerantly; here they only need to be JSON objects of documents, as every table does (storage.py checks that much).
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ from core.registry.validation import as_status, check, utc_now, validate
 
 Doc = dict[str, Any]
 # Side tables beside the deployments, for records other parts of core keep (keyed by their own ids).
-RECORD_TABLES = ("infrastructure", "incidents")
+RECORD_TABLES = ("infrastructure", "incidents", "health")
 
 
 def archive_damage(archive: MonthlyArchive, month: str, recorded: Mapping[str, Any], hot_name: str, *,
@@ -280,7 +280,7 @@ class DeploymentRegistry:
             self._environments.put(name, env)
 
     def put_record(self, table: str, key: str, record: Mapping[str, Any]) -> None:
-        """Store (replace) one JSON record by key in a side table: infrastructure states, incidents."""
+        """Store (replace) one JSON record by key in a side table: infrastructure states, incidents, health changes."""
         table = self._record_table(table)
         key = check(NonEmpty, key, f"{table} record key")
         if not isinstance(record, Mapping):

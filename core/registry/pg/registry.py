@@ -69,7 +69,7 @@ from core.registry.validation import as_status, check, utc_now, validate
 Doc = dict[str, Any]
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
-RECORD_TABLES = ("infrastructure", "incidents")
+RECORD_TABLES = ("infrastructure", "incidents", "health")
 PAGE = 500  # listing reads this many rows per round trip
 
 

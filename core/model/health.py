@@ -1,0 +1,164 @@
+"""Live health of one environment between deployments: ok, degraded or down, with one line of reason.
+
+Pure data and the one rule (`judge_health`): core.health.observe gathers the observations, the CLI's
+`status` and `watch` and (later) the cards print `Health.describe()`; nobody else re-derives the state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, cast
+
+HealthState = Literal["ok", "degraded", "down"]
+STATES: tuple[HealthState, ...] = ("ok", "degraded", "down")
+
+
+@dataclass(frozen=True)
+class HealthThresholds:
+    """The limits health is judged against (core.config.health resolves them from the configuration)."""
+
+    max_5xx_rate: float
+    max_p99_latency_ms: float
+    window_s: int = 300
+    probe_timeout_s: float = 2.0
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """One direct probe of the service URL: the health endpoint or a WebSocket round trip."""
+
+    name: str  # "health endpoint", "WebSocket round trip"
+    ok: bool
+    latency_ms: float | None
+    detail: str  # the probe's own one-clause account
+
+
+@dataclass(frozen=True)
+class RevisionLoad:
+    """What Monitoring reports for one serving revision over the recent window."""
+
+    revision: str
+    requests: int
+    errors_5xx: int
+    p99_ms: float | None
+    instances: int
+    window_s: float
+
+    @property
+    def error_rate(self) -> float | None:
+        return self.errors_5xx / self.requests if self.requests else None
+
+
+@dataclass(frozen=True)
+class HealthObservations:
+    """Everything judged: `revisions` is None when Monitoring did not answer; `service_ready` None when Cloud Run
+    did not; `provider_errors` maps each provider that did not answer to its one-line error."""
+
+    environment: str
+    observed_at: datetime
+    probes: tuple[ProbeResult, ...] = ()
+    revisions: tuple[RevisionLoad, ...] | None = None
+    service_ready: bool | None = None
+    service_problem: str = ""
+    provider_errors: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Health:
+    """The verdict: `reason` names the number that crossed and its limit; `crossed` is that number's key."""
+
+    environment: str
+    state: HealthState
+    reason: str
+    observed_at: datetime
+    numbers: Mapping[str, float | int | None] = field(default_factory=dict)
+    notes: Mapping[str, str] = field(default_factory=dict)  # per source: "probes", "monitoring", "cloud run"
+    crossed: str | None = None
+
+    def describe(self) -> str:
+        """One line for a card, a log or `watch`."""
+        return f"{self.environment}: {self.state} — {self.reason}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The one JSON shape of health (status --json, watch --json, the registry's history)."""
+        return {"environment": self.environment, "state": self.state, "reason": self.reason,
+                "observed_at": self.observed_at.isoformat(), "numbers": dict(self.numbers),
+                "notes": dict(self.notes), "crossed": self.crossed}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Health:
+        state = data.get("state")
+        return cls(environment=str(data.get("environment", "")),
+                   state=cast(HealthState, state) if state in STATES else "down",
+                   reason=str(data.get("reason", "")), observed_at=datetime.fromisoformat(str(data["observed_at"])),
+                   numbers=dict(data.get("numbers") or {}), notes=dict(data.get("notes") or {}),
+                   crossed=data.get("crossed"))
+
+
+def _pct(share: float) -> str:
+    pct = share * 100.0
+    return f"{pct:.0f} %" if pct >= 10 or pct == int(pct) else f"{pct:.1f} %" if pct >= 0.1 else f"{pct:.2f} %"
+
+
+def judge_health(obs: HealthObservations, limits: HealthThresholds) -> Health:
+    """The rule, in one place: down beats degraded beats ok; the first reason of the worst state is given."""
+    revisions = obs.revisions or ()
+    requests = sum(r.requests for r in revisions)
+    errors = sum(r.errors_5xx for r in revisions)
+    rate = errors / requests if requests else None
+    p99s = [r.p99_ms for r in revisions if r.p99_ms is not None and r.requests]
+    p99 = max(p99s) if p99s else None
+    instances = sum(r.instances for r in revisions) if obs.revisions is not None else None
+    window = max((r.window_s for r in revisions), default=0.0)
+    failed = [p for p in obs.probes if not p.ok]
+    numbers: dict[str, float | int | None] = {
+        "5xx_rate": None if rate is None else round(rate, 4), "max_5xx_rate": limits.max_5xx_rate,
+        "p99_latency_ms": None if p99 is None else round(p99, 1), "max_p99_latency_ms": limits.max_p99_latency_ms,
+        "requests_per_s": round(requests / window, 2) if window else None, "instances": instances,
+        "probes_ok": len(obs.probes) - len(failed), "probes": len(obs.probes)}
+    notes: dict[str, str] = {"probes": "; ".join(f"{p.name}: {p.detail}" for p in obs.probes) or "none run"}
+    notes["monitoring"] = (obs.provider_errors.get("monitoring", "did not answer") if obs.revisions is None else
+                           f"{len(revisions)} serving revision(s), {requests} requests in {window:.0f} s")
+    unready = f"not ready: {obs.service_problem or 'no reason given'}"
+    notes["cloud run"] = (obs.provider_errors.get("cloud run", "did not answer") if obs.service_ready is None
+                          else "ready" if obs.service_ready else unready)
+
+    def verdict(state: HealthState, reason: str, crossed: str | None = None) -> Health:
+        return Health(obs.environment, state, reason, obs.observed_at, numbers, notes, crossed)
+
+    # Down: nobody can be served.
+    if instances == 0 and requests:  # scale-to-zero with no traffic is idle, not down
+        return verdict("down", f"no instance is running while {requests} requests arrived "
+                               f"({errors} answered 5xx)", "instances")
+    if obs.probes and len(failed) == len(obs.probes):
+        return verdict("down", f"every probe fails ({'; '.join(f'{p.name}: {p.detail}' for p in failed)})",
+                       "probes_ok")
+    if obs.service_ready is False:
+        return verdict("down", f"Cloud Run says the service is not ready: {obs.service_problem or 'no reason given'}")
+    # Degraded: a rollback trigger would fire, a probe fails, or a source of evidence is missing.
+    if rate is not None and rate > limits.max_5xx_rate:
+        return verdict("degraded", f"5xx rate {_pct(rate)} is over the limit {_pct(limits.max_5xx_rate)} "
+                                   f"({errors} of {requests} requests)", "5xx_rate")
+    if p99 is not None and p99 > limits.max_p99_latency_ms:
+        return verdict("degraded", f"p99 latency {p99:.0f} ms is over the limit {limits.max_p99_latency_ms:.0f} ms",
+                       "p99_latency_ms")
+    if failed:
+        return verdict("degraded", f"{len(failed)} of {len(obs.probes)} probes fail: "
+                                   + "; ".join(f"{p.name}: {p.detail}" for p in failed), "probes_ok")
+    silent = sorted(obs.provider_errors)
+    if silent:
+        return verdict("degraded", "; ".join(f"{name} does not answer ({obs.provider_errors[name]})"
+                                             for name in silent))
+    said = [f"{len(obs.probes)}/{len(obs.probes)} probes ok"]
+    if rate is not None:
+        said.append(f"5xx {_pct(rate)} (limit {_pct(limits.max_5xx_rate)})")
+    if p99 is not None:
+        said.append(f"p99 {p99:.0f} ms (limit {limits.max_p99_latency_ms:.0f} ms)")
+    return verdict("ok", ", ".join(said))
+
+
+def is_change(previous: str | None, health: Health) -> bool:
+    """Whether `health` is a change from the last recorded state (None or "unknown": nothing recorded yet)."""
+    return previous != health.state
