@@ -86,9 +86,19 @@ def serve(session: Session, scenario: str, speed: float) -> None:
 
 @sandbox.command("scenario", epilog=EXIT_CODES)
 @click.argument("name")
+@click.option("--now", "strike_now", is_flag=True,
+              help="Also strike the revisions serving now: the newest revision taking traffic in each service (the "
+                   "canary during a rollout, else the one serving) gets NAME's new-revision behaviour from this "
+                   "moment until the next switch. Without it only revisions created from now on do.")
 @click.pass_obj
-def scenario(session: Session, name: str) -> None:
-    """Switch the running sandbox to scenario NAME (new revisions and environment-wide faults follow it)."""
+def scenario(session: Session, name: str, strike_now: bool) -> None:
+    """Switch the running sandbox to scenario NAME.
+
+    Environment-wide faults (outages, Redis, instances at zero) hit every revision at once; NAME's
+    new-revision behaviour goes to revisions created from now on, or with --now also to the revisions
+    serving now, so a canary under traffic can fail. Metrics and probes show it from the switch on, and the
+    next switch (e.g. `healthy`) clears a --now fault for everything served after it.
+    """
     from console.wiring import running_sandbox, sandbox_state_file
     from sandbox.control import switch_scenario
 
@@ -97,8 +107,10 @@ def scenario(session: Session, name: str) -> None:
     if running is None:
         raise OperationFailed("no sandbox is running; start one with `opsconsole sandbox serve`")
     endpoints, _ = running
-    answer = switch_scenario(endpoints.control_url, name)
+    answer = switch_scenario(endpoints.control_url, name, now=strike_now)
     click.echo(f"sandbox scenario is now {answer['name']}: {answer.get('description', '')}".rstrip(": "))
+    for revision in answer.get("struck", []):
+        click.echo(f"  strikes {revision.rsplit('/', 1)[-1]} ({revision.split('/services/')[-1].split('/')[0]})")
 
 
 @sandbox.command("status", epilog=EXIT_CODES)
