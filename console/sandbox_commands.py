@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import click
@@ -17,6 +20,38 @@ if TYPE_CHECKING:
 
 EXIT_CODES = """\b
 Exit codes: 0 done; 1 no sandbox is running or it refused; 2 bad input"""
+
+
+def sandbox_now(environ: Mapping[str, str]) -> datetime:
+    """Now on the sandbox's clock, the clock its deployments are recorded on (it may run fast or stand still).
+
+    A running sandbox answers with its clock; a stopped one resumes from its saved clock, or from the wall clock
+    if that is later (SandboxClock.advance_to); with no sandbox yet, the wall clock. Cheap: the state file and
+    one status call, no sandbox started.
+    """
+    import json
+
+    import httpx
+
+    from console.wiring import sandbox_state_file
+
+    wall = time.time()
+    try:
+        saved = json.loads(sandbox_state_file(environ).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return datetime.fromtimestamp(wall, UTC)
+    saved = saved if isinstance(saved, dict) else {}
+    control = (saved.get("endpoints") or {}).get("control_url") if isinstance(saved.get("endpoints"), dict) else None
+    if isinstance(control, str) and control:
+        try:
+            answer = httpx.get(control.rstrip("/") + "/sandbox/status", timeout=2.0)
+            if answer.status_code == 200:
+                return datetime.fromtimestamp(float(answer.json()["time"]), UTC)
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            pass  # gone: its saved clock below
+    clock = saved.get("clock")
+    resumed = float(clock) if isinstance(clock, int | float) and not isinstance(clock, bool) else wall
+    return datetime.fromtimestamp(max(wall, resumed), UTC)
 
 
 @click.group(epilog=EXIT_CODES)
