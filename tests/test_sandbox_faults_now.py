@@ -6,8 +6,11 @@ the sandbox clock only moves when the engine sleeps, so every verdict is the sam
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+
+import httpx
 
 from core.engine import approve
 from core.registry import DeploymentStatus
@@ -23,6 +26,13 @@ def _five_xx(r: Rig, start: float, end: float) -> dict[str, tuple[int, int]]:
     metrics = r.wiring.metrics("production").revision_metrics(
         SERVICE, datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC))
     return {name: (m.requests.get("5xx", 0), sum(m.requests.values())) for name, m in metrics.items()}
+
+
+def _failures(url: str, n: int) -> int:
+    """How many of n real requests to `url` are answered with a 5xx."""
+    with httpx.Client(timeout=10.0) as client, ThreadPoolExecutor(max_workers=30) as pool:
+        codes = list(pool.map(lambda _: client.get(url + "/").status_code, range(n)))
+    return sum(code >= 500 for code in codes)
 
 
 def _at_ten_percent_under_traffic(r: Rig) -> tuple[str, str]:
@@ -66,10 +76,13 @@ def test_the_probes_of_a_struck_revision_fail_and_a_switch_to_healthy_clears_the
         assert r.cloud.serving(full).error_rate_5xx < 0.01
         r.cloud.set_scenario("canary-5xx", strike_serving=True)
         assert r.cloud.serving(full).error_rate_5xx >= 0.08
+        url = r.cloud.revision_url(full)
+        assert _failures(url, 300) >= 8, "requests to the struck revision's URL fail at about 8 %"
         r.sleep(90.0)
         r.cloud.set_scenario("healthy")
         cleared = r.clock.time()
         assert r.cloud.serving(full).error_rate_5xx < 0.01
+        assert _failures(url, 300) <= 4
         assert r.cloud.struck() == []
         r.sleep(120.0)
         after = _five_xx(r, cleared, cleared + 120)[stable]
