@@ -75,18 +75,18 @@ class ScenarioTimeline:
             return [[t, n] for t, n in zip(self._times, self._names, strict=True)]
 
     def strikes(self) -> list[list[Any]]:
-        """[switch time, [revisions]] for each switch that struck revisions (saved beside the switches)."""
+        """[switch index, [revisions]] for each switch that struck revisions (saved beside the switches; by index,
+        as a frozen clock may record several switches at one instant)."""
         with self._lock:
-            return [[t, sorted(s)] for t, s in zip(self._times, self._struck, strict=True) if s]
+            return [[i, sorted(s)] for i, s in enumerate(self._struck) if s]
 
     @classmethod
     def from_dict(cls, data: list[list[Any]], loader: Callable[[str], Scenario] = load_scenario,
                   traffic: TrafficModel | None = None, strikes: list[list[Any]] | None = None) -> ScenarioTimeline:
-        struck = {float(t): frozenset(str(r) for r in revisions) for t, revisions in strikes or []}
+        struck = {int(i): frozenset(str(r) for r in revisions) for i, revisions in strikes or []}
         timeline = cls(str(data[0][1]), float(data[0][0]), loader, traffic)
-        for t, name in data[1:]:
-            # a strike belongs to the last switch at its time (switches at one instant: the last one counts)
-            timeline.switch(str(name), float(t), struck.get(float(t), frozenset()))
+        for i, (t, name) in enumerate(data[1:], start=1):
+            timeline.switch(str(name), float(t), struck.get(i, frozenset()))
         return timeline
 
 

@@ -130,3 +130,21 @@ def test_a_remedy_clears_monitoring_from_the_next_minute_on(tmp_path: Path) -> N
         assert after[1] > 0 and after[0] / after[1] < 0.02, after
         before = _five_xx(r, fixed - 30.0, fixed)[stable]
         assert before[0] == before[1], "what was served before the remedy stays as it was"
+
+
+def test_a_strike_survives_a_restart_even_when_a_frozen_clock_switched_twice_at_one_instant(tmp_path: Path) -> None:
+    from sandbox.clock import SandboxClock
+    from sandbox.cloud import SandboxCloud
+
+    state_file = tmp_path / "sandbox.json"
+    with SandboxCloud(clock=SandboxClock(speed=0), state_file=state_file) as cloud:
+        cloud.set_scenario("canary-5xx", strike_serving=True)
+        struck = cloud.struck()
+        assert len(struck) == len(cloud.cloudrun.services)  # one revision serves each seeded service
+        saved_time = cloud.clock.time()
+    with SandboxCloud(clock=SandboxClock(speed=0, start=saved_time), state_file=state_file) as again:
+        assert again.struck() == struck and again.serving(struck[0]).error_rate_5xx >= 0.08
+        again.set_scenario("healthy")  # at the same frozen instant: the later switch counts
+        assert again.struck() == []
+    with SandboxCloud(clock=SandboxClock(speed=0, start=saved_time), state_file=state_file) as third:
+        assert third.struck() == [] and third.serving(struck[0]).error_rate_5xx < 0.01
