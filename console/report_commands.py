@@ -60,12 +60,22 @@ class Moment(click.ParamType):
             self.fail(str(error).strip(), param, ctx)
 
 
+def _profile_now(session: Session) -> datetime:
+    """Now on the clock the profile's deployments are recorded on: the sandbox's for the sandbox, else the wall's."""
+    if session.loaded.config.profile != "sandbox":
+        return datetime.now(UTC)
+    from console.sandbox_commands import sandbox_now
+
+    return sandbox_now(session.environ)
+
+
 @click.command("report", epilog=EXIT_CODES)
 @click.option("--env", "environment", type=environment_choice(), help="Only this environment (default: all).")
 @click.option("--since", type=Moment(), help=f"From this day or time, UTC (default: {DEFAULT_DAYS} days before "
                                               "--until).")
-@click.option("--until", type=Moment(end_of_day=True), help="Up to and including this day (or until this time), "
-                                                            "UTC (default: now).")
+@click.option("--until", type=Moment(end_of_day=True),
+              help="Up to and including this day (or until this time), UTC (default: now, on the profile's clock: "
+                   "the sandbox's in the sandbox).")
 @click.option("--format", "form", type=LazyChoice(report_formats), default="text", show_default=True,
               help="text for a terminal, json for scripts, markdown for a review, html for a self-contained page.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of stdout.")
@@ -78,7 +88,7 @@ def report(session: Session, environment: str | None, since: datetime | None, un
     from core.reports.render import render
     from core.reports.span import default_start
 
-    end = until or datetime.now(UTC)
+    end = until or _profile_now(session)
     start = since or default_start(end, DEFAULT_DAYS)
     if end <= start:
         raise click.BadParameter(f"{end:%Y-%m-%d %H:%M} is not after --since {start:%Y-%m-%d %H:%M}",

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import click
@@ -17,6 +20,38 @@ if TYPE_CHECKING:
 
 EXIT_CODES = """\b
 Exit codes: 0 done; 1 no sandbox is running or it refused; 2 bad input"""
+
+
+def sandbox_now(environ: Mapping[str, str]) -> datetime:
+    """Now on the sandbox's clock, the clock its deployments are recorded on (it may run fast or stand still).
+
+    A running sandbox answers with its clock; a stopped one resumes from its saved clock, or from the wall clock
+    if that is later (SandboxClock.advance_to); with no sandbox yet, the wall clock. Cheap: the state file and
+    one status call, no sandbox started.
+    """
+    import json
+
+    import httpx
+
+    from console.wiring import sandbox_state_file
+
+    wall = time.time()
+    try:
+        saved = json.loads(sandbox_state_file(environ).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return datetime.fromtimestamp(wall, UTC)
+    saved = saved if isinstance(saved, dict) else {}
+    control = (saved.get("endpoints") or {}).get("control_url") if isinstance(saved.get("endpoints"), dict) else None
+    if isinstance(control, str) and control:
+        try:
+            answer = httpx.get(control.rstrip("/") + "/sandbox/status", timeout=2.0)
+            if answer.status_code == 200:
+                return datetime.fromtimestamp(float(answer.json()["time"]), UTC)
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            pass  # gone: its saved clock below
+    clock = saved.get("clock")
+    resumed = float(clock) if isinstance(clock, int | float) and not isinstance(clock, bool) else wall
+    return datetime.fromtimestamp(max(wall, resumed), UTC)
 
 
 @click.group(epilog=EXIT_CODES)
@@ -86,9 +121,19 @@ def serve(session: Session, scenario: str, speed: float) -> None:
 
 @sandbox.command("scenario", epilog=EXIT_CODES)
 @click.argument("name")
+@click.option("--now", "strike_now", is_flag=True,
+              help="Also strike the revisions serving now: the newest revision taking traffic in each service (the "
+                   "canary during a rollout, else the one serving) gets NAME's new-revision behaviour from this "
+                   "moment until the next switch. Without it only revisions created from now on do.")
 @click.pass_obj
-def scenario(session: Session, name: str) -> None:
-    """Switch the running sandbox to scenario NAME (new revisions and environment-wide faults follow it)."""
+def scenario(session: Session, name: str, strike_now: bool) -> None:
+    """Switch the running sandbox to scenario NAME.
+
+    Environment-wide faults (outages, Redis, instances at zero) hit every revision at once; NAME's
+    new-revision behaviour goes to revisions created from now on, or with --now also to the revisions
+    serving now, so a canary under traffic can fail. Metrics and probes show it from the switch on, and the
+    next switch (e.g. `healthy`) clears a --now fault for everything served after it.
+    """
     from console.wiring import running_sandbox, sandbox_state_file
     from sandbox.control import switch_scenario
 
@@ -97,8 +142,10 @@ def scenario(session: Session, name: str) -> None:
     if running is None:
         raise OperationFailed("no sandbox is running; start one with `opsconsole sandbox serve`")
     endpoints, _ = running
-    answer = switch_scenario(endpoints.control_url, name)
+    answer = switch_scenario(endpoints.control_url, name, now=strike_now)
     click.echo(f"sandbox scenario is now {answer['name']}: {answer.get('description', '')}".rstrip(": "))
+    for revision in answer.get("struck", []):
+        click.echo(f"  strikes {revision.rsplit('/', 1)[-1]} ({revision.split('/services/')[-1].split('/')[0]})")
 
 
 @sandbox.command("status", epilog=EXIT_CODES)

@@ -20,6 +20,7 @@ from core.errors import BadInput
 from core.providers.profile import Endpoints
 from sandbox.clock import SandboxClock
 from sandbox.cloudrun_api import cloudrun_app
+from sandbox.cloudrun_model import Revision
 from sandbox.cloudrun_state import CloudRunState
 from sandbox.control import control_app
 from sandbox.dashboards_api import DashboardStore, dashboards_app
@@ -29,7 +30,7 @@ from sandbox.monitoring_api import CustomMetrics, MonitoringServer
 from sandbox.persistence import read_state, write_json_atomic
 from sandbox.redis_api import redis_app
 from sandbox.redis_state import RedisState
-from sandbox.remedies import active_faults
+from sandbox.remedies import ActiveFaults, active_faults, behaviour_at
 from sandbox.request_log import RequestLog
 from sandbox.revision_server import RevisionHosts, Serving
 from sandbox.scenario import RevisionBehaviour, Scenario, TrafficModel, scenario_names
@@ -81,7 +82,8 @@ class SandboxCloud:
         self.custom_metrics.listeners.append(self.save)
         self.redis.listeners.append(self.save)
         self.load_tests.listeners.append(self.save)
-        self.traffic = TrafficSimulator(self.cloudrun, self.timeline, seed=random_seed, load=self.load_tests)
+        self.traffic = TrafficSimulator(self.cloudrun, self.timeline, seed=random_seed, load=self.load_tests,
+                                        effects=self._effects)
 
     # -- state -------------------------------------------------------------------------------------
 
@@ -109,7 +111,8 @@ class SandboxCloud:
                            f"expected {STATE_VERSION}; remove it to start afresh.")
         try:
             self.clock.advance_to(float(saved["clock"]))  # sandbox time never runs backwards
-            self.timeline = ScenarioTimeline.from_dict(saved["scenarios"], traffic=self._traffic_override)
+            self.timeline = ScenarioTimeline.from_dict(saved["scenarios"], traffic=self._traffic_override,
+                                                       strikes=saved.get("strikes"))
             self.cloudrun = CloudRunState(self.clock.time, self._new_revision_behaviour, seed=self._random_seed)
             self.cloudrun.load(saved["cloudrun"])
             self.custom_metrics = CustomMetrics()
@@ -130,6 +133,7 @@ class SandboxCloud:
             "version": STATE_VERSION,
             "clock": self.clock.time(),
             "scenarios": self.timeline.to_dict(),
+            "strikes": self.timeline.strikes(),
             "cloudrun": self.cloudrun.to_dict(),
             "custom_metrics": self.custom_metrics.to_dict(),
             "vercel": self.vercel.to_dict(),
@@ -161,11 +165,36 @@ class SandboxCloud:
     def scenario(self) -> Scenario:
         return self.timeline.current
 
-    def set_scenario(self, name: str) -> Scenario:
-        """Switch scenario now: new revisions and environment-wide faults follow it from this moment."""
-        scenario = self.timeline.switch(name, self.clock.time())
+    def set_scenario(self, name: str, *, strike_serving: bool = False) -> Scenario:
+        """Switch scenario now: new revisions and environment-wide faults follow it from this moment.
+
+        `strike_serving` also gives the newest revision serving each service now (the canary during a rollout,
+        the only revision otherwise) the scenario's new-revision behaviour, until the next switch.
+        """
+        struck = self.serving_now() if strike_serving else frozenset()
+        scenario = self.timeline.switch(name, self.clock.time(), struck)
         self.save()
         return scenario
+
+    def serving_now(self) -> frozenset[str]:
+        """Per service, the newest revision that takes traffic now (full names)."""
+        struck: set[str] = set()
+        for svc in list(self.cloudrun.services.values()):
+            history = self.cloudrun.history(svc.full_name)  # settles rollouts up to now first
+            split = history[-1][1] if history else {}
+            serving = [self.cloudrun.revisions.get(f"{svc.full_name}/revisions/{r}")
+                       for r, percent in split.items() if percent > 0]
+            newest = max((r for r in serving if r is not None), key=lambda r: (r.created_at, r.name), default=None)
+            if newest is not None:
+                struck.add(newest.full_name)
+        return frozenset(struck)
+
+    def struck(self) -> list[str]:
+        """The revisions the scenario in effect now strikes (`--now`), full names."""
+        return sorted(self.timeline.struck_at(self.clock.time()))
+
+    def _effects(self, rev: Revision, t: float) -> tuple[RevisionBehaviour, ActiveFaults]:
+        return behaviour_at(self, rev, t), active_faults(self, rev, t)
 
     @staticmethod
     def scenario_names() -> list[str]:
@@ -176,11 +205,13 @@ class SandboxCloud:
 
     def serving(self, revision_full: str) -> Serving:
         rev = self.cloudrun.revision(revision_full)
-        env = active_faults(self, rev)  # the scenario's faults minus those a remedy cleared (remedies.py)
-        return Serving(revision=rev.name, phase=rev.phase(self.clock.time()), unreachable=env.unreachable,
+        now = self.clock.time()
+        env = active_faults(self, rev, now)  # the scenario's faults minus those a remedy cleared (remedies.py)
+        behaviour = behaviour_at(self, rev, now)  # a `--now` switch strikes revisions that already serve
+        return Serving(revision=rev.name, phase=rev.phase(now), unreachable=env.unreachable,
                        redis_down=env.redis_down, instances_zero=env.instances_zero,
-                       error_rate_5xx=min(1.0, rev.behaviour.error_rate_5xx + env.extra_5xx_rate),
-                       latency_lognormal=rev.behaviour.lognormal)
+                       error_rate_5xx=min(1.0, behaviour.error_rate_5xx + env.extra_5xx_rate),
+                       latency_lognormal=behaviour.lognormal)
 
     def pick_revision(self, service_full: str, draw: float) -> str | None:
         split = self.cloudrun.service(service_full).split_now()

@@ -1,7 +1,8 @@
 """The sandbox's control API (switch scenario, set faults, move the clock) and the client the CLI uses for it.
 
 Routes: GET /sandbox/endpoints, GET /sandbox/status, GET /sandbox/scenario,
-POST /sandbox/scenario {"name"}, POST /sandbox/faults {"api": "cloudrun"|"monitoring", "share", "kinds",
+POST /sandbox/scenario {"name", "now": bool (strike the revisions serving now)},
+POST /sandbox/faults {"api": "cloudrun"|"monitoring", "share", "kinds",
 "latency_s", "seed", "methods"}, POST /sandbox/clock {"advance": seconds}, GET /sandbox/requests[?since=SEQ]
 (the Cloud Run request log, see request_log.py). Errors are `{"error": "<one sentence>"}` with status 400.
 """
@@ -58,6 +59,7 @@ async def get_status(request: web.Request) -> web.Response:
         "time": cloud.clock.time(),
         "speed": cloud.clock.speed,
         "scenario": cloud.scenario.name,
+        "struck": cloud.struck(),
         "services": sorted(cloud.cloudrun.services),
         "faults": cloud.faults.to_dict(),
         "cpu_seconds": time.process_time(),  # lets a benchmark measure the sandbox process from outside
@@ -72,11 +74,15 @@ async def get_scenario(request: web.Request) -> web.Response:
 
 
 async def post_scenario(request: web.Request) -> web.Response:
-    name = (await _json(request)).get("name")
+    body = await _json(request)
+    name, now = body.get("name"), body.get("now", False)
     if not isinstance(name, str) or not name:
         raise BadInput('The body must name the scenario: {"name": "..."}.')
-    scenario = request.app[CLOUD_KEY].set_scenario(name)
-    return web.json_response({"name": scenario.name, "description": scenario.description})
+    if not isinstance(now, bool):
+        raise BadInput('"now" must be true or false.')
+    cloud: SandboxCloud = request.app[CLOUD_KEY]
+    scenario = cloud.set_scenario(name, strike_serving=now)
+    return web.json_response({"name": scenario.name, "description": scenario.description, "struck": cloud.struck()})
 
 
 async def post_faults(request: web.Request) -> web.Response:
@@ -143,9 +149,9 @@ def _call(control_url: str, method: str, path: str, body: dict[str, Any] | None 
     return data
 
 
-def switch_scenario(control_url: str, name: str) -> dict[str, Any]:
-    """Switch a running sandbox to scenario `name` (what `opsconsole sandbox scenario NAME` does)."""
-    return _call(control_url, "POST", "/sandbox/scenario", {"name": name})
+def switch_scenario(control_url: str, name: str, now: bool = False) -> dict[str, Any]:
+    """Switch a running sandbox to scenario `name` (what `opsconsole sandbox scenario NAME [--now]` does)."""
+    return _call(control_url, "POST", "/sandbox/scenario", {"name": name, **({"now": True} if now else {})})
 
 
 def fetch_endpoints(control_url: str) -> dict[str, Any]:

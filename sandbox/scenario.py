@@ -1,7 +1,8 @@
 """Sandbox scenarios: data files that say how new revisions behave and which faults hit an environment.
 
 A scenario is a TOML file in `sandbox/scenarios/`, validated here. Revisions created while a
-scenario is active take its `new_revision` behaviour for life; `traffic` and `environment` apply to
+scenario is active take its `new_revision` behaviour for life (a switch with `--now` also gives it to the
+revisions serving at the switch, until the next switch: timeline.py); `traffic` and `environment` apply to
 every service from the moment the scenario is switched on (the sandbox keeps the switch history, so
 metrics of past windows stay the same).
 """

@@ -271,6 +271,7 @@ class SandboxState(_Shape):
     version: Literal[1]
     clock: Moment
     scenarios: Annotated[list[tuple[Moment, ScenarioName]], Field(min_length=1)]
+    strikes: list[tuple[Count, list[str]]] | None = None  # [switch index, revisions] of `--now` switches (came later)
     cloudrun: CloudRun
     custom_metrics: list[CustomSeries]
     vercel: Vercel

@@ -10,20 +10,34 @@ The load tester's runs (loadtester.py) add synthetic requests, a seeded Poisson 
 minute: a run on a revision's tag URL goes to that revision whatever the split (Cloud Run counts requests
 to tag URLs), served with its behaviour like user requests, and failing fast while the revision is not
 ready; a run on a service's URL adds to the service's demand and is split like it.
+
+Faults are drawn per revision and per time: a minute is cut at every scenario switch inside it, and each part
+is served with the scenario, the revision's behaviour (a `--now` switch strikes serving revisions) and the
+remedies in effect at the part's start (`effects`, from sandbox.remedies). So a fault switched on shows from
+the switch on, a cleared one is gone for the data after the clear, and a revision created after a clear is
+healthy from its first point.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sandbox.cloudrun_model import Revision
 from sandbox.cloudrun_state import CloudRunState
 from sandbox.histogram import FINITE_BUCKETS, Histogram, bucket_bounds
 from sandbox.loadtester import LoadRun, LoadTests
+from sandbox.remedies import ActiveFaults
+from sandbox.scenario import RevisionBehaviour
 from sandbox.timeline import ScenarioTimeline
+
+# (revision, sandbox time) -> how it serves then and the environment faults that hit it then
+Effects = Callable[[Revision, float], tuple[RevisionBehaviour, ActiveFaults]]
 
 _DAY = 86400.0
 _PEAK_PHASE = 0.375  # puts the daily peak at 15:00 UTC
@@ -107,13 +121,22 @@ class TrafficSimulator:
     """Answers "what did each revision of this service serve between start and end" from the model."""
 
     def __init__(self, cloudrun: CloudRunState, timeline: ScenarioTimeline, seed: int = 0,
-                 load: LoadTests | None = None) -> None:
+                 load: LoadTests | None = None, effects: Effects | None = None) -> None:
         self._cloudrun = cloudrun
         self._timeline = timeline
+        self._effects = effects or self._scenario_effects
         self._seed = seed
         self._load = load
         self._cache: OrderedDict[tuple[str, int], dict[str, RevisionTraffic]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def _scenario_effects(self, rev: Revision, t: float) -> tuple[RevisionBehaviour, ActiveFaults]:
+        """Without remedies: the revision's own behaviour and the scenario's faults at t, as they are."""
+        env = self._timeline.at(t).environment
+        behaviour = self._timeline.at(t).new_revision if rev.full_name in self._timeline.struck_at(t) \
+            else rev.behaviour
+        return behaviour, ActiveFaults(env.unreachable, env.instances_zero, env.redis_down, env.extra_5xx_rate,
+                                       env.extra_latency_ms)
 
     def rps(self, service_full: str, t: float) -> float:
         """Mean demand on a service at sandbox time t (before Poisson sampling)."""
@@ -168,8 +191,19 @@ class TrafficSimulator:
     def _minute(self, service_full: str, minute: int, lo: float, hi: float,
                 history: list[tuple[float, dict[str, int]]],
                 runs: list[tuple[int, LoadRun]]) -> dict[str, RevisionTraffic]:
-        scenario = self._timeline.at(minute * 60.0)
-        env = scenario.environment
+        """[lo, hi) of one minute, cut at the scenario switches inside it (each part served as it was then)."""
+        cuts = [lo, *self._timeline.switches_within(lo, hi), hi]
+        if len(cuts) == 2:
+            return self._part(service_full, minute, lo, hi, history, runs)
+        out: dict[str, RevisionTraffic] = {}
+        for a, b in itertools.pairwise(cuts):
+            for revision, served in self._part(service_full, minute, a, b, history, runs).items():
+                out.setdefault(revision, RevisionTraffic()).merge(served)
+        return out
+
+    def _part(self, service_full: str, minute: int, lo: float, hi: float,
+              history: list[tuple[float, dict[str, int]]],
+              runs: list[tuple[int, LoadRun]]) -> dict[str, RevisionTraffic]:
         demand = poisson(random.Random(f"{self._seed}/{service_full}/count/{minute}"),
                          self.rps(service_full, lo) * 60.0)
         shares = split_shares(history, lo, hi)
@@ -186,11 +220,11 @@ class TrafficSimulator:
             rev = self._cloudrun.revisions.get(f"{service_full}/revisions/{revision}")
             if rev is None:
                 continue
-            b = rev.behaviour
+            b, env = self._effects(rev, lo)
             ready, not_ready = synthetic.get(revision, (0, 0))
             n = users.get(revision, 0) + ready
             rng = random.Random(f"{self._seed}/{service_full}/{revision}/{minute}/{lo}/{hi}")
-            down = env.unreachable or env.instances_zero
+            down = env.down
             p5 = 1.0 if down else min(1.0, b.error_rate_5xx + env.extra_5xx_rate)
             n5 = binomial(rng, n, p5)
             n4 = binomial(rng, n - n5, b.error_rate_4xx)

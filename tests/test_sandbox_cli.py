@@ -99,6 +99,19 @@ def test_a_console_attaches_to_a_running_sandbox_and_switches_its_scenario(
     assert switched.returncode == 0, switched.stderr
     shown = json.loads(run(tmp_path, "sandbox", "status", "--json").stdout)
     assert shown["running"] and shown["status"]["scenario"] == "low-traffic"
+    assert shown["status"]["struck"] == []
+
+    # --now strikes what serves now: the revision taking production's traffic, not the tagged canary at 0 %.
+    serving = next(r["name"] for r in live_production(tmp_path)["revisions"] if r["percent"] == 100)
+    struck = run(tmp_path, "sandbox", "scenario", "canary-5xx", "--now")
+    assert struck.returncode == 0, struck.stderr
+    assert f"strikes {serving} (websocket-server)" in struck.stdout
+    status = json.loads(run(tmp_path, "sandbox", "status", "--json").stdout)["status"]
+    assert any(name.endswith(f"/revisions/{serving}") for name in status["struck"])
+    assert not any(name.endswith(f"/revisions/{canary.name}") for name in status["struck"])
+    saved = json.loads((tmp_path / "sandbox.json").read_text())
+    assert saved["strikes"] and saved["strikes"][-1][1] == status["struck"], "the strike is saved with the cloud"
+    assert "--now" in run(tmp_path, "sandbox", "scenario", "--help").stdout
 
     second = run_process(tmp_path, "sandbox", "serve")  # a second process: were it not refused, it would serve
     assert second.returncode == 1 and "already serves" in second.stderr

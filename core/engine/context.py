@@ -48,11 +48,15 @@ class StepContext:
     # -- the registry ------------------------------------------------------------------------------------
 
     def save(self, deployment: Deployment, rollout: Rollout, **changes: Any) -> Deployment:
-        return self.registry.update_deployment(deployment.id, metadata={"rollout": rollout.dump()}, **changes)
+        return self.registry.update_deployment(deployment.id, metadata={"rollout": rollout.dump()},
+                                               at=self.ports.now(), **changes)
 
     def record(self, deployment: Deployment, kind: str, action: str, detail: Mapping[str, Any] | None = None,
                actor: str | None = None) -> None:
-        self.registry.append_event(deployment.id, kind, action, actor=actor or self.operator, detail=dict(detail or {}))
+        # On the cloud's clock, as the stages are: in a sandbox whose clock runs fast or stands still, a wall-clock
+        # time would put the log out of order with the stages.
+        self.registry.append_event(deployment.id, kind, action, actor=actor or self.operator,
+                                   detail=dict(detail or {}), at=self.ports.now())
 
     def act(self, deployment: Deployment, action: str, detail: Mapping[str, Any], send: Callable[[], Any], *,
             in_place: bool = False) -> Any:
@@ -151,6 +155,7 @@ class StepContext:
                                             dedup_key=f"opsconsole-{deployment_id}"))
         for failure in failures:
             self.registry.append_event(deployment_id, "note", "notification failed", actor=self.operator,
+                                       at=self.ports.now(),
                                        detail={"error": failure})
 
     def _metric(self, env: str, deployment: Deployment, kind: str) -> None:

@@ -128,10 +128,10 @@ class Engine(StepContext):
             "metadata": {"rollout": rollout.dump(), "note": note,
                          **({"commit_times": {c: t.isoformat() for c, t in commit_times.items() if c in versions}}
                             if commit_times else {})},
-        })
+        }, at=now)
         self.registry.append_event(deployment_id, "note", "deployment planned", actor=actor,
                                    detail={"stages": [s.name for s in rollout.plan.stages], "stable": stable,
-                                           "notes": list(rollout.plan.notes)})
+                                           "notes": list(rollout.plan.notes)}, at=now)
         planned = " → ".join(s.name for s in rollout.plan.stages)
         self.emit(Note(deployment_id, env, now, f"deployment planned: {planned}"))
         what = self.describe_versions(versions)
@@ -159,7 +159,8 @@ class Engine(StepContext):
             return self.wait(deployment, rollout, f"{deployment.environment} needs an approval by an allowed "
                              f"operator (opsconsole approve {deployment.environment})", operator=True)
         if deployment.status == DeploymentStatus.PENDING:
-            deployment = self.registry.update_deployment(deployment.id, status=DeploymentStatus.IN_PROGRESS)
+            deployment = self.registry.update_deployment(deployment.id, status=DeploymentStatus.IN_PROGRESS,
+                                                         at=self.ports.now())
         if rollout.manual_weight is not None:
             return steps.apply_manual_weight(self, deployment, rollout)
         stage = rollout.current

@@ -111,9 +111,10 @@ def rollback_deployment(
     engine.record(deployment, "done", "rollback", {"cause": cause, "check": check})
     engine.emit(RolledBack(deployment.id, env, engine.ports.now(), cause, engine.operator))
     engine.notify(deployment, f"{env} {component} {cause}; {check}", "warning")
+    ended = engine.ports.now()
     finished = engine.registry.update_deployment(
-        deployment.id, status=DeploymentStatus.SUCCEEDED, ended_at=engine.ports.now(), rollback_cause=cause,
-        metadata={"check": check},
+        deployment.id, status=DeploymentStatus.SUCCEEDED, ended_at=ended, rollback_cause=cause,
+        metadata={"check": check}, at=ended,
     )
     engine.emit(DeploymentFinished(finished.id, env, engine.ports.now(), "succeeded", check))
     return finished
@@ -129,7 +130,8 @@ def _register(engine: Engine, env: str, component: str, version: str, cause: str
             "started_at": now,
             "status": DeploymentStatus.IN_PROGRESS,
             "rollback_cause": cause,
-        }
+        },
+        at=engine.ports.now(),
     )
     return engine.get(deployment_id)
 

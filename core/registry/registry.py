@@ -46,7 +46,7 @@ from core.registry.models import (
 )
 from core.registry.storage import AtomicJSONStorage
 from core.registry.tables import Docs, RegistryDB
-from core.registry.validation import as_status, check, utc_now, validate
+from core.registry.validation import as_status, check, stamp, utc_now, validate
 
 Doc = dict[str, Any]
 # Side tables beside the deployments, for records other parts of core keep (keyed by their own ids).
@@ -126,16 +126,18 @@ class DeploymentRegistry:
 
     # -- writes ---------------------------------------------------------------------------------------
 
-    def register_deployment(self, data: Mapping[str, Any]) -> str:
+    def register_deployment(self, data: Mapping[str, Any], *, at: datetime | None = None) -> str:
         """Record a new deployment and return its id; a finished one (history) goes straight to the archive.
 
         ``data`` holds environment, versions, strategy, actor and optionally status (default pending),
-        started_at (default now), ended_at, stages, rollback_cause and metadata.
+        started_at (default now), ended_at, stages, rollback_cause and metadata. ``at`` is "now" on the
+        writer's clock (default: the wall clock), used for created_at/updated_at and the defaults.
         """
         draft = validate(DeploymentDraft, data, "deployment data")
+        now = stamp(at)
         with self._storage.transaction():
             self._recover()
-            deployment = new_deployment(draft, utc_now(), set(), "deployment data", self._deployments.contains)
+            deployment = new_deployment(draft, now, set(), "deployment data", self._deployments.contains)
             raw = deployment.model_dump(mode="json")
             env = self._environment_doc(deployment.environment)
             ledger.count_new(env, raw)
@@ -189,17 +191,19 @@ class DeploymentRegistry:
         rollback_cause: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         ended_at: datetime | None = None,
+        at: datetime | None = None,
     ) -> Deployment:
         """Change an unfinished deployment; a terminal status archives it with its events.
 
-        ``stages`` replaces the list; ``metadata`` is merged key by key into what is recorded.
+        ``stages`` replaces the list; ``metadata`` is merged key by key into what is recorded; ``at`` is
+        "now" on the writer's clock (updated_at, and ended_at when a terminal status gives none).
         """
+        now = stamp(at)
         with self._storage.transaction():
             self._recover()
             current = self._deployments.get(deployment_id) if is_deployment_id(deployment_id) else None
             if current is None:
                 raise self._not_active(deployment_id, "its status cannot change")
-            now = utc_now()
             changes: Doc = {"updated_at": now}
             new_status = DeploymentStatus(current["status"])
             if status is not None:
@@ -249,8 +253,11 @@ class DeploymentRegistry:
         *,
         actor: str,
         detail: Mapping[str, Any] | None = None,
+        at: datetime | None = None,
     ) -> StepEvent:
-        """Append one step event to an unfinished deployment's log; its seq is the next number."""
+        """Append one step event to an unfinished deployment's log; its seq is the next number, its time
+        ``at`` (the writer's clock) or now."""
+        now = stamp(at)
         with self._storage.transaction():
             self._recover()
             if not is_deployment_id(deployment_id) or not self._deployments.contains(deployment_id):
@@ -260,7 +267,7 @@ class DeploymentRegistry:
             event = validate(
                 StepEvent,
                 {
-                    "deployment_id": deployment_id, "seq": len(items) + 1, "at": utc_now(), "kind": kind,
+                    "deployment_id": deployment_id, "seq": len(items) + 1, "at": now, "kind": kind,
                     "action": action, "actor": actor, "detail": {} if detail is None else detail,
                 },
                 f"event for deployment {deployment_id}",

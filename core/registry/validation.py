@@ -18,6 +18,18 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def stamp(at: datetime | None) -> datetime:
+    """The time a write is recorded at: the writer's `at` (its clock, e.g. the sandbox cloud's), else now.
+
+    A naive `at` is refused: a time without a zone would be read as local time by one reader and UTC by another.
+    """
+    if at is None:
+        return utc_now()
+    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
+        raise BadInput(f"a registry write's time must be an aware datetime, got {at!r}")
+    return at.astimezone(UTC)
+
+
 def as_status(value: DeploymentStatus | str, what: str) -> DeploymentStatus:
     try:
         return DeploymentStatus(value)

@@ -64,7 +64,7 @@ from core.registry.models import (
 from core.registry.pg import connect as pg
 from core.registry.pg.lease import LOCK_SPACE, PostgresLease
 from core.registry.pg.schema import ensure_schema
-from core.registry.validation import as_status, check, utc_now, validate
+from core.registry.validation import as_status, check, stamp, utc_now, validate
 
 Doc = dict[str, Any]
 T = TypeVar("T")
@@ -186,10 +186,11 @@ class PostgresRegistry:
 
     # -- writes ---------------------------------------------------------------------------------------------
 
-    def register_deployment(self, data: Mapping[str, Any]) -> str:
+    def register_deployment(self, data: Mapping[str, Any], *, at: datetime | None = None) -> str:
         draft = validate(DeploymentDraft, data, "deployment data")
+        now = stamp(at)
         with self._transaction() as conn:
-            deployment = new_deployment(draft, utc_now(), set(), "deployment data", lambda ident: False)
+            deployment = new_deployment(draft, now, set(), "deployment data", lambda ident: False)
             self._insert(conn, deployment, [])
         return deployment.id
 
@@ -254,11 +255,12 @@ class PostgresRegistry:
         rollback_cause: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         ended_at: datetime | None = None,
+        at: datetime | None = None,
     ) -> Deployment:
+        now = stamp(at)
         with self._transaction() as conn:
             current = self._locked(conn, deployment_id, "its status cannot change")
             self._check_fence(conn, current["environment"])
-            now = utc_now()
             changes: Doc = {"updated_at": now}
             new_status = DeploymentStatus(current["status"])
             if status is not None:
@@ -289,7 +291,8 @@ class PostgresRegistry:
         return updated
 
     def append_event(self, deployment_id: str, kind: str, action: str, *, actor: str,
-                     detail: Mapping[str, Any] | None = None) -> StepEvent:
+                     detail: Mapping[str, Any] | None = None, at: datetime | None = None) -> StepEvent:
+        now = stamp(at)
         with self._transaction() as conn:
             current = self._locked(conn, deployment_id, "its event log is closed")
             self._check_fence(conn, current["environment"])
@@ -297,7 +300,7 @@ class PostgresRegistry:
                                (deployment_id,)).fetchone()
             assert row is not None
             event = validate(StepEvent, {
-                "deployment_id": deployment_id, "seq": row[0] + 1, "at": utc_now(), "kind": kind, "action": action,
+                "deployment_id": deployment_id, "seq": row[0] + 1, "at": now, "kind": kind, "action": action,
                 "actor": actor, "detail": {} if detail is None else detail,
             }, f"event for deployment {deployment_id}")
             conn.execute("INSERT INTO events (deployment_id, environment, seq, at, doc) VALUES (%s, %s, %s, %s, %s)",
