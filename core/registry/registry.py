@@ -26,7 +26,7 @@ import platformdirs
 from core.errors import BadInput
 from core.registry import ledger
 from core.registry.archive import MonthlyArchive, encode_record
-from core.registry.drafts import history_events, new_deployment
+from core.registry.drafts import history_events, new_deployment, updated_deployment
 from core.registry.errors import DeploymentFinished, RegistryCorrupt, UnknownDeployment
 from core.registry.hot_schema import table_problems
 from core.registry.ids import is_deployment_id, month_of
@@ -204,33 +204,8 @@ class DeploymentRegistry:
             current = self._deployments.get(deployment_id) if is_deployment_id(deployment_id) else None
             if current is None:
                 raise self._not_active(deployment_id, "its status cannot change")
-            changes: Doc = {"updated_at": now}
-            new_status = DeploymentStatus(current["status"])
-            if status is not None:
-                new_status = as_status(status, "status")
-                changes["status"] = new_status
-            if stages is not None:
-                changes["stages"] = list(stages)
-            if rollback_cause is not None:
-                changes["rollback_cause"] = rollback_cause
-            if metadata is not None:
-                if not isinstance(metadata, Mapping):
-                    raise BadInput(
-                        f"metadata for deployment {deployment_id} must be a mapping of keys to values"
-                    )
-                changes["metadata"] = {**current["metadata"], **metadata}
-            if new_status in TERMINAL_STATUSES:
-                changes["ended_at"] = now if ended_at is None else ended_at
-            elif ended_at is not None:
-                raise BadInput(
-                    f"ended_at for deployment {deployment_id} can only be set with a terminal status, "
-                    f"not {new_status}"
-                )
-            updated = validate(Deployment, {**current, **changes}, f"update of deployment {deployment_id}")
-            if updated.ended_at is not None and updated.ended_at < updated.started_at:
-                raise BadInput(
-                    f"ended_at of deployment {deployment_id} is before its start ({updated.started_at})"
-                )
+            updated = updated_deployment(current, deployment_id, now, status=status, stages=stages,
+                                         rollback_cause=rollback_cause, metadata=metadata, ended_at=ended_at)
             raw = updated.model_dump(mode="json")
             env = self._environment_doc(updated.environment)
             ledger.count_change(env, current["status"], raw)

@@ -38,7 +38,7 @@ from pydantic import BaseModel, ValidationError
 from core.config.registry_location import PostgresLocation
 from core.errors import BadInput
 from core.registry import ledger
-from core.registry.drafts import history_events, new_deployment
+from core.registry.drafts import history_events, new_deployment, updated_deployment
 from core.registry.errors import (
     DeploymentFinished,
     EnvironmentOccupied,
@@ -261,27 +261,8 @@ class PostgresRegistry:
         with self._transaction() as conn:
             current = self._locked(conn, deployment_id, "its status cannot change")
             self._check_fence(conn, current["environment"])
-            changes: Doc = {"updated_at": now}
-            new_status = DeploymentStatus(current["status"])
-            if status is not None:
-                new_status = as_status(status, "status")
-                changes["status"] = new_status
-            if stages is not None:
-                changes["stages"] = list(stages)
-            if rollback_cause is not None:
-                changes["rollback_cause"] = rollback_cause
-            if metadata is not None:
-                if not isinstance(metadata, Mapping):
-                    raise BadInput(f"metadata for deployment {deployment_id} must be a mapping of keys to values")
-                changes["metadata"] = {**current["metadata"], **metadata}
-            if new_status in TERMINAL_STATUSES:
-                changes["ended_at"] = now if ended_at is None else ended_at
-            elif ended_at is not None:
-                raise BadInput(f"ended_at for deployment {deployment_id} can only be set with a terminal status, "
-                               f"not {new_status}")
-            updated = validate(Deployment, {**current, **changes}, f"update of deployment {deployment_id}")
-            if updated.ended_at is not None and updated.ended_at < updated.started_at:
-                raise BadInput(f"ended_at of deployment {deployment_id} is before its start ({updated.started_at})")
+            updated = updated_deployment(current, deployment_id, now, status=status, stages=stages,
+                                         rollback_cause=rollback_cause, metadata=metadata, ended_at=ended_at)
             raw = updated.model_dump(mode="json")
             env = self._environment_doc(conn, updated.environment)
             ledger.count_change(env, current["status"], raw)
