@@ -28,7 +28,7 @@ def module_dirs(root: Path) -> list[Path]:
 @pytest.mark.parametrize("directory", module_dirs(INFRA), ids=lambda p: str(p.relative_to(INFRA)))
 def test_every_type_and_condition_in_infrastructure_is_read_by_the_evaluator(directory: Path) -> None:
     # A condition the stand-in cannot read is only a warning at plan time; here it fails, so the evaluator is
-    # extended (sandbox/terraform_variables.py FUNCTIONS) before such a rule ships unenforced in the sandbox.
+    # extended (sandbox/terraform_functions.py FUNCTIONS) before such a rule ships unenforced in the sandbox.
     assert unsupported_conditions(hcl.load_module(directory)) == []
 
 
