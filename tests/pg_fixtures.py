@@ -22,7 +22,7 @@ import pytest
 
 _counter = itertools.count(1)
 
-if TYPE_CHECKING:  # imported when a fixture runs: a session with no database test never loads psycopg
+if TYPE_CHECKING:  # imported when a fixture runs: the server is never started for a session with no database test
     from tests.pg_rig import PgCluster
     from tests.tcp_proxy import TcpProxy
 
