@@ -231,6 +231,8 @@ class RecoveryScreen(Screen[None]):
                        + (f": {step.instruction}" if step.instruction else "") + "\n[r] run it")
 
     def _show_health(self, text: str) -> None:
+        if not self.is_attached:  # a probe that answers after the operator left the screen has nothing to update
+            return
         self.query_one("#recovery-health", Static).update(text)
 
     def _show_report(self, passed: bool, recommendations: list[str]) -> None:
