@@ -25,6 +25,7 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from console.actions import ACTIONS, BY_ID, OPERATOR_ACTIONS, Done, OpsAction, Situation, keys_for
+from console.health_news import HealthNews
 from console.screens.ask import AskScreen
 from console.screens.confirm import ConfirmScreen
 from console.screens.detail import DetailScreen
@@ -36,9 +37,11 @@ from console.screens.recovery import RecoveryScreen
 from console.screens.reports import ReportsScreen
 from console.screens.wizard import DeployRequest, WizardScreen
 from console.snapshot import EnvironmentSnapshot, take_snapshot
+from console.team import header_line
 from core.config import ENVIRONMENTS
 from core.engine import Engine, EngineEvent, EnvironmentBusy, Tick
 from core.errors import OpsError
+from core.health.monitor import HealthMonitor
 from core.model.events import DeploymentFinished, Note, RolledBack
 from core.recovery.context import RecoveryPorts
 from core.recovery.incident import IncidentStore
@@ -92,15 +95,20 @@ class OpsConsoleApp(App[None]):
 
     def __init__(self, engine: Engine, *, sleep: Callable[[float], None], read_only: bool = False,
                  environments: Iterable[str] = ENVIRONMENTS,
-                 recovery_ports: Callable[[], RecoveryPorts] | None = None) -> None:
+                 recovery_ports: Callable[[], RecoveryPorts] | None = None,
+                 health: HealthMonitor | None = None) -> None:
         """`sleep` waits cloud time (the wiring's: real time, or a frozen sandbox clock advanced).
 
-        `recovery_ports` gives guided recovery its providers beyond the engine's (the composition root's).
+        `recovery_ports` gives guided recovery its providers beyond the engine's (the composition root's);
+        `health` watches every environment's live health from the refresh (None: not watched).
         """
         super().__init__()
         self.engine = engine
         self.sleep = sleep
         self.recovery_ports = recovery_ports
+        self.health = health
+        self._health_news = HealthNews()
+        self._team = ""
         self.read_only = read_only
         engine.read_only = engine.read_only or read_only  # the core refuses; the app only says so sooner
         self.environments = [e for e in environments if e in engine.config.environments]
@@ -151,13 +159,11 @@ class OpsConsoleApp(App[None]):
             for environment in self.environments:
                 self.drive(environment)
 
-    def _show_identity(self, team: str = "") -> None:
-        """Who acts, and whether the registry can vouch for it: the shared registry's database user is checked by
-        the database; the embedded registry's name is whatever this machine says."""
-        who = (f"{self.engine.operator} (database user)" if self.engine.registry.shared
-               else f"{self.engine.operator} (self-declared)")
-        self.sub_title = " · ".join(part for part in (self.engine.ports.profile, who, team,
-                                                      "READ-ONLY" if self.read_only else "") if part)
+    def _show_identity(self, team: str | None = None) -> None:
+        """The header: the worst environment's health, then who acts (console.team.header_line)."""
+        self._team = self._team if team is None else team
+        self.sub_title = header_line(self.engine, self._team, self.read_only,
+                                     [h for s in self.snapshots.values() if (h := s.health_now) is not None])
 
     @on(RegistryChanged)
     def _registry_changed(self, message: RegistryChanged) -> None:
@@ -185,7 +191,7 @@ class OpsConsoleApp(App[None]):
         self._refresh_worker = self._in_thread(self._take_snapshots, name="Refresh", group="refresh")
 
     def _take_snapshots(self) -> None:
-        snapshots = {e: take_snapshot(self.engine, e) for e in self.environments}
+        snapshots = {e: take_snapshot(self.engine, e, health=self.health) for e in self.environments}
         self.post_message(self.Refreshed(snapshots))
         if self.engine.registry.shared:
             from console.team import team_line
@@ -221,11 +227,24 @@ class OpsConsoleApp(App[None]):
         self.snapshots.update(message.snapshots)
         for snapshot in message.snapshots.values():
             self.main.show_environment(snapshot)
+            self._log_health(snapshot)
+        self._show_identity()
         self._show_selected()
         self._show_refresh_state()
         for screen in self.screen_stack:  # the detail and history screens read the registry again, in place
             if isinstance(screen, DetailScreen | HistoryScreen):
                 screen.reload()
+
+    def _log_health(self, snapshot: EnvironmentSnapshot) -> None:
+        """Each change of health a card shows goes in the log once, a worse one also as a toast."""
+        news = self._health_news.of(snapshot)
+        if news is not None:
+            note, toast = news
+            self.post_message(self.EngineEventArrived(note))
+            if toast and snapshot.health_now is not None:
+                state = snapshot.health_now.state
+                self.tell(toast, title=f"{snapshot.name} {state.upper()}", severity="error" if state == "down"
+                          else "warning")
 
     def action_toggle_refresh(self) -> None:
         if self._timer is None:

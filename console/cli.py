@@ -107,8 +107,11 @@ def ui(ctx: click.Context, read_only: bool) -> None:
         if not WaitingForRegistry(down.location, str(down), lambda: session.registry).run():
             raise
         engine = session.engine
+    from core.health.monitor import HealthMonitor
+
+    health = HealthMonitor(session.loaded.config, engine.registry, engine.ports, session.wiring.http, engine.gate)
     OpsConsoleApp(engine, sleep=session.wiring.sleep, read_only=read_only,
-                  recovery_ports=session.wiring.recovery_ports).run()
+                  recovery_ports=session.wiring.recovery_ports, health=health).run()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,8 +17,11 @@ from typing import Any
 
 from core.engine import Engine, Rollout
 from core.errors import OpsError
+from core.health.monitor import Checked, HealthMonitor
 from core.live import LiveEnvironment, observe_environment
+from core.model.health import Health
 from core.model.metrics import RevisionMetrics
+from core.recovery.incident import IncidentStore
 from core.registry import Deployment, EnvironmentState, StepEvent
 from widgets.metric_series import MetricSeries, RevisionSeries, WindowPoint
 
@@ -45,6 +48,12 @@ class EnvironmentSnapshot:
     error: str | None = None
     metrics: MetricSeries | None = None
     infrastructure: dict[str, Any] | None = field(default=None)
+    health: Checked | None = None  # the last observation of live health (None: not watched, or not yet)
+    incident: dict[str, Any] | None = None  # the environment's open incident, if any
+
+    @property
+    def health_now(self) -> Health | None:
+        return self.health.health if self.health is not None else None
 
     @property
     def active(self) -> Deployment | None:
@@ -147,9 +156,12 @@ def _metrics(engine: Engine, name: str, live: LiveEnvironment, rollout: Rollout 
                           (criteria.max_5xx_rate, criteria.max_p99_latency_ms))
 
 
-def take_snapshot(engine: Engine, name: str, history: MetricHistory | None = None) -> EnvironmentSnapshot:
-    """Ask the providers (each failure kept as that component's error) and the registry about one environment."""
+def take_snapshot(engine: Engine, name: str, history: MetricHistory | None = None,
+                  health: HealthMonitor | None = None) -> EnvironmentSnapshot:
+    """Ask the providers (each failure kept as that component's error) and the registry about one environment;
+    with a health monitor, live health too (observed when its interval has passed, else the last observation)."""
     ports = engine.ports
+    checked = health.due(name) if health is not None else None
     live = observe_environment(engine.environment(name), ports.cloudrun(name), ports.frontend)
     now = ports.now()
     history = history if history is not None else history_of(engine)
@@ -158,10 +170,12 @@ def take_snapshot(engine: Engine, name: str, history: MetricHistory | None = Non
         deployment = state.active[0] if state.active else state.last
         events = tuple(engine.registry.events(deployment.id)) if deployment else ()
         infrastructure = engine.registry.get_record("infrastructure", name)
+        incident = IncidentStore(engine.registry).open_for(name)
     except OpsError as exc:
         return EnvironmentSnapshot(name, live, EnvironmentState(name=name), None, None, (), now, error=str(exc),
-                                   metrics=_metrics(engine, name, live, None, now, history))
+                                   metrics=_metrics(engine, name, live, None, now, history), health=checked)
     rollout = rollout_of(deployment)
     return EnvironmentSnapshot(name, live, state, deployment, rollout, events, now,
                                metrics=_metrics(engine, name, live, rollout, now, history),
-                               infrastructure=infrastructure)
+                               infrastructure=infrastructure, health=checked,
+                               incident=incident.record if incident is not None else None)

@@ -1,10 +1,24 @@
-"""The header's line about the team on a shared registry: who else is connected and who drives what."""
+"""The header: the worst environment's health, who acts, and on a shared registry who else is connected and who
+drives what."""
 
 from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Sequence
 from typing import Any
+
+from core.model.health import Health, health_headline
+
+
+def header_line(engine: Any, team: str, read_only: bool, health: Sequence[Health]) -> str:
+    """What is wrong first, before who is looking; then who acts and whether the registry can vouch for it: the
+    shared registry's database user is checked by the database; the embedded registry's name is whatever this
+    machine says."""
+    who = (f"{engine.operator} (database user)" if engine.registry.shared
+           else f"{engine.operator} (self-declared)")
+    parts = (health_headline(health), engine.ports.profile, who, team, "READ-ONLY" if read_only else "")
+    return " · ".join(part for part in parts if part)
 
 
 def team_line(registry: Any) -> str:

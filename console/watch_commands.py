@@ -33,18 +33,11 @@ def observe_health_of(session: Session, names: list[str]) -> list[Health]:
     the change is recorded only by a console the gate lets change that environment: not a --read-only one, and
     not an operator outside its allow-list (the shared registry's row-level security would refuse the write).
     """
-    from core.health.observe import observe_health
-    from core.health.record import record_health
+    from core.health.monitor import HealthMonitor
 
-    wiring = session.wiring
-    found = []
-    for name in names:
-        health = observe_health(wiring.environment(name), wiring.cloudrun(name), wiring.metrics(name), wiring.http,
-                                wiring.now)
-        if session.gate.refusal(name, "record the health of") is None:
-            record_health(session.registry, health)
-        found.append(health)
-    return found
+    monitor = HealthMonitor(session.loaded.config, session.registry, session.engine.ports, session.wiring.http,
+                            session.gate)
+    return [monitor.check(name).health for name in names]
 
 
 def _line(health: Health) -> str:

@@ -20,6 +20,7 @@ from textual.pilot import Pilot
 from console.app import OpsConsoleApp
 from core.config import ConsoleConfig
 from core.engine import approve, promote
+from core.health.monitor import HealthMonitor
 from tests.engine_rig import IMAGE, START, Rig, rig, rig_config
 
 SnapCompare = Callable[..., bool]
@@ -45,7 +46,8 @@ def canary_console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *,
         r.drive(deployment.id)
         promote(r.engine, "production")
         assert r.drive(deployment.id).state == "operator"
-        yield OpsConsoleApp(r.engine, sleep=r.sleep), r
+        monitor = HealthMonitor(r.engine.config, r.registry, r.engine.ports, r.wiring.http, r.engine.gate)
+        yield OpsConsoleApp(r.engine, sleep=r.sleep, health=monitor), r
 
 
 def settled(app: OpsConsoleApp, *keys: str) -> Callable[[Pilot], Awaitable[None]]:
@@ -56,7 +58,7 @@ def settled(app: OpsConsoleApp, *keys: str) -> Callable[[Pilot], Awaitable[None]
         while time.monotonic() < deadline:
             snapshots = app.snapshots.values()
             if len(snapshots) == 3 and all(s.metrics is not None and s.metrics.complete for s in snapshots) \
-                    and not app.busy:
+                    and all(s.health is not None for s in snapshots if app.health is not None) and not app.busy:
                 break
             if not app.busy:
                 app.request_refresh()

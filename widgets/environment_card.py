@@ -1,7 +1,8 @@
-"""One environment at a glance: live versions with the traffic split, infrastructure, the deployments, problems.
+"""One environment at a glance: live versions with the traffic split, live health, infrastructure, the deployments.
 
 The card turns red while anything is wrong (a provider unreachable, a serving revision not ready, a
-failed check of the running deployment) and says what in one line each. Production carries its own
+failed check of the running deployment, live health past a rollback trigger's limit) and says what in one
+line each; an open incident shows on its bottom border. Production carries its own
 accent colour and label so nobody mistakes it for staging.
 """
 
@@ -20,6 +21,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from core.model.deployment import DeploymentStatus
+from core.model.health import alarming
 from core.model.service import ServiceSettings, recorded_settings, settings_changes
 from widgets.traffic_bar import Segment, TrafficBar
 from widgets.views import EnvironmentView, age, short_id, version_of
@@ -45,6 +47,27 @@ def problems(view: EnvironmentView) -> list[str]:
         if rollout.verdicts and rollout.verdicts[-1].get("outcome") == "fail":
             found.append(f"judge: {rollout.verdicts[-1].get('explanation', '')}")
     return found
+
+
+HEALTH_MARK = {"ok": "✓", "degraded": "▲", "down": "✗"}
+
+
+def health_line(view: EnvironmentView) -> Text:
+    """`✗ DOWN: every probe fails (...)`, red when a rollback trigger would fire (core.model.health.alarming),
+    amber when degraded for another reason, green when ok; dim before the first observation."""
+    health = view.health_now
+    if health is None:
+        return Text("health: not observed yet", style="dim")
+    style = "bold red" if alarming(health) else "yellow" if health.state == "degraded" else "green"
+    label = health.state if health.state == "ok" else health.state.upper()
+    return Text(f"{HEALTH_MARK[health.state]} {label}: {health.headline}", style=style)
+
+
+def incident_badge(record: Mapping[str, Any] | None) -> str:
+    """`⚑ SEV2 INC-production-… open` for the card's bottom border, "" when no incident is open."""
+    if not record:
+        return ""
+    return f"⚑ {record.get('severity', '')} incident {record.get('id', '')} open".replace("  ", " ")
 
 
 def infra_drift(record: Mapping[str, Any] | None, live: ServiceSettings | None) -> str:
@@ -109,6 +132,7 @@ class EnvironmentCard(Vertical, can_focus=True):
         height: 100%;
     }
     EnvironmentCard > Static { width: 100%; text-wrap: nowrap; text-overflow: ellipsis; }
+    EnvironmentCard > .card-problems { text-wrap: wrap; }
     EnvironmentCard.selected { border: round $accent; }
     EnvironmentCard.production { border: heavy #c678dd; border-title-color: #c678dd; }
     EnvironmentCard.production.selected { border: double #c678dd; }
@@ -117,7 +141,7 @@ class EnvironmentCard(Vertical, can_focus=True):
         border-title-color: $error;
         background: $error 12%;
     }
-    EnvironmentCard .card-problems { color: $error; text-style: bold; }
+    EnvironmentCard { border-subtitle-color: $error; border-subtitle-style: bold; }
     """
 
     @dataclass
@@ -164,10 +188,13 @@ class EnvironmentCard(Vertical, can_focus=True):
                      note="no revision serves traffic")
         _update(self.query_one(".card-body", Static), self._body(view))
         found = problems(view)
-        status = Text("\n".join(f"✗ {p}" for p in found)) if found else Text("✓ reachable, serving revisions ready",
-                                                                             style="green")
+        status = health_line(view)
+        if found:
+            status = Text("\n").join([Text("\n".join(f"✗ {p}" for p in found), style="bold red"), status])
         _update(self.query_one(".card-problems", Static), status)
-        self.set_class(bool(found), "failing")
+        self.border_subtitle = incident_badge(view.incident)
+        health = view.health_now
+        self.set_class(bool(found) or (health is not None and alarming(health)), "failing")
 
     @staticmethod
     def _frontend(view: EnvironmentView) -> str:
@@ -209,9 +236,6 @@ class EnvironmentCard(Vertical, can_focus=True):
             body.append(f" {age(last.ended_at or last.started_at, view.now)}")
             if last.rollback_cause:
                 body.append(f"\n  {last.rollback_cause}", style="red" if last.status in BAD_ENDINGS else "")
-        if view.state.health != "unknown":
-            body.append("\nhealth ", style="dim")
-            body.append(view.state.health)
         return body
 
     def on_click(self, event: events.Click) -> None:

@@ -84,5 +84,7 @@ class EventLog(RichLog):
                 self._shown_seq = event.seq
 
     def add_engine_event(self, event: EngineEvent) -> None:
-        if event.deployment_id == self.deployment_id:
+        """An event of the deployment in view, or of the environment itself (no deployment id: a change of
+        health), which stays in the log whichever deployment is shown."""
+        if event.deployment_id in (self.deployment_id, ""):
             self._write(engine_line(event))

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from core.model.deployment import Deployment, EnvironmentState, StepEvent
+from core.model.health import Health
 from core.model.rollout import Rollout
 from widgets.metric_series import MetricSeries
 
@@ -54,7 +55,8 @@ class LiveView(Protocol):
 
 class EnvironmentView(Protocol):
     """One refresh of an environment: live state, registry state, the deployment in view (active, else last),
-    the canary charts' metrics and the last infrastructure apply recorded (None when there was none)."""
+    the canary charts' metrics, the last infrastructure apply recorded (None when there was none), live health
+    as last observed (None when not watched yet) and the open incident's record (None when there is none)."""
 
     @property
     def name(self) -> str: ...
@@ -78,6 +80,10 @@ class EnvironmentView(Protocol):
     def metrics(self) -> MetricSeries | None: ...
     @property
     def infrastructure(self) -> Mapping[str, Any] | None: ...
+    @property
+    def health_now(self) -> Health | None: ...
+    @property
+    def incident(self) -> Mapping[str, Any] | None: ...
 
 
 def version_of(image: str) -> str:

@@ -66,7 +66,7 @@ class MainScreen(Screen[None]):
         self.query_one(CanaryPanel).show(snapshot)
         log = self.query_one(EventLog)
         deployment_id = snapshot.deployment.id if snapshot.deployment else None
-        log.follow(environment, deployment_id, [e for e in engine_events if e.deployment_id == deployment_id])
+        log.follow(environment, deployment_id, [e for e in engine_events if e.deployment_id in (deployment_id, "")])
         log.show_steps(snapshot.events)
 
     def add_engine_event(self, event: EngineEvent) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.config.health import HealthSettings
 from core.config.models import (
     ENVIRONMENTS,
     Access,
@@ -17,6 +18,7 @@ from core.config.strategies import (
     StrategySettings,
     ValidationCriteria,
 )
+from core.model.health import PageAt
 
 GCP_PROJECTS = {
     "dev": "ai-agent-network-dev",
@@ -59,6 +61,10 @@ PREDEFINED_STRATEGIES: dict[str, StrategySettings] = {
 """Each environment's seeded deployment strategy, by environment name (criteria and triggers at defaults)."""
 
 
+# Which state of live health pages PagerDuty: production pages as soon as users may suffer, staging only when
+# it is down (QA is blocked), development never (nobody is woken for a developer's environment).
+PAGE_AT: dict[str, PageAt] = {"dev": "never", "staging": "down", "production": "degraded"}
+
 # Instances (min, max) per environment, as the seed sizes them and infrastructure/environments/*/terraform.tfvars
 # say: development is for developers (scales to zero), staging for QA and integration, production for operations.
 SIZES: dict[str, tuple[int, int]] = {"dev": (0, 3), "staging": (1, 10), "production": (2, 20)}
@@ -96,6 +102,7 @@ def _environment(name: EnvironmentName) -> EnvironmentConfig:
         # A copy: the predefined strategies are shared, and their lists are not frozen.
         strategy=PREDEFINED_STRATEGIES[name].model_copy(deep=True),
         requires_approval=production,
+        health=HealthSettings(page_at=PAGE_AT[name]),
     )
 
 

@@ -1,5 +1,7 @@
 """An environment's `[environments.X.health]` section: the limits live health is judged against.
 
+`page_at` says which state pages PagerDuty (core.model.health.alert_for); every change goes to Slack.
+
 Unset limits are the environment's own rollback triggers' (a release is rolled back past them, so a serving
 revision past them is degraded); `thresholds()` resolves them, so nobody else repeats that default.
 """
@@ -10,7 +12,7 @@ from pydantic import Field
 
 from core.config.base import FrozenModel
 from core.config.strategies import StrategySettings
-from core.model.health import HealthThresholds
+from core.model.health import HealthThresholds, PageAt
 
 
 class HealthSettings(FrozenModel):
@@ -22,6 +24,9 @@ class HealthSettings(FrozenModel):
                                              "max_p99_latency_ms (the triggers only hold a ratio to stable)")
     window_s: int = Field(default=300, ge=60, le=3600, description="the Monitoring window judged, seconds")
     probe_timeout_s: float = Field(default=2.0, gt=0, le=30, description="each probe's time limit, seconds")
+    interval_s: float = Field(default=10.0, ge=2, le=600, description="seconds between a console's observations")
+    page_at: PageAt = Field(default="down", description="the state that pages PagerDuty: degraded, down or never "
+                            "(every change is posted to Slack); the built-in environments set their own")
 
     def thresholds(self, strategy: StrategySettings) -> HealthThresholds:
         return HealthThresholds(

@@ -12,14 +12,15 @@ from core.registry.protocol import Registry
 TABLE = "health"
 
 
-def record_health(registry: Registry, health: Health) -> bool:
-    """Record `health` if its state differs from the last recorded one; True when it was recorded."""
-    if not is_change(registry.get_environment_state(health.environment).health, health):
-        return False
+def record_health(registry: Registry, health: Health) -> str | None:
+    """Record `health` if its state differs from the last recorded one: the state it replaced ("unknown" when
+    none was), or None when nothing was recorded (no change, or another console recorded the same change first).
+    """
+    previous = registry.get_environment_state(health.environment).health
+    if not is_change(previous, health):
+        return None
     key = f"{health.environment}/{health.observed_at.isoformat()}"
-    registry.put_record(TABLE, key, health.to_dict())
-    registry.set_health(health.environment, health.state)
-    return True
+    return registry.change_health(health.environment, health.state, key, health.to_dict())
 
 
 def health_history(registry: Registry, environment: str | None = None) -> list[Health]:

@@ -6,7 +6,7 @@ Pure data and the one rule (`judge_health`): core.health.observe gathers the obs
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, cast
@@ -77,8 +77,13 @@ class Health:
     notes: Mapping[str, str] = field(default_factory=dict)  # per source: "probes", "monitoring", "cloud run"
     crossed: str | None = None
 
+    @property
+    def headline(self) -> str:
+        """The reason without its parenthesised details: what a card or a toast has room for."""
+        return self.reason.split(" (", 1)[0]
+
     def describe(self) -> str:
-        """One line for a card, a log or `watch`."""
+        """One line for a log or `watch`."""
         return f"{self.environment}: {self.state} — {self.reason}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -162,3 +167,78 @@ def judge_health(obs: HealthObservations, limits: HealthThresholds) -> Health:
 def is_change(previous: str | None, health: Health) -> bool:
     """Whether `health` is a change from the last recorded state (None or "unknown": nothing recorded yet)."""
     return previous != health.state
+
+
+# The numbers whose crossing is what a rollback trigger watches (or worse): a card shows them in red.
+TRIGGER_KEYS = frozenset({"5xx_rate", "p99_latency_ms", "instances", "probes_ok"})
+_RANK = {"ok": 0, "degraded": 1, "down": 2}
+PageAt = Literal["degraded", "down", "never"]
+
+
+def alarming(health: Health) -> bool:
+    """Red on a card: down, or degraded because a number a rollback trigger watches crossed its limit (a source
+    that does not answer is degraded too, but says so in amber: nobody's users are known to suffer)."""
+    return health.state == "down" or (health.state == "degraded" and health.crossed in TRIGGER_KEYS)
+
+
+def worst(found: Iterable[Health]) -> Health | None:
+    """The environment in the worst state (the first of equals, in the order given), None when none is known."""
+    return max(found, key=lambda h: _RANK[h.state], default=None)
+
+
+def health_headline(found: Sequence[Health]) -> str:
+    """The header's word on every environment: "production DOWN", "DOWN: dev, staging" (each in the worst state),
+    "all environments healthy", or "" before any was observed."""
+    bad = worst(found)
+    if bad is None:
+        return ""
+    if bad.state == "ok":
+        return "all environments healthy" if len(found) > 1 else f"{bad.environment} healthy"
+    names = [h.environment for h in found if h.state == bad.state]
+    return f"{names[0]} {bad.state.upper()}" if len(names) == 1 else f"{bad.state.upper()}: {', '.join(names)}"
+
+
+@dataclass(frozen=True)
+class HealthAlert:
+    """What to tell people about one recorded change of health: always a Slack line; `page` a PagerDuty trigger
+    (with `severity`) or `resolve` the page an earlier state raised, under the environment's one dedup key."""
+
+    environment: str
+    summary: str
+    severity: str  # a Notice severity: info, warning, error, critical
+    page: bool
+    resolve: bool
+
+    @property
+    def dedup_key(self) -> str:
+        return health_dedup_key(self.environment)
+
+
+def health_dedup_key(environment: str) -> str:
+    """One PagerDuty alert per environment's health: a worse state updates it, recovery resolves it."""
+    return f"opsconsole-health-{environment}"
+
+
+def pages(state: str | None, page_at: PageAt) -> bool:
+    """Whether an environment in `state` pages under its `page_at` rule (never for ok or an unknown state)."""
+    if page_at == "never" or state not in _RANK:
+        return False
+    return _RANK[state] >= _RANK[page_at]
+
+
+def alert_for(previous: str | None, health: Health, page_at: PageAt) -> HealthAlert | None:
+    """The alert for a change from `previous` (None or "unknown": nothing recorded) to `health`, or None.
+
+    Nothing is said when the first observation is ok (no news) or when nothing changed. A state that pages
+    triggers (again, so PagerDuty's alert carries the worse state; the dedup key keeps it one alert); leaving
+    every paging state resolves the page.
+    """
+    if not is_change(previous, health) or (previous in (None, "unknown") and health.state == "ok"):
+        return None
+    now_pages, paged = pages(health.state, page_at), pages(previous, page_at)
+    if health.state == "ok":
+        return HealthAlert(health.environment, f"{health.environment} is healthy again ({health.reason})", "info",
+                           page=False, resolve=paged)
+    severity = "critical" if health.state == "down" else "warning"
+    return HealthAlert(health.environment, f"{health.environment} is {health.state.upper()}: {health.reason}",
+                       severity, page=now_pages, resolve=paged and not now_pages)

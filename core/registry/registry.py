@@ -261,6 +261,25 @@ class DeploymentRegistry:
             env["health"] = health
             self._environments.put(name, env)
 
+    def change_health(self, name: str, health: str, key: str, record: Mapping[str, Any]) -> str | None:
+        name = check(EnvironmentName, name, "environment name")
+        health = check(NonEmpty, health, f"health of environment {name}")
+        key = check(NonEmpty, key, "health record key")
+        doc = json.loads(json.dumps(dict(record), default=str))
+        with self._storage.transaction():  # the file lock: another process's change waits, then sees this one
+            self._recover()
+            env = self._environment_doc(name)
+            previous = str(env.get("health") or "unknown")
+            if previous == health:
+                return None
+            env["health"] = health
+            self._environments.put(name, env)
+            records = Docs(self._db, "health")
+            if records.contains(key):
+                records.remove(key)
+            records.insert(key, doc)
+            return previous
+
     def put_record(self, table: str, key: str, record: Mapping[str, Any]) -> None:
         """Store (replace) one JSON record by key in a side table: infrastructure states, incidents, health changes."""
         table = self._record_table(table)

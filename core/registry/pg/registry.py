@@ -297,6 +297,23 @@ class PostgresRegistry:
             env["health"] = health
             self._put_environment(conn, env)
 
+    def change_health(self, name: str, health: str, key: str, record: Mapping[str, Any]) -> str | None:
+        name = check(EnvironmentName, name, "environment name")
+        health = check(NonEmpty, health, f"health of environment {name}")
+        key = check(NonEmpty, key, "health record key")
+        doc = json.loads(json.dumps(dict(record), default=str))
+        with self._transaction() as conn:
+            env = self._environment_doc(conn, name)  # FOR UPDATE: a second console's change waits, then sees this
+            previous = str(env.get("health") or "unknown")
+            if previous == health:
+                return None
+            env["health"] = health
+            self._put_environment(conn, env)
+            conn.execute("INSERT INTO records (tbl, key, doc) VALUES ('health', %s, %s) ON CONFLICT (tbl, key) "
+                         "DO UPDATE SET doc = excluded.doc, updated_by = current_user, updated_at = now()",
+                         (key, Jsonb(doc)))
+            return previous
+
     def put_record(self, table: str, key: str, record: Mapping[str, Any]) -> None:
         table = _record_table(table)
         key = check(NonEmpty, key, f"{table} record key")

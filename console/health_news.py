@@ -1,0 +1,34 @@
+"""What the console says when a card's health changes: a line for the log (with who was told), and a toast when
+it got worse. Each change is said once per console, whichever console recorded it (a team's changes too)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from console.snapshot import EnvironmentSnapshot
+from core.model.events import Note
+
+
+@dataclass
+class HealthNews:
+    shown: dict[str, str] = field(default_factory=dict)  # the state each card last showed
+
+    def of(self, snapshot: EnvironmentSnapshot) -> tuple[Note, str] | None:
+        """(the log's note, the toast's text or "" when the change is good news), or None when nothing changed.
+
+        An environment first seen ok is no news; first seen degraded or down is."""
+        health, env = snapshot.health_now, snapshot.name
+        if health is None:
+            return None
+        before = self.shown.get(env, "ok")
+        self.shown[env] = health.state
+        if before == health.state:
+            return None
+        told = ""
+        checked = snapshot.health
+        if checked is not None and checked.alert is not None:
+            told = f" (told {', '.join(checked.sent) or 'nobody: no channel is configured'})"
+            if checked.failures:
+                told += f"; not told: {'; '.join(checked.failures)}"
+        note = Note("", env, health.observed_at, f"health {before} → {health.state}: {health.reason}{told}")
+        return note, "" if health.state == "ok" else f"{env}: {health.headline}"
