@@ -232,6 +232,11 @@ class SandboxCloud:
                     out.setdefault(revision, RevisionTraffic()).merge(served)
         return out
 
+    def _run_services(self, project: str) -> list[tuple[str, str]]:
+        """The Cloud Run services of a project as (location, name), for Monitoring's resource labels."""
+        return sorted({(svc.location, svc.name) for svc in list(self.cloudrun.services.values())
+                       if svc.project == project})
+
     def _projects(self) -> set[str]:
         return {env.project for env in self.seed.environments.values()} | \
             {svc.project for svc in self.cloudrun.services.values()}
@@ -259,7 +264,8 @@ class SandboxCloud:
         # Secret values are fresh per start and kept in memory only, never in the state file.
         self.secret_store = SecretStore.seeded(self._projects(), slack_base=self._apps["sinks"].url)
         self._apps["secretmanager"] = ServedApp(loop, secretmanager_app(self.secret_store))
-        self._monitoring = MonitoringServer(self.revision_window, self._projects, self.custom_metrics, self.faults)
+        self._monitoring = MonitoringServer(self.revision_window, self._projects, self.custom_metrics, self.faults,
+                                            services=self._run_services, now=self.clock.time)
         self._monitoring.start()
         loop.call(self._serve_revisions())
         self.save()

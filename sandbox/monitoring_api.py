@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import grpc
@@ -24,8 +23,9 @@ from google.protobuf import empty_pb2
 
 from sandbox.cloudrun_model import ApiError
 from sandbox.faults import MESSAGES, SandboxFaults
-from sandbox.monitoring_query import interval, parse_filter, run_query, run_series
-from sandbox.traffic import RevisionTraffic
+from sandbox.monitoring_align import Value
+from sandbox.monitoring_query import run
+from sandbox.monitoring_sources import Series, Window
 
 SERVICE = "google.monitoring.v3.MetricService"
 CUSTOM_PREFIXES = ("custom.googleapis.com/", "workload.googleapis.com/")
@@ -94,36 +94,13 @@ class CustomMetrics:
         for listener in list(self.listeners):
             listener()
 
-    def read(self, project: str, terms: dict[str, str], start: float, end: float) -> list[monitoring_v3.TimeSeries]:
-        metric = terms["metric.type"]
-        out = []
+    def read(self, project: str, metric: str) -> list[tuple[Series, list[tuple[float, Value]]]]:
+        """Every stored series of `metric` in `project`, with its points (end time, value) newest first."""
         with self._lock:
-            for s in self.series:
-                if s.project != project or s.metric != metric:
-                    continue
-                if "resource.type" in terms and terms["resource.type"] != s.resource_type:
-                    continue
-                if any(s.metric_labels.get(k.removeprefix("metric.labels.")) != v
-                       for k, v in terms.items() if k.startswith("metric.labels.")):
-                    continue
-                points = [(t, v) for t, v in reversed(s.points) if start <= t <= end]
-                if points:
-                    out.append(self._series(s, points))
-        return out
-
-    @staticmethod
-    def _series(s: CustomSeries, points: list[tuple[float, float]]) -> monitoring_v3.TimeSeries:
-        def value(v: float) -> monitoring_v3.TypedValue:
-            return monitoring_v3.TypedValue(int64_value=int(v)) if s.value_type == "INT64" else \
-                monitoring_v3.TypedValue(double_value=v)
-
-        return monitoring_v3.TimeSeries(
-            metric={"type": s.metric, "labels": s.metric_labels},
-            resource={"type": s.resource_type, "labels": s.resource_labels},
-            metric_kind=MetricKind.Value(s.kind), value_type=ValueType.Value(s.value_type),
-            points=[monitoring_v3.Point(interval=monitoring_v3.TimeInterval(end_time=datetime.fromtimestamp(t, UTC)),
-                                        value=value(v)) for t, v in points],
-        )
+            return [(Series(s.metric, dict(s.metric_labels), s.resource_type, dict(s.resource_labels), s.kind,
+                            s.value_type),
+                     [(t, int(v) if s.value_type == "INT64" else v) for t, v in reversed(s.points)])
+                    for s in self.series if s.project == project and s.metric == metric]
 
     def to_dict(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -138,10 +115,12 @@ class CustomMetrics:
 class MonitoringServer:
     """Serves MetricService on 127.0.0.1 from a thread pool; `target` is host:port for a gRPC channel."""
 
-    def __init__(self, window: Callable[[str, str, str, float, float], dict[str, RevisionTraffic]],
-                 projects: Callable[[], set[str]], custom: CustomMetrics, faults: SandboxFaults,
+    def __init__(self, window: Window, projects: Callable[[], set[str]], custom: CustomMetrics, faults: SandboxFaults,
+                 services: Callable[[str], list[tuple[str, str]]], now: Callable[[], float],
                  max_workers: int = 8) -> None:
         self._window = window  # (project, location, service, start, end) -> per revision
+        self._services = services  # project -> its Cloud Run services as (location, name)
+        self._now = now  # the sandbox clock: raw points are the minutes that have ended
         self._projects = projects
         self.custom = custom
         self._faults = faults
@@ -193,16 +172,8 @@ class MonitoringServer:
 
     def list_time_series(self, request: monitoring_v3.ListTimeSeriesRequest) -> monitoring_v3.ListTimeSeriesResponse:
         project = self._project(request.name)
-        terms = parse_filter(request.filter)
-        if terms["metric.type"].startswith(CUSTOM_PREFIXES):
-            if request.aggregation and request.aggregation.per_series_aligner:
-                raise ApiError("INVALID_ARGUMENT", "The sandbox reads custom metrics without aggregation.")
-            start, end = interval(request)
-            series = self.custom.read(project, terms, start, end)
-        else:
-            query = run_query(terms, request)
-            series = run_series(project, query,
-                                lambda a, b: self._window(project, query.location, query.service, a, b))
+        series = run(project, request, services=self._services, window=self._window, custom=self.custom.read,
+                     now=self._now(), custom_prefixes=CUSTOM_PREFIXES)
         if request.view == monitoring_v3.ListTimeSeriesRequest.TimeSeriesView.HEADERS:
             for ts in series:
                 del ts.points[:]
