@@ -23,6 +23,8 @@ from google.protobuf import empty_pb2
 
 from sandbox.cloudrun_model import ApiError
 from sandbox.faults import MESSAGES, SandboxFaults
+from sandbox.monitoring_alerts import AlertStore
+from sandbox.monitoring_alerts import handlers as alert_handlers
 from sandbox.monitoring_align import Value
 from sandbox.monitoring_query import run
 from sandbox.monitoring_sources import Series, Window
@@ -117,7 +119,7 @@ class MonitoringServer:
 
     def __init__(self, window: Window, projects: Callable[[], set[str]], custom: CustomMetrics, faults: SandboxFaults,
                  services: Callable[[str], list[tuple[str, str]]], now: Callable[[], float],
-                 max_workers: int = 8) -> None:
+                 alerts: AlertStore | None = None, max_workers: int = 8) -> None:
         self._window = window  # (project, location, service, start, end) -> per revision
         self._services = services  # project -> its Cloud Run services as (location, name)
         self._now = now  # the sandbox clock: raw points are the minutes that have ended
@@ -137,6 +139,13 @@ class MonitoringServer:
         }
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="monitoring"))
         self._server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
+        # Monitoring serves its alerting APIs on the same host (monitoring.googleapis.com), so the sandbox does too.
+        for service, methods in (alert_handlers(alerts) if alerts is not None else {}).items():
+            table = {method: grpc.unary_unary_rpc_method_handler(self._guard(method, fn),
+                                                                  request_deserializer=cls.deserialize,
+                                                                  response_serializer=serialize)
+                     for method, (fn, cls, serialize) in methods.items()}
+            self._server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, table),))
         port = self._server.add_insecure_port("127.0.0.1:0")
         self.target = f"127.0.0.1:{port}"
 
@@ -172,8 +181,7 @@ class MonitoringServer:
 
     def list_time_series(self, request: monitoring_v3.ListTimeSeriesRequest) -> monitoring_v3.ListTimeSeriesResponse:
         project = self._project(request.name)
-        series = run(project, request, services=self._services, window=self._window, custom=self.custom.read,
-                     now=self._now(), custom_prefixes=CUSTOM_PREFIXES)
+        series = self.answer(project, request)
         if request.view == monitoring_v3.ListTimeSeriesRequest.TimeSeriesView.HEADERS:
             for ts in series:
                 del ts.points[:]
@@ -182,6 +190,11 @@ class MonitoringServer:
         page = series[offset:offset + size]
         token = str(offset + size) if offset + size < len(series) else ""
         return monitoring_v3.ListTimeSeriesResponse(time_series=page, next_page_token=token)
+
+    def answer(self, project: str, request: monitoring_v3.ListTimeSeriesRequest) -> list[monitoring_v3.TimeSeries]:
+        """The series a ListTimeSeries request selects (no paging): also what alert conditions are evaluated on."""
+        return run(project, request, services=self._services, window=self._window, custom=self.custom.read,
+                   now=self._now(), custom_prefixes=CUSTOM_PREFIXES)
 
     def create_time_series(self, request: monitoring_v3.CreateTimeSeriesRequest) -> empty_pb2.Empty:
         project = self._project(request.name)
