@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from core.errors import OperationFailed
+from core.model.alerts import FiringPolicy
 from core.model.frontend import VercelDeployment
 from core.model.metrics import RevisionMetrics
 from core.model.notice import Notice
@@ -45,6 +46,12 @@ class MetricsProvider(Protocol):
     def revision_metrics(self, service: str, start: datetime, end: datetime) -> dict[str, RevisionMetrics]: ...
 
     def write_deployment_event(self, env: str, component: str, kind: str, value: float = 1.0) -> None: ...
+
+
+class AlertPolicies(Protocol):
+    """Which enabled alert policies of a service fire now (core.providers.alert_policies)."""
+
+    def firing(self, service: str, environment: str | None = None) -> list[FiringPolicy]: ...
 
 
 class FrontendProvider(Protocol):

@@ -26,7 +26,9 @@ from sandbox.control import control_app
 from sandbox.dashboards_api import DashboardStore, dashboards_app
 from sandbox.faults import ApiFaults, SandboxFaults
 from sandbox.loadtester import LoadTests, loadtester_app
+from sandbox.monitoring_alerts import AlertStore
 from sandbox.monitoring_api import CustomMetrics, MonitoringServer
+from sandbox.monitoring_incidents import AlertEvaluator
 from sandbox.persistence import read_state, write_json_atomic
 from sandbox.redis_api import redis_app
 from sandbox.redis_state import RedisState
@@ -73,6 +75,8 @@ class SandboxCloud:
         self.redis = RedisState(self.clock.time)  # Memorystore instances (recovery's storage remedies)
         self.vercel_env = VercelEnvStore()  # Vercel project env vars (recovery's region failover)
         self.load_tests = LoadTests(self.clock.time)  # the load tester's hey runs, served by the traffic model
+        self.alerts = AlertStore(self._projects, self.clock.time)  # Monitoring's alert policies and channels
+        self.alert_evaluator = AlertEvaluator(self.alerts, self._answer, self.clock.time)  # their incidents
         saved = read_state(self.state_file) if self.state_file else None
         if saved is not None:
             self._restore(saved)
@@ -82,6 +86,8 @@ class SandboxCloud:
         self.custom_metrics.listeners.append(self.save)
         self.redis.listeners.append(self.save)
         self.load_tests.listeners.append(self.save)
+        self.alerts.listeners.append(self.save)
+        self.alert_evaluator.listeners.append(self.save)
         self.traffic = TrafficSimulator(self.cloudrun, self.timeline, seed=random_seed, load=self.load_tests,
                                         effects=self._effects)
 
@@ -123,6 +129,9 @@ class SandboxCloud:
             self.redis.load(saved.get("redis"))
             self.vercel_env.load(saved.get("vercel_env"))
             self.load_tests.load(saved.get("load_tests"))
+            alerting = saved.get("monitoring_alerts") or {}
+            self.alerts.load(alerting.get("store"))
+            self.alert_evaluator.load(alerting.get("incidents"))
         except (KeyError, TypeError, ValueError) as exc:
             raise BadInput(f"Sandbox state file {self.state_file} is damaged ({exc!r}); "
                            "remove it to start afresh.") from None
@@ -141,6 +150,7 @@ class SandboxCloud:
             "redis": self.redis.to_dict(),
             "vercel_env": self.vercel_env.to_dict(),
             "load_tests": self.load_tests.to_dict(),
+            "monitoring_alerts": {"store": self.alerts.to_dict(), "incidents": self.alert_evaluator.to_dict()},
             "endpoints": self.endpoints.to_dict() if self._monitoring else None,
         }
 
@@ -232,6 +242,15 @@ class SandboxCloud:
                     out.setdefault(revision, RevisionTraffic()).merge(served)
         return out
 
+    def _answer(self, project: str, request: Any) -> list[Any]:
+        """ListTimeSeries in-process, for the alert evaluator (nothing to answer before the sandbox serves)."""
+        return self._monitoring.answer(project, request) if self._monitoring is not None else []
+
+    def _run_services(self, project: str) -> list[tuple[str, str]]:
+        """The Cloud Run services of a project as (location, name), for Monitoring's resource labels."""
+        return sorted({(svc.location, svc.name) for svc in list(self.cloudrun.services.values())
+                       if svc.project == project})
+
     def _projects(self) -> set[str]:
         return {env.project for env in self.seed.environments.values()} | \
             {svc.project for svc in self.cloudrun.services.values()}
@@ -259,8 +278,12 @@ class SandboxCloud:
         # Secret values are fresh per start and kept in memory only, never in the state file.
         self.secret_store = SecretStore.seeded(self._projects(), slack_base=self._apps["sinks"].url)
         self._apps["secretmanager"] = ServedApp(loop, secretmanager_app(self.secret_store))
-        self._monitoring = MonitoringServer(self.revision_window, self._projects, self.custom_metrics, self.faults)
+        self._monitoring = MonitoringServer(self.revision_window, self._projects, self.custom_metrics, self.faults,
+                                            services=self._run_services, now=self.clock.time, alerts=self.alerts)
         self._monitoring.start()
+        self.alert_evaluator.slack_url = self.endpoints.slack_url
+        self.alert_evaluator.pagerduty_url = self.endpoints.pagerduty_url
+        self.alert_evaluator.start()
         loop.call(self._serve_revisions())
         self.save()
         return self
@@ -316,6 +339,7 @@ class SandboxCloud:
     def stop(self) -> None:
         if self._loop is None:
             return
+        self.alert_evaluator.stop()
         if self._monitoring is not None:
             self._monitoring.stop()
         for app in self._apps.values():

@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import grpc
@@ -24,8 +23,11 @@ from google.protobuf import empty_pb2
 
 from sandbox.cloudrun_model import ApiError
 from sandbox.faults import MESSAGES, SandboxFaults
-from sandbox.monitoring_query import interval, parse_filter, run_query, run_series
-from sandbox.traffic import RevisionTraffic
+from sandbox.monitoring_alerts import AlertStore
+from sandbox.monitoring_alerts import handlers as alert_handlers
+from sandbox.monitoring_align import Value
+from sandbox.monitoring_query import run
+from sandbox.monitoring_sources import Series, Window
 
 SERVICE = "google.monitoring.v3.MetricService"
 CUSTOM_PREFIXES = ("custom.googleapis.com/", "workload.googleapis.com/")
@@ -94,36 +96,13 @@ class CustomMetrics:
         for listener in list(self.listeners):
             listener()
 
-    def read(self, project: str, terms: dict[str, str], start: float, end: float) -> list[monitoring_v3.TimeSeries]:
-        metric = terms["metric.type"]
-        out = []
+    def read(self, project: str, metric: str) -> list[tuple[Series, list[tuple[float, Value]]]]:
+        """Every stored series of `metric` in `project`, with its points (end time, value) newest first."""
         with self._lock:
-            for s in self.series:
-                if s.project != project or s.metric != metric:
-                    continue
-                if "resource.type" in terms and terms["resource.type"] != s.resource_type:
-                    continue
-                if any(s.metric_labels.get(k.removeprefix("metric.labels.")) != v
-                       for k, v in terms.items() if k.startswith("metric.labels.")):
-                    continue
-                points = [(t, v) for t, v in reversed(s.points) if start <= t <= end]
-                if points:
-                    out.append(self._series(s, points))
-        return out
-
-    @staticmethod
-    def _series(s: CustomSeries, points: list[tuple[float, float]]) -> monitoring_v3.TimeSeries:
-        def value(v: float) -> monitoring_v3.TypedValue:
-            return monitoring_v3.TypedValue(int64_value=int(v)) if s.value_type == "INT64" else \
-                monitoring_v3.TypedValue(double_value=v)
-
-        return monitoring_v3.TimeSeries(
-            metric={"type": s.metric, "labels": s.metric_labels},
-            resource={"type": s.resource_type, "labels": s.resource_labels},
-            metric_kind=MetricKind.Value(s.kind), value_type=ValueType.Value(s.value_type),
-            points=[monitoring_v3.Point(interval=monitoring_v3.TimeInterval(end_time=datetime.fromtimestamp(t, UTC)),
-                                        value=value(v)) for t, v in points],
-        )
+            return [(Series(s.metric, dict(s.metric_labels), s.resource_type, dict(s.resource_labels), s.kind,
+                            s.value_type),
+                     [(t, int(v) if s.value_type == "INT64" else v) for t, v in reversed(s.points)])
+                    for s in self.series if s.project == project and s.metric == metric]
 
     def to_dict(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -138,10 +117,12 @@ class CustomMetrics:
 class MonitoringServer:
     """Serves MetricService on 127.0.0.1 from a thread pool; `target` is host:port for a gRPC channel."""
 
-    def __init__(self, window: Callable[[str, str, str, float, float], dict[str, RevisionTraffic]],
-                 projects: Callable[[], set[str]], custom: CustomMetrics, faults: SandboxFaults,
-                 max_workers: int = 8) -> None:
+    def __init__(self, window: Window, projects: Callable[[], set[str]], custom: CustomMetrics, faults: SandboxFaults,
+                 services: Callable[[str], list[tuple[str, str]]], now: Callable[[], float],
+                 alerts: AlertStore | None = None, max_workers: int = 8) -> None:
         self._window = window  # (project, location, service, start, end) -> per revision
+        self._services = services  # project -> its Cloud Run services as (location, name)
+        self._now = now  # the sandbox clock: raw points are the minutes that have ended
         self._projects = projects
         self.custom = custom
         self._faults = faults
@@ -158,6 +139,13 @@ class MonitoringServer:
         }
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="monitoring"))
         self._server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
+        # Monitoring serves its alerting APIs on the same host (monitoring.googleapis.com), so the sandbox does too.
+        for service, methods in (alert_handlers(alerts) if alerts is not None else {}).items():
+            table = {method: grpc.unary_unary_rpc_method_handler(self._guard(method, fn),
+                                                                  request_deserializer=cls.deserialize,
+                                                                  response_serializer=serialize)
+                     for method, (fn, cls, serialize) in methods.items()}
+            self._server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, table),))
         port = self._server.add_insecure_port("127.0.0.1:0")
         self.target = f"127.0.0.1:{port}"
 
@@ -193,16 +181,7 @@ class MonitoringServer:
 
     def list_time_series(self, request: monitoring_v3.ListTimeSeriesRequest) -> monitoring_v3.ListTimeSeriesResponse:
         project = self._project(request.name)
-        terms = parse_filter(request.filter)
-        if terms["metric.type"].startswith(CUSTOM_PREFIXES):
-            if request.aggregation and request.aggregation.per_series_aligner:
-                raise ApiError("INVALID_ARGUMENT", "The sandbox reads custom metrics without aggregation.")
-            start, end = interval(request)
-            series = self.custom.read(project, terms, start, end)
-        else:
-            query = run_query(terms, request)
-            series = run_series(project, query,
-                                lambda a, b: self._window(project, query.location, query.service, a, b))
+        series = self.answer(project, request)
         if request.view == monitoring_v3.ListTimeSeriesRequest.TimeSeriesView.HEADERS:
             for ts in series:
                 del ts.points[:]
@@ -211,6 +190,11 @@ class MonitoringServer:
         page = series[offset:offset + size]
         token = str(offset + size) if offset + size < len(series) else ""
         return monitoring_v3.ListTimeSeriesResponse(time_series=page, next_page_token=token)
+
+    def answer(self, project: str, request: monitoring_v3.ListTimeSeriesRequest) -> list[monitoring_v3.TimeSeries]:
+        """The series a ListTimeSeries request selects (no paging): also what alert conditions are evaluated on."""
+        return run(project, request, services=self._services, window=self._window, custom=self.custom.read,
+                   now=self._now(), custom_prefixes=CUSTOM_PREFIXES)
 
     def create_time_series(self, request: monitoring_v3.CreateTimeSeriesRequest) -> empty_pb2.Empty:
         project = self._project(request.name)

@@ -1,128 +1,56 @@
-"""ListTimeSeries for the sandbox: exactly the filters and aggregations the console's adapter sends, nothing else.
+"""ListTimeSeries for the sandbox: Monitoring v3's filters, aligners and reducers over the series it serves.
 
-Supported (anything else is INVALID_ARGUMENT, so a drift between adapter and sandbox fails loudly):
-- run.googleapis.com/request_count: ALIGN_DELTA + REDUCE_SUM by revision_name and response_code_class;
-- run.googleapis.com/request_latencies: ALIGN_DELTA + REDUCE_SUM by revision_name (the distributions of
-  all series of a revision merged: a DISTRIBUTION value with exponential bucket options and counts, as
-  Monitoring answers), or + REDUCE_PERCENTILE_50/95/99 (the percentile of that merged distribution);
-- run.googleapis.com/container/instance_count: ALIGN_MAX + REDUCE_SUM by revision_name;
-- custom.googleapis.com/...: raw points (no aggregation), optionally filtered by metric labels.
-A point covers its alignment period ending at end_time, clipped to the requested interval: Cloud Run's
-metrics have no resolution under a minute in Monitoring, but the sandbox's traffic has, and clipping
-keeps the engine's short analysis windows (10 s in tests and benchmarks) disjoint instead of each
-re-reading the minute before it.
-Filters are `key = "value"` terms joined by AND on metric.type, resource.type,
-resource.labels.service_name, resource.labels.location and (custom metrics) metric.labels.*.
+A request is checked as Google checks it (the Aggregation reference): a filter naming one metric type
+(monitoring_filter.py); an aligner other than ALIGN_NONE needs an alignment period of 60 s to 104 weeks; a
+reducer needs an aligner other than ALIGN_NONE; the aligner and reducer must suit the metric's kind and value
+type (monitoring_align.py). A metric type the sandbox does not know is NOT_FOUND with Google's words,
+`Cannot find metric(s) that match type = "..."` (as grafana/gcx#974 quotes it).
+
+Aligned points: one per alignment period ending at end_time and every period before it, newest first, the
+oldest clipped to start_time. Cloud Run's metrics have no resolution under a minute in Monitoring, but the
+sandbox's traffic has, and clipping keeps the engine's short analysis windows (10 s in tests and benchmarks)
+disjoint instead of each re-reading the minute before it. ALIGN_NONE answers raw points: Cloud Run's per
+whole minute that has ended (a DELTA point covers its minute), custom metrics' as written.
+Cross-series reducers combine the aligned series that share the group_by_fields' values (all of them without
+group_by_fields); a reduced series keeps its resource type, the project_id and the grouped labels.
 """
 
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
-from google.api import distribution_pb2, metric_pb2
 from google.cloud import monitoring_v3
 
 from sandbox.cloudrun_model import ApiError
-from sandbox.histogram import FINITE_BUCKETS, GROWTH, SCALE_MS, Histogram, bucket_bounds
-from sandbox.traffic import RevisionTraffic
+from sandbox.histogram import Histogram
+from sandbox.monitoring_align import (
+    Aligner,
+    Reducer,
+    Value,
+    align,
+    aligned_type,
+    reduce,
+    reduced_type,
+)
+from sandbox.monitoring_filter import Node, canonical, filter_error, parse, required
+from sandbox.monitoring_sources import RUN_METRICS, Series, Window, cloudrun_series, distribution, instant_series
 
-Aligner = monitoring_v3.Aggregation.Aligner
-Reducer = monitoring_v3.Aggregation.Reducer
-MetricKind = metric_pb2.MetricDescriptor.MetricKind
-ValueType = metric_pb2.MetricDescriptor.ValueType
-
-REQUEST_COUNT = "run.googleapis.com/request_count"
-REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
-INSTANCE_COUNT = "run.googleapis.com/container/instance_count"
-REVISION_LABEL = "resource.labels.revision_name"
-CODE_CLASS_LABEL = "metric.labels.response_code_class"
-PERCENTILES = {Reducer.REDUCE_PERCENTILE_50: 50.0, Reducer.REDUCE_PERCENTILE_95: 95.0,
-               Reducer.REDUCE_PERCENTILE_99: 99.0}
-_SHAPES: dict[str, tuple[Aligner, frozenset[Reducer], frozenset[str]]] = {
-    REQUEST_COUNT: (Aligner.ALIGN_DELTA, frozenset({Reducer.REDUCE_SUM}),
-                    frozenset({REVISION_LABEL, CODE_CLASS_LABEL})),
-    REQUEST_LATENCIES: (Aligner.ALIGN_DELTA, frozenset({*PERCENTILES, Reducer.REDUCE_SUM}),
-                        frozenset({REVISION_LABEL})),
-    INSTANCE_COUNT: (Aligner.ALIGN_MAX, frozenset({Reducer.REDUCE_SUM}), frozenset({REVISION_LABEL})),
-}
-_TERM = re.compile(r'^\s*([a-z_]+(?:\.[a-z_]+)*)\s*=\s*"([^"\\]*)"\s*$')
-_RESOURCE_KEYS = {"resource.labels.service_name", "resource.labels.location"}
-
-
-def parse_filter(text: str) -> dict[str, str]:
-    """`a = "x" AND b = "y"` as {a: x, b: y}; any other syntax is refused with the term that is not understood."""
-    terms: dict[str, str] = {}
-    for raw in text.split(" AND "):
-        m = _TERM.match(raw)
-        if not m:
-            raise ApiError("INVALID_ARGUMENT", f"The sandbox does not understand the filter term {raw.strip()!r}; "
-                                               'it supports key = "value" terms joined by AND.')
-        if m.group(1) in terms:
-            raise ApiError("INVALID_ARGUMENT", f"The filter names {m.group(1)} twice.")
-        terms[m.group(1)] = m.group(2)
-    if "metric.type" not in terms:
-        raise ApiError("INVALID_ARGUMENT", "The filter must name a metric.type.")
-    return terms
-
-
-@dataclass(frozen=True)
-class RunQuery:
-    """A validated query on a Cloud Run metric."""
-
-    metric: str
-    service: str
-    location: str
-    reducer: Reducer
-    period: float
-    start: float
-    end: float
-
-
-def run_query(terms: dict[str, str], request: monitoring_v3.ListTimeSeriesRequest) -> RunQuery:
-    metric = terms["metric.type"]
-    if metric not in _SHAPES:
-        raise ApiError("INVALID_ARGUMENT", f"The sandbox does not serve metric {metric!r}.")
-    unknown = set(terms) - {"metric.type", "resource.type"} - _RESOURCE_KEYS
-    if unknown:
-        raise ApiError("INVALID_ARGUMENT", f"The sandbox does not support filtering {metric} on {sorted(unknown)}.")
-    if terms.get("resource.type") != "cloud_run_revision":
-        raise ApiError("INVALID_ARGUMENT", f'{metric} needs resource.type = "cloud_run_revision" in the filter.')
-    if "resource.labels.service_name" not in terms:
-        raise ApiError("INVALID_ARGUMENT", "The filter must name resource.labels.service_name.")
-    aligner, reducers, group_by = _SHAPES[metric]
-    agg = request.aggregation
-    if request.secondary_aggregation and request.secondary_aggregation.per_series_aligner:
-        raise ApiError("INVALID_ARGUMENT", "The sandbox does not support secondary_aggregation.")
-    if request.order_by:
-        raise ApiError("INVALID_ARGUMENT", "The sandbox does not support order_by.")
-    if agg.per_series_aligner != aligner or agg.cross_series_reducer not in reducers:
-        raise ApiError("INVALID_ARGUMENT", f"{metric} is served with per_series_aligner {aligner.name} and "
-                                           f"cross_series_reducer {' or '.join(sorted(r.name for r in reducers))}, "
-                                           f"not {Aligner(agg.per_series_aligner).name} + "
-                                           f"{Reducer(agg.cross_series_reducer).name}.")
-    if set(agg.group_by_fields) != group_by:
-        raise ApiError("INVALID_ARGUMENT", f"{metric} is grouped by {sorted(group_by)}, "
-                                           f"not {sorted(agg.group_by_fields)}.")
-    period = agg.alignment_period.total_seconds() if agg.alignment_period else 0.0
-    if period < 60:
-        raise ApiError("INVALID_ARGUMENT", f"The alignment period must be at least 60 s, got {period:g} s.")
-    start, end = interval(request)
-    return RunQuery(metric, terms["resource.labels.service_name"], terms.get("resource.labels.location", ""),
-                    Reducer(agg.cross_series_reducer), period, start, end)
+MAX_PERIOD_S = 104 * 7 * 86_400  # "The maximum value of the alignment_period is 104 weeks" (Aggregation reference)
+_ADDITIVE = frozenset({Aligner.ALIGN_DELTA, Aligner.ALIGN_SUM, Aligner.ALIGN_RATE, Aligner.ALIGN_PERCENTILE_99,
+                       Aligner.ALIGN_PERCENTILE_95, Aligner.ALIGN_PERCENTILE_50, Aligner.ALIGN_PERCENTILE_05})
+CustomRead = Callable[[str, str], list[tuple[Series, list[tuple[float, Value]]]]]  # (project, metric) -> series
 
 
 def interval(request: monitoring_v3.ListTimeSeriesRequest) -> tuple[float, float]:
     iv = request.interval
     if not iv or not iv.end_time:
-        raise ApiError("INVALID_ARGUMENT", "interval.end_time is required.")
+        raise ApiError("INVALID_ARGUMENT", "Field interval.endTime is required.")
     end = iv.end_time.timestamp()
     start = iv.start_time.timestamp() if iv.start_time else end
     if start > end:
-        raise ApiError("INVALID_ARGUMENT", "interval.start_time is after interval.end_time.")
+        raise ApiError("INVALID_ARGUMENT", "Field interval.startTime is later than interval.endTime.")
     return start, end
 
 
@@ -130,69 +58,190 @@ def _ts(t: float) -> datetime:
     return datetime.fromtimestamp(t, UTC)
 
 
-def run_series(project: str, query: RunQuery,
-               window: Callable[[float, float], dict[str, RevisionTraffic]]) -> list[monitoring_v3.TimeSeries]:
-    """The reduced series of one query; `window(start, end)` gives what each revision served in a period."""
-    series: dict[tuple[str, str], monitoring_v3.TimeSeries] = {}
-    # Points end at end_time and every period before it, newest first, as Monitoring aligns them.
-    count = max(1, math.ceil((query.end - query.start) / query.period - 1e-9))
+def _group_field(name: str) -> str:
+    field = canonical(name)
+    if not field.startswith(("metric.labels.", "resource.labels.")):
+        raise ApiError("INVALID_ARGUMENT", f'Field aggregation.groupByFields had an invalid value of "{name}": '
+                                           "a group-by field is metric.labels.KEY or resource.labels.KEY.")
+    return field
+
+
+def _periods(start: float, end: float, period: float) -> list[tuple[float, float]]:
+    count = max(1, math.ceil((end - start) / period - 1e-9))
+    spans = []
     for k in range(count):
-        point_end = query.end - k * query.period
-        point_start = point_end - query.period
-        if k == count - 1 and query.start < query.end:
-            point_start = max(point_start, query.start)
-        interval_ = monitoring_v3.TimeInterval(start_time=_ts(point_start), end_time=_ts(point_end))
-        for revision, served in sorted(window(point_start, point_end).items()):
-            for key, value in _values(query, served):
-                ts = series.get((revision, key))
-                if ts is None:
-                    ts = series[(revision, key)] = _new_series(project, query, revision, key)
-                ts.points.append(monitoring_v3.Point(interval=interval_, value=value))
-    return [series[k] for k in sorted(series)]
+        b = end - k * period
+        a = b - period
+        if k == count - 1 and start < end:
+            a = max(a, start)
+        spans.append((a, b))
+    return spans
 
 
-def _values(query: RunQuery, served: RevisionTraffic) -> list[tuple[str, monitoring_v3.TypedValue]]:
-    if query.metric == REQUEST_COUNT:
-        return [(code, monitoring_v3.TypedValue(int64_value=n)) for code, n in sorted(served.codes.items()) if n]
-    if query.metric == REQUEST_LATENCIES and query.reducer == Reducer.REDUCE_SUM:
-        if served.latency.total <= 0:
-            return []
-        return [("", monitoring_v3.TypedValue(distribution_value=distribution(served.latency)))]
-    if query.metric == REQUEST_LATENCIES:
-        value = served.latency.percentile(PERCENTILES[query.reducer])
-        return [] if value is None else [("", monitoring_v3.TypedValue(double_value=value))]
-    instances = sum(served.instances.values())
-    return [("", monitoring_v3.TypedValue(int64_value=instances))]
+def _raw_minutes(start: float, end: float, now: float) -> list[tuple[float, float]]:
+    """Whole minutes that have ended, whose end lies in [start, end], newest first."""
+    last = math.floor(min(end, now) / 60)
+    first = math.ceil(start / 60)
+    return [(m * 60.0 - 60.0, m * 60.0) for m in range(last, first - 1, -1)]
 
 
-def distribution(histogram: Histogram) -> distribution_pb2.Distribution:
-    """A histogram as Monitoring's Distribution: count, mean, exponential bucket options, counts up to the last."""
-    counts = [0] * (FINITE_BUCKETS + 2)
-    total = weighted = 0.0
-    for i, w in histogram.counts.items():
-        counts[i] += round(w)
-        low, high = bucket_bounds(min(i, FINITE_BUCKETS))
-        total += w
-        weighted += w * (high if i > FINITE_BUCKETS else (low + high) / 2)
-    while counts and counts[-1] == 0:
-        counts.pop()
-    options = distribution_pb2.Distribution.BucketOptions(
-        exponential_buckets=distribution_pb2.Distribution.BucketOptions.Exponential(
-            num_finite_buckets=FINITE_BUCKETS, growth_factor=GROWTH, scale=SCALE_MS))
-    return distribution_pb2.Distribution(count=sum(counts), mean=weighted / total if total else 0.0,
-                                         bucket_options=options, bucket_counts=counts)
+class Query:
+    """One validated ListTimeSeries request."""
+
+    def __init__(self, request: monitoring_v3.ListTimeSeriesRequest) -> None:
+        self.request = request
+        self.filter: Node = parse(request.filter)
+        metric = required(self.filter, "metric.type")
+        if metric is None:
+            raise filter_error(request.filter, 'a time series filter must name one metric type, as '
+                                               'metric.type = "TYPE".')
+        self.metric = metric
+        self.start, self.end = interval(request)
+        agg = request.aggregation
+        self.aligner = int(agg.per_series_aligner) if agg else 0
+        self.reducer = int(agg.cross_series_reducer) if agg else 0
+        self.group_by = [_group_field(f) for f in agg.group_by_fields] if agg and self.reducer else []
+        self.period = agg.alignment_period.total_seconds() if agg and agg.alignment_period else 0.0
+        if self.reducer and not self.aligner:
+            raise ApiError("INVALID_ARGUMENT", f'Field aggregation.perSeriesAligner had an invalid value of '
+                                               f'"ALIGN_NONE": a cross-series reducer '
+                                               f'({Reducer(self.reducer).name}) needs a per-series aligner.')
+        if self.aligner and not self.period:
+            raise ApiError("INVALID_ARGUMENT", "Field aggregation.alignmentPeriod is required when a per-series "
+                                               f"aligner ({Aligner(self.aligner).name}) is given.")
+        if self.aligner and not 60 <= self.period <= MAX_PERIOD_S:
+            raise ApiError("INVALID_ARGUMENT", f'Field aggregation.alignmentPeriod had an invalid value of '
+                                               f'"{self.period:g}s": The alignment period must be at least 60 '
+                                               "seconds and at most 104 weeks.")
+        second = request.secondary_aggregation
+        if second and (second.per_series_aligner or second.cross_series_reducer):
+            raise ApiError("UNIMPLEMENTED", "The sandbox does not implement secondary_aggregation.")
+        if request.order_by:
+            raise ApiError("INVALID_ARGUMENT", 'Field orderBy had an invalid value: "Unsupported: must be left '
+                                               'blank" (ListTimeSeriesRequest reference).')
+
+    def check_types(self, kind: str, value_type: str) -> tuple[str, str]:
+        """The kind and value type of the answer, or Google's INVALID_ARGUMENT for the aligner or reducer."""
+        kind, value_type = aligned_type(self.aligner, kind, value_type)
+        if self.reducer:
+            value_type = reduced_type(self.reducer, kind, value_type)
+        return kind, value_type
+
+    def spans(self, now: float) -> list[tuple[float, float]]:
+        return _periods(self.start, self.end, self.period) if self.aligner else _raw_minutes(self.start, self.end, now)
 
 
-def _new_series(project: str, query: RunQuery, revision: str, code_class: str) -> monitoring_v3.TimeSeries:
-    labels = {"response_code_class": code_class} if code_class else {}
-    latency_type = ValueType.DISTRIBUTION if query.reducer == Reducer.REDUCE_SUM else ValueType.DOUBLE
-    kind, value_type, unit = {
-        REQUEST_COUNT: (MetricKind.DELTA, ValueType.INT64, "1"),
-        REQUEST_LATENCIES: (MetricKind.DELTA, latency_type, "ms"),
-        INSTANCE_COUNT: (MetricKind.GAUGE, ValueType.INT64, "1"),
-    }[query.metric]
+def run(project: str, request: monitoring_v3.ListTimeSeriesRequest, *, services: Callable[[str], list[tuple[str, str]]],
+        window: Window, custom: CustomRead, now: float,
+        custom_prefixes: tuple[str, ...]) -> list[monitoring_v3.TimeSeries]:
+    """The answer to one ListTimeSeries request."""
+    query = Query(request)
+    if query.metric in RUN_METRICS:
+        kind, value_type, _ = RUN_METRICS[query.metric]
+        out_kind, out_type = query.check_types(kind, value_type)
+        wanted = [(loc, svc) for loc, svc in services(project)
+                  if required(query.filter, "resource.labels.service_name") in (None, svc)
+                  and required(query.filter, "resource.labels.location") in (None, loc)]
+        spans = query.spans(now)
+        raw = cloudrun_series(project, query.metric, wanted, window, spans,
+                              split_minutes=bool(query.aligner) and query.aligner not in _ADDITIVE)
+    elif query.metric.startswith(custom_prefixes):
+        stored = custom(project, query.metric)
+        if not stored:
+            return []  # a custom metric with nothing written yet selects no series
+        out_kind, out_type = query.check_types(stored[0][0].kind, stored[0][0].value_type)
+        if query.aligner:
+            spans = query.spans(now)
+            raw = [instant_series(s, times, spans) for s, times in stored]
+        else:  # raw points as written, newest first, both ends of the interval included
+            spans = []
+            raw = [Series(s.metric, s.metric_labels, s.resource_type, s.resource_labels, s.kind, s.value_type,
+                          s.unit, [(0, t, t, v) for t, v in times if query.start <= t <= query.end])
+                   for s, times in stored]
+    else:
+        raise ApiError("NOT_FOUND", f'Cannot find metric(s) that match type = "{query.metric}".')
+    selected = [s for s in raw if s.points and query.filter.matches(s.labels(project))]
+    if query.aligner:
+        selected = [_aligned(s, query.aligner, spans, out_kind, out_type if not query.reducer else None)
+                    for s in selected]
+        selected = [s for s in selected if s.points]
+    if query.reducer:
+        selected = _reduced(project, selected, query, out_type)
+    # Custom series read raw come in the order they were first written, as they always have.
+    order = selected if not query.aligner and query.metric not in RUN_METRICS else \
+        sorted(selected, key=lambda s: (sorted(s.resource_labels.items()), sorted(s.metric_labels.items())))
+    return [_proto(s, raw_instants=not query.aligner and s.kind == "GAUGE") for s in order]
+
+
+def _aligned(series: Series, aligner: int, spans: list[tuple[float, float]], kind: str,
+             value_type: str | None) -> Series:
+    by_span: dict[int, list[Value]] = {}
+    for index, _, _, value in series.points:
+        by_span.setdefault(index, []).append(value)
+    out = Series(series.metric, series.metric_labels, series.resource_type, series.resource_labels, kind,
+                 value_type or aligned_type(aligner, series.kind, series.value_type)[1], _unit(series.unit, aligner))
+    for index in sorted(by_span):
+        a, b = spans[index]
+        value = align(aligner, by_span[index], b - a)
+        if value is not None:
+            out.points.append((index, a, b, value))
+    return out
+
+
+def _unit(unit: str, aligner: int) -> str:
+    if aligner == Aligner.ALIGN_RATE:
+        return f"{unit}/s"
+    return "1" if aligner == Aligner.ALIGN_COUNT else unit
+
+
+def _reduced(project: str, series: Iterable[Series], query: Query, value_type: str) -> list[Series]:
+    groups: dict[tuple[str, ...], list[Series]] = {}
+    for s in series:
+        labels = s.labels(project)
+        groups.setdefault(tuple(labels.get(f, "") for f in query.group_by), []).append(s)
+    out = []
+    for key, members in sorted(groups.items()):
+        first = members[0]
+        resource = {"project_id": project}
+        metric_labels = {}
+        for field, value in zip(query.group_by, key, strict=True):
+            if field.startswith("resource.labels."):
+                resource[field.removeprefix("resource.labels.")] = value
+            else:
+                metric_labels[field.removeprefix("metric.labels.")] = value
+        unit = "1" if query.reducer == Reducer.REDUCE_COUNT else first.unit
+        reduced = Series(first.metric, metric_labels, first.resource_type, resource, first.kind, value_type, unit)
+        by_span: dict[int, tuple[float, float, list[Value]]] = {}
+        for s in members:
+            for index, a, b, value in s.points:
+                by_span.setdefault(index, (a, b, []))[2].append(value)
+        for index in sorted(by_span):
+            a, b, values = by_span[index]
+            reduced.points.append((index, a, b, reduce(query.reducer, values)))
+        out.append(reduced)
+    return out
+
+
+def _typed(value: Value, value_type: str) -> monitoring_v3.TypedValue:
+    if value_type == "DISTRIBUTION":
+        assert isinstance(value, Histogram)
+        return monitoring_v3.TypedValue(distribution_value=distribution(value))
+    if value_type == "INT64":
+        return monitoring_v3.TypedValue(int64_value=int(value))  # type: ignore[arg-type]
+    return monitoring_v3.TypedValue(double_value=float(value))  # type: ignore[arg-type]
+
+
+def _proto(series: Series, raw_instants: bool) -> monitoring_v3.TimeSeries:
+    from google.api import metric_pb2
+
+    kinds, types = metric_pb2.MetricDescriptor.MetricKind, metric_pb2.MetricDescriptor.ValueType
+    points = []
+    for _, a, b, value in series.points:
+        iv = monitoring_v3.TimeInterval(end_time=_ts(b)) if raw_instants or a == b else \
+            monitoring_v3.TimeInterval(start_time=_ts(a), end_time=_ts(b))
+        points.append(monitoring_v3.Point(interval=iv, value=_typed(value, series.value_type)))
     return monitoring_v3.TimeSeries(
-        metric={"type": query.metric, "labels": labels},
-        resource={"type": "cloud_run_revision", "labels": {"project_id": project, "revision_name": revision}},
-        metric_kind=kind, value_type=value_type, unit=unit,
-    )
+        metric={"type": series.metric, "labels": series.metric_labels},
+        resource={"type": series.resource_type, "labels": series.resource_labels},
+        metric_kind=kinds.Value(series.kind), value_type=types.Value(series.value_type), unit=series.unit,
+        points=points)

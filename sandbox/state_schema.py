@@ -265,6 +265,26 @@ class Endpoints(_Shape):
     loadtester_url: str = ""
 
 
+class Incident(_Shape):
+    id: str
+    policy: str
+    display_name: str
+    summary: str
+    opened_at: Moment
+    closed_at: Moment | None = None
+    failures: list[str] = Field(default_factory=list)
+
+
+class AlertStoreState(_Shape):
+    policies: list[str]  # AlertPolicy as Monitoring's JSON
+    channels: list[str]  # NotificationChannel as Monitoring's JSON, sensitive labels masked
+
+
+class MonitoringAlerts(_Shape):
+    store: AlertStoreState
+    incidents: list[Incident]
+
+
 class SandboxState(_Shape):
     """The whole file, as SandboxCloud.to_dict writes it (redis, vercel_env and load_tests came later)."""
 
@@ -279,6 +299,7 @@ class SandboxState(_Shape):
     redis: Redis | None = None
     vercel_env: dict[str, dict[str, EnvVar]] | None = None
     load_tests: list[LoadRun] | None = None
+    monitoring_alerts: MonitoringAlerts | None = None  # alert policies, channels and incidents (came later)
     endpoints: Endpoints | None = None
 
 

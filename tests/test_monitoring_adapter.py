@@ -7,14 +7,11 @@ from datetime import timedelta
 
 import pytest
 from google.api import distribution_pb2
-from google.api_core import exceptions as gexc
-from google.cloud import monitoring_v3
 
 from core.analysis.latency import pool_histograms
 from core.errors import BadInput
 from core.providers.cloudrun import CloudRunAdapter
-from core.providers.monitoring import REQUEST_LATENCIES, MonitoringAdapter, latency_histogram
-from core.providers.profile import GoogleClients
+from core.providers.monitoring import MonitoringAdapter, latency_histogram
 from sandbox.clock import SandboxClock
 from sandbox.cloud import SandboxCloud
 
@@ -147,22 +144,6 @@ def test_deployment_events_are_written_and_read_back(metrics: MonitoringAdapter,
     events = metrics.deployment_events(start, clock.now() + timedelta(seconds=10), env="production")
     assert [(e.kind, e.value) for e in events] == [("started", 1.0), ("promoted", 100.0), ("started", 1.0)]
     assert {e.env for e in events} == {"production"}
-
-
-def test_the_sandbox_refuses_a_query_the_adapter_does_not_send(clients: GoogleClients, clock: SandboxClock) -> None:
-    end = clock.now()
-    request = monitoring_v3.ListTimeSeriesRequest(
-        name=f"projects/{PROJECT}",
-        filter=f'metric.type = "{REQUEST_LATENCIES}" AND resource.type = "cloud_run_revision" '
-               f'AND resource.labels.service_name = "{SERVICE}"',
-        interval=monitoring_v3.TimeInterval(start_time=end - timedelta(minutes=5), end_time=end),
-        aggregation=monitoring_v3.Aggregation(
-            alignment_period=timedelta(minutes=5),
-            per_series_aligner=monitoring_v3.Aggregation.Aligner.ALIGN_PERCENTILE_99,
-            cross_series_reducer=monitoring_v3.Aggregation.Reducer.REDUCE_MEAN,
-            group_by_fields=["resource.labels.revision_name"]))
-    with pytest.raises(gexc.InvalidArgument, match="ALIGN_DELTA"):
-        list(clients.metrics.list_time_series(request=request))
 
 
 def test_a_window_that_ends_before_it_starts_is_bad_input(metrics: MonitoringAdapter, clock: SandboxClock) -> None:
