@@ -29,11 +29,13 @@ from sandbox.clock import SandboxClock
 if TYPE_CHECKING:
     import httpx
     from google.cloud.monitoring_dashboard_v1 import DashboardsServiceClient
+    from google.cloud.monitoring_v3 import AlertPolicyServiceClient
 
     from core.access import AccessGate
     from core.config import ConsoleConfig, EnvironmentConfig
     from core.engine import Ports
     from core.infra import InfrastructureService
+    from core.providers.alert_policies import AlertPoliciesAdapter
     from core.providers.cloudrun import CloudRunAdapter
     from core.providers.dashboards import DashboardsAdapter
     from core.providers.loadtest import FlaggerLoadTester
@@ -116,6 +118,8 @@ class Wiring:
     _frontend: VercelAdapter | None = None
     _dashboards_client: DashboardsServiceClient | None = None  # one REST client for every project
     _dashboards: dict[str, DashboardsAdapter] = field(default_factory=dict)
+    _alert_client: AlertPolicyServiceClient | None = None
+    _alerts: dict[str, AlertPoliciesAdapter] = field(default_factory=dict)
     _redis: MemorystoreAdapter | None = None
     _resolver: SecretResolver | None = None
 
@@ -218,6 +222,18 @@ class Wiring:
                                                       self.environment(env).infrastructure.gcp_project)
         return self._dashboards[env]
 
+    def alert_policies(self, env: str) -> AlertPoliciesAdapter:
+        """The environment's alert policies (in its project) and whether they fire, on the Monitoring endpoint."""
+        if env not in self._alerts:
+            from core.providers.alert_policies import AlertPoliciesAdapter, alert_policy_client
+
+            if self._alert_client is None:
+                self._alert_client = alert_policy_client(self.endpoints.monitoring_target,
+                                                         anonymous=self.endpoints.credentials == "anonymous")
+            self._alerts[env] = AlertPoliciesAdapter(self._alert_client, self.clients.metrics,
+                                                     self.environment(env).infrastructure.gcp_project, now=self.now)
+        return self._alerts[env]
+
     def loadtester(self, env: str) -> FlaggerLoadTester | None:
         """The load tester an environment's canary asks for synthetic load (strategy.load_test), or None."""
         from core.strategies import load_test_of
@@ -260,7 +276,7 @@ class Wiring:
         dashboards = self.dashboards if self.endpoints.dashboards_url or self.config.profile == "gcp" else None
         return Ports(cloudrun=self.cloudrun, metrics=self.metrics, frontend=self.frontend(), now=self.now,
                      notifiers=self.notifiers(), profile=self.config.profile, dashboards=dashboards,
-                     infrastructure=infrastructure, loadtester=self.loadtester)
+                     infrastructure=infrastructure, loadtester=self.loadtester, alert_policies=self.alert_policies)
 
     def recovery_ports(self) -> RecoveryPorts:
         """What guided recovery needs beyond the engine's ports: Cloud Run per region, Memorystore, Vercel env."""
@@ -287,6 +303,8 @@ class Wiring:
 
     def close(self) -> None:
         self.clients.close()
+        if self._alert_client is not None:
+            self._alert_client.transport.close()
         if self._redis is not None:
             self._redis.close()
         self.http.close()

@@ -117,6 +117,7 @@ class Ports:
     infrastructure: InfrastructureHook | None = None
     dashboards: Callable[[str], DashboardsProvider] | None = None  # per environment; None: no dashboards
     loadtester: Callable[[str], LoadTester | None] | None = None  # per environment; None: no load test configured
+    alert_policies: Callable[[str], AlertPolicies] | None = None  # per environment; None: not watched
     profile: str = "sandbox"
 
     def notify(self, notice: Notice) -> list[str]:

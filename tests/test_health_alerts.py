@@ -13,6 +13,7 @@ import pytest
 from core.access import AccessGate
 from core.health.monitor import HealthMonitor
 from core.model.health import Health, alert_for, health_dedup_key, health_headline
+from core.providers.alert_policies import alert_policy_client
 from core.providers.http_retry import RetryPolicy
 from core.providers.notify import PagerDutyNotifier, SlackNotifier
 from tests.engine_rig import Rig, rig
@@ -143,3 +144,26 @@ def test_the_interval_spares_the_service_between_observations(tmp_path: Path) ->
         assert monitor.due("production") is first, "within the interval the last observation is answered"
         clock[0] += r.engine.config.environment("production").health.interval_s
         assert monitor.due("production") is not first
+
+
+def test_a_firing_alert_policy_degrades_health_and_is_named(tmp_path: Path) -> None:
+    """The infrastructure's 5xx policy, created in production's project, fires once the fault held 5 minutes: the
+    health line says which policy (what Google would page about), whatever the console's own limits say."""
+    from tests.test_alert_policies import error_rate_policy
+
+    with rig(tmp_path) as r:
+        project = r.engine.config.environment("production").infrastructure.gcp_project
+        client = alert_policy_client(r.cloud.endpoints.monitoring_target, anonymous=True)
+        try:
+            client.create_alert_policy(name=f"projects/{project}", alert_policy=error_rate_policy([]))
+            monitor = _monitor(r)
+            r.sleep(600)
+            assert monitor.check("production").health.firing == ()
+            r.cloud.set_scenario("canary-5xx", strike_serving=True)
+            r.sleep(420)
+            health = monitor.check("production").health
+        finally:
+            client.transport.close()
+    assert len(health.firing) == 1 and "5xx rate above 5.0 %" in health.firing[0], health.firing
+    assert health.state == "degraded", health.describe()
+    assert health.to_dict()["firing"] == list(health.firing)

@@ -60,7 +60,10 @@ def health_line(view: EnvironmentView) -> Text:
         return Text("health: not observed yet", style="dim")
     style = "bold red" if alarming(health) else "yellow" if health.state == "degraded" else "green"
     label = health.state if health.state == "ok" else health.state.upper()
-    return Text(f"{HEALTH_MARK[health.state]} {label}: {health.headline}", style=style)
+    line = Text(f"{HEALTH_MARK[health.state]} {label}: {health.headline}", style=style)
+    for fired in health.firing if health.crossed != "alert_policies" else health.firing[1:]:
+        line.append(f"\n⚑ alert policy {fired}", style="bold yellow")
+    return line
 
 
 def incident_badge(record: Mapping[str, Any] | None) -> str:

@@ -62,7 +62,9 @@ class HealthMonitor:
     def check(self, name: str) -> Checked:
         """Observe `name` now; record a change where this console may; announce what it recorded."""
         env = self.config.environment(name)
-        health = observe_health(env, self.ports.cloudrun(name), self.ports.metrics(name), self.http, self.ports.now)
+        alerts = self.ports.alert_policies(name) if self.ports.alert_policies is not None else None
+        health = observe_health(env, self.ports.cloudrun(name), self.ports.metrics(name), self.http, self.ports.now,
+                                alerts)
         checked = Checked(health)
         if self.gate.refusal(name, "record the health of") is None:
             try:

@@ -1,5 +1,6 @@
-"""Observing one environment's live health: probes of the service URL, Monitoring over the recent window and
-Cloud Run's word on its serving revisions, judged by core.model.health.judge_health.
+"""Observing one environment's live health: probes of the service URL, Monitoring over the recent window, Cloud
+Run's word on its serving revisions and which of its alert policies fire (when it has any), judged by
+core.model.health.judge_health.
 
 The probes are the verifier's own checks (core.verify.health and .websocket) against the service URL, with a
 short timeout; Monitoring is read once, over `window_s`, through the MetricsProvider port.
@@ -15,7 +16,7 @@ import httpx
 from core.config import EnvironmentConfig
 from core.errors import OpsError
 from core.model.health import Health, HealthObservations, ProbeResult, RevisionLoad, judge_health
-from core.ports import CloudRunProvider, MetricsProvider
+from core.ports import AlertPolicies, CloudRunProvider, MetricsProvider
 from core.verify.common import CheckContext
 from core.verify.health import check_health
 from core.verify.report import CheckResult, VerifyTarget
@@ -34,7 +35,7 @@ def _probe(name: str, result: CheckResult, latency_key: str) -> ProbeResult:
 
 
 def observe_health(env: EnvironmentConfig, cloudrun: CloudRunProvider, metrics: MetricsProvider,
-                   http: httpx.Client, now: Callable[[], datetime]) -> Health:
+                   http: httpx.Client, now: Callable[[], datetime], alerts: AlertPolicies | None = None) -> Health:
     """Gather every observation of `env` and judge it; a provider that fails becomes a note, never an error."""
     limits = env.health.thresholds(env.strategy)
     service = env.infrastructure.service_name
@@ -67,5 +68,11 @@ def observe_health(env: EnvironmentConfig, cloudrun: CloudRunProvider, metrics: 
                           for name, m in found.items() if not serving or name in serving)
     except OpsError as exc:
         errors["monitoring"] = str(exc)
-    observations = HealthObservations(env.name, end, probes, revisions, ready, problem, errors)
+    firing: tuple[str, ...] | None = None
+    if alerts is not None:
+        try:
+            firing = tuple(f.describe() for f in alerts.firing(service, env.name))
+        except OpsError as exc:
+            errors["alert policies"] = str(exc)
+    observations = HealthObservations(env.name, end, probes, revisions, ready, problem, errors, firing)
     return judge_health(observations, limits)

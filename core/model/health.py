@@ -63,6 +63,7 @@ class HealthObservations:
     service_ready: bool | None = None
     service_problem: str = ""
     provider_errors: Mapping[str, str] = field(default_factory=dict)
+    firing: tuple[str, ...] | None = None  # each firing alert policy, described; None when not read
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class Health:
     numbers: Mapping[str, float | int | None] = field(default_factory=dict)
     notes: Mapping[str, str] = field(default_factory=dict)  # per source: "probes", "monitoring", "cloud run"
     crossed: str | None = None
+    firing: tuple[str, ...] = ()  # the environment's alert policies that fire now, one line each
 
     @property
     def headline(self) -> str:
@@ -90,7 +92,7 @@ class Health:
         """The one JSON shape of health (status --json, watch --json, the registry's history)."""
         return {"environment": self.environment, "state": self.state, "reason": self.reason,
                 "observed_at": self.observed_at.isoformat(), "numbers": dict(self.numbers),
-                "notes": dict(self.notes), "crossed": self.crossed}
+                "notes": dict(self.notes), "crossed": self.crossed, "firing": list(self.firing)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Health:
@@ -99,7 +101,7 @@ class Health:
                    state=cast(HealthState, state) if state in STATES else "down",
                    reason=str(data.get("reason", "")), observed_at=datetime.fromisoformat(str(data["observed_at"])),
                    numbers=dict(data.get("numbers") or {}), notes=dict(data.get("notes") or {}),
-                   crossed=data.get("crossed"))
+                   crossed=data.get("crossed"), firing=tuple(str(f) for f in data.get("firing") or ()))
 
 
 def _pct(share: float) -> str:
@@ -130,8 +132,12 @@ def judge_health(obs: HealthObservations, limits: HealthThresholds) -> Health:
     notes["cloud run"] = (obs.provider_errors.get("cloud run", "did not answer") if obs.service_ready is None
                           else "ready" if obs.service_ready else unready)
 
+    firing = obs.firing or ()
+    if obs.firing is not None:
+        notes["alert policies"] = f"{len(firing)} firing" if firing else "none firing"
+
     def verdict(state: HealthState, reason: str, crossed: str | None = None) -> Health:
-        return Health(obs.environment, state, reason, obs.observed_at, numbers, notes, crossed)
+        return Health(obs.environment, state, reason, obs.observed_at, numbers, notes, crossed, firing)
 
     # Down: nobody can be served.
     if instances == 0 and requests:  # scale-to-zero with no traffic is idle, not down
@@ -152,6 +158,9 @@ def judge_health(obs: HealthObservations, limits: HealthThresholds) -> Health:
     if failed:
         return verdict("degraded", f"{len(failed)} of {len(obs.probes)} probes fail: "
                                    + "; ".join(f"{p.name}: {p.detail}" for p in failed), "probes_ok")
+    if firing:  # Google would alert on it: whoever is on call hears of it, so the card says so too
+        return verdict("degraded", f"alert policy {firing[0]}" + (f" (+{len(firing) - 1} more)" if len(firing) > 1
+                                                                    else ""), "alert_policies")
     silent = sorted(obs.provider_errors)
     if silent:
         return verdict("degraded", "; ".join(f"{name} does not answer ({obs.provider_errors[name]})"
