@@ -10,6 +10,7 @@ revisions, and give traffic only to ready ones; a mismatched etag is ABORTED.
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import random
 import re
@@ -20,7 +21,10 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from sandbox.cloudrun_iam import IamPolicies
 from sandbox.cloudrun_model import ApiError, Operation, Revision, Service, ServiceUpdate, Target
+from sandbox.cloudrun_pull import OPERATION_CODE, PULL_SECONDS, PullSettings, pull_failure
+from sandbox.oauth_token import TokenIssuer
 from sandbox.scenario import RevisionBehaviour
 
 __all__ = ["ApiError", "CloudRunState", "Operation", "Revision", "Service", "ServiceUpdate", "Target"]
@@ -50,6 +54,9 @@ class CloudRunState:
         self._rng = random.Random(seed)
         self._seq = 0
         self.listeners: list[Callable[[], None]] = []
+        self.pull = PullSettings()  # images the registry refuses, and the CPU quota
+        self.iam = IamPolicies()  # each service's IAM policy, and what the caller may do
+        self.tokens = TokenIssuer()  # the OAuth stand-in's tokens (not persisted: a restart forgets them)
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -88,6 +95,13 @@ class CloudRunState:
                 raise ApiError("NOT_FOUND", f"Operation '{name}' was not found.")
             return op
 
+    def list_operations(self, parent: str) -> list[Operation]:
+        """The location's operations, newest first (validate-only answers are never kept, so never listed)."""
+        with self.lock:
+            self.settle()
+            ops = [o for o in self.operations.values() if o.name.startswith(parent + "/operations/")]
+            return sorted(ops, key=lambda o: (o.created_at, o.name), reverse=True)
+
     def history(self, service_full: str) -> list[tuple[float, dict[str, int]]]:
         with self.lock:
             self.settle()
@@ -113,9 +127,9 @@ class CloudRunState:
                     self._route(svc, rev.ready_at)
                     op.done_at = rev.ready_at
                 elif phase == "failed":
-                    svc.failure = NOT_READY_MESSAGE.format(revision=rev.name)
+                    svc.failure = rev.failure or NOT_READY_MESSAGE.format(revision=rev.name)
                     op.done_at = rev.failed_at
-                    op.error_code = GRPC_CODES["FAILED_PRECONDITION"]
+                    op.error_code = OPERATION_CODE if rev.failure else GRPC_CODES["FAILED_PRECONDITION"]
                     op.error_message = svc.failure
                 else:
                     continue
@@ -149,26 +163,30 @@ class CloudRunState:
         self._changed()
         return svc
 
+    def _blank(self, parent: str, service_id: str, update: ServiceUpdate) -> Service:
+        """The record a CreateService starts from, once the id and the body pass Google's checks."""
+        full = f"{parent}/services/{service_id}"
+        if not _NAME.match(service_id):
+            raise ApiError("INVALID_ARGUMENT", f"Service id '{service_id}' is not a valid name.")
+        if full in self.services:
+            raise ApiError("ALREADY_EXISTS", f"Resource '{full}' already exists.")
+        if not update.image:
+            raise ApiError("INVALID_ARGUMENT", "template.containers[0].image is required.")
+        parts = parent.split("/")
+        now = self.clock()
+        update.traffic = update.traffic or [Target("LATEST", "", 100)]
+        update.etag = ""
+        return Service(project=parts[1], location=parts[3], name=service_id, uid=self._uid(), created_at=now,
+                       updated_at=now, image="", template_revision="", generation=0)
+
     def create_service(self, parent: str, service_id: str, update: ServiceUpdate) -> Operation:
         with self.lock:
-            full = f"{parent}/services/{service_id}"
-            if not _NAME.match(service_id):
-                raise ApiError("INVALID_ARGUMENT", f"Service id '{service_id}' is not a valid name.")
-            if full in self.services:
-                raise ApiError("ALREADY_EXISTS", f"Resource '{full}' already exists.")
-            if not update.image:
-                raise ApiError("INVALID_ARGUMENT", "template.containers[0].image is required.")
-            parts = parent.split("/")
-            now = self.clock()
-            svc = Service(project=parts[1], location=parts[3], name=service_id, uid=self._uid(), created_at=now,
-                          updated_at=now, image="", template_revision="", generation=0)
-            update.traffic = update.traffic or [Target("LATEST", "", 100)]
-            update.etag = ""
-            self.services[full] = svc
+            svc = self._blank(parent, service_id, update)
+            self.services[svc.full_name] = svc
             try:
-                op = self._apply(svc, update, now)
+                op = self._apply(svc, update, svc.created_at)
             except ApiError:
-                del self.services[full]
+                del self.services[svc.full_name]
                 raise
         self._changed()
         return op
@@ -183,6 +201,12 @@ class CloudRunState:
         self._changed()
         return op
 
+    def set_iam_policy(self, full_name: str, body: object) -> dict[str, object]:
+        with self.lock:
+            policy = self.iam.set(self.service(full_name).full_name, body)
+        self._changed()
+        return policy
+
     def concurrent_write(self, full_name: str) -> None:
         """Another writer touched the service (fault injection's etag conflict): new generation and etag."""
         with self.lock:
@@ -195,17 +219,19 @@ class CloudRunState:
             svc.etag = self._etag(svc)
         self._changed()
 
-    def _apply(self, svc: Service, update: ServiceUpdate, now: float) -> Operation:
+    def _check(self, svc: Service, update: ServiceUpdate, now: float) -> tuple[str | None, list[Target]]:
+        """The revision the update creates (None: none) and the traffic it asks for, or the ApiError refusing it."""
         new_rev_name = self._new_revision_name(svc, update)
         traffic = update.traffic if update.traffic is not None else svc.traffic
         self._validate_traffic(svc, traffic, new_rev_name, now)
-        op = Operation(name=f"projects/{svc.project}/locations/{svc.location}/operations/{self._uid()}",
-                       service=svc.full_name, created_at=now)
-        if svc.rollout:  # a newer update supersedes the one still waiting for its revision
-            old = self.operations[svc.rollout]
-            old.done_at, old.error_code = now, GRPC_CODES["ABORTED"]
-            old.error_message = "The operation was superseded by a newer update of the service."
-            svc.rollout = ""
+        if new_rev_name is not None:
+            self.pull.check_quota(update.max_instances or 100)
+        return new_rev_name, traffic
+
+    @staticmethod
+    def _assign(svc: Service, update: ServiceUpdate, traffic: list[Target], new_rev_name: str | None,
+                now: float) -> None:
+        """The update's fields on the service record (no revision is made here)."""
         svc.generation += 1
         svc.updated_at = now
         svc.traffic = [Target(t.type, t.revision, t.percent, t.tag) for t in traffic]
@@ -224,6 +250,18 @@ class CloudRunState:
                 svc.template_min_instances = update.template_min_instances
             svc.template_max_instances = update.max_instances or 100
             svc.env = [dict(v) for v in update.env or []]
+
+    def _apply(self, svc: Service, update: ServiceUpdate, now: float) -> Operation:
+        new_rev_name, traffic = self._check(svc, update, now)
+        op = Operation(name=f"projects/{svc.project}/locations/{svc.location}/operations/{self._uid()}",
+                       service=svc.full_name, created_at=now)
+        if svc.rollout:  # a newer update supersedes the one still waiting for its revision
+            old = self.operations[svc.rollout]
+            old.done_at, old.error_code = now, GRPC_CODES["ABORTED"]
+            old.error_message = "The operation was superseded by a newer update of the service."
+            svc.rollout = ""
+        self._assign(svc, update, traffic, new_rev_name, now)
+        if new_rev_name is not None:
             rev = self._new_revision(svc, new_rev_name, svc.image, now, self.behaviour(),
                                      max_instances=svc.template_max_instances,
                                      min_instances=svc.template_min_instances, env=svc.env)
@@ -237,6 +275,36 @@ class CloudRunState:
         svc.etag = self._etag(svc)
         self.operations[op.name] = op
         return op
+
+    def preview_update(self, full_name: str, update: ServiceUpdate) -> Service:
+        """validate_only: the service as the update would leave it, checked like a real update; nothing changes.
+
+        UpdateServiceRequest.validate_only "Indicates that the request should be validated and default values
+        populated, without persisting the request or updating any resources" (google/cloud/run/v2/service.proto):
+        no generation, split, revision, etag or operation is touched.
+        """
+        with self.lock:
+            svc = self.service(full_name)
+            if update.etag and update.etag != svc.etag:
+                raise ApiError("ABORTED", f"The etag '{update.etag}' of '{full_name}' is stale; "
+                                          "read the service again and retry.")
+            new_rev_name, traffic = self._check(svc, update, self.clock())
+            preview = copy.deepcopy(svc)
+            self._assign(preview, update, traffic, new_rev_name, self.clock())
+            preview.generation, preview.updated_at = svc.generation, svc.updated_at
+            return preview
+
+    def preview_create(self, parent: str, service_id: str, update: ServiceUpdate) -> Service:
+        """validate_only on CreateService: the service it would create, validated; nothing is created."""
+        with self.lock:
+            rng = self._rng.getstate()  # the preview's uid must not shift the names generated after it
+            try:
+                svc = self._blank(parent, service_id, update)
+                new_rev_name, traffic = self._check(svc, update, svc.created_at)
+                self._assign(svc, update, traffic, new_rev_name, svc.created_at)
+                return svc
+            finally:
+                self._rng.setstate(rng)
 
     def _new_revision_name(self, svc: Service, update: ServiceUpdate) -> str | None:
         """The revision this update creates ("" = generated name), or None when the template is unchanged.
@@ -307,13 +375,17 @@ class CloudRunState:
         if not name:
             suffix = "".join(self._rng.choice(string.ascii_lowercase) for _ in range(3))
             name = f"{svc.name}-{svc.generation:05d}-{suffix}"
-        if ready_at is None and not behaviour.never_ready:
+        refused = self.pull.images.get(image) if ready_at is None else None
+        failure, reason = pull_failure(refused, name, image, svc.project) if refused else ("", "")
+        if ready_at is None and not behaviour.never_ready and not refused:
             ready_at = now + behaviour.ready_after_s
-        failed_at = now + behaviour.startup_timeout_s if ready_at is None else None
+        failed_at = None
+        if ready_at is None:
+            failed_at = now + (PULL_SECONDS if refused else behaviour.startup_timeout_s)
         rev = Revision(service=svc.full_name, name=name, uid=self._uid(), generation=svc.generation, image=image,
                        created_at=now, behaviour=behaviour, ready_at=ready_at, failed_at=failed_at,
                        max_instances=max_instances, min_instances=min_instances,
-                       env=[dict(v) for v in env or []])
+                       env=[dict(v) for v in env or []], failure=failure, failure_reason=reason)
         self.revisions[rev.full_name] = rev
         return rev
 
@@ -339,6 +411,8 @@ class CloudRunState:
                 "services": [s.to_dict() for s in self.services.values()],
                 "revisions": [r.to_dict() for r in self.revisions.values()],
                 "operations": [asdict(o) for o in self.operations.values()],
+                "pull": self.pull.to_dict(),
+                "iam": self.iam.to_dict(),
             }
 
     def load(self, data: dict[str, Any]) -> None:
@@ -351,3 +425,5 @@ class CloudRunState:
             self.services = {s.full_name: s for s in (Service.from_dict(d) for d in data["services"])}
             self.revisions = {r.full_name: r for r in (Revision.from_dict(d) for d in data["revisions"])}
             self.operations = {o["name"]: Operation(**o) for o in data["operations"]}
+            self.pull = PullSettings.from_dict(data.get("pull", {}))
+            self.iam = IamPolicies.from_dict(data.get("iam", {}))
