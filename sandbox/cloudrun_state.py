@@ -322,10 +322,14 @@ class CloudRunState:
                                                    "and be a lowercase DNS label of at most 63 characters.")
             existing = self.revisions.get(f"{svc.full_name}/revisions/{name}")
             if existing is not None:
+                # Naming an existing revision is allowed only for a body that would make that same revision.
+                # Google counts a service-level scaling change as a different configuration too: the update in
+                # google-cloud-python#14259 changed only scaling.minInstanceCount and got this 409.
                 if (update.image not in (None, existing.image)
                         or update.template_min_instances not in (None, existing.min_instances)
                         or (update.max_instances or 100) != existing.max_instances
-                        or (update.env or []) != existing.env):
+                        or (update.env or []) != existing.env
+                        or update.min_instances not in (None, svc.min_instances)):
                     raise ApiError("ALREADY_EXISTS", f"Revision named '{name}' with different "
                                                      "configuration already exists.")
                 return None
