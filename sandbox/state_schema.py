@@ -224,6 +224,7 @@ class VercelDeployment(_Shape):
 class Vercel(_Shape):
     version: Literal[1]
     team_id: str | None = None
+    plan: Literal["hobby", "pro"] = "pro"
     timings: Timings
     faults: HttpFaults
     projects: list[Project]
