@@ -13,7 +13,6 @@ import base64
 import copy
 import hashlib
 import random
-import re
 import string
 import threading
 import uuid
@@ -24,19 +23,13 @@ from typing import Any
 from sandbox.cloudrun_iam import IamPolicies
 from sandbox.cloudrun_model import ApiError, Operation, Revision, Service, ServiceUpdate, Target
 from sandbox.cloudrun_pull import OPERATION_CODE, PULL_SECONDS, PullSettings, pull_failure
+from sandbox.cloudrun_rules import NAME, NOT_READY_MESSAGE, new_revision_name, validate_traffic
 from sandbox.oauth_token import TokenIssuer
 from sandbox.scenario import RevisionBehaviour
 
 __all__ = ["ApiError", "CloudRunState", "Operation", "Revision", "Service", "ServiceUpdate", "Target"]
 
 SCHEMA_VERSION = 1
-_TAG = re.compile(r"^[a-z]([-a-z0-9]{0,44}[a-z0-9])?$")
-_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
-NOT_READY_MESSAGE = (
-    "Revision '{revision}' is not ready and cannot serve traffic. The user-provided container failed "
-    "to start and listen on the port defined provided by the PORT=8080 environment variable within "
-    "the allocated timeout."
-)
 GRPC_CODES = {"FAILED_PRECONDITION": 9, "ABORTED": 10}
 
 
@@ -166,7 +159,7 @@ class CloudRunState:
     def _blank(self, parent: str, service_id: str, update: ServiceUpdate) -> Service:
         """The record a CreateService starts from, once the id and the body pass Google's checks."""
         full = f"{parent}/services/{service_id}"
-        if not _NAME.match(service_id):
+        if not NAME.match(service_id):
             raise ApiError("INVALID_ARGUMENT", f"Service id '{service_id}' is not a valid name.")
         if full in self.services:
             raise ApiError("ALREADY_EXISTS", f"Resource '{full}' already exists.")
@@ -221,9 +214,9 @@ class CloudRunState:
 
     def _check(self, svc: Service, update: ServiceUpdate, now: float) -> tuple[str | None, list[Target]]:
         """The revision the update creates (None: none) and the traffic it asks for, or the ApiError refusing it."""
-        new_rev_name = self._new_revision_name(svc, update)
+        new_rev_name = new_revision_name(svc, self.revisions, update)
         traffic = update.traffic if update.traffic is not None else svc.traffic
-        self._validate_traffic(svc, traffic, new_rev_name, now)
+        validate_traffic(svc, self.revisions, traffic, new_rev_name, now)
         if new_rev_name is not None:
             self.pull.check_quota(update.max_instances or 100)
         return new_rev_name, traffic
@@ -305,73 +298,6 @@ class CloudRunState:
                 return svc
             finally:
                 self._rng.setstate(rng)
-
-    def _new_revision_name(self, svc: Service, update: ServiceUpdate) -> str | None:
-        """The revision this update creates ("" = generated name), or None when the template is unchanged.
-
-        The template is the image and its scaling: changing either makes a new revision, as on Cloud Run.
-        """
-        name = update.template_revision
-        min_changed = update.template_min_instances not in (None, svc.template_min_instances)
-        # Max instances and the environment are template too (a missing one is the default, as in a PATCH).
-        min_changed = min_changed or (update.max_instances or 100) != svc.template_max_instances \
-            or (update.env or []) != svc.env
-        if name:
-            if not name.startswith(svc.name + "-") or not _NAME.match(name):
-                raise ApiError("INVALID_ARGUMENT", f"Revision name '{name}' must start with '{svc.name}-' "
-                                                   "and be a lowercase DNS label of at most 63 characters.")
-            existing = self.revisions.get(f"{svc.full_name}/revisions/{name}")
-            if existing is not None:
-                # Naming an existing revision is allowed only for a body that would make that same revision.
-                # Google counts a service-level scaling change as a different configuration too: the update in
-                # google-cloud-python#14259 changed only scaling.minInstanceCount and got this 409.
-                if (update.image not in (None, existing.image)
-                        or update.template_min_instances not in (None, existing.min_instances)
-                        or (update.max_instances or 100) != existing.max_instances
-                        or (update.env or []) != existing.env
-                        or update.min_instances not in (None, svc.min_instances)):
-                    raise ApiError("ALREADY_EXISTS", f"Revision named '{name}' with different "
-                                                     "configuration already exists.")
-                return None
-            if not update.image:
-                raise ApiError("INVALID_ARGUMENT", "template.containers[0].image is required.")
-            return name
-        if (update.image and update.image != svc.image) or min_changed:
-            return ""
-        return None
-
-    def _validate_traffic(self, svc: Service, traffic: list[Target], new_rev: str | None, now: float) -> None:
-        total, tags = 0, set()
-        for i, t in enumerate(traffic):
-            where = f"spec.traffic[{i}]"
-            if not 0 <= t.percent <= 100:
-                raise ApiError("INVALID_ARGUMENT", f"{where}.percent must be between 0 and 100, got {t.percent}.")
-            total += t.percent
-            if t.tag:
-                if not _TAG.match(t.tag):
-                    raise ApiError("INVALID_ARGUMENT", f"{where}.tag '{t.tag}' is not a valid DNS label.")
-                if t.tag in tags:
-                    raise ApiError("INVALID_ARGUMENT", f"{where}.tag '{t.tag}' is used more than once.")
-                tags.add(t.tag)
-            if t.type == "LATEST":
-                if t.revision:
-                    raise ApiError("INVALID_ARGUMENT", f"{where} of type LATEST must not name a revision.")
-                if t.percent and new_rev is None and not svc.latest_ready:
-                    raise ApiError("FAILED_PRECONDITION", f"{where}: there is no ready revision to send traffic to.")
-                continue
-            if t.type != "REVISION" or not t.revision:
-                raise ApiError("INVALID_ARGUMENT", f"{where} must be of type REVISION with a revision name, "
-                                                   "or of type LATEST.")
-            if new_rev and t.revision == new_rev:
-                continue
-            rev = self.revisions.get(f"{svc.full_name}/revisions/{t.revision}")
-            if rev is None:
-                raise ApiError("INVALID_ARGUMENT", f"{where} names revision '{t.revision}', which does not "
-                                                   f"exist in service '{svc.name}'.")
-            if t.percent and rev.phase(now) != "ready":
-                raise ApiError("FAILED_PRECONDITION", NOT_READY_MESSAGE.format(revision=t.revision))
-        if traffic and total != 100:
-            raise ApiError("INVALID_ARGUMENT", f"spec.traffic percents sum to {total}, they must sum to 100.")
 
     def _new_revision(self, svc: Service, name: str, image: str, now: float, behaviour: RevisionBehaviour,
                       ready_at: float | None = None, max_instances: int = 100,
