@@ -7,6 +7,7 @@ error message.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -70,10 +71,13 @@ def parse_deployment(body: dict[str, Any], project_id: str | None = None) -> Ver
     )
 
 
-def _alias_status(raw: dict[str, Any]) -> tuple[str, str]:
-    """(alias, status) of a promote alias: Vercel's OpenAPI gives `alias` as a string, its CLI reads an object."""
-    alias = raw["alias"]
-    return (str(alias["alias"]) if isinstance(alias, dict) else str(alias)), str(raw["status"])
+def _alias_statuses(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """(alias, status) of each promote alias: Vercel's OpenAPI gives `alias` as a string, its CLI reads an object."""
+    out = []
+    for raw in body.get("aliases") or []:
+        alias = raw["alias"]
+        out.append(((str(alias["alias"]) if isinstance(alias, dict) else str(alias)), str(raw["status"])))
+    return out
 
 
 def _parse_alias_request(raw: dict[str, Any] | None) -> AliasRequest | None:
@@ -228,8 +232,8 @@ class VercelAdapter:
             return True
         deadline = self._clock() + timeout
         while True:
-            body = self._call("GET", f"/v1/projects/{known.id}/promote/aliases", operation).json()
-            aliases = self._parse(operation, lambda body=body: [_alias_status(a) for a in body.get("aliases") or []])
+            listed = self._call("GET", f"/v1/projects/{known.id}/promote/aliases", operation).json()
+            aliases = self._parse(operation, functools.partial(_alias_statuses, listed))
             failed = sorted(name for name, status in aliases if status == "failed")
             if failed:
                 raise OperationFailed(f"Vercel: {operation} failed: Vercel could not point {', '.join(failed)} "
