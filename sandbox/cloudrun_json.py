@@ -23,6 +23,7 @@ _ENUMS: dict[str, dict[str, int]] = {
               "CONDITION_FAILED": 3, "CONDITION_SUCCEEDED": 4},
     "severity": {"SEVERITY_UNSPECIFIED": 0, "ERROR": 1, "WARNING": 2, "INFO": 3},
     "revision_reason": {"PENDING": 1, "HEALTH_CHECK_CONTAINER_ERROR": 6},
+    "common_reason": {"CONTAINER_MISSING": 6, "CONTAINER_PERMISSION_DENIED": 7},
     "launch_stage": {"GA": 4},
     "ingress": {"INGRESS_TRAFFIC_ALL": 1},
     "execution_environment": {"EXECUTION_ENVIRONMENT_GEN2": 2},
@@ -86,13 +87,15 @@ class Renderer:
         return _ENUMS[table][name] if self._ints else name
 
     def _condition(self, kind: str, state: str, at: float, message: str = "",
-                   revision_reason: str = "") -> dict[str, Any]:
+                   revision_reason: str = "", reason: str = "") -> dict[str, Any]:
         cond: dict[str, Any] = {"type": kind, "state": self._e("state", state), "lastTransitionTime": timestamp(at)}
         if message:
             cond["message"] = message
             cond["severity"] = self._e("severity", "ERROR")
         if revision_reason:
             cond["revisionReason"] = self._e("revision_reason", revision_reason)
+        if reason:  # Condition.reason, the CommonReason oneof beside revisionReason
+            cond["reason"] = self._e("common_reason", reason)
         return cond
 
     def _target(self, t: Target, service: str, status: bool) -> dict[str, Any]:
@@ -164,6 +167,12 @@ class Renderer:
             assert rev.ready_at is not None
             ready = self._condition("Ready", "CONDITION_SUCCEEDED", rev.ready_at)
             health = self._condition("ContainerHealthy", "CONDITION_SUCCEEDED", rev.ready_at)
+        elif phase == "failed" and rev.failure:  # the image was never pulled: no container ran
+            assert rev.failed_at is not None
+            ready = self._condition("Ready", "CONDITION_FAILED", rev.failed_at, rev.failure,
+                                    reason=rev.failure_reason)
+            health = self._condition("ContainerHealthy", "CONDITION_FAILED", rev.failed_at, rev.failure,
+                                     reason=rev.failure_reason)
         elif phase == "failed":
             assert rev.failed_at is not None
             message = f"Revision '{rev.name}' is not ready: the container failed to start and listen on PORT=8080."

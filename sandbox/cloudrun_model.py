@@ -15,8 +15,9 @@ class ApiError(Exception):
     """An answer the Cloud Run API refuses with: a google.rpc status name and one-sentence message."""
 
     HTTP: ClassVar[dict[str, int]] = {
-        "INVALID_ARGUMENT": 400, "FAILED_PRECONDITION": 400, "NOT_FOUND": 404, "ALREADY_EXISTS": 409,
-        "ABORTED": 409, "RESOURCE_EXHAUSTED": 429, "UNAVAILABLE": 503, "DEADLINE_EXCEEDED": 504,
+        "INVALID_ARGUMENT": 400, "FAILED_PRECONDITION": 400, "UNAUTHENTICATED": 401, "PERMISSION_DENIED": 403,
+        "NOT_FOUND": 404, "ALREADY_EXISTS": 409, "ABORTED": 409, "RESOURCE_EXHAUSTED": 429, "UNAVAILABLE": 503,
+        "DEADLINE_EXCEEDED": 504,
     }
 
     def __init__(self, status: str, message: str) -> None:
@@ -53,6 +54,10 @@ class Revision:
     max_instances: int = 100
     min_instances: int = 0  # its template's scaling.minInstanceCount, fixed when it was created
     env: list[dict[str, str]] = field(default_factory=list)  # its container's env, fixed when it was created
+    # Why it failed when its image could not be pulled (Google's words), and the Condition.CommonReason name;
+    # empty for a container that was pulled and then failed to start (the NOT_READY message).
+    failure: str = ""
+    failure_reason: str = ""
 
     @property
     def full_name(self) -> str:

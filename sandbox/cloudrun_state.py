@@ -10,9 +10,9 @@ revisions, and give traffic only to ready ones; a mismatched etag is ABORTED.
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import random
-import re
 import string
 import threading
 import uuid
@@ -20,19 +20,16 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from sandbox.cloudrun_iam import IamPolicies
 from sandbox.cloudrun_model import ApiError, Operation, Revision, Service, ServiceUpdate, Target
+from sandbox.cloudrun_pull import OPERATION_CODE, PULL_SECONDS, PullSettings, pull_failure
+from sandbox.cloudrun_rules import NAME, NOT_READY_MESSAGE, new_revision_name, validate_traffic
+from sandbox.oauth_token import TokenIssuer
 from sandbox.scenario import RevisionBehaviour
 
 __all__ = ["ApiError", "CloudRunState", "Operation", "Revision", "Service", "ServiceUpdate", "Target"]
 
 SCHEMA_VERSION = 1
-_TAG = re.compile(r"^[a-z]([-a-z0-9]{0,44}[a-z0-9])?$")
-_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
-NOT_READY_MESSAGE = (
-    "Revision '{revision}' is not ready and cannot serve traffic. The user-provided container failed "
-    "to start and listen on the port defined provided by the PORT=8080 environment variable within "
-    "the allocated timeout."
-)
 GRPC_CODES = {"FAILED_PRECONDITION": 9, "ABORTED": 10}
 
 
@@ -50,6 +47,9 @@ class CloudRunState:
         self._rng = random.Random(seed)
         self._seq = 0
         self.listeners: list[Callable[[], None]] = []
+        self.pull = PullSettings()  # images the registry refuses, and the CPU quota
+        self.iam = IamPolicies()  # each service's IAM policy, and what the caller may do
+        self.tokens = TokenIssuer()  # the OAuth stand-in's tokens (not persisted: a restart forgets them)
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -88,6 +88,13 @@ class CloudRunState:
                 raise ApiError("NOT_FOUND", f"Operation '{name}' was not found.")
             return op
 
+    def list_operations(self, parent: str) -> list[Operation]:
+        """The location's operations, newest first (validate-only answers are never kept, so never listed)."""
+        with self.lock:
+            self.settle()
+            ops = [o for o in self.operations.values() if o.name.startswith(parent + "/operations/")]
+            return sorted(ops, key=lambda o: (o.created_at, o.name), reverse=True)
+
     def history(self, service_full: str) -> list[tuple[float, dict[str, int]]]:
         with self.lock:
             self.settle()
@@ -113,9 +120,9 @@ class CloudRunState:
                     self._route(svc, rev.ready_at)
                     op.done_at = rev.ready_at
                 elif phase == "failed":
-                    svc.failure = NOT_READY_MESSAGE.format(revision=rev.name)
+                    svc.failure = rev.failure or NOT_READY_MESSAGE.format(revision=rev.name)
                     op.done_at = rev.failed_at
-                    op.error_code = GRPC_CODES["FAILED_PRECONDITION"]
+                    op.error_code = OPERATION_CODE if rev.failure else GRPC_CODES["FAILED_PRECONDITION"]
                     op.error_message = svc.failure
                 else:
                     continue
@@ -149,26 +156,30 @@ class CloudRunState:
         self._changed()
         return svc
 
+    def _blank(self, parent: str, service_id: str, update: ServiceUpdate) -> Service:
+        """The record a CreateService starts from, once the id and the body pass Google's checks."""
+        full = f"{parent}/services/{service_id}"
+        if not NAME.match(service_id):
+            raise ApiError("INVALID_ARGUMENT", f"Service id '{service_id}' is not a valid name.")
+        if full in self.services:
+            raise ApiError("ALREADY_EXISTS", f"Resource '{full}' already exists.")
+        if not update.image:
+            raise ApiError("INVALID_ARGUMENT", "template.containers[0].image is required.")
+        parts = parent.split("/")
+        now = self.clock()
+        update.traffic = update.traffic or [Target("LATEST", "", 100)]
+        update.etag = ""
+        return Service(project=parts[1], location=parts[3], name=service_id, uid=self._uid(), created_at=now,
+                       updated_at=now, image="", template_revision="", generation=0)
+
     def create_service(self, parent: str, service_id: str, update: ServiceUpdate) -> Operation:
         with self.lock:
-            full = f"{parent}/services/{service_id}"
-            if not _NAME.match(service_id):
-                raise ApiError("INVALID_ARGUMENT", f"Service id '{service_id}' is not a valid name.")
-            if full in self.services:
-                raise ApiError("ALREADY_EXISTS", f"Resource '{full}' already exists.")
-            if not update.image:
-                raise ApiError("INVALID_ARGUMENT", "template.containers[0].image is required.")
-            parts = parent.split("/")
-            now = self.clock()
-            svc = Service(project=parts[1], location=parts[3], name=service_id, uid=self._uid(), created_at=now,
-                          updated_at=now, image="", template_revision="", generation=0)
-            update.traffic = update.traffic or [Target("LATEST", "", 100)]
-            update.etag = ""
-            self.services[full] = svc
+            svc = self._blank(parent, service_id, update)
+            self.services[svc.full_name] = svc
             try:
-                op = self._apply(svc, update, now)
+                op = self._apply(svc, update, svc.created_at)
             except ApiError:
-                del self.services[full]
+                del self.services[svc.full_name]
                 raise
         self._changed()
         return op
@@ -183,6 +194,12 @@ class CloudRunState:
         self._changed()
         return op
 
+    def set_iam_policy(self, full_name: str, body: object) -> dict[str, object]:
+        with self.lock:
+            policy = self.iam.set(self.service(full_name).full_name, body)
+        self._changed()
+        return policy
+
     def concurrent_write(self, full_name: str) -> None:
         """Another writer touched the service (fault injection's etag conflict): new generation and etag."""
         with self.lock:
@@ -195,17 +212,19 @@ class CloudRunState:
             svc.etag = self._etag(svc)
         self._changed()
 
-    def _apply(self, svc: Service, update: ServiceUpdate, now: float) -> Operation:
-        new_rev_name = self._new_revision_name(svc, update)
+    def _check(self, svc: Service, update: ServiceUpdate, now: float) -> tuple[str | None, list[Target]]:
+        """The revision the update creates (None: none) and the traffic it asks for, or the ApiError refusing it."""
+        new_rev_name = new_revision_name(svc, self.revisions, update)
         traffic = update.traffic if update.traffic is not None else svc.traffic
-        self._validate_traffic(svc, traffic, new_rev_name, now)
-        op = Operation(name=f"projects/{svc.project}/locations/{svc.location}/operations/{self._uid()}",
-                       service=svc.full_name, created_at=now)
-        if svc.rollout:  # a newer update supersedes the one still waiting for its revision
-            old = self.operations[svc.rollout]
-            old.done_at, old.error_code = now, GRPC_CODES["ABORTED"]
-            old.error_message = "The operation was superseded by a newer update of the service."
-            svc.rollout = ""
+        validate_traffic(svc, self.revisions, traffic, new_rev_name, now)
+        if new_rev_name is not None:
+            self.pull.check_quota(update.max_instances or 100)
+        return new_rev_name, traffic
+
+    @staticmethod
+    def _assign(svc: Service, update: ServiceUpdate, traffic: list[Target], new_rev_name: str | None,
+                now: float) -> None:
+        """The update's fields on the service record (no revision is made here)."""
         svc.generation += 1
         svc.updated_at = now
         svc.traffic = [Target(t.type, t.revision, t.percent, t.tag) for t in traffic]
@@ -224,6 +243,18 @@ class CloudRunState:
                 svc.template_min_instances = update.template_min_instances
             svc.template_max_instances = update.max_instances or 100
             svc.env = [dict(v) for v in update.env or []]
+
+    def _apply(self, svc: Service, update: ServiceUpdate, now: float) -> Operation:
+        new_rev_name, traffic = self._check(svc, update, now)
+        op = Operation(name=f"projects/{svc.project}/locations/{svc.location}/operations/{self._uid()}",
+                       service=svc.full_name, created_at=now)
+        if svc.rollout:  # a newer update supersedes the one still waiting for its revision
+            old = self.operations[svc.rollout]
+            old.done_at, old.error_code = now, GRPC_CODES["ABORTED"]
+            old.error_message = "The operation was superseded by a newer update of the service."
+            svc.rollout = ""
+        self._assign(svc, update, traffic, new_rev_name, now)
+        if new_rev_name is not None:
             rev = self._new_revision(svc, new_rev_name, svc.image, now, self.behaviour(),
                                      max_instances=svc.template_max_instances,
                                      min_instances=svc.template_min_instances, env=svc.env)
@@ -238,68 +269,35 @@ class CloudRunState:
         self.operations[op.name] = op
         return op
 
-    def _new_revision_name(self, svc: Service, update: ServiceUpdate) -> str | None:
-        """The revision this update creates ("" = generated name), or None when the template is unchanged.
+    def preview_update(self, full_name: str, update: ServiceUpdate) -> Service:
+        """validate_only: the service as the update would leave it, checked like a real update; nothing changes.
 
-        The template is the image and its scaling: changing either makes a new revision, as on Cloud Run.
+        UpdateServiceRequest.validate_only "Indicates that the request should be validated and default values
+        populated, without persisting the request or updating any resources" (google/cloud/run/v2/service.proto):
+        no generation, split, revision, etag or operation is touched.
         """
-        name = update.template_revision
-        min_changed = update.template_min_instances not in (None, svc.template_min_instances)
-        # Max instances and the environment are template too (a missing one is the default, as in a PATCH).
-        min_changed = min_changed or (update.max_instances or 100) != svc.template_max_instances \
-            or (update.env or []) != svc.env
-        if name:
-            if not name.startswith(svc.name + "-") or not _NAME.match(name):
-                raise ApiError("INVALID_ARGUMENT", f"Revision name '{name}' must start with '{svc.name}-' "
-                                                   "and be a lowercase DNS label of at most 63 characters.")
-            existing = self.revisions.get(f"{svc.full_name}/revisions/{name}")
-            if existing is not None:
-                if (update.image not in (None, existing.image)
-                        or update.template_min_instances not in (None, existing.min_instances)
-                        or (update.max_instances or 100) != existing.max_instances
-                        or (update.env or []) != existing.env):
-                    raise ApiError("ALREADY_EXISTS", f"Revision named '{name}' with different "
-                                                     "configuration already exists.")
-                return None
-            if not update.image:
-                raise ApiError("INVALID_ARGUMENT", "template.containers[0].image is required.")
-            return name
-        if (update.image and update.image != svc.image) or min_changed:
-            return ""
-        return None
+        with self.lock:
+            svc = self.service(full_name)
+            if update.etag and update.etag != svc.etag:
+                raise ApiError("ABORTED", f"The etag '{update.etag}' of '{full_name}' is stale; "
+                                          "read the service again and retry.")
+            new_rev_name, traffic = self._check(svc, update, self.clock())
+            preview = copy.deepcopy(svc)
+            self._assign(preview, update, traffic, new_rev_name, self.clock())
+            preview.generation, preview.updated_at = svc.generation, svc.updated_at
+            return preview
 
-    def _validate_traffic(self, svc: Service, traffic: list[Target], new_rev: str | None, now: float) -> None:
-        total, tags = 0, set()
-        for i, t in enumerate(traffic):
-            where = f"spec.traffic[{i}]"
-            if not 0 <= t.percent <= 100:
-                raise ApiError("INVALID_ARGUMENT", f"{where}.percent must be between 0 and 100, got {t.percent}.")
-            total += t.percent
-            if t.tag:
-                if not _TAG.match(t.tag):
-                    raise ApiError("INVALID_ARGUMENT", f"{where}.tag '{t.tag}' is not a valid DNS label.")
-                if t.tag in tags:
-                    raise ApiError("INVALID_ARGUMENT", f"{where}.tag '{t.tag}' is used more than once.")
-                tags.add(t.tag)
-            if t.type == "LATEST":
-                if t.revision:
-                    raise ApiError("INVALID_ARGUMENT", f"{where} of type LATEST must not name a revision.")
-                if t.percent and new_rev is None and not svc.latest_ready:
-                    raise ApiError("FAILED_PRECONDITION", f"{where}: there is no ready revision to send traffic to.")
-                continue
-            if t.type != "REVISION" or not t.revision:
-                raise ApiError("INVALID_ARGUMENT", f"{where} must be of type REVISION with a revision name, "
-                                                   "or of type LATEST.")
-            if new_rev and t.revision == new_rev:
-                continue
-            rev = self.revisions.get(f"{svc.full_name}/revisions/{t.revision}")
-            if rev is None:
-                raise ApiError("INVALID_ARGUMENT", f"{where} names revision '{t.revision}', which does not "
-                                                   f"exist in service '{svc.name}'.")
-            if t.percent and rev.phase(now) != "ready":
-                raise ApiError("FAILED_PRECONDITION", NOT_READY_MESSAGE.format(revision=t.revision))
-        if traffic and total != 100:
-            raise ApiError("INVALID_ARGUMENT", f"spec.traffic percents sum to {total}, they must sum to 100.")
+    def preview_create(self, parent: str, service_id: str, update: ServiceUpdate) -> Service:
+        """validate_only on CreateService: the service it would create, validated; nothing is created."""
+        with self.lock:
+            rng = self._rng.getstate()  # the preview's uid must not shift the names generated after it
+            try:
+                svc = self._blank(parent, service_id, update)
+                new_rev_name, traffic = self._check(svc, update, svc.created_at)
+                self._assign(svc, update, traffic, new_rev_name, svc.created_at)
+                return svc
+            finally:
+                self._rng.setstate(rng)
 
     def _new_revision(self, svc: Service, name: str, image: str, now: float, behaviour: RevisionBehaviour,
                       ready_at: float | None = None, max_instances: int = 100,
@@ -307,13 +305,17 @@ class CloudRunState:
         if not name:
             suffix = "".join(self._rng.choice(string.ascii_lowercase) for _ in range(3))
             name = f"{svc.name}-{svc.generation:05d}-{suffix}"
-        if ready_at is None and not behaviour.never_ready:
+        refused = self.pull.images.get(image) if ready_at is None else None
+        failure, reason = pull_failure(refused, name, image, svc.project) if refused else ("", "")
+        if ready_at is None and not behaviour.never_ready and not refused:
             ready_at = now + behaviour.ready_after_s
-        failed_at = now + behaviour.startup_timeout_s if ready_at is None else None
+        failed_at = None
+        if ready_at is None:
+            failed_at = now + (PULL_SECONDS if refused else behaviour.startup_timeout_s)
         rev = Revision(service=svc.full_name, name=name, uid=self._uid(), generation=svc.generation, image=image,
                        created_at=now, behaviour=behaviour, ready_at=ready_at, failed_at=failed_at,
                        max_instances=max_instances, min_instances=min_instances,
-                       env=[dict(v) for v in env or []])
+                       env=[dict(v) for v in env or []], failure=failure, failure_reason=reason)
         self.revisions[rev.full_name] = rev
         return rev
 
@@ -339,6 +341,8 @@ class CloudRunState:
                 "services": [s.to_dict() for s in self.services.values()],
                 "revisions": [r.to_dict() for r in self.revisions.values()],
                 "operations": [asdict(o) for o in self.operations.values()],
+                "pull": self.pull.to_dict(),
+                "iam": self.iam.to_dict(),
             }
 
     def load(self, data: dict[str, Any]) -> None:
@@ -351,3 +355,5 @@ class CloudRunState:
             self.services = {s.full_name: s for s in (Service.from_dict(d) for d in data["services"])}
             self.revisions = {r.full_name: r for r in (Revision.from_dict(d) for d in data["revisions"])}
             self.operations = {o["name"]: Operation(**o) for o in data["operations"]}
+            self.pull = PullSettings.from_dict(data.get("pull", {}))
+            self.iam = IamPolicies.from_dict(data.get("iam", {}))

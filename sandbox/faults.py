@@ -2,7 +2,10 @@
 
 The same settings drive the Cloud Run REST server (as HTTP status + Google error JSON) and the
 Monitoring gRPC server (as a gRPC status). ABORTED stands for an etag conflict: it only makes sense
-for a write, so reads that draw it are served normally.
+for a write, so reads that draw it are served normally. PERMISSION_DENIED (a role taken away) and
+UNAUTHENTICATED (an access token that expired: a client with refreshable credentials refreshes it and
+asks again, as google.auth's AuthorizedSession does on a 401) are said in Google's words; with a
+budget of 1, "the next call" is refused once.
 """
 
 from __future__ import annotations
@@ -12,13 +15,20 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-FAULT_KINDS = ("UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED")
-HTTP_STATUS = {"UNAVAILABLE": 503, "DEADLINE_EXCEEDED": 504, "RESOURCE_EXHAUSTED": 429, "ABORTED": 409}
+FAULT_KINDS = ("UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED", "PERMISSION_DENIED",
+               "UNAUTHENTICATED")
+HTTP_STATUS = {"UNAVAILABLE": 503, "DEADLINE_EXCEEDED": 504, "RESOURCE_EXHAUSTED": 429, "ABORTED": 409,
+               "PERMISSION_DENIED": 403, "UNAUTHENTICATED": 401}
 MESSAGES = {
     "UNAVAILABLE": "The service is currently unavailable.",
     "DEADLINE_EXCEEDED": "The request deadline was exceeded before the operation completed.",
     "RESOURCE_EXHAUSTED": "Quota exceeded: too many requests, retry later.",
     "ABORTED": "The resource was modified concurrently; its etag no longer matches.",
+    "PERMISSION_DENIED": "The caller does not have permission",
+    # Google's answer to an expired or revoked access token, on every API.
+    "UNAUTHENTICATED": "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie "
+                       "or other valid authentication credential. See "
+                       "https://developers.google.com/identity/sign-in/web/devconsole-project.",
 }
 
 

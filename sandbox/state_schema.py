@@ -103,6 +103,8 @@ class Revision(_Shape):
     max_instances: Count = 100
     min_instances: Count = 0
     env: list[dict[str, str]] = Field(default_factory=list)
+    failure: str = ""
+    failure_reason: Literal["", "CONTAINER_MISSING", "CONTAINER_PERMISSION_DENIED"] = ""
 
 
 class Operation(_Shape):
@@ -115,12 +117,36 @@ class Operation(_Shape):
     error_message: str = ""
 
 
+class PullSettings(_Shape):
+    images: dict[str, Literal["missing", "forbidden"]] = Field(default_factory=dict)
+    max_instances_quota: Count | None = None
+
+
+class IamBinding(_Shape):
+    role: str
+    members: list[str]
+
+
+class IamPolicy(_Shape):
+    etag: str
+    version: Count = 1
+    bindings: list[IamBinding] = Field(default_factory=list)
+
+
+class IamPolicies(_Shape):
+    policies: dict[str, IamPolicy] = Field(default_factory=dict)
+    caller: list[str] = Field(default_factory=list)
+    seq: Count = 0
+
+
 class CloudRun(_Shape):
     version: Literal[1]
     seq: Count = 0
     services: list[Service]
     revisions: list[Revision]
     operations: list[Operation]
+    pull: PullSettings = Field(default_factory=PullSettings)
+    iam: IamPolicies = Field(default_factory=IamPolicies)
 
 
 class CustomSeries(_Shape):
@@ -198,6 +224,7 @@ class VercelDeployment(_Shape):
 class Vercel(_Shape):
     version: Literal[1]
     team_id: str | None = None
+    plan: Literal["hobby", "pro"] = "pro"
     timings: Timings
     faults: HttpFaults
     projects: list[Project]

@@ -1,8 +1,10 @@
 """The sandbox's Vercel REST API: the subset the console uses, with Vercel's paths, JSON shapes and errors.
 
-Endpoints: GET /v9/projects/{idOrName}, GET /v6/deployments, POST /v13/deployments,
-GET /v13/deployments/{idOrUrl}, POST /v10/projects/{projectId}/promote/{deploymentId},
-POST /v1/projects/{projectId}/rollback/{deploymentId}. Every request needs a bearer token (any
+Endpoints: GET /v9/projects/{idOrName}, GET /v6/deployments (with `rollbackCandidate`), POST /v13/deployments,
+GET /v13/deployments/{idOrUrl}, POST /v10/projects/{projectId}/promote/{deploymentId} (201 when the domains
+moved within the request, 202 while aliasing goes on), GET /v1/projects/{projectId}/promote/aliases (the last
+promote's aliases and their status), POST /v1/projects/{projectId}/rollback/{deploymentId} (candidates as
+vercel_rollback.py rules them). Every request needs a bearer token (any
 non-empty one), honours `teamId`, and may be answered by an injected fault (429/500/503) instead.
 """
 
@@ -15,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox.vercel_rollback import is_rollback_candidate, promote_aliases
 from sandbox.vercel_state import Deployment, Project, VercelApiError, VercelState
 
 VERCEL_STATE = web.AppKey("vercel_state", VercelState)
@@ -65,9 +68,10 @@ def deployment_json(dep: Deployment) -> dict[str, Any]:
     return body
 
 
-def deployment_list_item(dep: Deployment) -> dict[str, Any]:
-    """A deployment as GET /v6/deployments lists it (note `uid`, not `id`)."""
-    return {
+def deployment_list_item(dep: Deployment, candidate: bool | None = None) -> dict[str, Any]:
+    """A deployment as GET /v6/deployments lists it (note `uid`, not `id`), with `isRollbackCandidate` if known."""
+    extra = {} if candidate is None else {"isRollbackCandidate": candidate}
+    return {**extra,
         "uid": dep.id, "name": dep.name, "url": dep.url, "created": dep.created_at,
         "createdAt": dep.created_at, "buildingAt": dep.building_at, "ready": dep.ready,
         "state": dep.ready_state, "readyState": dep.ready_state, "readySubstate": _ready_substate(dep),
@@ -148,16 +152,43 @@ async def list_deployments(request: web.Request) -> web.Response:
         if not states <= _STATES:
             raise VercelApiError(400, "bad_request",
                                  f"Invalid request: `state` should be among {', '.join(sorted(_STATES))}.")
+    candidates = _bool_param(request, "rollbackCandidate")
     with state.lock:
         page, more = state.list_deployments(
             project=request.query.get("projectId") or request.query.get("app") or None, target=target,
-            states=states, limit=limit, until=_int_param(request, "until"),
+            states=states, limit=limit if candidates is None else 100, until=_int_param(request, "until"),
             since=_int_param(request, "since"))
+        if candidates is not None:
+            page = [d for d in page if is_rollback_candidate(state, d) == candidates]
+            more, page = len(page) > limit, page[:limit]
         return web.json_response({
             "pagination": {"count": len(page), "next": page[-1].created_at if page and more else None,
                            "prev": page[0].created_at if page else None},
-            "deployments": [deployment_list_item(d) for d in page],
+            "deployments": [deployment_list_item(d, is_rollback_candidate(state, d)) for d in page],
         })
+
+
+def _bool_param(request: web.Request, name: str) -> bool | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    if raw not in ("true", "false", "1", "0"):
+        raise VercelApiError(400, "bad_request", f"Invalid request: `{name}` should be boolean.")
+    return raw in ("true", "1")
+
+
+async def list_promote_aliases(request: web.Request) -> web.Response:
+    state = request.app[VERCEL_STATE]
+    limit = _int_param(request, "limit", 20)
+    assert limit is not None
+    if not 1 <= limit <= 100:
+        raise VercelApiError(400, "bad_request", "Invalid request: `limit` should be less than or equal to 100.")
+    failed_only = bool(_bool_param(request, "failedOnly"))
+    with state.lock:
+        state.advance()
+        aliases = promote_aliases(state.project_by_id(request.match_info["projectId"]), failed_only)[:limit]
+        return web.json_response({"aliases": aliases,
+                                  "pagination": {"count": len(aliases), "next": None, "prev": None}})
 
 
 async def create_deployment(request: web.Request) -> web.Response:
@@ -264,5 +295,6 @@ def vercel_app(state: VercelState) -> web.Application:
     app.router.add_post("/v13/deployments", create_deployment)
     app.router.add_get("/v13/deployments/{idOrUrl}", get_deployment)
     app.router.add_post("/v10/projects/{projectId}/promote/{deploymentId}", promote)
+    app.router.add_get("/v1/projects/{projectId}/promote/aliases", list_promote_aliases)
     app.router.add_post("/v1/projects/{projectId}/rollback/{deploymentId}", rollback)
     return app

@@ -147,6 +147,7 @@ class VercelState:
         self.faults = faults or HttpFaults()
         # When set, requests must carry this teamId, as a team-scoped Vercel token would require.
         self.team_id = team_id
+        self.plan = "pro"  # "hobby" may roll back only to the previous production deployment (vercel_rollback)
         self.lock = threading.RLock()
         self.projects: dict[str, Project] = {}
         self.deployments: dict[str, Deployment] = {}
@@ -347,13 +348,11 @@ class VercelState:
             self.advance()
             project = self.project_by_id(project_id)
             dep = self._own_deployment(project, deployment_id)
-            if dep.id == project.production_deployment_id:
-                raise VercelApiError(409, "deployment_already_current",
-                                     f"Deployment {dep.id} is already the production deployment.")
-            if dep.ready_state != "READY" or not dep.served_production:
-                raise VercelApiError(400, "invalid_rollback_target",
-                                     f"Deployment {dep.id} has never served production traffic and "
-                                     f"cannot be a rollback target.")
+            from sandbox.vercel_rollback import rollback_refusal  # the rules import this module's records
+
+            refusal = rollback_refusal(self, project, dep)
+            if refusal is not None:
+                raise refusal
             done = self._alias_job(project, dep, "rollback")
             project.last_rollback_target = {
                 "fromDeploymentId": project.last_alias_request["fromDeploymentId"],  # type: ignore[index]
@@ -391,6 +390,7 @@ class VercelState:
             return {
                 "version": SCHEMA_VERSION,
                 "team_id": self.team_id,
+                "plan": self.plan,
                 "timings": asdict(self.timings),
                 "faults": self.faults.to_dict(),
                 "projects": [asdict(p) for p in self.projects.values()],
@@ -404,6 +404,7 @@ class VercelState:
                              f"expected {SCHEMA_VERSION}")
         state = cls(clock=clock, timings=Timings(**data["timings"]),
                     faults=HttpFaults.from_dict(data["faults"]), team_id=data.get("team_id"))
+        state.plan = data.get("plan", "pro")
         for raw in data["projects"]:
             project = Project(**raw)
             state.projects[project.id] = project

@@ -3,7 +3,11 @@
 Guard rails live here, not in the engine: a split must sum to 100 and give traffic only to ready
 revisions of that service (refused before anything is sent); every update carries the etag read just
 before, and an ABORTED/409 conflict means "someone else changed it": re-read, re-validate, retry,
-never overwrite blindly. Tags survive unless the caller moves or removes them, so the stable
+never overwrite blindly. A 409 ALREADY_EXISTS is something else, and retrying cannot fix it: the body
+named a revision (`template.revision`) that exists with another configuration. So only an update that
+creates a revision names one; every other update clears the name it read back (the whole Service read,
+name included, is what real Cloud Run refused in google-cloud-python#14259 and #11870 and
+terraform-provider-google#14569). Tags survive unless the caller moves or removes them, so the stable
 revision stays addressable while a canary runs.
 
 google-cloud-run is imported inside the adapter's methods, so the value types and the Protocol here
@@ -20,7 +24,7 @@ from core import ports
 from core.model.service import EnvVar, ServiceSettings, ServiceState, TrafficStatus, value_digest
 from core.ports import CloudRunProvider
 from core.providers.cloudrun_traffic import RevisionState, build_targets, merge_tags, revision_name, validate_split
-from core.providers.google_retry import GoogleCallFailed, RetryPolicy, call_google, describe
+from core.providers.google_retry import GoogleCallFailed, RetryPolicy, call_google, describe, server_message, status_of
 
 if TYPE_CHECKING:
     from google.api_core.operation import Operation
@@ -171,11 +175,21 @@ class CloudRunAdapter:
     # -- writes ------------------------------------------------------------------------------------
 
     def _send(self, svc: run_v2.Service, operation: str) -> Operation:
-        """PATCH the service with its etag; a Conflict propagates for the caller to re-read and retry."""
+        """PATCH the service with its etag; an etag Conflict (ABORTED) propagates for the caller to re-read and
+        retry, a named revision that exists with another configuration (ALREADY_EXISTS) is said at once."""
         from google.api_core import exceptions as gexc
 
-        return call_google(API, operation, svc.name, lambda: self._services.update_service(
-            service=svc, retry=self._retry, timeout=self._policy.deadline), passthrough=(gexc.Conflict,))
+        try:
+            return call_google(API, operation, svc.name, lambda: self._services.update_service(
+                service=svc, retry=self._retry, timeout=self._policy.deadline), passthrough=(gexc.Conflict,))
+        except gexc.Conflict as exc:
+            if status_of(exc)[1] != "ALREADY_EXISTS":
+                raise
+            named = svc.template.revision or "the revision this update names"
+            raise GoogleCallFailed(f"{API}: {operation} {svc.name} failed: revision {named} already exists with a "
+                                   f"different configuration ({describe(exc)}: {server_message(exc)}); deploy "
+                                   "under a new revision name.", api=API, operation=operation, resource=svc.name,
+                                   status="ALREADY_EXISTS") from None
 
     def _wait(self, lro: Operation, operation: str, resource: str) -> run_v2.Service:
         def result() -> run_v2.Service:
@@ -206,6 +220,7 @@ class CloudRunAdapter:
                     and served_tags == new_tags):
                 return state  # already so: nothing to send (the engine's retried step is idempotent)
             svc.traffic = build_targets(wanted, new_tags)
+            svc.template.revision = ""  # traffic only: naming the revision read back could only conflict
             try:
                 lro = self._send(svc, "setting traffic on")
             except gexc.Conflict:
@@ -230,8 +245,10 @@ class CloudRunAdapter:
         lro = None
         for _ in range(self._conflict_attempts):
             svc, revisions = self._read(service)
-            if name in revisions:
-                break
+            existing = revisions.get(name)
+            if existing is not None and _revision_state(existing).image == image:
+                break  # a retried deploy: the revision is there already
+            # A name taken by another image is sent anyway: Cloud Run's ALREADY_EXISTS says what is wrong.
             state = self._state(svc, revisions)
             tags = merge_tags(resource, state.tags, {}, state.by_name) | {tag: name}
             template = svc.template
@@ -262,7 +279,8 @@ class CloudRunAdapter:
                 if rev is not None and rev.failed:
                     raise RevisionFailed(f"{API}: revision {name} of {resource} did not become ready: "
                                          f"{rev.message or describe(exc)}", rev, resource) from None
-                raise GoogleCallFailed(f"{API}: deploying revision {name} to {resource} failed: {describe(exc)}.",
+                raise GoogleCallFailed(f"{API}: deploying revision {name} to {resource} failed: {describe(exc)} "
+                                       f"({server_message(exc)}).",
                                        api=API, operation="deploying revision", resource=resource,
                                        status=describe(exc).split(" ")[-1]) from None
         rev = self._revision(service, name)
@@ -291,6 +309,7 @@ class CloudRunAdapter:
             if svc.scaling.min_instance_count == count:
                 return self._state(svc, revisions)
             svc.scaling.min_instance_count = count
+            svc.template.revision = ""  # service-level scaling makes no revision (google-cloud-python#14259)
             try:
                 lro = self._send(svc, operation)
             except gexc.Conflict:

@@ -114,6 +114,31 @@ def describe(exc: BaseException) -> str:
     return f"{code} {status}".strip()
 
 
+def server_message(exc: BaseException) -> str:
+    """What Google said, on one line and without its closing full stop (its messages may span lines).
+
+    The REST transport's exception message starts with the method and URL; the error body has Google's own words.
+    """
+    import requests
+
+    message = getattr(exc, "message", "") or ""
+    response = getattr(exc, "response", None)
+    if isinstance(response, requests.Response):
+        try:
+            said = response.json().get("error", {}).get("message")
+        except (ValueError, AttributeError):
+            said = None
+        message = said if isinstance(said, str) and said else message
+    return " ".join(str(message).split()).rstrip(".")
+
+
+# What the operator can do about an answer only they can fix, appended to the sentence.
+_REMEDY = {
+    "PERMISSION_DENIED": "; the account the console runs as needs that permission on the resource",
+    "UNAUTHENTICATED": "; sign in again (gcloud auth application-default login) or fix the credentials",
+}
+
+
 def _elapsed(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
 
@@ -126,6 +151,7 @@ def call_google(api: str, operation: str, resource: str, fn: Callable[[], T], *,
     """
     import requests
     from google.api_core import exceptions as gexc
+    from google.auth import exceptions as auth_exceptions
 
     started = time.monotonic()
     try:
@@ -140,9 +166,18 @@ def call_google(api: str, operation: str, resource: str, fn: Callable[[], T], *,
     except (gexc.GoogleAPICallError, requests.exceptions.RequestException) as exc:
         elapsed = time.monotonic() - started
         when = f" after {_elapsed(elapsed)}" if isinstance(exc, transient()) else ""
+        status = status_of(exc)[1]
         raise GoogleCallFailed(f"{api}: {operation} {resource} failed{when}: {describe(exc)}"
-                               f"{_detail(exc)}.", api=api, operation=operation, resource=resource,
-                               status=status_of(exc)[1]) from None
+                               f"{_detail(exc)}{_REMEDY.get(status, '')}.", api=api, operation=operation,
+                               resource=resource, status=status) from None
+    except auth_exceptions.GoogleAuthError as exc:
+        # A 401 makes google.auth refresh the access token and ask again; this is the refresh failing (a revoked
+        # or expired grant: RefreshError "invalid_grant: Token has been expired or revoked.") or credentials
+        # that cannot be refreshed at all.
+        said = " ".join(str(exc.args[0] if exc.args else exc).split()).rstrip(".")
+        raise GoogleCallFailed(f"{api}: {operation} {resource} failed: the credentials were refused and could not "
+                               f"be refreshed ({said}){_REMEDY['UNAUTHENTICATED']}.", api=api, operation=operation,
+                               resource=resource, status="UNAUTHENTICATED") from None
 
 
 def _detail(exc: BaseException) -> str:
@@ -151,5 +186,5 @@ def _detail(exc: BaseException) -> str:
 
     if isinstance(exc, transient()) or not isinstance(exc, gexc.GoogleAPICallError):
         return ""
-    message = (exc.message or "").strip().rstrip(".")
+    message = server_message(exc)
     return f" ({message})" if message else ""

@@ -7,6 +7,7 @@ error message.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ __all__ = ["AliasRequest", "FrontendProvider", "VercelAdapter", "VercelDeploymen
 
 VERCEL_API = "https://api.vercel.com"
 FAILED_STATES = frozenset({"ERROR", "CANCELED"})
+PROMOTE_TIMEOUT_S = 180.0  # `vercel promote` waits 3 minutes for its own promotion by default
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,15 @@ def parse_deployment(body: dict[str, Any], project_id: str | None = None) -> Ver
         aliases=tuple(body.get("alias") or ()), ready_substate=body.get("readySubstate"),
         error_message=body.get("errorMessage"), creator=creator.get("username"),
     )
+
+
+def _alias_statuses(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """(alias, status) of each promote alias: Vercel's OpenAPI gives `alias` as a string, its CLI reads an object."""
+    out = []
+    for raw in body.get("aliases") or []:
+        alias = raw["alias"]
+        out.append(((str(alias["alias"]) if isinstance(alias, dict) else str(alias)), str(raw["status"])))
+    return out
 
 
 def _parse_alias_request(raw: dict[str, Any] | None) -> AliasRequest | None:
@@ -145,13 +156,16 @@ class VercelAdapter:
 
     # -- deployments -------------------------------------------------------------------------------
 
-    def list_deployments(self, project: str, limit: int = 20,
-                         target: str | None = None) -> list[VercelDeployment]:
-        """The project's newest deployments first; `target` is "production" or "preview"."""
+    def list_deployments(self, project: str, limit: int = 20, target: str | None = None,
+                         rollback_candidate: bool | None = None) -> list[VercelDeployment]:
+        """The project's newest deployments first; `target` is "production" or "preview"; `rollback_candidate`
+        keeps only those Vercel would (True) or would not (False) roll back to."""
         operation = f"listing deployments of project {project}"
         params: dict[str, str | int] = {"projectId": project, "limit": limit}
         if target:
             params["target"] = target
+        if rollback_candidate is not None:
+            params["rollbackCandidate"] = "true" if rollback_candidate else "false"
         body = self._call("GET", "/v6/deployments", operation, params=params).json()
         return self._parse(operation, lambda: [parse_deployment(d) for d in body["deployments"]])
 
@@ -202,15 +216,35 @@ class VercelAdapter:
                                       f"become ready within {timeout:g} s (it is still {dep.state})")
             self._sleep(min(poll, remaining))
 
-    def promote(self, project: str, deployment_id: str) -> bool:
-        """Point the production domains at a READY production deployment.
+    def promote(self, project: str, deployment_id: str, timeout: float = PROMOTE_TIMEOUT_S,
+                poll: float = 2.0) -> bool:
+        """Point the production domains at a READY production deployment, and return (True) once they point there.
 
-        True when done; False when Vercel accepted it to finish later (see `get_project`).
+        Vercel answers 201 when the domains moved within the request and 202 while it is still aliasing; then
+        the promote's aliases are polled (GET /v1/projects/{projectId}/promote/aliases, as `vercel promote`
+        follows its own request) until every one is completed. An alias that failed, or aliasing still going
+        on after `timeout` seconds, is an OperationFailed naming the aliases.
         """
         known = self._known_project(project)
-        answer = self._call("POST", f"/v10/projects/{known.id}/promote/{deployment_id}",
-                            f"promoting deployment {deployment_id} of project {known.name}")
-        return answer.status_code == 201
+        operation = f"promoting deployment {deployment_id} of project {known.name}"
+        answer = self._call("POST", f"/v10/projects/{known.id}/promote/{deployment_id}", operation)
+        if answer.status_code != 202:
+            return True
+        deadline = self._clock() + timeout
+        while True:
+            listed = self._call("GET", f"/v1/projects/{known.id}/promote/aliases", operation).json()
+            aliases = self._parse(operation, functools.partial(_alias_statuses, listed))
+            failed = sorted(name for name, status in aliases if status == "failed")
+            if failed:
+                raise OperationFailed(f"Vercel: {operation} failed: Vercel could not point {', '.join(failed)} "
+                                      "at it")
+            if aliases and all(status == "completed" for _, status in aliases):
+                return True
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                waiting = ", ".join(f"{name} {status}" for name, status in sorted(aliases)) or "no alias listed yet"
+                raise OperationFailed(f"Vercel: {operation} was still aliasing after {timeout:g} s ({waiting})")
+            self._sleep(min(poll, remaining))
 
     def rollback(self, project: str, deployment_id: str) -> bool:
         """Instant rollback: point the production domains back at a deployment that served before.
