@@ -101,6 +101,65 @@ class Screen:
         return "\n".join("".join(row) for row in self.cells)
 
 
+class Terminal:
+    """A command running on a pty of `size`, its output fed to a `Screen`; `wait_for` reads until a condition."""
+
+    def __init__(self, command: Sequence[str], *, cwd: Path, env: Mapping[str, str],
+                 size: tuple[int, int] = (80, 24)) -> None:
+        columns, rows = size
+        self.master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+        self.screen = Screen(columns, rows)
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(list(command), cwd=cwd, env=dict(env), stdin=slave, stdout=slave,
+                                        stderr=slave, start_new_session=True, close_fds=True)
+        os.close(slave)
+
+    def read(self, timeout_s: float) -> bool:
+        """Feed what the command wrote within `timeout_s`; False when it wrote nothing."""
+        ready, _, _ = select.select([self.master], [], [], timeout_s)
+        if not ready:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the console exited ({self.process.returncode}); the screen was:\n"
+                                   f"{self.screen.text()}")
+            return False
+        try:
+            data = os.read(self.master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            raise RuntimeError(f"the console closed its terminal; the screen was:\n{self.screen.text()}") from None
+        if SYNC_QUERY in data:
+            os.write(self.master, SYNC_ANSWER)
+        self.screen.feed(self._decoder.decode(data))
+        return True
+
+    def wait_for(self, condition: Callable[[str], bool], limit_s: float = 120.0) -> float:
+        """perf_counter() at the first whole frame for which `condition(text)` holds (now, if it holds already)."""
+        deadline = time.perf_counter() + limit_s
+        while self.screen.synchronized or not condition(self.screen.text()):
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"never shown within {limit_s:g} s; the screen was:\n{self.screen.text()}")
+            self.read(0.05)
+        return time.perf_counter()
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU the command used so far (from /proc: clock ticks)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def close(self, quit_keys: bytes = b"q") -> None:
+        """Send `quit_keys`, wait for the command to end (killed if it does not within 20 s)."""
+        try:
+            if self.process.poll() is None:
+                os.write(self.master, quit_keys)
+                _drain_until_exit(self.master, self.process, timeout_s=20.0)
+        finally:
+            if self.process.poll() is None:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+            os.close(self.master)
+
+
 def run_until_shown(command: Sequence[str], condition: Callable[[str], bool], *, cwd: Path,
                     env: Mapping[str, str], size: tuple[int, int] = (80, 24), quit_keys: bytes = b"q",
                     limit_s: float = 120.0) -> tuple[float, str]:
@@ -108,43 +167,12 @@ def run_until_shown(command: Sequence[str], condition: Callable[[str], bool], *,
 
     The process is then sent `quit_keys` and waited for (killed if it does not stop within 20 s).
     """
-    columns, rows = size
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-    screen = Screen(columns, rows)
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    started = time.perf_counter()
-    process = subprocess.Popen(list(command), cwd=cwd, env=dict(env), stdin=slave, stdout=slave, stderr=slave,
-                               start_new_session=True, close_fds=True)
-    os.close(slave)
-    shown_after: float | None = None
+    terminal = Terminal(command, cwd=cwd, env=env, size=size)
     try:
-        while shown_after is None:
-            if time.perf_counter() - started > limit_s:
-                raise RuntimeError(f"never shown within {limit_s:g} s; the screen was:\n{screen.text()}")
-            ready, _, _ = select.select([master], [], [], 0.5)
-            if not ready:
-                if process.poll() is not None:
-                    raise RuntimeError(f"the console exited ({process.returncode}); the screen was:\n{screen.text()}")
-                continue
-            try:
-                data = os.read(master, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                raise RuntimeError(f"the console closed its terminal; the screen was:\n{screen.text()}") from None
-            if SYNC_QUERY in data:
-                os.write(master, SYNC_ANSWER)
-            screen.feed(decoder.decode(data))
-            if not screen.synchronized and condition(screen.text()):
-                shown_after = time.perf_counter() - started
-        final = screen.text()
-        os.write(master, quit_keys)
-        _drain_until_exit(master, process, timeout_s=20.0)
-        return shown_after, final
+        shown = terminal.wait_for(condition, limit_s) - terminal.started
+        return shown, terminal.screen.text()
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        os.close(master)
+        terminal.close(quit_keys)
 
 
 def _drain_until_exit(master: int, process: subprocess.Popen[bytes], timeout_s: float) -> None:

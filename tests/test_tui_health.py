@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from textual.pilot import Pilot
@@ -71,3 +71,30 @@ async def test_an_open_incident_shows_as_a_badge_on_its_card(tmp_path: Path) -> 
             incident.update(status="resolved")
             app.request_refresh()
             await until(pilot, lambda: not app.main.card("staging").border_subtitle, "the badge goes with it")
+
+
+async def test_the_detail_screen_lists_the_environments_changes_of_health(tmp_path: Path) -> None:
+    from console.screens.detail import DetailScreen
+    from core.health.record import record_health
+    from core.model.health import Health
+    from tests.engine_rig import IMAGE
+
+    with rig(tmp_path, start=START) as r:
+        deployment = r.engine.deploy_to_environment("dev", {"websocket-server": IMAGE})
+        r.drive(deployment.id)
+        at = r.engine.ports.now()
+        record_health(r.registry, Health("dev", "ok", "2/2 probes ok", at))
+        record_health(r.registry, Health("dev", "down", "every probe fails (503)", at + timedelta(minutes=1)))
+        app = OpsConsoleApp(r.engine, sleep=r.sleep, read_only=True)  # no monitor: only the recorded changes
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: len(app.snapshots) == 3, "the first refresh")
+            await pilot.press("1", "i")
+            await until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.deployment is not None,
+                        "the detail screen loads")
+            table = app.screen.query_one("#detail-health")
+            await until(pilot, lambda: table.row_count >= 2, "the health changes are listed")
+            rows = [" ".join(str(c) for c in table.get_row_at(i)) for i in range(table.row_count)]
+            assert "down" in rows[0] and "every probe fails" in rows[0], rows
+            assert "ok" in rows[-1] and "2/2 probes ok" in rows[-1]
+            await pilot.press("escape", "ctrl+r")
+            await until(pilot, lambda: not app.busy, "the console's threads end")

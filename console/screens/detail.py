@@ -1,4 +1,5 @@
-"""One deployment in full: stages with status and timings, the judge's windows, the verification report, the log.
+"""One deployment in full: stages with status and timings, the judge's windows, the verification report, the log,
+and its environment's recent changes of live health.
 
 It reads the registry in a worker whenever the app refreshes and updates its tables in place (cursor
 and scroll kept); the log only ever appends. Overrides are listed with who gave them and why.
@@ -23,12 +24,16 @@ from textual.widgets import DataTable, Footer, Header, RichLog, Static
 from console.screens.tables import Row, sync_rows
 from console.snapshot import rollout_of
 from core.engine import Rollout
+from core.health.record import health_history
+from core.model.health import Health
 from core.registry import Deployment, Registry, StepEvent
 
 STATUS_STYLES = {"succeeded": "green", "in_progress": "bold cyan", "failed": "bold red", "skipped": "dim",
                  "pending": "dim", "rolled_back": "bold red", "aborted": "bold red", "paused": "yellow"}
 OUTCOME_STYLES = {"PASS": "green", "pass": "green", "FAIL": "bold red", "fail": "bold red", "NO_DATA": "yellow",
                   "no_data": "yellow", "error": "bold red"}
+HEALTH_STYLES = {"ok": "green", "degraded": "bold yellow", "down": "bold red"}
+HEALTH_SHOWN = 20
 KIND_STYLES = {"intent": "cyan", "done": "green", "failed": "bold red", "request": "bold magenta", "note": "dim"}
 
 
@@ -74,6 +79,12 @@ def check_rows(rollout: Rollout | None) -> list[Row]:
     report = (rollout.verification if rollout else None) or {}
     return [(str(r.get("name")), [str(r.get("name")), _styled(str(r.get("outcome", "")), OUTCOME_STYLES),
                                   str(r.get("summary", ""))]) for r in report.get("results", [])]
+
+
+def health_rows(changes: Sequence[Health]) -> list[Row]:
+    """The environment's recorded changes of live health (core.health.record), newest first."""
+    return [(h.observed_at.isoformat(), [f"{h.observed_at:%m-%d %H:%M:%S}", _styled(h.state, HEALTH_STYLES), h.reason])
+            for h in changes]
 
 
 def log_line(event: StepEvent) -> Text:
@@ -127,6 +138,7 @@ class DetailScreen(Screen[None]):
         deployment: Deployment | None
         events: list[StepEvent]
         now: datetime
+        health: list[Health]
 
     def __init__(self, registry: Registry, deployment_id: str, now: Callable[[], datetime]) -> None:
         super().__init__(id="detail")
@@ -146,6 +158,7 @@ class DetailScreen(Screen[None]):
             yield self._table("detail-analysis", "Analysis windows", ("#", "at", "weight", "outcome", "decision",
                                                                        "explanation"))
             yield self._table("detail-verification", "Verification", ("check", "outcome", "summary"))
+            yield self._table("detail-health", "Health", ("at", "state", "reason"))
             log = RichLog(id="detail-log", wrap=False, markup=False, max_lines=5000)
             log.border_title = "Log"
             yield log
@@ -169,8 +182,9 @@ class DetailScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="detail-load")
     def _load(self) -> None:
-        self.post_message(self.Loaded(self.registry.get_deployment(self.deployment_id),
-                                      self.registry.events(self.deployment_id), self.now()))
+        deployment = self.registry.get_deployment(self.deployment_id)
+        health = health_history(self.registry, deployment.environment)[:HEALTH_SHOWN] if deployment else []
+        self.post_message(self.Loaded(deployment, self.registry.events(self.deployment_id), self.now(), health))
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
@@ -188,6 +202,9 @@ class DetailScreen(Screen[None]):
             f" · {report.get('target', {}).get('revision', '')} · {report.get('summary', '')}" if report else
             " · not run yet")
         sync_rows(verification, check_rows(rollout))
+        health = self.query_one("#detail-health", DataTable)
+        health.border_title = f"Health of {deployment.environment} · each change, newest first"
+        sync_rows(health, health_rows(message.health))
         log = self.query_one("#detail-log", RichLog)
         for event in message.events:
             if event.seq > self._shown_seq:
