@@ -357,14 +357,18 @@ def connect(config: ConsoleConfig, environ: Mapping[str, str]) -> Wiring:
             return wiring
         lock.release()
     endpoints, status = running
-    # Mirror the remote sandbox's clock (it may run faster than real time) for metric windows.
+    # Mirror the remote sandbox's clock (it may run faster than real time) for metric windows; a frozen one is read.
+    from console.remote_clock import RemoteClock
+    from sandbox.control import fetch_status
+
     mirror = SandboxClock(speed=float(status["speed"]), start=float(status["time"]))
+    control = endpoints.control_url
     return Wiring(
         config=config,
         endpoints=endpoints,
         clients=google_clients(endpoints),
         http=http,
-        now=mirror.now,
+        now=RemoteClock(mirror, lambda: float(fetch_status(control)["time"])).now,
         vercel_token=SANDBOX_TOKEN,
         clock_speed=mirror.speed,
         clock=mirror,
