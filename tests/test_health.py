@@ -115,3 +115,12 @@ def test_the_rule_names_the_number_that_crossed() -> None:
 def test_an_idle_service_scaled_to_zero_is_not_down() -> None:
     idle = _judge(revisions=(RevisionLoad("ws-001", 0, 0, None, 0, 300),))
     assert idle.state == "ok", idle.describe()
+
+
+def test_alert_policies_that_fire_degrade_and_policies_that_cannot_be_read_do_not() -> None:
+    firing = _judge(firing=("ws staging: 5xx rate above 5 %: 5xx responses is 0.08, > 0.05 since 03:00:00",))
+    assert (firing.state, firing.crossed) == ("degraded", "alert_policies")
+    assert firing.reason.startswith("alert policy ws staging: 5xx rate above 5 %")
+    unread = _judge(firing=None, firing_error="Cloud Monitoring refused: permission monitoring.alertPolicies.list")
+    assert unread.state == "ok", "an optional source that cannot be read must not page anyone"
+    assert unread.notes["alert policies"].startswith("not read: Cloud Monitoring refused")

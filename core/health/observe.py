@@ -69,10 +69,11 @@ def observe_health(env: EnvironmentConfig, cloudrun: CloudRunProvider, metrics: 
     except OpsError as exc:
         errors["monitoring"] = str(exc)
     firing: tuple[str, ...] | None = None
+    unread = ""
     if alerts is not None:
         try:
             firing = tuple(f.describe() for f in alerts.firing(service, env.name))
-        except OpsError as exc:
-            errors["alert policies"] = str(exc)
-    observations = HealthObservations(env.name, end, probes, revisions, ready, problem, errors, firing)
+        except OpsError as exc:  # e.g. no monitoring.alertPolicies.list permission: health is judged without them
+            unread = str(exc)
+    observations = HealthObservations(env.name, end, probes, revisions, ready, problem, errors, firing, unread)
     return judge_health(observations, limits)

@@ -64,6 +64,7 @@ class HealthObservations:
     service_problem: str = ""
     provider_errors: Mapping[str, str] = field(default_factory=dict)
     firing: tuple[str, ...] | None = None  # each firing alert policy, described; None when not read
+    firing_error: str = ""  # why they were not read: a note, never a verdict (an optional source must not page)
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,8 @@ def judge_health(obs: HealthObservations, limits: HealthThresholds) -> Health:
     firing = obs.firing or ()
     if obs.firing is not None:
         notes["alert policies"] = f"{len(firing)} firing" if firing else "none firing"
+    elif obs.firing_error:
+        notes["alert policies"] = f"not read: {obs.firing_error}"
 
     def verdict(state: HealthState, reason: str, crossed: str | None = None) -> Health:
         return Health(obs.environment, state, reason, obs.observed_at, numbers, notes, crossed, firing)
