@@ -38,7 +38,7 @@ def test_the_printed_address_opens_a_console_that_takes_keys_at_once(tmp_path: P
             page.goto(url)
             page.wait_for_selector("body.-first-byte", timeout=120_000)
             # The first refresh, and the footer listing the keys (it stayed empty until a click, before).
-            wait_until(page, lambda: "reachable" in plain("".join(drawn)), "the console's first refresh")
+            wait_until(page, lambda: "probes ok" in plain("".join(drawn)), "the console's first refresh")
             wait_until(page, lambda: "palette" in plain("".join(drawn)), "the footer's keys")
             assert "token" not in page.url  # the cookie holds it now
             assert page.title() == "opsconsole · alice (read-write)"

@@ -121,7 +121,7 @@ async def test_a_session_runs_as_its_operator_and_the_cap_refuses_the_next(tmp_p
             # prints Textual's own traceback.
             drawn = b""
             async with asyncio.timeout(120):
-                while b"reachable" not in drawn:
+                while b"probes ok" not in drawn:
                     frame = await third.receive()
                     assert frame.type == aiohttp.WSMsgType.BINARY, frame
                     drawn += frame.data
