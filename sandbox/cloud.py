@@ -244,7 +244,18 @@ class SandboxCloud:
 
     def _answer(self, project: str, request: Any) -> list[Any]:
         """ListTimeSeries in-process, for the alert evaluator (nothing to answer before the sandbox serves)."""
-        return self._monitoring.answer(project, request) if self._monitoring is not None else []
+        from sandbox.cloudrun_model import ApiError
+
+        if self._monitoring is None:
+            return []
+        try:
+            return self._monitoring.answer(project, request)
+        except ApiError as exc:
+            # A metric nobody writes (Redis's, here) is a condition without data: Monitoring keeps evaluating the
+            # policy and it does not fire; it never stops the evaluation of the others.
+            if exc.status == "NOT_FOUND":
+                return []
+            raise
 
     def _run_services(self, project: str) -> list[tuple[str, str]]:
         """The Cloud Run services of a project as (location, name), for Monitoring's resource labels."""
