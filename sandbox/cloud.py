@@ -88,6 +88,7 @@ class SandboxCloud:
         self.load_tests.listeners.append(self.save)
         self.alerts.listeners.append(self.save)
         self.alert_evaluator.listeners.append(self.save)
+        self.sinks.listeners.append(self.save)
         self.traffic = TrafficSimulator(self.cloudrun, self.timeline, seed=random_seed, load=self.load_tests,
                                         effects=self._effects)
 
@@ -132,6 +133,7 @@ class SandboxCloud:
             alerting = saved.get("monitoring_alerts") or {}
             self.alerts.load(alerting.get("store"))
             self.alert_evaluator.load(alerting.get("incidents"))
+            self.sinks.load(saved.get("sinks"))
         except (KeyError, TypeError, ValueError) as exc:
             raise BadInput(f"Sandbox state file {self.state_file} is damaged ({exc!r}); "
                            "remove it to start afresh.") from None
@@ -151,6 +153,7 @@ class SandboxCloud:
             "vercel_env": self.vercel_env.to_dict(),
             "load_tests": self.load_tests.to_dict(),
             "monitoring_alerts": {"store": self.alerts.to_dict(), "incidents": self.alert_evaluator.to_dict()},
+            "sinks": self.sinks.to_dict(),
             "endpoints": self.endpoints.to_dict() if self._monitoring else None,
         }
 
