@@ -173,3 +173,37 @@ def status(session: Session, as_json: bool) -> None:
     click.echo(f"sandbox running on {state_file}: scenario {info['scenario']}, clock speed {info['speed']}")
     for name, value in endpoints.to_dict().items():
         click.echo(f"  {name:18} {value}")
+
+
+@sandbox.command("notifications", epilog=EXIT_CODES)
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.pass_obj
+def notifications(session: Session, as_json: bool) -> None:
+    """Every notification the sandbox's Slack and PagerDuty received, oldest first.
+
+    Asks a running `sandbox serve`; without one, reads what the sandbox saved in its state file.
+    """
+    from console import render
+    from console.wiring import running_sandbox, sandbox_state_file
+    from sandbox.control import fetch_notifications
+    from sandbox.persistence import read_state
+    from sandbox.sinks import SinkStore
+    from sandbox.sinks import notifications as rows_of
+
+    state_file = sandbox_state_file(session.environ)
+    running = running_sandbox(state_file)
+    if running is not None:
+        rows = fetch_notifications(running[0].control_url)
+    else:
+        store = SinkStore()
+        store.load((read_state(state_file) or {}).get("sinks"))
+        rows = rows_of(store.received())
+    if as_json:
+        render.echo_json(rows)
+        return
+    if not rows:
+        click.echo("the sandbox's Slack and PagerDuty have received nothing yet")
+    for row in rows:
+        refused = "" if 200 <= row["status"] < 300 else f"  (refused: HTTP {row['status']})"
+        key = f" [{row['dedup_key']}]" if row["dedup_key"] else ""
+        click.echo(f"{row['time']}  {row['channel']:<16} {row['action']:<8}{key} {row['summary']}{refused}")

@@ -256,12 +256,13 @@ class Wiring:
         through that API (the sandbox stays the one writer of its state); Cloud Run verifies restores and drift.
         """
         from core.infra import InfrastructureService, make_runner
-        from sandbox.terraform_apply import ENDPOINT_VARIABLE
+        from sandbox.terraform_apply import ENDPOINT_VARIABLE, MONITORING_VARIABLE
         from sandbox.terraform_command import standin_command
 
         environ = dict(self.environ or os.environ)
         if self.config.profile == "sandbox":
             environ[ENDPOINT_VARIABLE] = self.endpoints.cloudrun_url
+            environ[MONITORING_VARIABLE] = self.endpoints.monitoring_target
         runner = make_runner(self.config.profile, environ, registry.work_dir / "terraform", standin=standin_command)
         return InfrastructureService(self.config, registry, runner, actor=actor, now=self.now, gate=gate,
                                      cloudrun=self.cloudrun)

@@ -4,7 +4,9 @@ Routes: GET /sandbox/endpoints, GET /sandbox/status, GET /sandbox/scenario,
 POST /sandbox/scenario {"name", "now": bool (strike the revisions serving now)},
 POST /sandbox/faults {"api": "cloudrun"|"monitoring", "share", "kinds",
 "latency_s", "seed", "methods"}, POST /sandbox/clock {"advance": seconds}, GET /sandbox/requests[?since=SEQ]
-(the Cloud Run request log, see request_log.py). Errors are `{"error": "<one sentence>"}` with status 400.
+(the Cloud Run request log, see request_log.py),
+GET /sandbox/notifications (what the Slack and PagerDuty sinks received, sinks.notifications).
+Errors are `{"error": "<one sentence>"}` with status 400.
 """
 
 from __future__ import annotations
@@ -112,6 +114,13 @@ async def get_requests(request: web.Request) -> web.Response:
     return web.json_response(cloud.cloudrun_requests.to_dict(int(since)))
 
 
+async def get_notifications(request: web.Request) -> web.Response:
+    from sandbox.sinks import notifications
+
+    cloud: SandboxCloud = request.app[CLOUD_KEY]
+    return web.json_response({"notifications": notifications(cloud.sinks.received())})
+
+
 def control_app(cloud: SandboxCloud) -> web.Application:
     app = web.Application(middlewares=[_errors])
     app[CLOUD_KEY] = cloud
@@ -122,6 +131,7 @@ def control_app(cloud: SandboxCloud) -> web.Application:
     app.router.add_post("/sandbox/faults", post_faults)
     app.router.add_post("/sandbox/clock", post_clock)
     app.router.add_get("/sandbox/requests", get_requests)
+    app.router.add_get("/sandbox/notifications", get_notifications)
     return app
 
 
@@ -169,6 +179,11 @@ def advance_clock(control_url: str, seconds: float) -> float:
 def fetch_requests(control_url: str, since: int = 0) -> dict[str, Any]:
     """The mutating Cloud Run calls the sandbox answered after sequence number `since`, oldest first."""
     return _call(control_url, "GET", f"/sandbox/requests?since={since}")
+
+
+def fetch_notifications(control_url: str) -> list[dict[str, Any]]:
+    """Every notification the sandbox's Slack and PagerDuty received, oldest first (sinks.notifications)."""
+    return list(_call(control_url, "GET", "/sandbox/notifications")["notifications"])
 
 
 def set_faults(control_url: str, api: str, **settings: Any) -> dict[str, Any]:

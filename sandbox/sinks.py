@@ -49,10 +49,29 @@ class SinkStore:
         self._lock = threading.Lock()
         self._records: list[SinkRecord] = []
         self._alerts: dict[str, str] = {}
+        self.listeners: list[Callable[[], None]] = []  # told after each request (the sandbox saves its state)
 
     def record(self, channel: str, path: str, body: Any, status: int, answer: str) -> None:
         with self._lock:
             self._records.append(SinkRecord(channel, path, body, status, answer, self.clock()))
+        for listener in list(self.listeners):
+            listener()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The newest records and the alert states, for the state file: without routing keys, and the Slack
+        webhook's secret path segment masked (a state file holds no secret)."""
+        with self._lock:
+            records = self._records[-KEPT:]
+            return {"records": [{"channel": r.channel, "path": _masked_path(r.path), "body": _without_keys(r.body),
+                                 "status": r.status, "answer": r.answer, "at": r.at} for r in records],
+                    "alerts": dict(self._alerts)}
+
+    def load(self, data: dict[str, Any] | None) -> None:
+        if not data:
+            return
+        with self._lock:
+            self._records = [SinkRecord(**r) for r in data.get("records", [])]
+            self._alerts = dict(data.get("alerts", {}))
 
     def received(self, channel: str | None = None) -> list[SinkRecord]:
         """Every request, accepted or not (injected faults included), oldest first."""
@@ -94,6 +113,42 @@ class SinkStore:
 
 
 SINK_STORE = web.AppKey("sink_store", SinkStore)
+KEPT = 2000  # records kept in the state file, newest
+
+
+def _masked_path(path: str) -> str:
+    head = path.rpartition("/")[0]
+    return f"{head}/****" if path.startswith("/slack/") and head else path
+
+
+def _without_keys(body: Any) -> Any:
+    return {k: v for k, v in body.items() if k != "routing_key"} if isinstance(body, dict) else body
+
+
+def notifications(records: list[SinkRecord]) -> list[dict[str, Any]]:
+    """What `opsconsole sandbox notifications` shows, oldest first: time (ISO, sandbox clock), channel, action
+    (message, trigger, acknowledge, resolve or change), dedup key, summary and the sink's HTTP answer."""
+    from datetime import UTC
+
+    summaries: dict[str, str] = {}  # a resolve carries no summary: the trigger's, by dedup key
+    rows = []
+    for record in records:
+        body = record.body if isinstance(record.body, dict) else {}
+        payload = body.get("payload") if isinstance(body.get("payload"), dict) else {}
+        key = str(body.get("dedup_key") or "")
+        if record.channel == "slack":
+            action, summary = "message", str(body.get("text") or record.body)
+        elif record.channel == "pagerduty":
+            action = str(body.get("event_action") or "")
+            summary = str(payload.get("summary") or summaries.get(key, ""))
+            if key and payload.get("summary"):
+                summaries[key] = summary
+        else:
+            action, summary = "change", str(payload.get("summary") or "")
+        rows.append({"time": datetime.fromtimestamp(record.at, UTC).isoformat(), "channel": record.channel,
+                     "action": action, "dedup_key": key, "summary": summary.strip().splitlines()[0][:300]
+                     if summary.strip() else "", "status": record.status})
+    return rows
 
 
 # -- Slack --------------------------------------------------------------------------------------

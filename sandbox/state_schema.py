@@ -312,6 +312,22 @@ class MonitoringAlerts(_Shape):
     incidents: list[Incident]
 
 
+class SinkRecord(_Shape):
+    """sinks.SinkRecord: one request Slack or PagerDuty received (routing keys and webhook secrets left out)."""
+
+    channel: Literal["slack", "pagerduty", "pagerduty-change"]
+    path: str
+    body: Any
+    status: Annotated[int, Field(ge=100, le=599)]
+    answer: str
+    at: Moment
+
+
+class Sinks(_Shape):
+    records: list[SinkRecord]
+    alerts: dict[str, Literal["triggered", "acknowledged", "resolved"]]
+
+
 class SandboxState(_Shape):
     """The whole file, as SandboxCloud.to_dict writes it (redis, vercel_env and load_tests came later)."""
 
@@ -327,6 +343,7 @@ class SandboxState(_Shape):
     vercel_env: dict[str, dict[str, EnvVar]] | None = None
     load_tests: list[LoadRun] | None = None
     monitoring_alerts: MonitoringAlerts | None = None  # alert policies, channels and incidents (came later)
+    sinks: Sinks | None = None  # what Slack and PagerDuty received (came later)
     endpoints: Endpoints | None = None
 
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 SERVICE_TYPE = "google_cloud_run_v2_service"
 ENDPOINT_VARIABLE = "TF_STANDIN_CLOUDRUN_URL"
+MONITORING_VARIABLE = "TF_STANDIN_MONITORING_TARGET"  # host:port of Monitoring's gRPC (terraform_apply_monitoring.py)
 
 
 class ApplyFailed(Exception):
@@ -345,6 +346,14 @@ def apply_cloud_run(resource_changes: list[dict[str, Any]], endpoint: str | None
             name = f"projects/{after.get('project')}/locations/{after.get('location')}/services/{after.get('name')}"
             said.extend(_converge(client, change["address"], name, want))
     return said
+
+
+def apply_monitoring(resource_changes: list[dict[str, Any]], variables: dict[str, Any]) -> list[str]:
+    """The plan's Monitoring notification channels and alert policies, applied through the official clients
+    (sandbox/terraform_apply_monitoring.py); one line per object changed."""
+    from sandbox.terraform_apply_monitoring import apply_monitoring as apply
+
+    return apply(resource_changes, variables)
 
 
 def _call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:

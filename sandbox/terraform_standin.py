@@ -277,6 +277,7 @@ def cmd_apply(args: list[str]) -> None:
             instance["index_key"] = change["index"]
         resource["instances"].append(instance)
     said = terraform_apply.apply_cloud_run(plan["resource_changes"])  # the cloud first, then the state
+    monitoring = terraform_apply.apply_monitoring(plan["resource_changes"], plan["variables"])
     changed = any(counts.values()) or state["serial"] == 0
     # Like Terraform, a state that did not change is not written again, so its serial stays.
     new_state = {"version": 4, "terraform_version": VERSION, "serial": state["serial"] + (1 if changed else 0),
@@ -288,6 +289,8 @@ def cmd_apply(args: list[str]) -> None:
           f"{counts['delete']} destroyed.")
     for line in said:
         print(f"Cloud Run: {line}")
+    for line in monitoring:
+        print(f"Monitoring: {line}")
 
 
 def cmd_output(args: list[str]) -> None:
