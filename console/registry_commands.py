@@ -23,7 +23,8 @@ EXIT_CODES = """\b
 Exit codes:
   0  the registry is sound (check), was repaired or needed nothing (repair), was copied (migrate, export)
   1  the registry is damaged (check), could not be repaired (repair), or could not be read or written
-  2  bad input (arguments, configuration file); nothing was written"""
+  2  bad input (arguments, configuration file); nothing was written
+  4  refused: this operator may not change this (allow-list, read-only console); nothing was changed"""
 
 
 def _record_checks() -> RecordChecks:
