@@ -14,17 +14,15 @@ from typing import TYPE_CHECKING
 
 import click
 
+from console.arguments import usage_sentence, wants_json
 from console.lazy import LazyGroup, twin_rule
 from core.errors import BadInput, OpsError
+from core.outcome import Outcome, exit_codes_help
 
 if TYPE_CHECKING:
     from console.session import Session
 
-EXIT_CODES = """\b
-Exit codes:
-  0  the command did what was asked
-  1  the operation failed (a provider, the registry or a check said no)
-  2  bad input (arguments, configuration file, runbook); nothing was changed"""
+EXIT_CODES = exit_codes_help()
 
 read_only_option = click.option("--read-only", is_flag=True,
                                 help="Open the console read-only: it shows everything and refuses every action.")
@@ -115,27 +113,38 @@ def ui(ctx: click.Context, read_only: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: an OpsError becomes one sentence on stderr and its exit code, never a traceback."""
+    """Entry point: every way a command ends is an exit code of core.outcome, said in one sentence on stderr (never a
+    traceback), or with --json as one JSON object on stdout (render.result), so a script reads one thing."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    as_json = wants_json(args)
     try:
         # standalone_mode=False hands errors to us; --help and ctx.exit() come back as a return code.
-        code = cli.main(args=argv, prog_name="opsconsole", standalone_mode=False)
+        code = cli.main(args=args, prog_name="opsconsole", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(1)
+        ended(Outcome.FAILED, "aborted: nothing was changed", as_json)
+    except click.UsageError as exc:  # click's usage block, as one sentence naming the argument
+        ended(Outcome.BAD_INPUT, usage_sentence(exc), as_json)
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+        ended(Outcome.BAD_INPUT if exc.exit_code == Outcome.BAD_INPUT else Outcome.FAILED, exc.format_message(),
+              as_json)
     except OpsError as exc:
-        click.echo(f"opsconsole: {exc}", err=True)
-        sys.exit(exc.exit_code)
+        ended(exc.outcome, str(exc), as_json)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:  # a bug: say so in one line, keep the traceback for whoever debugs it
         if os.environ.get("OPSCONSOLE_DEBUG"):
             raise
-        click.echo(
-            f"opsconsole: internal error: {type(exc).__name__}: {exc} (set OPSCONSOLE_DEBUG=1 for the traceback)",
-            err=True,
-        )
-        sys.exit(1)
+        ended(Outcome.FAILED, f"internal error: {type(exc).__name__}: {exc} (set OPSCONSOLE_DEBUG=1 for the "
+              "traceback)", as_json)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def ended(outcome: Outcome, reason: str, as_json: bool) -> None:
+    """Say how the command ended (one JSON object on stdout with --json, else one line on stderr) and exit with it."""
+    if as_json:
+        from console import render
+
+        render.echo_json_line(render.result(outcome, reason))
+    else:
+        click.echo(reason if reason.startswith("opsconsole") else f"opsconsole: {reason}", err=True)
+    sys.exit(int(outcome))

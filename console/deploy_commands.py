@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING
 
 import click
 
+from console.arguments import FreeText, Percent
 from console.lazy import LazyChoice, components, environment_choice
-from core.errors import BadInput, OperationFailed
+from core.errors import BadInput, Refused
+from core.outcome import Outcome, exit_codes_help
 
 if TYPE_CHECKING:
     from console.session import Session
@@ -23,14 +25,7 @@ if TYPE_CHECKING:
 # The engine and the providers are imported inside the commands: `opsconsole --help` lists these
 # commands without loading them (console/lazy.py).
 
-EXIT_CODES = """\b
-Exit codes:
-  0  done: the deployment succeeded, or the request was recorded
-  1  the deployment failed or was rolled back, or the operation was refused
-  2  bad input (arguments, configuration); nothing was changed
-  3  the deployment waits for a person (an approval, the next promote); it
-     goes on from any console that shares the registry"""
-WAITING_FOR_PERSON = 3
+EXIT_CODES = exit_codes_help()
 
 env_argument = click.argument("environment", type=environment_choice())
 
@@ -40,7 +35,8 @@ def _strategy_kinds() -> tuple[str, ...]:
     from core.strategies import kinds
 
     return kinds()
-json_option = click.option("--json", "as_json", is_flag=True, help="One JSON object per event, for CI logs.")
+json_option = click.option("--json", "as_json", is_flag=True, help="One JSON object per event as it happens, then "
+                           "the Result object (outcome, exit_code, reason, the deployment's public view).")
 yes_option = click.option("--yes", is_flag=True, help="Skip the typed confirmation (required for production "
                                                       "when not at a terminal).")
 
@@ -70,47 +66,53 @@ def _printer(as_json: bool) -> Callable[[EngineEvent], None]:
     return show
 
 
-def drive(session: Session, environment: str, as_json: bool) -> None:
+def drive(session: Session, environment: str, as_json: bool, *, rollback_asked: bool = False) -> None:
     """Carry the environment's active deployment on until it ends or needs the operator; set the exit code."""
+    from console import render
     from core.engine import EnvironmentBusy
 
     engine = session.engine
     deployment = engine.active(environment)
     if deployment is None:
-        raise OperationFailed(f"{environment} has no deployment in progress")
+        raise Refused(f"{environment} has no deployment in progress")
     unsubscribe = session.bus.subscribe(_printer(as_json))
     try:
         tick = engine.drive(deployment.id, sleep=session.wiring.sleep)
     except EnvironmentBusy as busy:
         # Another console drives this environment: the request is recorded and it will apply it.
-        click.echo(f"{deployment.id}: {busy}")
+        if as_json:
+            render.echo_json_line(render.result(Outcome.DONE, f"request recorded; {busy}",
+                                                deployment_id=deployment.id))
+        else:
+            click.echo(f"{deployment.id}: {busy}")
         return
     finally:
         unsubscribe()
-    finish(session, deployment.id, tick, as_json)
+    finish(session, deployment.id, tick, as_json, rollback_asked=rollback_asked)
 
 
-def finish(session: Session, deployment_id: str, tick: Tick, as_json: bool) -> None:
+def finish(session: Session, deployment_id: str, tick: Tick, as_json: bool, *, rollback_asked: bool = False) -> None:
+    """Say how the deployment stands (the Result object with --json) and exit with the outcome core's rule gives."""
     from console import render
-    from core.registry import TERMINAL_STATUSES, DeploymentStatus
+    from core.model.deployment_view import deployment_view, outcome_of
 
     final = session.registry.get_deployment(deployment_id)
     assert final is not None
-    waiting = tick.state == "operator" and final.status not in TERMINAL_STATUSES
+    outcome = outcome_of(final, waits_for_person=tick.state == "operator", rollback_asked=rollback_asked)
+    waiting = outcome is Outcome.WAITING
     who = who_may_act(session, final) if waiting else None
     if as_json:
-        render.echo_json_line({"event": "Result", "deployment_id": final.id, "status": str(final.status),
-                               "state": tick.state, "reason": tick.reason,
-                               **({"waiting_for": tick.reason, "who_may_act": list(who or ())} if waiting else {})})
+        render.echo_json_line(render.result(
+            outcome, tick.reason, deployment_id=final.id, status=str(final.status), state=tick.state,
+            deployment=deployment_view(final).to_dict(),
+            **({"waiting_for": tick.reason, "who_may_act": list(who or ())} if waiting else {})))
     else:
         click.echo(f"{final.id}: {final.status}: {tick.reason}")
         if waiting:
             click.echo(f"{final.id} waits for a person: {tick.reason}; "
                        f"{'who may act: ' + ', '.join(who) if who else 'nobody on the allow-list may act'}")
-    if final.status in (DeploymentStatus.FAILED, DeploymentStatus.ROLLED_BACK, DeploymentStatus.ABORTED):
-        sys.exit(1)
-    if waiting:
-        sys.exit(WAITING_FOR_PERSON)
+    if outcome is not Outcome.DONE:
+        sys.exit(int(outcome))
 
 
 def who_may_act(session: Session, deployment: Deployment) -> tuple[str, ...]:
@@ -215,8 +217,8 @@ def _paused(engine: Engine, environment: str) -> bool:
 
 @click.command("promote", epilog=EXIT_CODES)
 @env_argument
-@click.option("--override", metavar="REASON", help="Promote past a failed verification or a holding judge; "
-                                                   "the reason is recorded with your name.")
+@click.option("--override", metavar="REASON", type=FreeText("override reason"),
+              help="Promote past a failed verification or a holding judge; the reason is recorded with your name.")
 @yes_option
 @json_option
 @click.pass_obj
@@ -229,9 +231,10 @@ def promote_command(session: Session, environment: str, override: str | None, ye
     drive(session, environment, as_json)
 
 
-@click.command("set-weight", epilog=EXIT_CODES)
+# ignore_unknown_options: `-5` reaches PERCENT and is refused as a weight, instead of "No such option: -5".
+@click.command("set-weight", epilog=EXIT_CODES, context_settings={"ignore_unknown_options": True})
 @env_argument
-@click.argument("percent", type=click.IntRange(0, 100))
+@click.argument("percent", type=Percent())
 @yes_option
 @json_option
 @click.pass_obj
@@ -246,11 +249,13 @@ def set_weight_command(session: Session, environment: str, percent: int, yes: bo
 
 @click.command("rollback", epilog=EXIT_CODES)
 @env_argument
-@click.option("--reason", required=True, help="Why: recorded as the rollback cause and sent to Slack/PagerDuty.")
+@click.option("--reason", required=True, type=FreeText("rollback reason"),
+              help="Why: recorded as the rollback cause and sent to Slack/PagerDuty.")
 @click.option("--component", type=LazyChoice(components), default="websocket-server", show_default=True,
               help="With no deployment running: which component goes back.")
-@click.option("--to", "version", help="With no deployment running: the revision, image tag or Vercel deployment; "
-              "for infrastructure the id of a known-good apply (`opsconsole infra status`).")
+@click.option("--to", "version", type=FreeText("version to roll back to"),
+              help="With no deployment running: the revision, image tag or Vercel deployment; for infrastructure the "
+                   "id of a known-good apply (`opsconsole infra status`).")
 @yes_option
 @json_option
 @click.pass_obj
@@ -263,12 +268,13 @@ def rollback_command(session: Session, environment: str, reason: str, component:
     confirm_production(session, environment, yes, "Roll back")
     done = roll_back(session.engine, environment, reason, component=component, version=version)
     if done.requested:
-        drive(session, environment, as_json)
+        drive(session, environment, as_json, rollback_asked=True)  # rolled back as asked: done, exit 0
         return
     if as_json:
-        render.echo_json_line({"event": "Result", "deployment_id": done.deployment.id,
-                               "status": str(done.deployment.status), "cause": done.deployment.rollback_cause,
-                               "to": done.to, "check": done.deployment.metadata.get("check")})
+        render.echo_json_line(render.result(
+            Outcome.DONE, done.describe(environment), deployment_id=done.deployment.id,
+            status=str(done.deployment.status), cause=done.deployment.rollback_cause, to=done.to,
+            check=done.deployment.metadata.get("check")))
     else:
         click.echo(f"{done.deployment.id}: {done.describe(environment)}")
 
@@ -283,12 +289,13 @@ def verify_command(session: Session, environment: str, as_json: bool) -> None:
     from core.engine import verify
 
     report = verify(session.engine, environment)
+    outcome = Outcome.DONE if report.passed else Outcome.FAILED
     if as_json:
-        render.echo_json(report.to_dict())
+        render.echo_json({**report.to_dict(), **render.result(outcome, report.summary)})
     else:
         click.echo(f"{report.target.revision}: {report.summary}")
         for result in report.results:
             click.echo(f"  {result.outcome:8} {result.name:11} {result.summary}")
     if not report.passed:
-        sys.exit(1)
+        sys.exit(int(outcome))
 

@@ -25,7 +25,8 @@ EXIT_CODES = """\b
 Exit codes:
   0  done (or the plan was shown and not applied because you said no)
   1  terraform failed, or the plan changed after review
-  2  bad input: unknown environment, no terraform/tofu, or no confirmation; nothing was changed"""
+  2  bad input: unknown environment, no terraform/tofu, or no confirmation; nothing was changed
+  4  refused: this operator may not change this (allow-list, read-only console); nothing was changed"""
 
 env_argument = click.argument("environment", type=environment_choice())
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")

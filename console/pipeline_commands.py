@@ -23,7 +23,8 @@ EXIT_CODES = """\b
 Exit codes:
   0  done (or, with --check, the generated files match)
   1  GitHub refused, a secret could not be resolved, or --check found a difference
-  2  bad input (arguments, configuration); nothing was changed"""
+  2  bad input (arguments, configuration); nothing was changed
+  4  refused: this operator may not change this (allow-list, read-only console); nothing was changed"""
 
 
 def _resolver(session: Session) -> Callable[[str], str]:

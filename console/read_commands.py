@@ -5,22 +5,18 @@ Each imports what it renders inside the command, so listing them in `opsconsole 
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
 
 import click
 
 from console.lazy import LazyChoice, deployment_statuses, environment_choice
 from core.errors import BadInput
+from core.outcome import exit_codes_help
 
 if TYPE_CHECKING:
     from console.session import Session
 
-EXIT_CODES = """\b
-Exit codes:
-  0  the command did what was asked
-  1  the operation failed (a provider, the registry or a check said no)
-  2  bad input (arguments, configuration file, runbook); nothing was changed"""
+EXIT_CODES = exit_codes_help()
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of tables.")
 
@@ -72,6 +68,9 @@ def status(session: Session, environment: str | None = None, as_json: bool = Fal
            show_history: bool = False) -> None:
     """What is live (Cloud Run split, Vercel production), its health, and the active and last deployment.
 
+    With --json, `status ENV` prints one object (the environment: live, health, and the active and last
+    deployment as their public view); `status` prints an object of those keyed by environment name.
+
     Health is observed each time; a console that may change an environment records a change of its health in
     the registry (a --read-only one, or an operator outside its allow-list, shows it and records nothing).
     """
@@ -91,12 +90,12 @@ def status(session: Session, environment: str | None = None, as_json: bool = Fal
     live = {
         name: observe_environment(wiring.environment(name), wiring.cloudrun(name), wiring.frontend()) for name in names
     }
-    if as_json:
-        render.echo_json([{**s.model_dump(mode="json"), "health": health[s.name].to_dict(),
-                           "live": dataclasses.asdict(live[s.name])} for s in states])
-        return
     environments = session.loaded.config.environments
     strategies: dict[str, str] = {name: environments[name].strategy.kind for name in names if name in environments}
+    if as_json:
+        shown = {s.name: render.status_object(s, health[s.name], live[s.name], strategies.get(s.name)) for s in states}
+        render.echo_json(shown[environment] if environment else shown)
+        return
     render.print_table(render.environment_table(states, live, strategies, wiring.now()))
     for name in names:
         click.echo(f"health {health[name].describe()}")
@@ -124,7 +123,7 @@ def _print_health_history(session: Session, environment: str | None, as_json: bo
 @json_option
 @click.pass_obj
 def history(session: Session, environment: str | None, status_: str | None, limit: int, as_json: bool) -> None:
-    """Past and running deployments, newest first."""
+    """Past and running deployments, newest first (--json: a list of the deployments' public view)."""
     from console import render
     from core.registry import DeploymentStatus
 
@@ -132,7 +131,9 @@ def history(session: Session, environment: str | None, status_: str | None, limi
         environment=environment, status=DeploymentStatus(status_) if status_ else None, limit=limit
     )
     if as_json:
-        render.echo_json([d.model_dump(mode="json") for d in found])
+        from core.model.deployment_view import deployment_view
+
+        render.echo_json([deployment_view(d).to_dict() for d in found])
     elif not found:
         click.echo("no deployments match")
     else:
@@ -144,7 +145,8 @@ def history(session: Session, environment: str | None, status_: str | None, limi
 @json_option
 @click.pass_obj
 def deployment(session: Session, deployment_id: str, as_json: bool) -> None:
-    """One deployment: versions, stages with timings, and its step-by-step event log."""
+    """One deployment: versions, stages with timings, and its step-by-step event log (--json: its public view and
+    the log)."""
     from console import render
 
     found = session.registry.get_deployment(deployment_id)
@@ -152,9 +154,10 @@ def deployment(session: Session, deployment_id: str, as_json: bool) -> None:
         raise BadInput(f"no deployment with id {deployment_id!r} in registry {session.resolve_registry_path()}")
     events = session.registry.events(deployment_id)
     if as_json:
-        render.echo_json(
-            {"deployment": found.model_dump(mode="json"), "events": [e.model_dump(mode="json") for e in events]}
-        )
+        from core.model.deployment_view import deployment_view
+
+        render.echo_json({"deployment": deployment_view(found).to_dict(),
+                          "events": [e.model_dump(mode="json") for e in events]})
         return
     for part in render.deployment_detail(found, events):
         if isinstance(part, str):

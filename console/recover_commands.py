@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from console.arguments import FreeText
 from console.lazy import environment_choice
 from core.errors import BadInput, OperationFailed
+from core.outcome import Outcome
 
 if TYPE_CHECKING:
     from console.session import Session
@@ -26,7 +28,8 @@ EXIT_CODES = """\b
 Exit codes:
   0  recovered and validated (or the dry run printed its plan)
   1  a step failed or was declined, or validation failed: the incident stays open, run recover again to resume
-  2  bad input (arguments, configuration, a malformed runbook); nothing was changed"""
+  2  bad input (arguments, configuration, a malformed runbook); nothing was changed
+  4  refused: this operator may not recover this environment (allow-list, read-only console)"""
 
 
 def _entry_line(entry: dict[str, Any]) -> str:
@@ -61,11 +64,12 @@ def _confirmer(yes: bool, interactive: bool) -> Any:
 @click.option("--dry-run", is_flag=True, help="Classify and plan, say what each step would do; change nothing.")
 @click.option("--yes", is_flag=True, help="Answer yes to every confirmation (needed when not at a terminal).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per timeline entry, then the result.")
-@click.option("--root-cause", default="", help="Record the root cause you found (also: incident root-cause).")
+@click.option("--root-cause", type=FreeText("root cause"),
+              help="Record the root cause you found (also: incident root-cause).")
 @click.option("--runbooks", type=click.Path(file_okay=False, exists=True, path_type=Path),
               help="A directory of runbook TOML files instead of the built-in ones.")
 @click.pass_obj
-def recover(session: Session, environment: str, dry_run: bool, yes: bool, as_json: bool, root_cause: str,
+def recover(session: Session, environment: str, dry_run: bool, yes: bool, as_json: bool, root_cause: str | None,
             runbooks: Path | None) -> None:
     """Guided incident recovery of ENVIRONMENT: evidence, classification, plan, steps, validation."""
     from console import render
@@ -100,24 +104,34 @@ def recover(session: Session, environment: str, dry_run: bool, yes: bool, as_jso
     stopped = next((r for r in results if r.stopped), None)
     report = finish_recovery(context) if next_step(context) is None and not dry_run else None
     record = incident.record
-    if as_json:
-        render.echo_json_line({"event": "Result", "incident": incident.id, "status": record["status"],
-                               "dry_run": dry_run, "validation": report.to_dict() if report else None})
-    else:
-        if report is not None:
-            for item in report.items:
-                click.echo(f"  {'ok  ' if item.passed else 'FAIL'} {item.name}: {item.detail}")
-            for line in report.recommendations:
-                click.echo(f"  next: {line}")
-        click.echo(f"incident {incident.id}: {'dry run, nothing changed' if dry_run else record['status']}")
-    if dry_run:
+    failure = None if dry_run else _not_recovered(environment, incident.id, stopped, report)
+    said = f"incident {incident.id}: {'dry run, nothing changed' if dry_run else record['status']}"
+    if as_json:  # the one Result object, failure included (not a second object from the entry point)
+        outcome = Outcome.FAILED if failure else Outcome.DONE
+        render.echo_json_line(render.result(outcome, failure or said, incident=incident.id, status=record["status"],
+                                            dry_run=dry_run, validation=report.to_dict() if report else None))
+        if failure:
+            sys.exit(int(outcome))
         return
+    if report is not None:
+        for item in report.items:
+            click.echo(f"  {'ok  ' if item.passed else 'FAIL'} {item.name}: {item.detail}")
+        for line in report.recommendations:
+            click.echo(f"  next: {line}")
+    click.echo(said)
+    if failure:
+        raise OperationFailed(failure)
+
+
+def _not_recovered(environment: str, incident_id: str, stopped: Any, report: Any) -> str | None:
+    """Why the recovery has not brought the environment back (None when it has)."""
     if stopped is not None:
-        raise OperationFailed(f"recovery of {environment} stopped at step {stopped.step}: {stopped.detail}; "
-                              f"run `opsconsole recover {environment}` to resume")
+        return (f"recovery of {environment} stopped at step {stopped.step}: {stopped.detail}; "
+                f"run `opsconsole recover {environment}` to resume")
     if report is None or not report.passed:
-        raise OperationFailed(f"{environment} is not recovered yet (incident {incident.id} stays open); "
-                              f"run `opsconsole recover {environment}` to carry on")
+        return (f"{environment} is not recovered yet (incident {incident_id} stays open); "
+                f"run `opsconsole recover {environment}` to carry on")
+    return None
 
 
 @click.group(epilog=EXIT_CODES)

@@ -23,7 +23,8 @@ EXIT_CODES = """\b
 Exit codes:
   0  the registry is sound (check), was repaired or needed nothing (repair), was copied (migrate, export)
   1  the registry is damaged (check), could not be repaired (repair), or could not be read or written
-  2  bad input (arguments, configuration file); nothing was written"""
+  2  bad input (arguments, configuration file); nothing was written
+  4  refused: this operator may not change this (allow-list, read-only console); nothing was changed"""
 
 
 def _record_checks() -> RecordChecks:
@@ -48,46 +49,58 @@ def check(session: Session, as_json: bool) -> None:
     if not isinstance(location, Path):
         _check_shared(session, location, as_json)
         return
-    from console import render
     from core.registry.integrity import examine
 
     path = location
     found = examine(path, _record_checks())
-    if as_json:
-        render.echo_json({"registry": str(path), "damaged": found.damaged, "archived": found.archived,
-                          "months": found.months, "findings": [
-                              {"file": str(f.path), "problem": f.problem, "damage": f.damage} for f in found.findings]})
+    problems = sum(finding.damage for finding in found.findings)
+    damaged = (f"registry {path} is damaged ({problems} problem{'s' if problems > 1 else ''}); restore the files "
+               "named from a backup, or run `opsconsole registry repair`") if problems else None
+    if as_json:  # one object, its outcome in it: a damaged registry is not a second object from the entry point
+        _echo_findings({"registry": str(path), "damaged": found.damaged, "archived": found.archived,
+                        "months": found.months, "findings": [
+                            {"file": str(f.path), "problem": f.problem, "damage": f.damage} for f in found.findings]},
+                       damaged)
     else:
         for finding in found.findings:
             click.echo(("" if finding.damage else "note: ") + finding.sentence())
-    problems = sum(finding.damage for finding in found.findings)
-    if problems:
-        raise OperationFailed(f"registry {path} is damaged ({problems} problem{'s' if problems > 1 else ''}); "
-                              "restore the files named from a backup, or run `opsconsole registry repair`")
+    if damaged:
+        raise OperationFailed(damaged)
     if not as_json:
         click.echo(f"registry {path} is sound: {found.archived} archived deployment(s) in {found.months} month file(s)")
 
 
 def _check_shared(session: Session, location: PostgresLocation, as_json: bool) -> None:
-    from console import render
     from core.registry.pg.integrity import examine
 
     found = examine(location, _record_checks(), operator=session.declared_operator)
+    problems = sum(finding.damage for finding in found.findings)
+    damaged = (f"registry {found.location} is damaged ({problems} problem{'s' if problems > 1 else ''}); each is "
+               "named above (the database refuses such rows, so they were written around it: restore from a backup "
+               "or correct them by hand)") if problems else None
     if as_json:
-        render.echo_json({"registry": found.location, "damaged": found.damaged, "schema": found.schema,
-                          "deployments": found.deployments, "events": found.events,
-                          "findings": [{"problem": f.problem, "damage": f.damage} for f in found.findings]})
+        _echo_findings({"registry": found.location, "damaged": found.damaged, "schema": found.schema,
+                        "deployments": found.deployments, "events": found.events,
+                        "findings": [{"problem": f.problem, "damage": f.damage} for f in found.findings]}, damaged)
     else:
         for finding in found.findings:
             click.echo(("" if finding.damage else "note: ") + finding.sentence())
-    problems = sum(finding.damage for finding in found.findings)
-    if problems:
-        raise OperationFailed(f"registry {found.location} is damaged ({problems} problem{'s' if problems > 1 else ''}"
-                              "); each is named above (the database refuses such rows, so they were written around "
-                              "it: restore from a backup or correct them by hand)")
+    if damaged:
+        raise OperationFailed(damaged)
     if not as_json:
         click.echo(f"registry {found.location} is sound: {_n(found.deployments)} deployment(s), {_n(found.events)} "
                    f"event(s), schema {found.schema}")
+
+
+def _echo_findings(findings: dict[str, object], damaged: str | None) -> None:
+    """The findings as one JSON object with the command's outcome in it; a damaged registry exits 1 here."""
+    from console import render
+    from core.outcome import Outcome
+
+    outcome = Outcome.FAILED if damaged else Outcome.DONE
+    render.echo_json({**findings, **render.result(outcome, damaged or "the registry is sound")})
+    if damaged:
+        sys.exit(int(outcome))
 
 
 @registry.command("repair", epilog=EXIT_CODES)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -14,6 +15,8 @@ from rich.table import Table
 if TYPE_CHECKING:  # the models are only read here: a command that prints JSON need not load the engine
     from core.engine import EngineEvent
     from core.live import LiveEnvironment
+    from core.model.health import Health
+    from core.outcome import Outcome
     from core.registry import Deployment, EnvironmentState, StepEvent
 
 
@@ -23,6 +26,24 @@ def echo_json(data: Any) -> None:
 
 def echo_json_line(data: Any) -> None:
     click.echo(json.dumps(data, sort_keys=True, default=str))
+
+
+def result(outcome: Outcome, reason: str, **fields: Any) -> dict[str, Any]:
+    """The object a `--json` command ends with, whatever happened (done, failed, bad input, waiting, refused):
+    `outcome` and `exit_code` from core.outcome, `reason` in one sentence, and what the command adds."""
+    return {"event": "Result", "outcome": outcome.label, "exit_code": int(outcome), "reason": reason, **fields}
+
+
+def status_object(state: EnvironmentState, health: Health, live: LiveEnvironment,
+                  strategy: str | None) -> dict[str, Any]:
+    """One environment as `status ENV --json` prints it: what is live, its health, and the active and last deployment
+    as their public view (core.model.deployment_view), never the registry's internal rollout status."""
+    from core.model.deployment_view import deployment_view
+
+    return {"name": state.name, "strategy": strategy, "health": health.to_dict(), "live": dataclasses.asdict(live),
+            "current_versions": state.current_versions, "statistics": state.statistics,
+            "active": deployment_view(state.active[0]).to_dict() if state.active else None,
+            "last": deployment_view(state.last).to_dict() if state.last else None}
 
 
 def event_line(event: EngineEvent) -> str:

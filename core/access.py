@@ -15,17 +15,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from core.config import ConsoleConfig
-from core.errors import BadInput, OperationFailed
+from core.errors import BadInput, Refused
 
 CONFIRMED_ENVIRONMENTS = frozenset({"production"})
 """Changes here need the environment's name typed by a person at a terminal, or --yes from a script."""
 
 
-class AccessRefused(BadInput):
-    """The operator is not on the environment's allow-list: nothing was changed (exit 2, like other bad input)."""
+class AccessRefused(Refused):
+    """The operator is not on the environment's allow-list: nothing was changed (the outcome "refused")."""
 
 
-class ReadOnly(OperationFailed):
+class ReadOnly(Refused):
     """This console was opened read-only: nothing was changed."""
 
 

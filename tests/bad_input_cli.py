@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -56,6 +57,11 @@ def refusal_problem(outcome: Outcome, code: int, *names: str, every_line: bool =
     """
     lines = [line for line in outcome.err.strip().splitlines()
              if line.strip() and not line.startswith(("Usage: ", "Try '"))]
+    answer = _json_answer(outcome)
+    if answer is not None:  # with --json the sentence is the one Result object's reason (docs/CLI.md)
+        if answer.get("exit_code") != outcome.code:
+            return f"the JSON object says exit {answer.get('exit_code')}, the process exited {outcome.code}"
+        lines = [str(answer.get("reason", ""))]
     if outcome.code != code:
         return f"exit {outcome.code}, not {code}: {outcome.err.strip()[:300]!r}"
     if "internal error" in outcome.err or "Traceback" in outcome.err:
@@ -67,6 +73,18 @@ def refusal_problem(outcome: Outcome, code: int, *names: str, every_line: bool =
         if missing:
             return f"the message does not name {missing}: {line[:300]!r}"
     return None
+
+
+def _json_answer(outcome: Outcome) -> dict[str, object] | None:
+    """The Result object a --json command ended with (nothing on stderr, one object on stdout), or None."""
+    lines = outcome.out.strip().splitlines()
+    if outcome.err.strip() or len(lines) != 1:
+        return None
+    try:
+        found = json.loads(lines[0])
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) and found.get("event") == "Result" else None
 
 
 def files_of(*roots: Path) -> dict[Path, bytes]:

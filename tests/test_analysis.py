@@ -64,14 +64,14 @@ def test_no_errors_on_either_side_passes_with_enough_traffic() -> None:
 def test_no_errors_with_too_little_traffic_to_be_sure_holds() -> None:
     # 0 of 200: the exact upper bound is 1.5 %, above the 1 % ceiling; 299 requests would do.
     verdict = judge(window(200, 0), window(2000, 0))
-    assert verdict.outcome is Outcome.NO_DATA
+    assert verdict.outcome is Outcome.INCONCLUSIVE  # 200 requests are data: undecided, not "no data"
     assert "upper bound not under the 1 % ceiling, needs 299 requests with no more 5xx" in verdict.explanation
 
 
 def test_a_borderline_canary_is_held_not_failed() -> None:
     # 0.3 % against 0.1 % is over the 0.2 % allowed, but 3 errors against 2 prove nothing yet.
     verdict = judge(window(1000, 3), window(2000, 2))
-    assert verdict.outcome is Outcome.NO_DATA
+    assert verdict.outcome is Outcome.INCONCLUSIVE
     assert not verdict.rollback
     assert "inconclusive, above 0.2 % allowed but not yet significant" in verdict.explanation
 
@@ -107,7 +107,7 @@ def test_a_rate_just_above_the_trigger_without_confidence_does_not_fire_the_trig
 
 def test_errors_on_both_sides_above_the_ceiling_hold_rather_than_blame_the_canary() -> None:
     verdict = judge(window(2000, 60), window(2000, 60))  # 3 % everywhere: not the new revision's doing
-    assert verdict.outcome is Outcome.NO_DATA
+    assert verdict.outcome is Outcome.INCONCLUSIVE
     assert "hold, both above the 1 % ceiling" in verdict.explanation
 
 
@@ -143,7 +143,7 @@ def test_latency_far_above_the_degradation_trigger_rolls_back() -> None:
 
 def test_a_latency_within_the_ratio_but_not_surely_so_holds() -> None:
     verdict = judge(window(2000, 2, 35.0, 260.0), window(2000, 2, 35.0, 178.0))  # 1.46x, noisy p99s
-    assert reason(verdict, "p99 latency") is Outcome.NO_DATA
+    assert reason(verdict, "p99 latency") is Outcome.INCONCLUSIVE
     assert "inconclusive, ratio not yet surely under 1.5×" in verdict.explanation
 
 
@@ -151,6 +151,7 @@ def test_a_p99_of_a_few_requests_is_not_judged() -> None:
     # 60 requests clear the floor of 50, but their "p99" is their slowest request.
     verdict = judge(window(60, 0, 35.0, 5000.0), window(5000, 5))
     assert reason(verdict, "p99 latency") is Outcome.NO_DATA
+    assert verdict.outcome is Outcome.INCONCLUSIVE  # 60 requests are data; the 5xx check cannot decide yet
     assert "a p99 needs at least 100 timed requests, 60 so far" in verdict.explanation
 
 
@@ -198,7 +199,7 @@ def test_stricter_settings_need_stronger_evidence() -> None:
     canary, stable = window(1000, 11), window(10_000, 20)  # 1.1 % against 0.2 %: p = 5e-5
     assert judge_window(canary, stable, CRITERIA, TRIGGERS).outcome is Outcome.FAIL
     strict = JudgeSettings(fail_confidence=0.999999, sequential_alpha=1e-6, horizon_alpha=1e-6)
-    assert judge_window(canary, stable, CRITERIA, TRIGGERS, settings=strict).outcome is Outcome.NO_DATA
+    assert judge_window(canary, stable, CRITERIA, TRIGGERS, settings=strict).outcome is Outcome.INCONCLUSIVE
     with pytest.raises(BadInput):
         JudgeSettings(pass_confidence=0.99, fail_confidence=0.95)
     with pytest.raises(BadInput, match="sequential error bounds"):

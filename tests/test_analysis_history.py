@@ -103,7 +103,7 @@ def test_a_quiet_service_reaches_the_request_floor_by_pooling() -> None:
     tenth = verdicts[9]
     assert tenth.windows == 10
     # Judged now, and still held: 0 errors in 50 cannot show a rate under 1 %, and a p99 of 5 requests is no p99.
-    assert tenth.outcome is Outcome.NO_DATA
+    assert tenth.outcome is Outcome.INCONCLUSIVE  # 50 requests pooled are data, not "no data"
     assert "canary 5xx 0.0 % (0.0–5.8) vs stable 0.0 % over 50 requests" in tenth.explanation
     assert "a p99 needs at least 100 timed requests, 0 so far" in tenth.explanation  # 5-request "p99"s left out
     assert history.decision().action is Action.HOLD
@@ -111,7 +111,7 @@ def test_a_quiet_service_reaches_the_request_floor_by_pooling() -> None:
 
 def test_pooling_finds_a_regression_no_single_window_shows() -> None:
     canary, stable = WindowMetrics(200, 3, 35.0, 180.0), WindowMetrics(200, 0, 35.0, 180.0)
-    assert judge_window(canary, stable, CRITERIA, TRIGGERS).outcome is Outcome.NO_DATA  # 3 against 0: no proof
+    assert judge_window(canary, stable, CRITERIA, TRIGGERS).outcome is Outcome.INCONCLUSIVE  # 3 against 0: no proof
     history = AnalysisHistory(CRITERIA, TRIGGERS)
     outcomes = []
     for _ in range(5):

@@ -13,12 +13,13 @@ from core.analysis.stats import clopper_pearson
 from core.config import RollbackTriggers, ValidationCriteria
 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-RANK = {Outcome.FAIL: 0, Outcome.NO_DATA: 1, Outcome.PASS: 2}
+RANK = {Outcome.FAIL: 0, Outcome.INCONCLUSIVE: 1, Outcome.NO_DATA: 1, Outcome.PASS: 2}  # both holds rank alike
 
 SAYS = {
     Outcome.PASS: ("pass",),
     Outcome.FAIL: ("fail", "rollback trigger"),
-    Outcome.NO_DATA: ("no data", "inconclusive", "hold", "not judged"),
+    Outcome.INCONCLUSIVE: ("inconclusive", "hold"),
+    Outcome.NO_DATA: ("no data", "not judged"),
 }
 
 latency = st.one_of(st.none(), st.floats(1.0, 5000.0))

@@ -67,10 +67,10 @@ def test_status_shows_each_environment_with_its_current_version(tmp_path: Path, 
     assert result.returncode == 0, result.stderr
     assert "staging" in result.stdout and "websocket-server=v1.4.0" in result.stdout
     assert "canary" in result.stdout  # production's strategy from the built-in configuration
-    states = json.loads(run("status", "--json", cwd=tmp_path, registry=registry_file).stdout)
-    by_name = {s["name"]: s for s in states}
+    by_name = json.loads(run("status", "--json", cwd=tmp_path, registry=registry_file).stdout)
+    assert set(by_name) == {"dev", "staging", "production"}, "an object keyed by environment"
     assert by_name["staging"]["current_versions"] == {"websocket-server": "v1.4.0"}
-    assert [d["versions"] for d in by_name["production"]["active"]] == [{"websocket-server": "v1.5.1"}]
+    assert by_name["production"]["active"]["versions"] == {"websocket-server": "v1.5.1"}
 
 
 def test_no_command_prints_the_status(tmp_path: Path, registry_file: Path) -> None:

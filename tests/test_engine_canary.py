@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.engine import approve, promote
-from core.errors import OperationFailed
+from core.errors import Refused
 from core.registry import DeploymentStatus
 from tests.engine_rig import IMAGE, rig, rig_config
 
@@ -51,7 +51,7 @@ def test_promote_is_refused_before_the_judge_allows_it(tmp_path: Path) -> None:
         r.drive(deployment.id)
         promote(r.engine, "production")  # to 10 %
         r.engine.tick(deployment.id)  # traffic moves; no window judged yet
-        with pytest.raises(OperationFailed, match="give an override reason"):
+        with pytest.raises(Refused, match="give an override reason"):
             promote(r.engine, "production")
         promote(r.engine, "production", override="incident 4411: hotfix must go out")
         rollout = r.deployment(deployment.id).metadata["rollout"]

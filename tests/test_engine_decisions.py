@@ -9,7 +9,7 @@ import pytest
 
 from core.config import ConsoleConfig
 from core.engine import PromotionBlocked, approve, pause, promote
-from core.errors import OperationFailed
+from core.errors import Refused
 from core.model.actions import available_actions
 from core.model.events import RolledBack
 from core.registry import DeploymentStatus
@@ -75,6 +75,6 @@ def test_the_console_and_the_engine_give_the_same_reason(tmp_path: Path) -> None
         assert states["approve"].available
         why = states["promote"].unavailable
         assert why is not None and "needs an approval first" in why
-        with pytest.raises(OperationFailed) as refused:
+        with pytest.raises(Refused) as refused:
             promote(r.engine, "production")
         assert str(refused.value) == why

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from core.engine import Engine, EnvironmentBusy, abort, approve, pause, promote, resume, set_weight
-from core.errors import BadInput, OperationFailed
+from core.errors import BadInput, Refused
 from core.model.events import RolledBack, VerdictReached, WeightChanged
 from core.registry import DeploymentStatus, StepEvent
 from tests.engine_rig import IMAGE, START, Rig, rig, rig_config
@@ -58,7 +58,7 @@ def test_pause_holds_a_manual_canary_at_its_weight_while_the_judge_keeps_judging
         assert len(_verdicts(r)) > judged, "time passed while paused: more windows were judged"
         assert r.served() == at_ten
         assert r.deployment(deployment_id).status == DeploymentStatus.IN_PROGRESS
-        with pytest.raises(OperationFailed, match="already paused"):
+        with pytest.raises(Refused, match="already paused"):
             pause(r.engine, "production")
 
         resume(r.engine, "production")
@@ -66,7 +66,7 @@ def test_pause_holds_a_manual_canary_at_its_weight_while_the_judge_keeps_judging
 
         assert tick.state == "operator" and "promote to 50 %" in tick.reason, tick
         assert sorted(r.served().values()) == [25, 75], "the promote given while paused takes effect on resume"
-        with pytest.raises(OperationFailed, match="not paused"):
+        with pytest.raises(Refused, match="not paused"):
             resume(r.engine, "production")
 
 
@@ -128,15 +128,15 @@ def test_a_canary_set_to_0_percent_is_handed_back_to_the_operator(tmp_path: Path
 def test_an_operator_outside_the_production_team_is_refused_and_told_which_team(tmp_path: Path) -> None:
     with rig(tmp_path, start=START) as r:
         mallory = r.engine_for("mallory")
-        with pytest.raises(BadInput, match=r"operator mallory may not act on production .*team operations"):
+        with pytest.raises(Refused, match=r"operator mallory may not act on production .*team operations"):
             mallory.deploy_to_environment("production", {"websocket-server": IMAGE})
         assert r.registry.list_deployments(environment="production") == []
 
         deployment = r.engine.deploy_to_environment("production", {"websocket-server": IMAGE})
         for action in (approve, promote, pause):
-            with pytest.raises(BadInput, match="team operations"):
+            with pytest.raises(Refused, match="team operations"):
                 action(mallory, "production")
-        with pytest.raises(BadInput, match="team operations"):
+        with pytest.raises(Refused, match="team operations"):
             abort(mallory, "production", "I do not like it")
         assert r.rollout(deployment.id).approval is None and not r.rollout(deployment.id).paused
         assert mallory.deploy_to_environment("dev", {"websocket-server": IMAGE}).actor == "mallory", \
@@ -146,7 +146,7 @@ def test_an_operator_outside_the_production_team_is_refused_and_told_which_team(
 def test_one_deployment_and_one_driver_per_environment(tmp_path: Path) -> None:
     with rig(tmp_path, start=START) as r:
         first = r.engine.deploy_to_environment("production", {"websocket-server": IMAGE})
-        with pytest.raises(OperationFailed, match=f"production already has deployment {first.id}"):
+        with pytest.raises(Refused, match=f"production already has deployment {first.id}"):
             r.engine_for("bob").deploy_to_environment("production", {"frontend": "release/2.0"})
         assert [d.id for d in r.registry.list_deployments(environment="production")] == [first.id]
 
@@ -234,7 +234,7 @@ def test_an_override_moves_a_holding_auto_canary_on_and_is_recorded(tmp_path: Pa
         approve(r.engine, "production")
         r.engine.drive(deployment.id, sleep=r.sleep, stop=lambda: len(_verdicts(r)) >= 2)
 
-        with pytest.raises(OperationFailed, match="override"):
+        with pytest.raises(Refused, match="override"):
             promote(r.engine, "production")
         promote(r.engine, "production", override="quiet hours: traffic too low to judge")
         r.engine.drive(deployment.id, sleep=r.sleep, stop=lambda: r.rollout(deployment.id).weight > 10)
@@ -251,6 +251,6 @@ def test_a_read_only_engine_refuses_every_change(tmp_path: Path) -> None:
         for attempt in (lambda: approve(watcher, "production"), lambda: promote(watcher, "production"),
                         lambda: watcher.drive(deployment.id, sleep=r.sleep),
                         lambda: watcher.deploy_to_environment("staging", {"websocket-server": IMAGE})):
-            with pytest.raises(OperationFailed, match="read-only"):
+            with pytest.raises(Refused, match="read-only"):
                 attempt()
         assert r.deployment(deployment.id).metadata["rollout"]["approval"] is None

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from core.engine import EngineEvent, abort, approve, promote, rollback_deployment
-from core.errors import OperationFailed
+from core.errors import OperationFailed, Refused
 from core.model.events import RolledBack, VerdictReached, VerificationDone, WeightChanged
 from core.registry import DeploymentStatus, StageStatus
 from tests.engine_rig import IMAGE, START, Rig, rig, rig_config
@@ -240,13 +240,17 @@ def test_a_low_traffic_auto_canary_holds_on_no_data_and_cannot_be_promoted(tmp_p
         r.engine.drive(deployment.id, sleep=r.sleep, stop=lambda: len(verdicts()) >= 5)
 
         assert len(verdicts()) == 5
-        assert {(v.outcome, v.action) for v in verdicts()} == {("no_data", "hold")}
-        assert all("no data" in v.explanation or "inconclusive" in v.explanation for v in verdicts())
+        assert {v.action for v in verdicts()} == {"hold"}
+        # Below the request floor a window is "no data"; once the windows pooled reach it, the judge has data it
+        # cannot decide on yet: "inconclusive", never "no data" over hundreds of requests.
+        assert verdicts()[0].outcome == "no_data" and {v.outcome for v in verdicts()} <= {"no_data", "inconclusive"}
+        assert all(("no data" in v.explanation or "not judged" in v.explanation) if v.outcome == "no_data"
+                   else "inconclusive" in v.explanation for v in verdicts())
         assert r.deployment(deployment.id).status == DeploymentStatus.IN_PROGRESS
         new = r.rollout(deployment.id).new_revision
         assert r.served() == {new: 10, stable: 90}, "the step holds at its weight"
         assert not [e for e in r.events if isinstance(e, RolledBack)]
-        with pytest.raises(OperationFailed):
+        with pytest.raises(Refused):
             promote(r.engine, "production")
         assert r.served() == {new: 10, stable: 90}
 

@@ -46,8 +46,9 @@ def test_status_json_carries_observed_health_and_the_history_lists_the_change(
     _scenario(project, "instances-zero")
     code, out, err = run(capsys, "status", "production", "--json")
     assert (code, err) == (0, "")
-    (state,) = json.loads(out)
-    assert state["health"]["state"] == "down" and "no instance is running" in state["health"]["reason"]
+    state = json.loads(out)
+    assert state["name"] == "production" and state["health"]["state"] == "down"
+    assert "no instance is running" in state["health"]["reason"]
     assert state["health"]["numbers"]["instances"] == 0
 
     code, out, _ = run(capsys, "status", "production", "--json")  # a second look: the same state, not recorded
@@ -62,7 +63,7 @@ def test_a_read_only_console_or_an_outsider_sees_health_and_records_nothing(
         project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     _scenario(project, "healthy")
     code, out, err = run(capsys, "--read-only", "status", "dev", "--json")
-    assert (code, err) == (0, "") and json.loads(out)[0]["health"]["state"] == "ok"
+    assert (code, err) == (0, "") and json.loads(out)["health"]["state"] == "ok"
     monkeypatch.setenv("OPSCONSOLE_OPERATOR", "mallory")  # production: team operations only
     code, out, err = run(capsys, "watch", "production", "--polls", "1")
     assert (code, err) == (0, "") and " ok " in out

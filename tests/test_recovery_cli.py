@@ -113,8 +113,9 @@ def test_an_aborted_incident_is_not_resumed_and_a_new_recovery_opens_another(
     compute = books / "compute.toml"  # an approval nobody here may give: the recovery stops at it
     compute.write_text(compute.read_text().replace('estimate_s = 60', 'estimate_s = 60\nallowed = ["ic"]', 1))
     code, out, err = run(capsys, "recover", "production", "--yes", "--json", "--runbooks", str(books))
-    assert code == 1 and "stopped at step approve-changes" in err
-    first = _lines(out)[-1]["incident"]
+    result = _lines(out)[-1]  # with --json the failure is the Result object's, not a line on stderr
+    assert (code, err, result["outcome"]) == (1, "", "failed") and "stopped at step approve-changes" in result["reason"]
+    first = result["incident"]
     code, _, _ = run(capsys, "incident", "abort", first, "handled by hand")
     assert code == 0
     code, out, _ = run(capsys, "recover", "production", "--yes", "--json")

@@ -49,7 +49,7 @@ def run_process(tmp_path: Path, *args: str, **extra: str) -> subprocess.Complete
 def live_production(tmp_path: Path) -> dict:
     result = run(tmp_path, "status", "production", "--json")
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)[0]["live"]
+    return json.loads(result.stdout)["live"]
 
 
 @pytest.fixture

@@ -22,7 +22,8 @@ from widgets.metric_chart import LIMIT_STYLE, STYLES, MetricChart
 from widgets.metric_series import METRICS, Metric, MetricSeries, format_value
 from widgets.views import EnvironmentView, short_id
 
-OUTCOME_MARKS = {"pass": ("✓", "green"), "fail": ("✗", "bold red"), "no_data": ("·", "yellow")}
+OUTCOME_MARKS = {"pass": ("✓", "green"), "fail": ("✗", "bold red"), "inconclusive": ("~", "yellow"),
+                 "no_data": ("·", "yellow")}
 CHART_MIN_ROWS = 5  # a border and three rows of plot: less is not worth reading
 GRID_MIN_WIDTH = 56
 ROW_MIN_WIDTH = 100

@@ -2,8 +2,8 @@
 
 A trigger firing, or a regression proven by a test built for repeated looks (core.analysis.sequential),
 rolls back at once. Otherwise `triggers.consecutive_failed_windows` failed windows in a
-row roll back; a NO_DATA window between them neither counts as a pass nor resets the streak (a canary
-that fails, goes quiet and fails again has failed twice). Promotion is allowed only while the latest
+row roll back; an INCONCLUSIVE or NO_DATA window between them neither counts as a pass nor resets the
+streak (a canary that fails, goes quiet and fails again has failed twice). Promotion is allowed only while the latest
 window passes. The decision is sticky: re-evaluating the same verdicts gives the same answer, so an
 engine restarted mid-step decides exactly as before.
 """

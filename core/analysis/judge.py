@@ -1,6 +1,7 @@
 """The canary judge: one window of the canary against the stable revision, under the criteria and triggers.
 
-Two checks, each PASS, FAIL or NO_DATA (too little evidence either way: the step holds):
+Two checks, each PASS, FAIL, INCONCLUSIVE (data that does not decide it yet) or NO_DATA (too few requests to
+judge); the last two hold the step:
 
 * 5xx rate, on counts. A regression against stable (point estimate above max(ratio × stable,
   stable + margin)) is proven by either of two tests built for repeated looks (core.analysis.sequential:
@@ -79,11 +80,23 @@ _SIGMA_WITHOUT_P50 = 1.0  # no p50: assume a wide tail rather than a precise p99
 
 
 class Outcome(StrEnum):
-    """A check's or a window's result. NO_DATA holds the step: never a pass, never a silent halt."""
+    """A check's or a window's result, named for what it means. INCONCLUSIVE and NO_DATA hold the step: never a
+    pass, never a silent halt, and neither counts toward nor resets a streak of failed windows.
+
+    INCONCLUSIVE: there was data (at least `min_requests_per_window` canary requests) and the judge could not
+    decide either way yet (a bound straddles the limit). NO_DATA: too few requests to judge at all (below the
+    floor, or too few timed requests for a p99). A window takes the first of FAIL, INCONCLUSIVE, NO_DATA, PASS
+    among its checks, so a hold over thousands of requests never reads "no data".
+    """
 
     PASS = "pass"
     FAIL = "fail"
+    INCONCLUSIVE = "inconclusive"
     NO_DATA = "no_data"
+
+
+HOLDS = frozenset({Outcome.INCONCLUSIVE, Outcome.NO_DATA})
+"""The outcomes that hold a step: neither a pass nor a failure."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,16 +267,16 @@ def _check_5xx(canary: WindowMetrics, stable: WindowMetrics, criteria: Validatio
     p_ceiling = binom_sf(x, n, ceiling)
     if p_ceiling < alpha_fail:
         if stable_rate is not None and stable_rate > ceiling:
-            return check(Outcome.NO_DATA, f"hold, both above the {threshold_percent(ceiling)} ceiling", ceiling)
+            return check(Outcome.INCONCLUSIVE, f"hold, both above the {threshold_percent(ceiling)} ceiling", ceiling)
         return check(Outcome.FAIL, f"fail, above the {threshold_percent(ceiling)} ceiling", ceiling, p_ceiling)
 
     if high >= ceiling:
         more = _requests_to_pass(x, ceiling, alpha_pass)
         need = f", needs {count(more)} requests with no more 5xx" if more else ""
-        return check(Outcome.NO_DATA, f"inconclusive, upper bound not under the {threshold_percent(ceiling)} "
+        return check(Outcome.INCONCLUSIVE, f"inconclusive, upper bound not under the {threshold_percent(ceiling)} "
                      f"ceiling{need}", ceiling)
     if allowed is not None and rate > allowed:
-        return check(Outcome.NO_DATA, f"inconclusive, above {percent(allowed, rate)} allowed but not yet "
+        return check(Outcome.INCONCLUSIVE, f"inconclusive, above {percent(allowed, rate)} allowed but not yet "
                      "significant", allowed)
     return check(Outcome.PASS, "pass", ceiling)
 
@@ -336,17 +349,17 @@ def _check_p99(canary: WindowMetrics, stable: WindowMetrics, criteria: Validatio
             # With distributions the exact tail test above is in charge. A sample p99 is the 5th slowest of
             # 500 requests: its spread is wider and more skewed than the normal width says, so this alone
             # failed healthy canaries (two such windows in a row roll back); here it only holds the step.
-            return check(Outcome.NO_DATA, f"hold, above {tolerated:g}× stable but not proven by the tail test",
+            return check(Outcome.INCONCLUSIVE, f"hold, above {tolerated:g}× stable but not proven by the tail test",
                          tolerated)
     if math.log(p99) - z_fail * width > math.log(ceiling):
         if stable_p99 is not None and stable_p99 > ceiling:
-            return check(Outcome.NO_DATA, f"hold, both above the {ms(ceiling)} ceiling", ceiling)
+            return check(Outcome.INCONCLUSIVE, f"hold, both above the {ms(ceiling)} ceiling", ceiling)
         return check(Outcome.FAIL, f"fail, above the {ms(ceiling)} ceiling", ceiling)
     if high >= ceiling:
-        return check(Outcome.NO_DATA, f"inconclusive, upper bound not under the {ms(ceiling)} ceiling", ceiling)
+        return check(Outcome.INCONCLUSIVE, f"inconclusive, upper bound not under the {ms(ceiling)} ceiling", ceiling)
     if baseline and log_ratio + z_pass * ratio_width >= math.log(criteria.max_p99_ratio_to_stable):
         tolerated = criteria.max_p99_ratio_to_stable
-        return check(Outcome.NO_DATA, f"inconclusive, ratio not yet surely under {tolerated:g}×", tolerated)
+        return check(Outcome.INCONCLUSIVE, f"inconclusive, ratio not yet surely under {tolerated:g}×", tolerated)
     return check(Outcome.PASS, "pass", ceiling)
 
 
@@ -372,8 +385,10 @@ def judge_window(canary: WindowMetrics, stable: WindowMetrics, criteria: Validat
         reasons = (_check_5xx(canary, stable, criteria, triggers, settings, needed, evidence),
                    _check_p99(canary, stable, criteria, triggers, settings, needed, evidence))
     outcomes = {check.outcome for check in reasons}
-    outcome = next(o for o in (Outcome.FAIL, Outcome.NO_DATA, Outcome.PASS) if o in outcomes)
+    outcome = next(o for o in (Outcome.FAIL, Outcome.INCONCLUSIVE, Outcome.NO_DATA, Outcome.PASS) if o in outcomes)
     rollback = any(check.rollback for check in reasons)
-    # A fired trigger leads the line: it is what the operator must read first.
-    deciding = sorted((c for c in reasons if c.outcome is outcome), key=lambda c: not c.rollback)
+    # A fired trigger leads the line: it is what the operator must read first. A hold names every check that holds
+    # it, whether undecided or without data.
+    same = HOLDS if outcome in HOLDS else {outcome}
+    deciding = sorted((c for c in reasons if c.outcome in same), key=lambda c: not c.rollback)
     return Verdict(outcome, rollback, reasons, "; ".join(c.summary for c in deciding), windows)

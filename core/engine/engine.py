@@ -23,7 +23,7 @@ from core.engine.context import StepContext
 from core.engine.lock import EnvironmentLock
 from core.engine.planning import plan_for
 from core.engine.tick import Tick
-from core.errors import BadInput, OperationFailed
+from core.errors import BadInput, Refused
 from core.model.actions import ActionState, FourEyes, available_actions
 from core.model.deployment import TERMINAL_STATUSES, Deployment, DeploymentStatus, StageRecord, StageStatus
 from core.model.events import Note, StageStarted
@@ -116,7 +116,7 @@ class Engine(StepContext):
         if ci_status is not None and ci_status != "success":
             raise BadInput(f"CI status for these versions is {ci_status!r}; deploy only builds whose CI succeeded")
         if (why := self.actions(env, self.active(env))["deploy"].unavailable) is not None:
-            raise OperationFailed(why)
+            raise Refused(why)  # one deployment per environment: the state says no, the input was fine
         stable = self.serving_revision(env) if "websocket-server" in versions else None
         rollout = plan_for(config, versions, stable=stable, strategy=strategy, mode=mode)
         now = self.ports.now()
@@ -176,7 +176,7 @@ class Engine(StepContext):
         """Tick until the deployment ends or needs the operator, sleeping (sandbox time) while it waits."""
         env = self.get(deployment_id).environment
         if self.read_only:
-            raise OperationFailed(f"this console is read-only: it does not drive deployments in {env}")
+            raise Refused(f"this console is read-only: it does not drive deployments in {env}")
         lease = self.lock(env)
         lease.acquire()
         try:

@@ -13,13 +13,13 @@ from typing import Any
 
 from core.engine.engine import Engine
 from core.engine.rollback import rollback_deployment, verify_deployment
-from core.errors import BadInput, OperationFailed
+from core.errors import BadInput, Refused
 from core.model.deployment import Deployment
 from core.model.rollout import Rollout
 from core.verify import VerificationReport
 
 
-class PromotionBlocked(OperationFailed):
+class PromotionBlocked(Refused):
     """Promotion refused by a failed check or a holding judge: an override with a reason gets past it."""
 
 
@@ -29,7 +29,7 @@ def _allowed(engine: Engine, env: str, action: str) -> tuple[Deployment, Rollout
     deployment = engine.active(env)
     state = engine.actions(env, deployment)[action]
     if state.unavailable is not None:
-        raise (PromotionBlocked if state.overridable else OperationFailed)(state.unavailable)
+        raise (PromotionBlocked if state.overridable else Refused)(state.unavailable)
     assert deployment is not None  # every operator action here needs one, and the model said so
     return deployment, Rollout.of(deployment)
 
@@ -75,7 +75,7 @@ def set_weight(engine: Engine, env: str, percent: int) -> Deployment:
         raise BadInput(f"weight must be between 0 and 100, got {percent}")
     deployment, rollout = _allowed(engine, env, "set-weight")
     if percent > rollout.weight and rollout.verification_blocks:
-        raise OperationFailed("verification failed: traffic cannot be raised without an override")
+        raise Refused("verification failed: traffic cannot be raised without an override")
     rollout.manual_weight = percent
     return _request(engine, deployment, rollout, "set weight", {"percent": percent})
 
@@ -99,7 +99,7 @@ def abort(engine: Engine, env: str, reason: str) -> Deployment:
     engine.check_access(env)
     deployment = engine.active(env)
     if deployment is None:
-        raise OperationFailed(f"{env} has no deployment in progress")
+        raise Refused(f"{env} has no deployment in progress")
     rollout = Rollout.of(deployment)
     rollout.abort = {"cause": f"rolled back by {engine.operator}: {reason}", "actor": engine.operator}
     rollout.paused = False

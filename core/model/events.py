@@ -64,7 +64,7 @@ class WeightChanged(EngineEvent):
 
 @dataclass(frozen=True)
 class VerdictReached(EngineEvent):
-    outcome: str  # PASS, FAIL or NO_DATA
+    outcome: str  # pass, fail, inconclusive or no_data (core.analysis.Outcome)
     action: str  # PROMOTE_ALLOWED, HOLD or ROLLBACK
     explanation: str
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.errors import BadInput, OperationFailed
+from core.errors import BadInput, OperationFailed, Refused
 
 
 class RegistryCorrupt(OperationFailed):
@@ -124,7 +124,7 @@ class RegistrySchemaMismatch(BadInput):
         super().__init__(f"the registry {location} {reason}")
 
 
-class EnvironmentOccupied(OperationFailed):
+class EnvironmentOccupied(Refused):
     """The database refused a second active deployment in one environment (another console won the race)."""
 
     def __init__(self, environment: str, holder: str, actor: str) -> None:
