@@ -11,19 +11,13 @@ from typing import TYPE_CHECKING
 import click
 
 from console.lazy import environment_choice
+from core.outcome import Outcome, exit_codes_help
 
 if TYPE_CHECKING:
     from console.session import Session
     from core.model.health import Health
 
-EXIT_DOWN = 3
-WATCH_EXIT_CODES = f"""\b
-Exit codes:
-  0  stopped after --polls rounds
-  1  the operation failed (the registry or the configuration's providers could not be used)
-  2  bad input (arguments, configuration file); nothing was changed
-  {EXIT_DOWN}  with --exit-on-down: an environment is down (its line says why)
-  130  interrupted (Ctrl-C)"""
+EXIT_DOWN = Outcome.UNHEALTHY
 
 
 def observe_health_of(session: Session, names: list[str]) -> list[Health]:
@@ -44,7 +38,7 @@ def _line(health: Health) -> str:
     return f"{health.observed_at:%Y-%m-%d %H:%M:%S} {health.environment:10} {health.state:8} {health.reason}"
 
 
-@click.command(epilog=WATCH_EXIT_CODES)
+@click.command(epilog=exit_codes_help())
 @click.argument("environments", nargs=-1, type=environment_choice())
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per line (Health.to_dict()).")
 @click.option("--exit-on-down", is_flag=True, help=f"Exit with code {EXIT_DOWN} as soon as an environment is down.")

@@ -12,6 +12,7 @@ without parsing a sentence, whether to go on, retry, page someone, or fix its ow
     4  refused     the request was understood and not allowed: the operator may not act here (allow-list,
                    read-only console), or the state does not allow it now (a second deployment, a promote the judge
                    holds, nothing to approve); nothing was changed
+    5  unhealthy   `watch --exit-on-down` saw an environment down (its line says why): a pipeline gate's stop
 
 Kept free of imports beyond the standard library: `opsconsole --help` and every error class read it.
 """
@@ -29,6 +30,7 @@ class Outcome(IntEnum):
     BAD_INPUT = 2
     WAITING = 3
     REFUSED = 4
+    UNHEALTHY = 5
 
     @property
     def label(self) -> str:
@@ -46,6 +48,7 @@ _MEANINGS = {
     Outcome.BAD_INPUT: "bad input (arguments, configuration, runbook); nothing was changed",
     Outcome.WAITING: "waiting: the deployment waits for a person (an approval, the next promote)",
     Outcome.REFUSED: "refused: not allowed to this operator, or not now in this state; nothing was changed",
+    Outcome.UNHEALTHY: "unhealthy: with watch --exit-on-down, an environment is down (its line says why)",
 }
 
 

@@ -36,7 +36,7 @@ NOT_GATED = {
     ("pipeline", "generate"): "writes workflow files into the checkout, for review",
     ("ui",): "the console: its keys call the same engine and gate (tests/test_tui_*)",
     ("sandbox", "serve"): "the simulated cloud", ("sandbox", "scenario"): "the simulated cloud",
-    ("sandbox", "status"): "the simulated cloud", ("sandbox", "notifications"): "reads what the simulated cloud received",
+    ("sandbox", "status"): "the simulated cloud", ("sandbox", "notifications"): "reads the simulated cloud",
 }
 INCIDENT = "INC-PLACEHOLDER"
 CHANGES: dict[tuple[str, ...], list[str]] = {

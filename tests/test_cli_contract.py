@@ -47,7 +47,8 @@ JSON_CHANGES = [path for path in sorted(CHANGES) if _takes_json(path)]
 
 
 def test_the_exit_codes_are_the_documented_ones() -> None:
-    assert {o.label: int(o) for o in Outcome} == {"done": 0, "failed": 1, "bad_input": 2, "waiting": 3, "refused": 4}
+    assert {o.label: int(o) for o in Outcome} == {"done": 0, "failed": 1, "bad_input": 2, "waiting": 3, "refused": 4,
+                                                    "unhealthy": 5}
     readme = (Path(__file__).parents[1] / "docs" / "CLI.md").read_text()
     for outcome in Outcome:
         assert f"| {int(outcome)} | `{outcome.label}` |" in readme, f"docs/CLI.md does not list {outcome.label}"

@@ -75,11 +75,11 @@ def test_watch_exits_with_its_documented_code_when_an_environment_is_down(
         project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _scenario(project, "instances-zero")
     code, out, _ = run(capsys, "watch", "staging", "production", "--json", "--exit-on-down")
-    assert code == EXIT_DOWN
+    assert code == EXIT_DOWN == 5, "a pipeline gate tells down apart from waiting (3) and refused (4)"
     lines = [json.loads(line) for line in out.splitlines()]
     assert {line["environment"]: line["state"] for line in lines} == {"staging": "down", "production": "down"}
     code, out, _ = run(capsys, "watch", "--help")
-    assert f"{EXIT_DOWN}  with --exit-on-down: an environment is down" in out
+    assert "5 unhealthy: with watch --exit-on-down, an environment is down" in " ".join(out.split())
 
 
 def test_watch_prints_each_environment_once_then_only_changes(
