@@ -65,11 +65,11 @@ def test_an_unknown_id_names_the_known_ones_and_changes_nothing(infra_rig: Infra
 
     code, out, err = rig.run("rollback", "staging", "--component", "infrastructure", "--to", "0badc0ffee00",
                              "--reason", "try", "--json")
-    assert code == 2 and out == ""
     known = entry_id(before or {})
-    assert err.strip() == (f"opsconsole: staging has no known-good infrastructure apply '0badc0ffee00'; the known "
-                           f"ones, newest first: {known} ({str((before or {})['applied_at'])[:19]}); nothing was "
-                           "applied")
+    sentence = (f"staging has no known-good infrastructure apply '0badc0ffee00'; the known ones, newest first: "
+                f"{known} ({str((before or {})['applied_at'])[:19]}); nothing was applied")
+    assert code == 2 and json.loads(out) == {"event": "Result", "exit_code": 2, "outcome": "bad_input",
+                                             "reason": sentence}, (out, err)
     assert rig.record() == before
     assert rig.writes() == writes  # the sandbox's request log: no Cloud Run change was sent
     assert rig.live() == live

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.errors import BadInput, OperationFailed
+from core.errors import BadInput, OperationFailed, Refused
 from core.registry import (
     DeploymentFinished,
     DeploymentRegistry,
@@ -181,7 +181,7 @@ def test_postgres_registry_refuses_a_second_active_deployment_in_one_environment
     with pytest.raises(EnvironmentOccupied, match=f"production already has deployment {first} in progress, "
                                                   "started by alice") as caught:
         postgres.register_deployment(draft(actor="bob"))
-    assert isinstance(caught.value, OperationFailed) and caught.value.exit_code == 1
+    assert isinstance(caught.value, Refused) and caught.value.exit_code == 4  # refused: the state does not allow it
     assert [d.id for d in postgres.active_deployments()] == [first]
     assert postgres.get_environment_state("production").statistics["total"] == 1
     postgres.update_deployment(first, status="succeeded")

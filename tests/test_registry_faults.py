@@ -118,9 +118,9 @@ def test_two_consoles_racing_to_deploy_one_environment_exactly_one_wins(
         results = [(p.wait(timeout=120), p.stdout.read() if p.stdout else "", p.stderr.read() if p.stderr else "")
                    for p in racers]
     codes = sorted(code for code, _, _ in results)
-    assert codes == [1, 3], results  # the winner waits for its approval (3), the loser is refused (1)
+    assert codes == [3, 4], results  # the winner waits for its approval (3), the loser is refused (4)
     (winner,) = [r for r in results if r[0] == 3]
-    (loser,) = [r for r in results if r[0] == 1]
+    (loser,) = [r for r in results if r[0] == 4]
     registry = open_registry(pg_url)
     (active,) = registry.get_environment_state(ENV).active
     assert active.id in winner[1] and active.id in loser[2], (winner, loser)
@@ -188,7 +188,7 @@ def test_production_needs_a_second_person_whatever_the_deployer_calls_themselves
         assert deployed.returncode == 3 and "who may act: alice" in deployed.stdout, deployed
         # bob says he is alice: the registry knows him as bob, and so does the four-eyes rule.
         self_approved = opsconsole("bob", "approve", ENV, "--yes", claims="alice")
-        assert self_approved.returncode == 1, self_approved
+        assert self_approved.returncode == 4, self_approved  # refused
         assert "production needs a second person: bob deployed" in self_approved.stderr, self_approved.stderr
         approved = opsconsole("alice", "approve", ENV, "--yes")
         assert approved.returncode == 3, approved  # approved; the first canary step now waits for a promote

@@ -63,7 +63,7 @@ def test_read_only_is_refused_by_a_command_that_would_change_something(tmp_path:
     result = opsconsole("--read-only", "promote", "production", "--yes", cwd=tmp_path,
                         env={"OPSCONSOLE_REGISTRY": str(tmp_path / "registry.json"),
                              "OPSCONSOLE_SANDBOX": str(tmp_path / "sb.json")})
-    assert result.returncode == 1
+    assert result.returncode == 4  # refused
     assert "this console is read-only: production was not changed" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "registry.json").exists(), "nothing was opened, let alone changed"
