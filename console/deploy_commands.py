@@ -147,22 +147,31 @@ def _versions(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--strategy", type=LazyChoice(_strategy_kinds),
               help="Another strategy for this deployment (default: the environment's).")
 @click.option("--auto/--manual", "auto", default=None, help="Canary steps advance on the judge's pass, or by hand.")
+@click.option("--commit-time", metavar="ISO8601", help="When the deployed versions were committed, for the "
+              "report's lead time (default: from GITHUB_SHA in a GitHub Actions run, else from git in this "
+              "checkout).")
 @yes_option
 @json_option
 @click.pass_obj
 def deploy(session: Session, environment: str, pairs: tuple[str, ...], strategy: str | None, auto: bool | None,
-           yes: bool, as_json: bool) -> None:
+           commit_time: str | None, yes: bool, as_json: bool) -> None:
     """Deploy component versions to ENVIRONMENT and follow it until it ends or needs you."""
+    from core.providers.commits import commit_times, parse_commit_time
+
     versions = _versions(pairs)
+    given = parse_commit_time(commit_time) if commit_time is not None else None  # refused before anything runs
     confirm_production(session, environment, yes, f"Deploy {', '.join(f'{c} {v}' for c, v in versions.items())}")
     mode = None if auto is None else ("auto" if auto else "manual")
+    committed = commit_times(versions, given=given)
     unsubscribe = session.bus.subscribe(_printer(as_json))  # the plan itself is the first event
     try:
-        deployment = session.engine.deploy_to_environment(environment, versions, strategy=strategy, mode=mode)
+        deployment = session.engine.deploy_to_environment(environment, versions, strategy=strategy, mode=mode,
+                                                          commit_times=committed.times)
     finally:
         unsubscribe()
     if not as_json:
-        click.echo(f"deployment {deployment.id} planned: {len(deployment.stages)} stages")
+        click.echo(f"deployment {deployment.id} planned: {len(deployment.stages)} stages"
+                   + "".join(f"; {note}" for note in committed.notes))
     drive(session, environment, as_json)
 
 

@@ -1,9 +1,9 @@
 """Serve the console in a browser, one `opsconsole ui` per tab, to the people let in and no one else.
 
-`python -m console.web [--port P]` listens on localhost and prints, once, an address carrying a random token;
-only a browser that opened it gets a console, acting as you. `--iap-audience` serves a team behind
-Identity-Aware Proxy instead, each session acting as its verified email. See the README ("In a browser") for
-what each option opens.
+`python -m console.web [--port P]` listens on localhost (on a free port with `--port 0`) and prints, once, an
+address carrying a random token; only a browser that opened it gets a console, acting as you. `--iap-audience`
+serves a team behind Identity-Aware Proxy instead, each session acting as its verified email. See the README
+("In a browser") for what each option opens.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import sys
 
 from console.web_gate import Authenticator, Gate, IapAuthenticator, TokenAuthenticator
 from console.web_iap import IapVerifier, keys_from_url
+from console.web_listen import BindFailed, bind, bound_port
 from console.web_options import BadOption, WebOptions, parse, refuse
-from console.web_server import BindFailed, GatedServer, until_signalled
+from console.web_server import GatedServer, until_signalled
 
 
 def authenticator(options: WebOptions) -> Authenticator:
@@ -37,8 +38,13 @@ def start_line(options: WebOptions, gate: Gate) -> str:
 
 
 async def serve(options: WebOptions) -> None:
+    # Bound first and held: the port (a free one with --port 0) is known before the gate, its cookie name and the
+    # printed address are built from it, and nothing else can take it in between.
+    sockets = bind(options.host, options.port)
+    options = options.listening_on(bound_port(sockets))
     gate = Gate(options, authenticator(options))
-    runner = await GatedServer(options, gate).listen()
+    runner = await GatedServer(options, gate).listen(sockets)
+    logging.getLogger("opsconsole.web").info("listening on %s port %d", options.host, options.port)
     print(start_line(options, gate), flush=True)
     try:
         await until_signalled()

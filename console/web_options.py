@@ -7,7 +7,7 @@ import getpass
 import ipaddress
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NoReturn
 from urllib.parse import urlsplit
@@ -36,6 +36,15 @@ class WebOptions:
     iap_keys_url: str
     registry: Path | None
     config: Path | None
+    public_url_given: bool = False  # --public-url was given (a proxy's address), not derived from host and port
+
+    def listening_on(self, port: int) -> WebOptions:
+        """These options once bound: `--port 0` becomes the port the server got, and so does the address printed
+        and checked (unless --public-url named the address browsers use)."""
+        if port == self.port:
+            return self
+        public_url = self.public_url if self.public_url_given else _public_url(None, self.host, port)
+        return replace(self, port=port, public_url=public_url)
 
     @property
     def loopback(self) -> bool:
@@ -72,7 +81,8 @@ def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m console.web",
                 description="Serve the console in a browser, one console per tab, to people who are let in.")
     p.add_argument("--host", default="localhost", help="address to listen on (default localhost: this machine only)")
-    p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    p.add_argument("--port", type=int, default=8000,
+                   help="port to listen on (default 8000; 0 takes a free one, which the printed address shows)")
     p.add_argument("--public-url", help="the address browsers use, e.g. https://console.example.com (needed with a "
                                         "wildcard --host; default http://HOST:PORT)")
     p.add_argument("--allow-remote", action="store_true",
@@ -93,8 +103,8 @@ def parser() -> argparse.ArgumentParser:
 def parse(argv: list[str] | None = None) -> WebOptions:
     """The options, or BadOption naming what is wrong; argparse's own errors exit 2 in one line."""
     args = parser().parse_args(argv)
-    if not 1 <= args.port <= 65535:
-        raise BadOption(f"--port {args.port} is not a port (1 to 65535)")
+    if not 0 <= args.port <= 65535:
+        raise BadOption(f"--port {args.port} is not a port (1 to 65535, or 0 for a free one)")
     if args.max_sessions < 1:
         raise BadOption(f"--max-sessions {args.max_sessions} would refuse every session; give 1 or more")
     if args.host in WILDCARD_HOSTS and not args.allow_remote:
@@ -123,7 +133,7 @@ def parse(argv: list[str] | None = None) -> WebOptions:
         max_sessions=args.max_sessions,
         operator=None if args.iap_audience else _operator(args.operator),
         iap_audience=args.iap_audience, iap_keys_url=args.iap_keys_url or IAP_KEYS_URL,
-        registry=args.registry, config=_config(args.config),
+        registry=args.registry, config=_config(args.config), public_url_given=args.public_url is not None,
     )
 
 

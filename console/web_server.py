@@ -4,11 +4,11 @@ session runs `opsconsole ui` as its own operator, and no more consoles run at on
 from __future__ import annotations
 
 import asyncio
-import errno
 import html
 import logging
 import shlex
 import signal
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,10 +25,6 @@ log = logging.getLogger("opsconsole.web")
 PAGE = "web_page.html"
 TRY_AGAIN_LATER = 1013  # WebSocket close code: the server is at capacity (RFC 6455 registry)
 GOING_AWAY = 1001
-
-
-class BindFailed(Exception):
-    """The server could not listen where it was asked to (exit code 1)."""
 
 
 def command(read_only: bool, registry: Path | None = None, config: Path | None = None) -> str:
@@ -172,15 +168,13 @@ class GatedServer(Server):
         for websocket in list(self._sockets):
             await websocket.close(code=GOING_AWAY, message=b"the console server is shutting down")
 
-    async def listen(self) -> web.AppRunner:
-        """Listening, or BindFailed when the address cannot be used; the caller cleans the runner up."""
+    async def listen(self, sockets: list[socket.socket]) -> web.AppRunner:
+        """Serving on the sockets console.web_listen bound (so the port is known before the gate is built); the
+        caller cleans the runner up."""
         runner = web.AppRunner(await self._make_app(), access_log=None, handle_signals=False)
         await runner.setup()
-        try:
-            await web.TCPSite(runner, self.host, self.port).start()
-        except OSError as error:
-            await runner.cleanup()
-            raise BindFailed(_bind_problem(self.host, self.port, error)) from None
+        for sock in sockets:
+            await web.SockSite(runner, sock).start()
         return runner
 
 
@@ -191,16 +185,6 @@ async def until_signalled() -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()
-
-
-def _bind_problem(host: str, port: int, error: OSError) -> str:
-    if error.errno == errno.EADDRINUSE:
-        return f"port {port} on {host} is already in use: stop what listens there or choose another --port"
-    if error.errno == errno.EADDRNOTAVAIL:
-        return f"cannot listen on {host}: no network interface of this machine has that address"
-    if error.errno == errno.EACCES:
-        return f"not allowed to listen on port {port} (ports below 1024 need privileges): choose another --port"
-    return f"cannot listen on {host}:{port}: {error.strerror or error}"
 
 
 def _sentence_page(status: int, title: str, sentence: str) -> web.Response:

@@ -13,6 +13,7 @@ from pathlib import Path
 from unittest import mock
 
 from console.cli import main
+from tests.cli_rig import collector_paused
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,8 @@ def run_cli(*args: str, env: Mapping[str, str]) -> Outcome:
     """`opsconsole ARGS` in this process through main(), with OPSCONSOLE_* variables exactly ``env``'s."""
     out, err = io.StringIO(), io.StringIO()
     clean = {k: v for k, v in os.environ.items() if not k.startswith("OPSCONSOLE_")}
-    with mock.patch.dict(os.environ, {**clean, **env}, clear=True), contextlib.redirect_stdout(out), \
-            contextlib.redirect_stderr(err):
+    with collector_paused(), mock.patch.dict(os.environ, {**clean, **env}, clear=True), \
+            contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             main(list(args))
         except SystemExit as ended:

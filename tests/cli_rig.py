@@ -8,9 +8,10 @@ process itself (the installed entry point, a kill, a terminal) still start one.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,12 +29,33 @@ class Ran:
     stderr: str
 
 
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while an in-process command runs.
+
+    The command shares this process's heap with earlier tests, whose leftovers in reference cycles (a stopped
+    sandbox's gRPC server, google-auth sessions, CliRunner's streams) are finalized whenever the collector next
+    runs. If that is deep inside a parser's recursion (the bad-input campaign nests TOML and JSON past the
+    recursion limit on purpose), a finalizer has no stack left: its RecursionError reaches the unraisable hook,
+    which fails too, and CPython writes "Exception ignored in sys.unraisablehook: <object repr() failed>" to
+    sys.stderr, which is the command's captured stderr. A real `opsconsole` process has no such leftovers; here
+    they are collected after the command, outside its output.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def opsconsole(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -> Ran:
     """Run `opsconsole ARGS` from directory `cwd` with exactly the OPSCONSOLE_* variables in `env` (as the
     subprocess helpers did: none inherited) plus `env`'s others."""
     overrides: dict[str, str | None] = {name: None for name in os.environ if name.startswith("OPSCONSOLE_")}
     overrides.update(env or {})
-    with CliRunner().isolation(env=overrides) as (stdout, stderr, _), contextlib.chdir(cwd):
+    with collector_paused(), CliRunner().isolation(env=overrides) as (stdout, stderr, _), contextlib.chdir(cwd):
         try:
             main(list(args))
         except SystemExit as exited:

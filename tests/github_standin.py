@@ -1,10 +1,10 @@
 """A local stand-in for the GitHub REST endpoints that PyGithub calls to configure deployment environments.
 
-It serves exactly: get a repository, get/put an environment (required reviewers as protection rules),
-the environment's secrets public key, list/put environment secrets, list/create/update environment
-variables, and the user and team look-ups that reviewers need. It checks the token and the payloads'
-shapes as GitHub does, keeps its own libsodium key pair (so a test can decrypt what was stored), and
-logs every request.
+It serves exactly: get a repository, get a commit (of those in `commits`), get/put an environment (required
+reviewers as protection rules), the environment's secrets public key, list/put environment secrets,
+list/create/update environment variables, and the user and team look-ups that reviewers need. It checks the
+token and the payloads' shapes as GitHub does, keeps its own libsodium key pair (so a test can decrypt what was
+stored), and logs every request.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ class GitHubStandIn:
         self.private_key = PrivateKey.generate()
         self.key_id = "568250167242549743"
         self.environments: dict[str, StandInEnvironment] = {}
+        self.commits: dict[str, str] = {}  # sha -> committer date (ISO 8601, as GitHub writes it)
         self.log: list[Logged] = []
         self._ids = itertools.count(5000)
         self._loop: LoopThread | None = None
@@ -81,6 +82,7 @@ class GitHubStandIn:
         app = web.Application(middlewares=[self._auth_and_log])
         r = app.router
         r.add_get(_REPO, self._get_repo)
+        r.add_get(_REPO + "/commits/{ref}", self._get_commit)
         r.add_get(_ENV, self._get_environment)
         r.add_put(_ENV, self._put_environment)
         r.add_get(_ENV + "/secrets/public-key", self._public_key)
@@ -129,6 +131,15 @@ class GitHubStandIn:
         owner, name = self.repo.split("/")
         return web.json_response({"id": 42, "name": name, "full_name": self.repo,
                                   "url": f"{self.url}/repos/{self.repo}", "owner": {"login": owner, "id": 7}})
+
+    async def _get_commit(self, request: web.Request) -> web.Response:
+        sha = request.match_info["ref"]
+        if sha not in self.commits:  # GitHub answers an unknown SHA with 422, not 404
+            return web.json_response({"message": f"No commit found for SHA: {sha}"}, status=422)
+        who = {"name": "Alice", "email": "alice@example.com", "date": self.commits[sha]}
+        return web.json_response({"sha": sha, "url": f"{self.url}/repos/{self.repo}/commits/{sha}",
+                                  "commit": {"author": who, "committer": who, "message": "a change",
+                                             "tree": {"sha": "0" * 40}}, "parents": [], "files": []})
 
     async def _get_environment(self, request: web.Request) -> web.Response:
         name = request.match_info["env"]

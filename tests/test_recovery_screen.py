@@ -50,10 +50,22 @@ def _statuses(screen: RecoveryScreen) -> list[str]:
     return [str(plan.get_cell(row, "status")) for row in plan.rows]
 
 
+async def _settled(pilot: Pilot, screen: RecoveryScreen) -> None:
+    """Until the screen has mounted (its on_mount starts opening the incident) and no worker runs any more, and
+    the screen has processed what they posted. Opening the incident starts the health probe from its own worker,
+    so one wait for the workers is not always enough. No clock: under load this takes longer, not differently."""
+    while not screen.is_mounted or pilot.app.workers:
+        if pilot.app.workers:
+            await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
 async def _opened(pilot: Pilot, screen: RecoveryScreen) -> None:
-    await until(pilot, lambda: screen.context.incident is not None and not screen.busy
-                and screen.query_one("#recovery-plan", DataTable).row_count > 0, "the incident opens")
-    await until(pilot, lambda: "live health: 0/6" in _text(screen, "#recovery-health"), "live health is measured")
+    """The state the snapshot depicts: the incident open with its plan, live health measured once."""
+    await _settled(pilot, screen)
+    assert screen.context.incident is not None and not screen.busy, screen.last_error
+    assert screen.query_one("#recovery-plan", DataTable).row_count > 0
+    assert "live health: 0/6" in _text(screen, "#recovery-health"), _text(screen, "#recovery-health")
 
 
 async def test_the_operator_walks_instances_at_zero_to_recovery_with_r_and_y(tmp_path: Path) -> None:

@@ -313,7 +313,7 @@ def test_environment_state_tracks_versions_statistics_health_and_last(registry: 
     assert state.last is not None and state.last.id == max(first, failed, second)
     assert state.statistics == {
         "total": 4, "pending": 0, "in_progress": 1, "paused": 0, "succeeded": 2, "failed": 1,
-        "rolled_back": 0, "aborted": 0,
+        "rolled_back": 0, "aborted": 0, "cancelled": 0,
     }
     assert registry.get_environment_state("staging").statistics["pending"] == 1
 

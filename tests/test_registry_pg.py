@@ -42,6 +42,18 @@ def test_a_second_active_deployment_is_refused_by_the_database_even_by_raw_inser
     assert [d.id for d in registry.active_deployments()] == [first]
 
 
+def test_a_cancelled_deployment_is_finished_for_the_database_too(
+    registry: PostgresRegistry, as_role: Callable[[str], psycopg.Connection[Any]]
+) -> None:
+    # 0007 widened the status check and recomputed `finished`: a cancelled deployment frees its environment.
+    first = registry.register_deployment(draft())
+    registry.update_deployment(first, status=DeploymentStatus.CANCELLED)
+    second = registry.register_deployment(draft())
+    assert [d.id for d in registry.active_deployments()] == [second]
+    with pytest.raises(psycopg.errors.CheckViolation, match="deployments_status_check"):
+        as_role("alice").execute(RAW_INSERT, raw_deployment("d-20260101-000000-000-abcdee", status="called off"))
+
+
 def test_two_consoles_racing_to_register_in_one_environment_one_wins(
     pg_url: str, registry: PostgresRegistry, opened: Callable[..., PostgresRegistry]
 ) -> None:

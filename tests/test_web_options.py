@@ -82,3 +82,11 @@ async def test_a_remote_session_is_read_only_unless_changes_are_allowed(tmp_path
         async with console_session(server, server.cookie()):
             [console] = server.consoles()
             assert ("--read-only" in console.argv) is read_only
+
+
+def test_port_0_takes_a_free_port_and_prints_the_address_that_has_it(tmp_path: Path) -> None:
+    with web_server(tmp_path / "a", port=0) as first, web_server(tmp_path / "b", port=0) as second:
+        assert 0 < first.port != second.port > 0
+        for server in (first, second):
+            assert f"http://127.0.0.1:{server.port}/?token=" in server.start_line
+            assert server.cookie()  # the printed address lets a browser in there (Host and cookie name agree)

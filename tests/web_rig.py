@@ -1,4 +1,5 @@
-"""A real `python -m console.web` for the browser console's tests: on a free port of 127.0.0.1, its output kept,
+"""A real `python -m console.web` for the browser console's tests: on the free port of 127.0.0.1 it takes itself
+(`--port 0`, read back from its log, so no other process can take it between a pick and a bind), its output kept,
 the consoles it started counted through /proc, and a real WebSocket client to knock on its door."""
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ START_LINE = "opsconsole in a browser"
 
 
 def free_port() -> int:
+    """A port free now, for what must be named before the server starts (another process may take it before)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -109,9 +111,11 @@ class WebServer:
         assert touched == [], f"a console touched {touched}"
 
 
+LISTENING = re.compile(r"listening on \S* port (\d+)$")
+
+
 @contextmanager
-def web_server(tmp: Path, *args: str, host: str = "127.0.0.1", port: int | None = None) -> Iterator[WebServer]:
-    port = port or free_port()
+def web_server(tmp: Path, *args: str, host: str = "127.0.0.1", port: int = 0) -> Iterator[WebServer]:
     registry = tmp / "registry.json"
     env = dict(os.environ, OPSCONSOLE_REGISTRY=str(registry), OPSCONSOLE_SANDBOX=str(tmp / "sandbox.json"))
     process = subprocess.Popen(
@@ -125,6 +129,8 @@ def web_server(tmp: Path, *args: str, host: str = "127.0.0.1", port: int | None 
         server.wait_for("the start line", lambda: any(START_LINE in line for line in server.output)
                         or process.poll() is not None, timeout=60)
         assert process.poll() is None, f"the server exited: {server.text}"
+        server.port = next(int(m[1]) for line in server.output if (m := LISTENING.search(line)))
+        assert port in (0, server.port), server.text
         yield server
     finally:
         process.send_signal(signal.SIGTERM)

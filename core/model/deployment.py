@@ -26,7 +26,12 @@ JsonObject = dict[str, JsonValue]
 
 
 class DeploymentStatus(StrEnum):
-    """Where a deployment is in its life; the last four are terminal."""
+    """Where a deployment is in its life; the last five are terminal.
+
+    CANCELLED: ended before anything was sent to the cloud for it (no write-ahead intent in its log), e.g. a
+    production deployment rolled back while it waited for approval. It changed nothing, so it is not a change
+    that failed (the reports leave it out of the change failure rate, as fourkeys counts only deployments).
+    """
 
     PENDING = "pending"
     IN_PROGRESS = "in_progress"
@@ -35,6 +40,7 @@ class DeploymentStatus(StrEnum):
     FAILED = "failed"
     ROLLED_BACK = "rolled_back"
     ABORTED = "aborted"
+    CANCELLED = "cancelled"
 
 
 TERMINAL_STATUSES: frozenset[DeploymentStatus] = frozenset(
@@ -43,6 +49,7 @@ TERMINAL_STATUSES: frozenset[DeploymentStatus] = frozenset(
         DeploymentStatus.FAILED,
         DeploymentStatus.ROLLED_BACK,
         DeploymentStatus.ABORTED,
+        DeploymentStatus.CANCELLED,
     }
 )
 

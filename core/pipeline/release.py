@@ -20,6 +20,7 @@ from core.config.secrets import EnvRef, SecretManagerRef, parse_secret_ref
 from core.pipeline.actions import GCP_SECRETS, SETUP_GCLOUD, SETUP_PYTHON, SLACK, TRIVY
 from core.pipeline.install import INSTALL_COMMAND
 from core.pipeline.workflow import (
+    COMMIT_LOOKUP,
     PIPELINE_ENVIRONMENTS,
     PYTHON_VERSION,
     READ,
@@ -105,7 +106,7 @@ if [ -z "$id" ]; then
   exit 0
 fi
 case "$status" in
-  rolled_back|failed|aborted)
+  rolled_back|failed|aborted|cancelled)
     echo "Deployment $id already ended ($status): nothing to roll back."
     exit 0
     ;;
@@ -163,7 +164,7 @@ def deploy_job(env: EnvironmentConfig, needs: list[str]) -> dict[str, Any]:
             {"name": "Install the pinned console", "run": INSTALL_COMMAND},
             gcp_auth(),
             {"id": "deploy", "name": f"opsconsole deploy {env.name}", "run": deploy_script(env),
-             **({"env": secrets} if secrets else {})},
+             "env": {**secrets, **COMMIT_LOOKUP}},
             {"id": "handoff", "name": "Hand off to on-call", "if": "${{ steps.deploy.outputs.waiting == 'true' }}",
              "run": HANDOFF_SCRIPT},
             {"name": "Roll back what this run started", "if": "${{ failure() }}", "run": ROLLBACK_SCRIPT,

@@ -43,9 +43,15 @@ def env_secret_names(env: EnvironmentConfig) -> dict[str, str]:
     return names
 
 
+COMMIT_LOOKUP = {"GITHUB_TOKEN": "${{ github.token }}"}
+"""The deploy step's read-only job token (the job asks only `contents: read`): with GITHUB_SHA, which every step
+has, the console reads the commit's time from the GitHub API for the report's lead time
+(core/providers/commits.py; without it, from the checkout with git)."""
+
+
 def deploy_command(env: EnvironmentConfig) -> str:
     """The headless deploy a job runs: the image by digest (IMAGE is repository@sha256:...), the environment's
-    strategy and mode as configured."""
+    strategy and mode as configured. Both are built from GITHUB_SHA, whose commit time the console records."""
     strategy = env.strategy
     return (f"opsconsole deploy {env.name} --set \"websocket-server=${{IMAGE}}\" --set \"frontend=${{GITHUB_SHA}}\" "
             f"--strategy {strategy.kind} --{mode_of(strategy)} --yes --json")

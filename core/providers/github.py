@@ -1,5 +1,5 @@
 """GitHub deployment environments through PyGithub: read one, create or update it with its required
-reviewers, set its variables and its secrets.
+reviewers, set its variables and its secrets; and a commit's time, for the reports' lead time.
 
 PyGithub does every call, including the libsodium sealed-box encryption of secret values with the
 environment's public key (`Environment.create_secret`), so nothing here writes REST by hand. The token
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -130,6 +131,13 @@ class GitHubAdapter:
         """Encrypt `value` with the environment's public key (PyGithub, libsodium sealed box) and store it."""
         env = self._repository().get_environment(environment)
         self._call(f"setting secret {name} of environment {environment}", env.create_secret, name, value)
+
+    def commit_time(self, sha: str) -> datetime:
+        """When `sha` was committed: its committer date, from "Get a commit" (GET /repos/{owner}/{repo}/commits/
+        {ref}, https://docs.github.com/en/rest/commits/commits#get-a-commit), which needs only read access."""
+        commit = self._call(f"reading commit {sha[:12]} of {self.repo_name}", self._repository().get_commit, sha)
+        moment = commit.commit.committer.date
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
 
     def close(self) -> None:
         self._github.close()

@@ -50,7 +50,7 @@ from core.reports.span import in_span
 
 ROLLBACK_STRATEGY = "rollback"
 TIMELINE_LIMIT = 200
-TERMINAL = ("succeeded", "failed", "rolled_back", "aborted")
+TERMINAL = ("succeeded", "failed", "rolled_back", "aborted", "cancelled")
 
 # The figures are folds over up to 100 000 rows: where a pass is a plain projection or count it is written
 # with C-level map/compress/Counter over these getters rather than a Python loop per row.
@@ -199,12 +199,13 @@ def _time_to_restore(shipped: list[Row], incidents: list[Incident]) -> TimeToRes
 def _outcomes(changes: list[Row], operations: list[Row]) -> Outcomes:
     counts = Counter(map(_STATUS, changes))
     finished = sum(counts[s] for s in TERMINAL)
+    changed = finished - counts["cancelled"]  # a cancelled deployment changed nothing: no rate counts it
 
     def rate(status: str) -> float | None:
-        return counts[status] / finished if finished else None
+        return counts[status] / changed if changed else None
 
     return Outcomes(total=len(changes), succeeded=counts["succeeded"], failed=counts["failed"],
-                    rolled_back=counts["rolled_back"], aborted=counts["aborted"],
+                    rolled_back=counts["rolled_back"], aborted=counts["aborted"], cancelled=counts["cancelled"],
                     unfinished=len(changes) - finished, manual_rollbacks=len(operations),
                     success_rate=rate("succeeded"), failure_rate=rate("failed"), rollback_rate=rate("rolled_back"))
 

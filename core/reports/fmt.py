@@ -50,5 +50,6 @@ def outcome_rows(report: DeploymentReport) -> list[tuple[str, str, str]]:
             ("failed", str(o.failed), percent(o.failure_rate)),
             ("rolled back", str(o.rolled_back), percent(o.rollback_rate)),
             ("aborted", str(o.aborted), ""),
+            ("cancelled before any change", str(o.cancelled), ""),
             ("unfinished", str(o.unfinished), ""),
             ("manual rollbacks", str(o.manual_rollbacks), "")]

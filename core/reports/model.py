@@ -76,7 +76,8 @@ class Dora(_Frozen):
 
 
 class Outcomes(_Frozen):
-    """How change deployments in the range ended; rates are over the finished ones."""
+    """How change deployments in the range ended; rates are over the finished ones that changed something (not the
+    cancelled)."""
 
     total: int
     succeeded: int
@@ -88,6 +89,7 @@ class Outcomes(_Frozen):
     success_rate: float | None
     failure_rate: float | None
     rollback_rate: float | None
+    cancelled: int = 0  # ended before any change (status cancelled): finished, but neither a change nor a failure
 
 
 class RollbackCause(_Frozen):

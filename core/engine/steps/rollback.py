@@ -12,7 +12,10 @@ from core.verify import VerifyTarget, verify_revision
 
 
 def roll_back(ctx: StepContext, deployment: Deployment, rollout: Rollout, cause: str, actor: str) -> Tick:
-    """Traffic back to stable, frontend back to its previous deployment, then verify stable and record why."""
+    """Traffic back to stable, frontend back to its previous deployment, then verify stable and record why.
+    A deployment that never sent anything to the cloud has nothing to roll back: it is cancelled instead."""
+    if not any(event.kind == "intent" for event in ctx.registry.events(deployment.id)):
+        return cancel(ctx, deployment, rollout, cause, actor)
     env = deployment.environment
     cloudrun = ctx.ports.cloudrun(env)
     steps = []
@@ -39,6 +42,17 @@ def roll_back(ctx: StepContext, deployment: Deployment, rollout: Rollout, cause:
     if rollout.stage < len(rollout.plan.stages):
         deployment = ctx.mark_stage(deployment, rollout, StageStatus.FAILED)
     return ctx.end(deployment, rollout, DeploymentStatus.ROLLED_BACK, f"rolled back: {cause}", cause=cause)
+
+
+def cancel(ctx: StepContext, deployment: Deployment, rollout: Rollout, cause: str, actor: str) -> Tick:
+    """End a deployment before any change (every cloud action is written ahead as an intent, and it has none):
+    `cancelled`, which no report counts as a failed change."""
+    rollout.abort = None
+    ctx.record(deployment, "done", "cancel", {"cause": cause}, actor=actor)
+    if rollout.stage < len(rollout.plan.stages):
+        deployment = ctx.mark_stage(deployment, rollout, StageStatus.SKIPPED)
+    return ctx.end(deployment, rollout, DeploymentStatus.CANCELLED, f"cancelled before any change: {cause}",
+                   cause=cause)
 
 
 def verify_stable(ctx: StepContext, env: str, service: str, revision_name_: str | None) -> str:
