@@ -43,6 +43,7 @@ from core.engine import Engine, EngineEvent, EnvironmentBusy, Tick
 from core.errors import OpsError
 from core.health.monitor import HealthMonitor
 from core.model.events import DeploymentFinished, Note, RolledBack
+from core.providers.commits import commit_times  # each version's commit time: git here, or the pipeline's GitHub
 from core.recovery.context import RecoveryPorts
 from core.recovery.incident import IncidentStore
 from widgets.action_panel import ActionRow
@@ -239,12 +240,9 @@ class OpsConsoleApp(App[None]):
         """Each change of health a card shows goes in the log once, a worse one also as a toast."""
         news = self._health_news.of(snapshot)
         if news is not None:
-            note, toast = news
-            self.post_message(self.EngineEventArrived(note))
-            if toast and snapshot.health_now is not None:
-                state = snapshot.health_now.state
-                self.tell(toast, title=f"{snapshot.name} {state.upper()}", severity="error" if state == "down"
-                          else "warning")
+            self.post_message(self.EngineEventArrived(news.note))
+            if news.toast:
+                self.tell(news.toast, title=news.title, severity=news.severity)
 
     def action_toggle_refresh(self) -> None:
         if self._timer is None:
@@ -336,8 +334,9 @@ class OpsConsoleApp(App[None]):
         self.push_screen(WizardScreen(self.engine, self.environments, self.selected), deploy)
 
     def _deploy(self, request: DeployRequest) -> Done:
-        deployment = self.engine.deploy_to_environment(request.environment, request.versions,
-                                                       strategy=request.strategy, mode=request.mode)
+        deployment = self.engine.deploy_to_environment(request.environment, request.versions, strategy=request.strategy,
+                                                       mode=request.mode,
+                                                       commit_times=commit_times(request.versions).times)
         return Done(f"{request.environment}: deployment {deployment.id} started ({request.label}, "
                     f"{len(deployment.stages)} stages)")
 

@@ -5,16 +5,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from textual.notifications import SeverityLevel
+
 from console.snapshot import EnvironmentSnapshot
 from core.model.events import Note
+
+
+@dataclass(frozen=True)
+class News:
+    """The log's note; the toast's text ("" for good news), title and severity."""
+
+    note: Note
+    toast: str
+    title: str
+    severity: SeverityLevel
 
 
 @dataclass
 class HealthNews:
     shown: dict[str, str] = field(default_factory=dict)  # the state each card last showed
 
-    def of(self, snapshot: EnvironmentSnapshot) -> tuple[Note, str] | None:
-        """(the log's note, the toast's text or "" when the change is good news), or None when nothing changed.
+    def of(self, snapshot: EnvironmentSnapshot) -> News | None:
+        """What to say of a change of the card's health, or None when nothing changed.
 
         An environment first seen ok is no news; first seen degraded or down is."""
         health, env = snapshot.health_now, snapshot.name
@@ -31,4 +43,5 @@ class HealthNews:
             if checked.failures:
                 told += f"; not told: {'; '.join(checked.failures)}"
         note = Note("", env, health.observed_at, f"health {before} → {health.state}: {health.reason}{told}")
-        return note, "" if health.state == "ok" else f"{env}: {health.headline}"
+        return News(note, "" if health.state == "ok" else f"{env}: {health.headline}", f"{env} {health.state.upper()}",
+                    "error" if health.state == "down" else "warning")
