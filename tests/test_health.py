@@ -17,6 +17,7 @@ from core.model.health import (
     HealthThresholds,
     ProbeResult,
     RevisionLoad,
+    alarming,
     judge_health,
 )
 from tests.engine_rig import Rig, rig, rig_config
@@ -106,6 +107,7 @@ def test_the_rule_names_the_number_that_crossed() -> None:
     assert slow.reason == "p99 latency 1450 ms is over the limit 1000 ms"
     silent = _judge(revisions=None, provider_errors={"monitoring": "Monitoring did not answer in 5 s"})
     assert silent.state == "degraded" and "monitoring does not answer" in silent.reason
+    assert alarming(slow) and not alarming(silent), "red for a crossed limit, amber for a silent source"
     one_probe = _judge(probes=(PROBES[0], ProbeResult("WebSocket round trip", False, None, "3 of 3 messages lost")))
     assert one_probe.state == "degraded" and "1 of 2 probes fail" in one_probe.reason
     unready = _judge(service_ready=False, service_problem="revision ws-001 serves traffic but is not ready")
@@ -119,7 +121,7 @@ def test_an_idle_service_scaled_to_zero_is_not_down() -> None:
 
 def test_alert_policies_that_fire_degrade_and_policies_that_cannot_be_read_do_not() -> None:
     firing = _judge(firing=("ws staging: 5xx rate above 5 %: 5xx responses is 0.08, > 0.05 since 03:00:00",))
-    assert (firing.state, firing.crossed) == ("degraded", "alert_policies")
+    assert (firing.state, firing.crossed) == ("degraded", "alert_policies") and alarming(firing)
     assert firing.reason.startswith("alert policy ws staging: 5xx rate above 5 %")
     unread = _judge(firing=None, firing_error="Cloud Monitoring refused: permission monitoring.alertPolicies.list")
     assert unread.state == "ok", "an optional source that cannot be read must not page anyone"

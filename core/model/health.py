@@ -181,15 +181,15 @@ def is_change(previous: str | None, health: Health) -> bool:
     return previous != health.state
 
 
-# The numbers whose crossing is what a rollback trigger watches (or worse): a card shows them in red.
-TRIGGER_KEYS = frozenset({"5xx_rate", "p99_latency_ms", "instances", "probes_ok"})
+# What a card shows in red: a number a rollback trigger watches crossed (or worse), or Google's own alert fires.
+TRIGGER_KEYS = frozenset({"5xx_rate", "p99_latency_ms", "instances", "probes_ok", "alert_policies"})
 _RANK = {"ok": 0, "degraded": 1, "down": 2}
 PageAt = Literal["degraded", "down", "never"]
 
 
 def alarming(health: Health) -> bool:
-    """Red on a card: down, or degraded because a number a rollback trigger watches crossed its limit (a source
-    that does not answer is degraded too, but says so in amber: nobody's users are known to suffer)."""
+    """Red on a card: down, or degraded because a number a rollback trigger watches crossed its limit or an alert
+    policy fires (a source that does not answer is degraded too, but amber: nobody's users are known to suffer)."""
     return health.state == "down" or (health.state == "degraded" and health.crossed in TRIGGER_KEYS)
 
 
