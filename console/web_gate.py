@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from console.web_iap import ASSERTION_HEADER, IapVerifier, NotVerified
+from console.web_listen import is_own_address
 from console.web_options import WebOptions
 
 TOKEN_PARAMETER = "token"
@@ -42,10 +43,11 @@ class Origin:
 
 
 def origins(options: WebOptions) -> tuple[Origin, ...]:
-    """The addresses the console's page may be served from: the public URL, and on loopback its other names."""
+    """The addresses the console's page may be served from by name: the public URL, and on loopback or a
+    wildcard its loopback names (on a wildcard, Gate also takes any address literal this machine has)."""
     public = _origin(options.public_url)
     assert public is not None  # checked by web_options
-    if not options.loopback:
+    if not (options.loopback or options.any_address):
         return (public,)
     aliases = tuple(Origin("http", name, options.port) for name in LOOPBACK_NAMES)
     return (public, *[alias for alias in aliases if alias != public])
@@ -134,22 +136,41 @@ class Gate:
         self.origins = origins(options)
         self.authenticator = authenticator
         self._read_only = options.sessions_read_only
+        self._port = options.port
+        self._any_address = options.any_address
+
+    def ours(self, origin: Origin | None) -> bool:
+        """Whether a page at `origin` is this console's. On a wildcard with no --public-url that includes plain
+        http on our port at any IP address this machine has: a DNS-rebinding page arrives under its own host
+        name, never under one of our address literals, so names other than ours stay refused (mitmproxy guards
+        its web UI the same way, Host = localhost or an IP: https://github.com/mitmproxy/mitmproxy/pull/3243)."""
+        if origin is None:
+            return False
+        if origin in self.origins:
+            return True
+        return (self._any_address and origin.scheme == "http" and origin.port == self._port
+                and is_own_address(origin.host))
 
     def served_as(self, request: web.Request) -> Origin:
         """The address the request was sent to (its Host header), which must be ours: a DNS-rebinding page sends
-        its own host name and is refused."""
+        its own host name and is refused. Every URL in the page is built from the answer, never from --host."""
         host = request.headers.get("Host", "")
         for origin in self.origins:
             if _host_matches(host, origin):
                 return origin
-        raise Refused(f"Host {host!r} is not this console's address ({self.origins[0]})")
+        candidate = _origin(f"http://{host}") if host else None
+        if self.ours(candidate):
+            assert candidate is not None
+            return candidate
+        also = " or another IP address of this machine" if self._any_address else ""
+        raise Refused(f"Host {host!r} is not this console's address ({self.origins[0]}{also})")
 
     def check_origin(self, request: web.Request) -> None:
         """A socket must be opened by our own page: browsers always send Origin, and a cross-site page's is its own."""
         given = request.headers.get("Origin")
         if given is None:
             raise Refused("no Origin header: the console's socket is opened by its own page only")
-        if _origin(given) not in self.origins:
+        if not self.ours(_origin(given)):
             raise Refused(f"Origin {given!r} is not this console's page ({self.origins[0]})")
 
     async def admit(self, request: web.Request, *, socket: bool) -> Identity:

@@ -11,6 +11,8 @@ IPv6 socket does not also claim the IPv4 address (https://docs.python.org/3/libr
 from __future__ import annotations
 
 import errno
+import functools
+import ipaddress
 import socket
 
 
@@ -55,3 +57,38 @@ def _bind_problem(host: str, port: int, error: OSError) -> str:
     if error.errno == errno.EACCES:
         return f"not allowed to listen on port {port} (ports below 1024 need privileges): choose another --port"
     return f"cannot listen on {host}:{port}: {error.strerror or error}"
+
+
+# A documentation address (RFC 5737 / RFC 3849): connecting a UDP socket to it only asks the kernel which route,
+# and so which local address, it would take; no packet is sent.
+_ROUTE_PROBES = {socket.AF_INET: "198.51.100.1", socket.AF_INET6: "2001:db8::1"}
+
+
+def default_address(host: str) -> str:
+    """The address other machines most likely reach a wildcard listener at: the one this machine's default route
+    leaves from; the loopback address when there is no route (then no other machine reaches it anyway)."""
+    family = socket.AF_INET6 if host == "::" else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect((_ROUTE_PROBES[family], 9))
+            address = str(probe.getsockname()[0])
+        except OSError:
+            address = "::1" if family == socket.AF_INET6 else "127.0.0.1"
+    return f"[{address}]" if ":" in address else address
+
+
+@functools.lru_cache(maxsize=64)
+def is_own_address(host: str) -> bool:
+    """Whether `host` is an IP address literal of one of this machine's interfaces (brackets allowed for IPv6):
+    binding to an address the machine does not have fails with EADDRNOTAVAIL. Cached: Host headers repeat."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False  # a name, not an address
+    family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((str(address), 0))
+        except OSError:
+            return False
+    return True

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import NoReturn
 from urllib.parse import urlsplit
 
+from console.web_listen import default_address
+
 # Where Identity-Aware Proxy publishes the public keys that sign x-goog-iap-jwt-assertion (PEM, by key id):
 # https://cloud.google.com/iap/docs/signed-headers-howto ("Verifying the JWT header").
 IAP_KEYS_URL = "https://www.gstatic.com/iap/verify/public_key"
@@ -45,6 +47,12 @@ class WebOptions:
             return self
         public_url = self.public_url if self.public_url_given else _public_url(None, self.host, port)
         return replace(self, port=port, public_url=public_url)
+
+    @property
+    def any_address(self) -> bool:
+        """Listening on every interface with no --public-url: a browser may come by any address this machine has
+        (each page then names the address it was loaded from), not by a name, which a rebinding page could be."""
+        return self.host in WILDCARD_HOSTS and not self.public_url_given
 
     @property
     def loopback(self) -> bool:
@@ -83,8 +91,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="localhost", help="address to listen on (default localhost: this machine only)")
     p.add_argument("--port", type=int, default=8000,
                    help="port to listen on (default 8000; 0 takes a free one, which the printed address shows)")
-    p.add_argument("--public-url", help="the address browsers use, e.g. https://console.example.com (needed with a "
-                                        "wildcard --host; default http://HOST:PORT)")
+    p.add_argument("--public-url", help="the one address browsers use, e.g. https://console.example.com behind a "
+                                        "proxy (default http://HOST:PORT; on --host 0.0.0.0 any address of this "
+                                        "machine, printed as the default route's)")
     p.add_argument("--allow-remote", action="store_true",
                    help="allow a --host that other machines can reach; their sessions are read-only")
     p.add_argument("--allow-changes", action="store_true",
@@ -139,10 +148,9 @@ def parse(argv: list[str] | None = None) -> WebOptions:
 
 def _public_url(given: str | None, host: str, port: int) -> str:
     if given is None:
-        if host in WILDCARD_HOSTS:
-            raise BadOption(f"--host {host!r} listens on every address, so the console cannot tell which one "
-                            f"browsers use: give it with --public-url (e.g. https://console.example.com)")
-        shown = f"[{host}]" if ":" in host else host
+        # On a wildcard the printed address is the one the default route leaves from, never 0.0.0.0, which no
+        # browser elsewhere can load; the page itself names whichever address it was loaded from.
+        shown = default_address(host) if host in WILDCARD_HOSTS else f"[{host}]" if ":" in host else host
         return f"http://{shown}" + ("" if port == 80 else f":{port}")
     parts = urlsplit(given)
     try:

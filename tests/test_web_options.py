@@ -49,7 +49,6 @@ def test_any_address_but_loopback_needs_allow_remote(host: str, capsys: pytest.C
     (["--iap-audience", "/projects/1/global/backendServices/2", "--operator", "bob"], "--operator"),
     (["--iap-audience", "my-app"], "--iap-audience"),
     (["--iap-keys-url", "http://127.0.0.1:1/keys"], "--iap-keys-url"),
-    (["--host", "0.0.0.0", "--allow-remote"], "--public-url"),
     (["--host", "0.0.0.0", "--allow-remote", "--public-url", "ftp://console.example.com"], "--public-url"),
     (["--host", "0.0.0.0", "--allow-remote", "--public-url", "https://console.example.com/ops"], "--public-url"),
     (["--operator", ""], "--operator"),
