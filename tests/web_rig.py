@@ -25,6 +25,16 @@ ROOT = Path(__file__).resolve().parent.parent
 START_LINE = "opsconsole in a browser"
 
 
+def machine_address() -> str | None:
+    """This machine's first non-loopback IPv4 address (`hostname -I`), as another machine would reach it; None on a
+    machine with no network. Traffic to it never leaves the machine: the kernel delivers it locally."""
+    try:
+        listed = subprocess.run(["hostname", "-I"], capture_output=True, text=True, timeout=10).stdout.split()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return next((address for address in listed if "." in address and not address.startswith("127.")), None)
+
+
 def free_port() -> int:
     """A port free now, for what must be named before the server starts (another process may take it before)."""
     with socket.socket() as probe:
