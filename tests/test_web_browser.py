@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from PIL import Image
+from playwright.sync_api import Page, Route, sync_playwright
 
-from tests.web_rig import web_server
+from tests.web_rig import machine_address, web_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -80,6 +82,76 @@ def test_a_tab_past_the_session_cap_says_why_it_has_no_console(tmp_path: Path) -
         finally:
             browser.close()
         assert len(server.started_sessions()) == 1
+
+
+def test_a_browser_on_another_machine_loads_the_console_and_fetches_nothing_from_elsewhere(tmp_path: Path) -> None:
+    # Bound to every interface and loaded by the machine's own network address, as a colleague's browser would;
+    # the browser may reach that address alone, so a font or script from anywhere else would show up here.
+    address = machine_address()
+    if address is None:
+        pytest.skip("needs a non-loopback address (hostname -I)")
+    with web_server(tmp_path, "--allow-remote", "--operator", "alice", host="0.0.0.0") as server, \
+            sync_playwright() as playwright:
+        url = server.start_line.rsplit(" ", 1)[1]
+        ours = f"{address}:{server.port}"
+        assert urlsplit(url).netloc == ours
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=ARGS,
+            viewport={"width": 1400, "height": 900})
+        served: list[str] = []
+        elsewhere: list[str] = []
+
+        def only_ours(route: Route) -> None:
+            request_url = route.request.url
+            if urlsplit(request_url).netloc == ours:
+                served.append(urlsplit(request_url).path)
+                route.continue_()
+            else:
+                elsewhere.append(request_url)
+                route.abort()
+
+        browser.route("**/*", only_ours)
+        try:
+            page = browser.pages[0] if browser.pages else browser.new_page()
+            sockets: list[str] = []
+            drawn: list[str] = []
+            page.on("websocket", lambda ws: (
+                sockets.append(ws.url),
+                ws.on("framereceived", lambda payload: drawn.append(
+                    payload.decode(errors="replace") if isinstance(payload, bytes) else payload)),
+            ))
+            page.goto(url)
+            page.wait_for_selector("body.-first-byte", timeout=120_000)
+            wait_until(page, lambda: "probes ok" in plain("".join(drawn)), "the console's first refresh")
+            assert page.title() == "opsconsole · alice (read-only)"  # a remote session watches
+            assert sockets == [f"ws://{ours}/ws?width=" + sockets[0].split("?width=", 1)[1]]
+            screen = plain("".join(drawn))
+            assert all(name in screen for name in ("dev", "staging", "production")), screen[-2000:]
+            assert page.evaluate("document.fonts.check('16px \"Roboto Mono\"')")
+            assert "/static/fonts/RobotoMono-VariableFont_wght.ttf" in served
+
+            shot = tmp_path / "remote.png"
+            page.screenshot(path=str(shot))
+            assert_drawn(shot)
+
+            before = len(drawn)
+            page.keyboard.press("?")
+            wait_until(page, lambda: "side by side" in plain("".join(drawn[before:])), "the help screen")
+        finally:
+            browser.close()
+        assert elsewhere == []
+        assert served[0] == "/" and {"/static/js/textual.js", "/static/css/xterm.css"} <= set(served)
+
+
+def assert_drawn(png: Path) -> None:
+    """A screenshot with a console in it: many colours (text, borders, cards), not one flat background."""
+    with Image.open(png) as image:
+        pixels = image.convert("RGB")
+        colours = pixels.getcolors(maxcolors=1 << 20) or []
+        background = max(colours)[0] if colours else 0
+        total = pixels.width * pixels.height
+    assert len(colours) > 50, f"{png} has {len(colours)} colours: blank?"
+    assert background < 0.95 * total, f"{png} is {background / total:.0%} one colour: blank?"
 
 
 def plain(ansi: str) -> str:
