@@ -18,6 +18,7 @@ Idle CPU: the console's user+system CPU over 30 s with every environment healthy
 (three environments observed every 10 s: probes and a Monitoring query each), as a share of one core.
 
     python bench/health.py [--runs 5] [--faults instances-zero,canary-5xx] [--peer]
+    python bench/health.py --runs 3 --idle-intervals 3600,30,10   # idle CPU by health interval
 """
 
 from __future__ import annotations
@@ -78,7 +79,9 @@ def _peer_policy(cloud: SandboxCloud, project: str) -> None:
     channels.transport.close()
 
 
-def one_run(fault: str, peer: bool, idle: bool) -> dict[str, float]:
+def one_run(fault: str, peer: bool, idle: bool, interval_s: float | None = None) -> dict[str, float]:
+    """One console, one fault (none: "" measures idle CPU only); `interval_s` overrides every environment's
+    health interval (as a person would, with OPSCONSOLE_ENVIRONMENTS__ENV__HEALTH__INTERVAL_S)."""
     config = default_config()
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
@@ -96,6 +99,9 @@ def one_run(fault: str, peer: bool, idle: bool) -> dict[str, float]:
                        OPSCONSOLE_TEAMS__OPERATIONS=f'["{OPERATOR}"]', OPSCONSOLE_REGISTRY=str(home / "registry.json"),
                        OPSCONSOLE_SANDBOX=str(state_file), XDG_CONFIG_HOME=str(home / "config"),
                        XDG_DATA_HOME=str(home / "data"))
+            if interval_s is not None:
+                env.update({f"OPSCONSOLE_ENVIRONMENTS__{name.upper()}__HEALTH__INTERVAL_S": str(interval_s)
+                            for name in config.environments})
             terminal = Terminal([sys.executable, "-m", "console"], cwd=home, env=env, size=SIZE)
             terminal.wait_for(all_ok, limit_s=180)
             out: dict[str, float] = {}
@@ -104,6 +110,8 @@ def one_run(fault: str, peer: bool, idle: bool) -> dict[str, float]:
                 while time.perf_counter() - wall < IDLE_S:
                     terminal.read(0.2)
                 out["idle CPU"] = 100.0 * (terminal.cpu_seconds() - cpu) / (time.perf_counter() - wall)
+            if not fault:
+                return out
             settle = time.perf_counter() + random.uniform(0, config.environment("production").health.interval_s)
             while time.perf_counter() < settle:
                 terminal.read(0.05)
@@ -151,7 +159,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--faults", default="instances-zero,canary-5xx")
     parser.add_argument("--peer", action="store_true", help="also wait for Cloud Monitoring's own policy to fire")
+    parser.add_argument("--idle-intervals", default="",
+                        help="only idle CPU, for each health interval given (seconds, comma-separated; 3600: off)")
     args = parser.parse_args()
+    if args.idle_intervals:
+        print("| health interval | idle CPU, median of runs (% of a core) | runs |\n|---:|---:|---:|")
+        for interval in args.idle_intervals.split(","):
+            cpu = [one_run("", False, idle=True, interval_s=float(interval))["idle CPU"] for _ in range(args.runs)]
+            print(f"| {interval} s | {statistics.median(cpu):.1f} % (min {min(cpu):.1f}, max {max(cpu):.1f}) | "
+                  f"{len(cpu)} |", flush=True)
+        return
     idle: list[float] = []
     for fault in args.faults.split(","):
         runs = []

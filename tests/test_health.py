@@ -126,3 +126,12 @@ def test_alert_policies_that_fire_degrade_and_policies_that_cannot_be_read_do_no
     unread = _judge(firing=None, firing_error="Cloud Monitoring refused: permission monitoring.alertPolicies.list")
     assert unread.state == "ok", "an optional source that cannot be read must not page anyone"
     assert unread.notes["alert policies"].startswith("not read: Cloud Monitoring refused")
+
+
+def test_a_clear_breach_in_the_newest_minute_degrades_before_the_window_crosses() -> None:
+    window = (RevisionLoad("ws-001", 6000, 150, 180.0, 2, 300),)  # 2.5 % over five minutes: under the limit
+    fault = _judge(revisions=window, recent=(RevisionLoad("ws-001", 1200, 96, 180.0, 2, 60),))  # 8 % this minute
+    assert (fault.state, fault.crossed) == ("degraded", "5xx_rate") and alarming(fault)
+    assert fault.reason == "5xx rate 8 % in the last 60 s is over the limit 5 % (96 of 1200 requests)"
+    unlucky = _judge(revisions=window, recent=(RevisionLoad("ws-001", 100, 7, 180.0, 2, 60),))  # 7 %, 100 requests
+    assert unlucky.state == "ok", "a few unlucky requests in one minute page nobody"

@@ -62,10 +62,14 @@ def observe_health(env: EnvironmentConfig, cloudrun: CloudRunProvider, metrics: 
                   _probe("WebSocket round trip", check_websocket(ctx), "rtt_p99_ms"))
     end = now()
     revisions: tuple[RevisionLoad, ...] | None = None
+    recent: tuple[RevisionLoad, ...] | None = None
     try:
         found = metrics.revision_metrics(service, end - timedelta(seconds=limits.window_s), end)
         revisions = tuple(RevisionLoad(name, m.total, m.errors_5xx, m.p99_ms, m.instances, limits.window_s)
                           for name, m in found.items() if not serving or name in serving)
+        newest = metrics.revision_metrics(service, end - timedelta(seconds=limits.recent_s), end)
+        recent = tuple(RevisionLoad(name, m.total, m.errors_5xx, m.p99_ms, m.instances, limits.recent_s)
+                       for name, m in newest.items() if not serving or name in serving)
     except OpsError as exc:
         errors["monitoring"] = str(exc)
     firing: tuple[str, ...] | None = None
@@ -75,5 +79,6 @@ def observe_health(env: EnvironmentConfig, cloudrun: CloudRunProvider, metrics: 
             firing = tuple(f.describe() for f in alerts.firing(service, env.name))
         except OpsError as exc:  # e.g. no monitoring.alertPolicies.list permission: health is judged without them
             unread = str(exc)
-    observations = HealthObservations(env.name, end, probes, revisions, ready, problem, errors, firing, unread)
+    observations = HealthObservations(env.name, end, probes, revisions, ready, problem, errors, firing, unread,
+                                      recent)
     return judge_health(observations, limits)

@@ -23,6 +23,8 @@ class HealthThresholds:
     max_p99_latency_ms: float
     window_s: int = 300
     probe_timeout_s: float = 2.0
+    recent_s: int = 60  # the newest minute, judged too: a clear breach there need not wait for the whole window
+    recent_confidence: float = 0.999  # ... only when the rate's lower bound at this confidence is past the limit
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class HealthObservations:
     provider_errors: Mapping[str, str] = field(default_factory=dict)
     firing: tuple[str, ...] | None = None  # each firing alert policy, described; None when not read
     firing_error: str = ""  # why they were not read: a note, never a verdict (an optional source must not page)
+    recent: tuple[RevisionLoad, ...] | None = None  # the same revisions over the newest `recent_s` only
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,9 @@ def judge_health(obs: HealthObservations, limits: HealthThresholds) -> Health:
     if obs.service_ready is False:
         return verdict("down", f"Cloud Run says the service is not ready: {obs.service_problem or 'no reason given'}")
     # Degraded: a rollback trigger would fire, a probe fails, or a source of evidence is missing.
+    breach = _recent_breach(obs.recent or (), limits)
+    if breach:
+        return verdict("degraded", breach, "5xx_rate")
     if rate is not None and rate > limits.max_5xx_rate:
         return verdict("degraded", f"5xx rate {_pct(rate)} is over the limit {_pct(limits.max_5xx_rate)} "
                                    f"({errors} of {requests} requests)", "5xx_rate")
@@ -174,6 +180,23 @@ def judge_health(obs: HealthObservations, limits: HealthThresholds) -> Health:
     if p99 is not None:
         said.append(f"p99 {p99:.0f} ms (limit {limits.max_p99_latency_ms:.0f} ms)")
     return verdict("ok", ", ".join(said))
+
+
+def _recent_breach(recent: Iterable[RevisionLoad], limits: HealthThresholds) -> str:
+    """The newest minute's 5xx rate when it is past the limit beyond doubt (its exact lower bound at
+    `recent_confidence` above the limit: a few unlucky requests never page anyone), else "".
+
+    The whole window dilutes a fault that began a minute ago (8 % of 5xx for one minute of five reads 1.6 %), so
+    a fault would wait minutes to cross on it; the newest minute alone crosses as soon as it is clear."""
+    from core.analysis.stats import clopper_pearson  # here: core.analysis reads the configuration, which reads us
+
+    loads = list(recent)
+    requests = sum(r.requests for r in loads)
+    errors = sum(r.errors_5xx for r in loads)
+    if not requests or clopper_pearson(errors, requests, limits.recent_confidence)[0] <= limits.max_5xx_rate:
+        return ""
+    return (f"5xx rate {_pct(errors / requests)} in the last {limits.recent_s} s is over the limit "
+            f"{_pct(limits.max_5xx_rate)} ({errors} of {requests} requests)")
 
 
 def is_change(previous: str | None, health: Health) -> bool:
