@@ -1,4 +1,4 @@
-"""Headless guided recovery: `opsconsole recover ENV` and `opsconsole incident list|show|postmortem|root-cause`.
+"""Headless guided recovery: `opsconsole recover ENV` and `opsconsole incident list|show|postmortem|root-cause|resolve|abort`.
 
 `recover` runs the same core functions as the recovery screen: evidence, classification, plan, each step
 after a confirmation (a prompt, or --yes when not at a terminal), validation. An environment with an
@@ -122,7 +122,7 @@ def recover(session: Session, environment: str, dry_run: bool, yes: bool, as_jso
 
 @click.group(epilog=EXIT_CODES)
 def incident() -> None:
-    """Incidents recorded by guided recovery: list, show, postmortem, root cause."""
+    """Incidents recorded by guided recovery: list, show, postmortem, root cause, resolve, abort."""
 
 
 @incident.command("list")
@@ -204,16 +204,20 @@ def incident_root_cause(session: Session, incident_id: str, text: str) -> None:
 @click.argument("reason")
 @click.pass_obj
 def incident_abort(session: Session, incident_id: str, reason: str) -> None:
-    """Stop guided recovery of an open incident (handled by hand from here); its alert stays open."""
-    if not reason.strip():
-        raise BadInput("say why the guided recovery is abandoned: the reason goes on the timeline")
-    from core.recovery import IncidentStore
+    """Stop guided recovery of an open incident (handled by hand from here); its page is resolved, Slack told why."""
+    from core.recovery import IncidentStore, end_incident
 
-    found = IncidentStore(session.registry).get(incident_id)
-    session.gate.check(str(found.record.get("environment")), "record incidents")
-    if found.record.get("status") != "open":
-        raise BadInput(f"incident {incident_id} is {found.record.get('status')}; only an open one can be aborted")
-    found.update(status="aborted")
-    found.add("aborted", reason.strip(), at=session.wiring.now(), actor=session.operator)
+    end_incident(session.engine, IncidentStore(session.registry), incident_id, "aborted", reason)
     click.echo(f"incident {incident_id} aborted; `opsconsole recover` will open a new one")
 
+
+@incident.command("resolve")
+@click.argument("incident_id")
+@click.argument("reason")
+@click.pass_obj
+def incident_resolve(session: Session, incident_id: str, reason: str) -> None:
+    """Mark an open incident resolved by hand (you saw it recover); its page is resolved, Slack told why."""
+    from core.recovery import IncidentStore, end_incident
+
+    found = end_incident(session.engine, IncidentStore(session.registry), incident_id, "resolved", reason)
+    click.echo(f"incident {incident_id} resolved after {found.record['time_to_restore_s']:.0f} s")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from core.recovery import begin_incident, finish_recovery, run_recovery
 from core.recovery.incident import TABLE
-from core.recovery.notify import dedup_key
+from core.model.paging import incident_dedup_key as dedup_key
 from tests.recovery_rig import RecoveryRig, recovery_rig, ship_bad_revision
 
 PROJECT = "ai-agent-network-prod"
