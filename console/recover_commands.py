@@ -1,4 +1,5 @@
-"""Headless guided recovery: `opsconsole recover ENV` and `opsconsole incident list|show|postmortem|root-cause|resolve|abort`.
+"""Headless guided recovery: `opsconsole recover ENV` and `opsconsole incident list|show|postmortem|root-cause|
+resolve|abort`.
 
 `recover` runs the same core functions as the recovery screen: evidence, classification, plan, each step
 after a confirmation (a prompt, or --yes when not at a terminal), validation. An environment with an

@@ -51,6 +51,12 @@ def _statuses(screen: RecoveryScreen) -> list[str]:
 
 
 async def _opened(pilot: Pilot, screen: RecoveryScreen) -> None:
+    """Assessed, then opened with o and confirmed with y (the confirmation names what is paged)."""
+    await until(pilot, lambda: screen.assessment is not None and not screen.busy, "the environment is assessed")
+    await pilot.press("o")
+    await until(pilot, lambda: screen.question is not None, "opening asks first")
+    assert "PagerDuty: page at severity" in screen.question  # type: ignore[operator]
+    await pilot.press("y")
     await until(pilot, lambda: screen.context.incident is not None and not screen.busy
                 and screen.query_one("#recovery-plan", DataTable).row_count > 0, "the incident opens")
     await until(pilot, lambda: "live health: 0/6" in _text(screen, "#recovery-health"), "live health is measured")

@@ -24,21 +24,32 @@ def opening(engine: Engine, environment: str, severity: str, summary: str, incid
                         incident_dedup_key(incident_id), severity, quiet_severity="warning")
 
 
+def ending(engine: Engine, incident: Incident, how: Literal["resolved", "aborted"], reason: str = "") -> Announcement:
+    """What resolving or aborting `incident` sends: PagerDuty resolves the page it raised (if it raised one), Slack
+    is told how it ended; `reason` is the operator's (none: it was validated as recovered)."""
+    record = incident.record
+    env = str(record["environment"])
+    if how == "aborted":
+        text = f"{env}: incident {incident.id} aborted by {engine.operator} (handled by hand): {reason}"
+    elif reason:
+        text = f"{env}: incident {incident.id} resolved by {engine.operator}: {reason}"
+    else:
+        text = f"{env} recovered: incident {incident.id} resolved in {record.get('time_to_restore_s') or 0:.0f} s"
+    key = incident_dedup_key(incident.id)
+    return resolution(env, text, key) if record.get("paged") else Announcement(env, text, key, "none", "info")
+
+
 def _said(engine: Engine, incident: Incident, what: What) -> Announcement:
     record = incident.record
     env = str(record["environment"])
-    key = incident_dedup_key(incident.id)
     if what == "trigger":
         return opening(engine, env, str(record["severity"]), str(record.get("summary", "")), incident.id)
     if what == "update":
-        return Announcement(env, f"incident {incident.id}: {record.get('last_update', '')}", key, "none", "warning")
-    ended = (f"{env} recovered: incident {incident.id} resolved in {record.get('time_to_restore_s') or 0:.0f} s"
-             if what == "resolve" else
-             f"{env}: incident {incident.id} aborted by {engine.operator} (handled by hand): "
-             f"{record.get('abort_reason', '')}")
-    if record.get("paged"):
-        return resolution(env, ended, key)
-    return Announcement(env, ended, key, "none", "info")
+        return Announcement(env, f"incident {incident.id}: {record.get('last_update', '')}",
+                            incident_dedup_key(incident.id), "none", "warning")
+    if what == "abort":
+        return ending(engine, incident, "aborted", str(record.get("abort_reason", "")))
+    return ending(engine, incident, "resolved", str(record.get("resolution", "")))
 
 
 def announce(engine: Engine, incident: Incident, what: What) -> Announcement | None:
