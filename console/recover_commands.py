@@ -31,9 +31,9 @@ Exit codes:
 
 
 def _entry_line(entry: dict[str, Any]) -> str:
-    step = f" [{entry['step']}]" if entry.get("step") else ""
-    error = f": {entry['error']}" if entry.get("error") else ""
-    return f"{entry['at'][11:19]} {entry['kind']:<9}{step} {entry['summary']}{error}"
+    from core.recovery.incident import timeline_line
+
+    return timeline_line(entry)
 
 
 def _printer(as_json: bool) -> Any:

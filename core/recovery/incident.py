@@ -24,6 +24,13 @@ def iso(moment: datetime) -> str:
     return moment.isoformat()
 
 
+def timeline_line(entry: dict[str, Any]) -> str:
+    """One timeline entry as `opsconsole incident show` and the console's incident screen print it."""
+    step = f" [{entry['step']}]" if entry.get("step") else ""
+    error = f": {entry['error']}" if entry.get("error") else ""
+    return f"{str(entry['at'])[11:19]} {entry['kind']:<9}{step} {entry['summary']}{error}"
+
+
 class Incident:
     """One incident's record; `add` appends a timeline entry and saves the record at once."""
 
