@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -80,6 +80,11 @@ class IncidentsScreen(Screen[None]):
     def action_show(self) -> None:
         if (chosen := self._chosen()) is not None:
             self.app.push_screen(IncidentScreen(self.registry, chosen))
+
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on the table (the table takes the key before the screen's binding)."""
+        self.app.push_screen(IncidentScreen(self.registry, str(event.row_key.value)))
 
     def action_postmortem(self) -> None:
         if (chosen := self._chosen()) is not None:

@@ -157,6 +157,9 @@ class RecoveryScreen(Screen[None]):
         incident = self.context.incident
         if self.busy or self.question is not None or incident is None or incident.record.get("status") != "open":
             return
+        if incident.record.get("dry_run"):
+            self._show_error("this dry run recorded nothing and paged nobody: there is no incident to end")
+            return
         verb = "Resolve" if how == "resolved" else "Abort"
         said = "; ".join(ending(self.context.engine, incident, how, "(your reason)").describe())
 
