@@ -19,6 +19,7 @@ from core.errors import BadInput, OperationFailed
 
 if TYPE_CHECKING:
     from console.session import Session
+    from core.recovery.closing import Ending
 
 # core.recovery (and through it the engine and providers) is imported inside the commands, so that
 # `opsconsole --help` lists them without loading it.
@@ -206,9 +207,7 @@ def incident_root_cause(session: Session, incident_id: str, text: str) -> None:
 @click.pass_obj
 def incident_abort(session: Session, incident_id: str, reason: str) -> None:
     """Stop guided recovery of an open incident (handled by hand from here); its page is resolved, Slack told why."""
-    from core.recovery import IncidentStore, end_incident
-
-    end_incident(session.engine, IncidentStore(session.registry), incident_id, "aborted", reason)
+    end_incident_from_cli(session, incident_id, "aborted", reason)
     click.echo(f"incident {incident_id} aborted; `opsconsole recover` will open a new one")
 
 
@@ -218,7 +217,15 @@ def incident_abort(session: Session, incident_id: str, reason: str) -> None:
 @click.pass_obj
 def incident_resolve(session: Session, incident_id: str, reason: str) -> None:
     """Mark an open incident resolved by hand (you saw it recover); its page is resolved, Slack told why."""
+    found = end_incident_from_cli(session, incident_id, "resolved", reason)
+    click.echo(f"incident {incident_id} resolved after {found.record['time_to_restore_s']:.0f} s")
+
+
+def end_incident_from_cli(session: Session, incident_id: str, how: Ending, reason: str) -> Any:
+    """core.recovery.end_incident, after the gate is asked on the record's environment: a refused operator or a
+    read-only console is told so before the providers (and the sandbox) are started."""
     from core.recovery import IncidentStore, end_incident
 
-    found = end_incident(session.engine, IncidentStore(session.registry), incident_id, "resolved", reason)
-    click.echo(f"incident {incident_id} resolved after {found.record['time_to_restore_s']:.0f} s")
+    store = IncidentStore(session.registry)
+    session.gate.check(str(store.get(incident_id).record.get("environment")), "record incidents")
+    return end_incident(session.engine, store, incident_id, how, reason)
