@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.config import ConsoleConfig
 from core.engine import approve
 from core.engine.rollback import rollback_deployment
 from core.model.paging import deployment_dedup_key
@@ -72,3 +73,24 @@ def test_a_production_deployment_waiting_for_approval_tells_slack_who_may_approv
         assert f"deployment {deployment.id}" in waiting[0] and "who may approve: alice, bob" in waiting[0]
         assert "opsconsole approve production" in waiting[0]
         assert _paged(r) == []
+
+
+def test_a_page_left_open_by_a_failed_deployment_is_resolved_by_the_next_release_that_succeeds(tmp_path: Path) -> None:
+    data = rig_config().model_dump()
+    data["environments"]["dev"]["notifications"]["deployment_failed"] = "error"  # this team pages for it
+    with rig(tmp_path, scenario="never-ready", config=ConsoleConfig.model_validate(data)) as r:
+        failed = r.engine.deploy_to_environment("dev", {"websocket-server": IMAGE})
+        r.drive(failed.id)
+        assert r.deployment(failed.id).status == DeploymentStatus.FAILED
+        key = deployment_dedup_key(failed.id)
+        assert _paged(r) == [("trigger", key)] and r.cloud.sinks.alert_status(key) == "triggered"
+        r.cloud.set_scenario("healthy")
+        fixed = r.engine.deploy_to_environment("dev", {"websocket-server": IMAGE.replace("v2.0.0", "v2.0.1")})
+        r.drive(fixed.id)
+        assert r.deployment(fixed.id).status == DeploymentStatus.SUCCEEDED
+        assert _paged(r) == [("trigger", key), ("resolve", key)]
+        assert any(f"deployment {fixed.id} succeeded; the page deployment {failed.id} raised is resolved" in text
+                   for text in _slack(r))
+        again = r.engine.deploy_to_environment("dev", {"websocket-server": IMAGE.replace("v2.0.0", "v2.0.2")})
+        r.drive(again.id)
+        assert _paged(r) == [("trigger", key), ("resolve", key)], "a resolved page is not resolved again"

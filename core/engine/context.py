@@ -162,6 +162,9 @@ class StepContext:
     def announce(self, deployment: Deployment, said: Announcement) -> None:
         """Send `said` on every channel; a channel that fails is a note on the deployment, never fatal."""
         failures = self.ports.notify(said.notice({"deployment": deployment.id, "environment": deployment.environment}))
+        if said.pagerduty != "none":  # the page's lifecycle on the deployment's log (core/engine/pages.py reads it)
+            self.registry.append_event(deployment.id, "note", "paged" if said.pagerduty == "page" else "page resolved",
+                                       actor=self.operator, at=self.ports.now(), detail={"dedup_key": said.dedup_key})
         for failure in failures:
             self.registry.append_event(deployment.id, "note", "notification failed", actor=self.operator,
                                        at=self.ports.now(), detail={"error": failure})
