@@ -356,7 +356,8 @@ class OpsConsoleApp(App[None]):
         self.push_screen(HistoryScreen(self.engine.registry, self.environments, self.engine.ports.now))
 
     def action_recover(self) -> None:
-        """Guided recovery of the selected environment; a read-only console walks it as a dry run."""
+        """Guided recovery of the selected environment: it assesses first and pages only when confirmed; a read-only
+        console walks it as a dry run (core.recovery records and sends nothing then, whatever is passed here)."""
         if self._refused(BY_ID["recover"], self.selected) or self.recovery_ports is None:
             return
         self.push_screen(RecoveryScreen(self.engine, self.selected, self.recovery_ports(),
