@@ -4,8 +4,9 @@ Every event is posted to Slack. Whether it also pages (a PagerDuty alert someone
 environment's `[environments.X.notifications]` rule (core/config/notifications.py): an incident pages when its
 severity is at least `incident_pages_from`; each other event pages at the PagerDuty severity its key names, or
 never. Every page carries a dedup key, and whoever ends the situation resolves the page under that same key
-(PagerDuty Events API v2: a `resolve` with the trigger's `dedup_key` closes the alert —
-developer.pagerduty.com/docs/events-api-v2/trigger-events and .../resolve-events).
+(PagerDuty Events API v2: an alert event is followed by `acknowledge` or `resolve` events for the same alert,
+correlated by `dedup_key`; change events never notify anyone — github.com/PagerDuty/developer-docs,
+docs/events-API-v2/01-Overview.md, "Event Types").
 """
 
 from __future__ import annotations
