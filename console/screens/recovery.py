@@ -293,7 +293,8 @@ class RecoveryScreen(Screen[None]):
 
     def _show_assessment(self, note: str = "") -> None:
         assessment = self.assessment
-        assert assessment is not None
+        if assessment is None or not self.is_attached:  # declined by leaving the screen: nothing left to update
+            return
         c = assessment.classification
         self.query_one("#recovery-title", Static).update(
             f"{self.context.environment} · {c.severity} {c.failure_type} · {c.summary} · no incident open")
