@@ -5,6 +5,7 @@ PagerDuty received through the real notifiers."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from core.config import ConsoleConfig
@@ -13,6 +14,7 @@ from core.engine.rollback import rollback_deployment
 from core.model.paging import deployment_dedup_key
 from core.registry import DeploymentStatus
 from sandbox.sinks import notifications
+from tests.cli_rig import opsconsole
 from tests.engine_rig import IMAGE, Rig, rig, rig_config
 from tests.recovery_rig import recovery_rig, ship_bad_revision
 from tests.test_engine_canary import LIVE_JUDGE_ONLY
@@ -94,3 +96,18 @@ def test_a_page_left_open_by_a_failed_deployment_is_resolved_by_the_next_release
         again = r.engine.deploy_to_environment("dev", {"websocket-server": IMAGE.replace("v2.0.0", "v2.0.2")})
         r.drive(again.id)
         assert _paged(r) == [("trigger", key), ("resolve", key)], "a resolved page is not resolved again"
+
+
+def test_deploy_to_production_waits_for_approval_and_sandbox_notifications_shows_who_may_approve(
+        tmp_path: Path) -> None:
+    (tmp_path / "opsconsole.toml").write_text('[teams]\noperations = ["alice", "bob"]\n')
+    env = {"OPSCONSOLE_REGISTRY": str(tmp_path / "registry.json"), "OPSCONSOLE_SANDBOX": str(tmp_path / "sandbox.json"),
+           "OPSCONSOLE_OPERATOR": "alice"}
+    ran = opsconsole("deploy", "production", "--set", "websocket-server=example/websocket-server:v2.0.0", "--yes",
+                     cwd=tmp_path, env=env)
+    assert ran.returncode == 3, ran.stderr  # waiting for a person
+    ran = opsconsole("sandbox", "notifications", "--json", cwd=tmp_path, env=env)
+    rows = json.loads(ran.stdout)
+    waiting = [r["summary"] for r in rows if r["channel"] == "slack" and "waits for approval" in r["summary"]]
+    assert len(waiting) == 1 and "who may approve: alice, bob (opsconsole approve production)" in waiting[0]
+    assert [r for r in rows if r["channel"] == "pagerduty"] == [], "an approval wait pages nobody"
