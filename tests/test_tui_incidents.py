@@ -78,7 +78,7 @@ async def test_a_read_only_console_records_no_incident_and_sends_nothing(tmp_pat
             await until(pilot, lambda: not app.busy, "the console's threads end")
 
 
-async def test_o_and_y_page_then_a_aborts_and_closes_the_page_and_the_badge_goes(tmp_path: Path) -> None:
+async def test_o_and_y_page_the_card_shows_the_incident_then_a_aborts_and_closes_the_page(tmp_path: Path) -> None:
     with rig(tmp_path, scenario="instances-zero") as r:
         app = OpsConsoleApp(r.engine, sleep=r.sleep, recovery_ports=r.wiring.recovery_ports)
         async with app.run_test(size=SIZE, notifications=True) as pilot:
@@ -90,6 +90,17 @@ async def test_o_and_y_page_then_a_aborts_and_closes_the_page_and_the_badge_goes
             await until(pilot, lambda: screen.context.incident is not None and not screen.busy, "opened")
             incident_id = screen.context.incident.id  # type: ignore[union-attr]
             assert _sent(r) == [("slack", "message"), ("pagerduty", "trigger")]
+            await pilot.press("escape")
+            await pilot.press("ctrl+r")  # refresh again: the card reads the open incident from the registry
+            app.request_refresh()
+            await until(pilot, lambda: incident_id in str(app.main.card("production").border_subtitle),
+                        "the card carries the open incident")
+            await pilot.press("ctrl+r")
+            await pilot.press("x")  # the open incident is resumed, not assessed again
+            await until(pilot, lambda: isinstance(app.screen, RecoveryScreen) and not app.screen.busy
+                        and app.screen.context.incident is not None, "resumed")
+            screen = app.screen
+            assert isinstance(screen, RecoveryScreen) and screen.context.incident.id == incident_id  # type: ignore[union-attr]
             await pilot.press("a")
             await until(pilot, lambda: isinstance(app.screen, AskScreen), "the reason is asked")
             assert "PagerDuty: resolve the page" in str(app.screen.query_one("#ask-context", Static).render())
@@ -101,9 +112,9 @@ async def test_o_and_y_page_then_a_aborts_and_closes_the_page_and_the_badge_goes
             record = r.registry.get_record(TABLE, incident_id)
             assert record is not None and record["status"] == "aborted"
             await pilot.press("escape")
-            await pilot.press("ctrl+r")  # refresh again: the card's badge is read from the registry
+            await pilot.press("ctrl+r")
             app.request_refresh()
-            await until(pilot, lambda: not app.main.card("production").border_subtitle, "no badge: nothing open")
+            await until(pilot, lambda: not app.main.card("production").border_subtitle, "the badge goes with it")
             await pilot.press("ctrl+r")
             await until(pilot, lambda: not app.busy, "the console's threads end")
 
