@@ -24,8 +24,9 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from console.actions import ACTIONS, BY_ID, OPERATOR_ACTIONS, Done, OpsAction, Situation, keys_for
+from console.actions import BY_ID, OPERATOR_ACTIONS, Done, OpsAction, Situation, keys_for
 from console.health_news import HealthNews
+from console.palette import palette_commands
 from console.screens.ask import AskScreen
 from console.screens.confirm import ConfirmScreen
 from console.screens.detail import DetailScreen
@@ -354,7 +355,8 @@ class OpsConsoleApp(App[None]):
         self.push_screen(HistoryScreen(self.engine.registry, self.environments, self.engine.ports.now))
 
     def action_recover(self) -> None:
-        """Guided recovery of the selected environment; a read-only console walks it as a dry run."""
+        """Guided recovery of the selected environment: it assesses first and pages only when confirmed; a read-only
+        console walks it as a dry run (core.recovery records and sends nothing then, whatever is passed here)."""
         if self._refused(BY_ID["recover"], self.selected) or self.recovery_ports is None:
             return
         self.push_screen(RecoveryScreen(self.engine, self.selected, self.recovery_ports(),
@@ -491,9 +493,5 @@ class OpsConsoleApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        if screen is not self.main:
-            return
-        for action in ACTIONS:
-            if action.id != "quit":  # the built-in palette already has Quit
-                yield SystemCommand(f"{action.title} ({keys_for(action, self.keymap)})", action.description,
-                                    partial(self.run_action, action.action))
+        if screen is self.main:
+            yield from palette_commands(self)

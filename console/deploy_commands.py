@@ -116,15 +116,8 @@ def finish(session: Session, deployment_id: str, tick: Tick, as_json: bool, *, r
 
 
 def who_may_act(session: Session, deployment: Deployment) -> tuple[str, ...]:
-    """Who may take the step the deployment waits for: the allow-list, less the deployer where four eyes rule."""
-    from core.model.rollout import Rollout
-
-    engine, env = session.engine, deployment.environment
-    allowed = engine.gate.allowed(env)
-    approval_pending = engine.environment(env).requires_approval and Rollout.of(deployment).approval is None
-    if approval_pending and engine.four_eyes(env) is not None:
-        allowed = tuple(name for name in allowed if name != deployment.actor)  # an approval, by someone else
-    return allowed
+    """Who may take the step the deployment waits for (the engine's rule, also in its Slack notice)."""
+    return session.engine.who_may_act(deployment)
 
 
 def _versions(pairs: tuple[str, ...]) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""Headless guided recovery: `opsconsole recover ENV` and `opsconsole incident list|show|postmortem|root-cause`.
+"""Headless guided recovery: `opsconsole recover ENV` and `opsconsole incident list|show|postmortem|root-cause|
+resolve|abort`.
 
 `recover` runs the same core functions as the recovery screen: evidence, classification, plan, each step
 after a confirmation (a prompt, or --yes when not at a terminal), validation. An environment with an
@@ -20,6 +21,7 @@ from core.outcome import Outcome
 
 if TYPE_CHECKING:
     from console.session import Session
+    from core.recovery.closing import Ending
 
 # core.recovery (and through it the engine and providers) is imported inside the commands, so that
 # `opsconsole --help` lists them without loading it.
@@ -33,9 +35,9 @@ Exit codes:
 
 
 def _entry_line(entry: dict[str, Any]) -> str:
-    step = f" [{entry['step']}]" if entry.get("step") else ""
-    error = f": {entry['error']}" if entry.get("error") else ""
-    return f"{entry['at'][11:19]} {entry['kind']:<9}{step} {entry['summary']}{error}"
+    from core.recovery.incident import timeline_line
+
+    return timeline_line(entry)
 
 
 def _printer(as_json: bool) -> Any:
@@ -136,7 +138,7 @@ def _not_recovered(environment: str, incident_id: str, stopped: Any, report: Any
 
 @click.group(epilog=EXIT_CODES)
 def incident() -> None:
-    """Incidents recorded by guided recovery: list, show, postmortem, root cause."""
+    """Incidents recorded by guided recovery: list, show, postmortem, root cause, resolve, abort."""
 
 
 @incident.command("list")
@@ -218,16 +220,26 @@ def incident_root_cause(session: Session, incident_id: str, text: str) -> None:
 @click.argument("reason")
 @click.pass_obj
 def incident_abort(session: Session, incident_id: str, reason: str) -> None:
-    """Stop guided recovery of an open incident (handled by hand from here); its alert stays open."""
-    if not reason.strip():
-        raise BadInput("say why the guided recovery is abandoned: the reason goes on the timeline")
-    from core.recovery import IncidentStore
-
-    found = IncidentStore(session.registry).get(incident_id)
-    session.gate.check(str(found.record.get("environment")), "record incidents")
-    if found.record.get("status") != "open":
-        raise BadInput(f"incident {incident_id} is {found.record.get('status')}; only an open one can be aborted")
-    found.update(status="aborted")
-    found.add("aborted", reason.strip(), at=session.wiring.now(), actor=session.operator)
+    """Stop guided recovery of an open incident (handled by hand from here); its page is resolved, Slack told why."""
+    end_incident_from_cli(session, incident_id, "aborted", reason)
     click.echo(f"incident {incident_id} aborted; `opsconsole recover` will open a new one")
 
+
+@incident.command("resolve")
+@click.argument("incident_id")
+@click.argument("reason")
+@click.pass_obj
+def incident_resolve(session: Session, incident_id: str, reason: str) -> None:
+    """Mark an open incident resolved by hand (you saw it recover); its page is resolved, Slack told why."""
+    found = end_incident_from_cli(session, incident_id, "resolved", reason)
+    click.echo(f"incident {incident_id} resolved after {found.record['time_to_restore_s']:.0f} s")
+
+
+def end_incident_from_cli(session: Session, incident_id: str, how: Ending, reason: str) -> Any:
+    """core.recovery.end_incident, after the gate is asked on the record's environment: a refused operator or a
+    read-only console is told so before the providers (and the sandbox) are started."""
+    from core.recovery import IncidentStore, end_incident
+
+    store = IncidentStore(session.registry)
+    session.gate.check(str(store.get(incident_id).record.get("environment")), "record incidents")
+    return end_incident(session.engine, store, incident_id, how, reason)

@@ -36,7 +36,8 @@ NOT_GATED = {
     ("pipeline", "generate"): "writes workflow files into the checkout, for review",
     ("ui",): "the console: its keys call the same engine and gate (tests/test_tui_*)",
     ("sandbox", "serve"): "the simulated cloud", ("sandbox", "scenario"): "the simulated cloud",
-    ("sandbox", "status"): "the simulated cloud", ("sandbox", "notifications"): "reads the simulated cloud",
+    ("sandbox", "status"): "the simulated cloud",
+    ("sandbox", "notifications"): "reads what the simulated Slack and PagerDuty received",
 }
 INCIDENT = "INC-PLACEHOLDER"
 CHANGES: dict[tuple[str, ...], list[str]] = {
@@ -50,6 +51,7 @@ CHANGES: dict[tuple[str, ...], list[str]] = {
     ("recover",): ["recover", "production", "--yes"],
     ("incident", "root-cause"): ["incident", "root-cause", INCIDENT, "a bad cache key"],
     ("incident", "abort"): ["incident", "abort", INCIDENT, "handled by hand"],
+    ("incident", "resolve"): ["incident", "resolve", INCIDENT, "recovered by hand"],
     ("infra", "apply"): ["infra", "apply", "production", "--yes"],
     ("pipeline", "configure"): ["pipeline", "configure", "production", "--apply", "--repo", "acme/agent-network"],
     ("registry", "repair"): ["registry", "repair"],

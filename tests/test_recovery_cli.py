@@ -123,3 +123,25 @@ def test_an_aborted_incident_is_not_resumed_and_a_new_recovery_opens_another(
     records = DeploymentRegistry(project / "registry.json").records("incidents")
     statuses = {r["id"]: r["status"] for r in records.values()}
     assert statuses[first] == "aborted" and sorted(statuses.values()) == ["aborted", "resolved"]
+    code, out, _ = run(capsys, "sandbox", "notifications", "--json")  # what PagerDuty got: every page closed
+    paged = [(row["action"], row["dedup_key"]) for row in json.loads(out) if row["channel"] == "pagerduty"]
+    second = f"opsconsole-{_other(records, first)}"
+    assert paged == [("trigger", f"opsconsole-{first}"), ("resolve", f"opsconsole-{first}"),
+                     ("trigger", second), ("resolve", second)]
+
+
+def _other(records: dict[str, Any], than: str) -> str:
+    return next(key for key in records if key != than)
+
+
+def test_a_severity_rule_that_cannot_be_used_is_one_sentence_naming_its_key_and_exit_2(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "opsconsole.toml").write_text('[teams]\noperations = ["alice"]\n\n'
+                                             '[environments.production.notifications]\n'
+                                             'operator_rollback = "loud"\n')
+    code, out, err = run(capsys, "rollback", "production", "--reason", "bad release", "--yes")
+    assert code == 2 and out == ""
+    assert "environments.production.notifications.operator_rollback" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert "must be 'critical', 'error', 'warning', 'info' or 'never'" in err
+    assert not (project / "registry.json").exists() and not (project / "sandbox.json").exists(), "nothing written"

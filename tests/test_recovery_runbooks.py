@@ -145,7 +145,8 @@ def test_an_approval_step_refuses_an_operator_who_is_not_allowed_and_the_recover
         (result,) = run_recovery(context)
         assert result.step == "approve-changes" and result.status == "failed" and result.stopped
         assert result.detail == "alice may not approve this step (allowed: incident-commanders)"
-        assert rr.asked == [] and incident.record["status"] == "open"
+        assert rr.asked[0].startswith("Open an incident for production?"), "opening was confirmed first"
+        assert rr.asked[1:] == [] and incident.record["status"] == "open"
         assert [r for r in rr.rig.cloud.cloudrun_requests.since(0) if r.rpc == "UpdateService"] == []
         # Slack heard that the recovery stopped, and why.
         assert any("recovery stopped at approve-changes" in m.get("text", "")

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.model.paging import incident_dedup_key as dedup_key
 from core.recovery import begin_incident, finish_recovery, run_recovery
 from core.recovery.incident import TABLE
-from core.recovery.notify import dedup_key
 from tests.recovery_rig import RecoveryRig, recovery_rig, ship_bad_revision
 
 PROJECT = "ai-agent-network-prod"

@@ -61,7 +61,14 @@ async def _settled(pilot: Pilot, screen: RecoveryScreen) -> None:
 
 
 async def _opened(pilot: Pilot, screen: RecoveryScreen) -> None:
-    """The state the snapshot depicts: the incident open with its plan, live health measured once."""
+    """Assessed, then opened with o and confirmed with y (the confirmation names what is paged); then the state
+    the snapshot depicts: the incident open with its plan, live health measured once."""
+    await _settled(pilot, screen)
+    assert screen.assessment is not None and not screen.busy, screen.last_error
+    await pilot.press("o")
+    await until(pilot, lambda: screen.question is not None, "opening asks first")
+    assert "PagerDuty: page at severity" in screen.question  # type: ignore[operator]
+    await pilot.press("y")
     await _settled(pilot, screen)
     assert screen.context.incident is not None and not screen.busy, screen.last_error
     assert screen.query_one("#recovery-plan", DataTable).row_count > 0

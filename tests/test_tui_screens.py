@@ -23,7 +23,8 @@ async def test_x_opens_recovery_i_opens_infrastructure_and_o_opens_reports(tmp_p
             recovery = app.screen
             assert isinstance(recovery, RecoveryScreen)
             assert recovery.context.environment == "production" and not recovery.context.dry_run
-            await until(pilot, lambda: recovery.context.incident is not None and not recovery.busy, "evidence")
+            await until(pilot, lambda: recovery.assessment is not None and not recovery.busy, "evidence")
+            assert recovery.context.incident is None, "nothing is opened before the operator asks"
             await pilot.press("escape")
             await pilot.press("I")
             await until(pilot, lambda: isinstance(app.screen, InfraScreen), "the infrastructure screen")

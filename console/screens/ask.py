@@ -11,11 +11,12 @@ from textual.screen import ModalScreen
 from textual.validation import Function, Integer, Validator
 from textual.widgets import Input, Label
 
-Kind = Literal["percent", "reason", "override"]
+Kind = Literal["percent", "reason", "override", "incident"]
 
 QUESTIONS: dict[Kind, tuple[str, str]] = {
     "percent": ("Percent of traffic on the new revision (0-100)", "e.g. 25"),
     "reason": ("Why? The reason is recorded as the rollback cause and sent to Slack/PagerDuty", "e.g. 5xx spike"),
+    "incident": ("Why? The reason goes on the incident's timeline and to Slack", "e.g. fixed by hand: min instances 2"),
     "override": ("Promote anyway? Write why: the reason is recorded with your name and what it overrode",
                  "e.g. quiet hours: traffic too low to judge"),
 }

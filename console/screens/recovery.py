@@ -4,6 +4,11 @@ confirm keys, live health beside it, and the incident's timeline.
 It only shows and asks: every step runs through core.recovery (the same functions as `opsconsole
 recover`), in a worker thread. A question from the core (confirm a step, approve, re-run a half-run
 step) is shown in the current-step panel and answered with y or n.
+
+On mount it assesses (evidence, classification, plan) and writes nothing: `o` asks to open the incident,
+naming what will be paged and posted (on a healthy environment it advises against it). An environment with an
+open incident resumes it. `s` resolves and `a` aborts the incident, each after a reason that says what will
+be sent. A dry run or a read-only console opens its incident in memory at once: core records and sends nothing.
 """
 
 from __future__ import annotations
@@ -19,19 +24,25 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from console.screens.ask import AskScreen
 from core.engine import Engine
 from core.errors import OpsError
 from core.recovery import (
+    Assessment,
     IncidentStore,
     RecoveryContext,
     RecoveryPorts,
     advance,
-    begin_incident,
+    assess,
+    end_incident,
     finish_recovery,
     next_step,
+    open_incident,
     plan_of,
     resume_incident,
 )
+from core.recovery.closing import Ending
+from core.recovery.notify import ending
 from core.recovery.probes import probe
 
 _MARKS = {"done": "✓ done", "failed": "✗ failed", "skipped": "– skipped", "dry-run": "· would run",
@@ -47,6 +58,9 @@ class RecoveryScreen(Screen[None]):
         Binding("y", "answer(True)", "Yes", id="recovery-yes"),
         Binding("n", "answer(False)", "No", id="recovery-no"),
         Binding("v", "validate", "Validate", id="recovery-validate"),
+        Binding("o", "open_incident", "Open incident", id="recovery-open"),
+        Binding("s", "end('resolved')", "Resolve", id="recovery-resolve"),
+        Binding("a", "end('aborted')", "Abort", id="recovery-abort"),
         Binding("escape", "leave", "Back", id="recovery-back"),
     ]
 
@@ -61,6 +75,7 @@ class RecoveryScreen(Screen[None]):
         self.busy = False
         self.last_error = ""
         self.verdict = ""  # the last validation's outcome and recommendations
+        self.assessment: Assessment | None = None  # what was found before anything is opened
         self._shown_seq = 0
         self._answered = threading.Event()
         self._answer = False
@@ -87,22 +102,29 @@ class RecoveryScreen(Screen[None]):
         timeline = self.query_one("#recovery-timeline", DataTable)
         for key in ("time", "event", "step", "summary"):
             timeline.add_column(key, key=key)
-        self.open_incident()
+        self.assess_or_resume()
         if self.live_every_s:
             self.set_interval(self.live_every_s, self.measure_health)
 
     # -- workers: the core runs here, never on the UI thread ----------------------------------------
 
     @work(thread=True, exclusive=True, group="recovery")
-    def open_incident(self) -> None:
+    def assess_or_resume(self) -> None:
+        """Resume the environment's open incident, else assess; only a looking-only recovery opens at once."""
         self.busy = True
         try:
-            open_one = None if self.context.dry_run else self.store.open_for(self.context.environment)
+            context = self.context
+            open_one = None if context.looking_only else self.store.open_for(context.environment)
             if open_one is not None:
-                resume_incident(self.context, self.store, open_one.id)
+                resume_incident(context, self.store, open_one.id)
+                self.app.call_from_thread(self._show_incident)
             else:
-                begin_incident(self.context, self.store)
-            self.app.call_from_thread(self._show_incident)
+                self.assessment = assess(context)
+                if context.looking_only:
+                    open_incident(context, self.store, self.assessment)
+                    self.app.call_from_thread(self._show_incident)
+                else:
+                    self.app.call_from_thread(self._show_assessment)
         except OpsError as exc:
             self.app.call_from_thread(self._show_error, str(exc))
         finally:
@@ -110,11 +132,62 @@ class RecoveryScreen(Screen[None]):
         self.app.call_from_thread(self.measure_health)
 
     @work(thread=True, exclusive=True, group="recovery")
+    def _open_confirmed(self) -> None:
+        """Ask (naming what will be sent), then open the assessed incident and page or post."""
+        assessment = self.assessment
+        assert assessment is not None
+        self.busy = True
+        try:
+            if self._confirm(assessment.question()):
+                open_incident(self.context, self.store, assessment)
+                self.app.call_from_thread(self._show_incident)
+            else:
+                self.app.call_from_thread(self._show_assessment, "not opened: nothing was recorded or sent")
+        except OpsError as exc:
+            self.app.call_from_thread(self._show_error, str(exc))
+        finally:
+            self.busy = False
+
+    def action_open_incident(self) -> None:
+        if not self.busy and self.context.incident is None and self.assessment is not None and self.question is None:
+            self._open_confirmed()
+
+    def action_end(self, how: Ending) -> None:
+        """Resolve or abort the open incident after the operator gives the reason (esc: nothing happens)."""
+        incident = self.context.incident
+        if self.busy or self.question is not None or incident is None or incident.record.get("status") != "open":
+            return
+        if incident.record.get("dry_run"):
+            self._show_error("this dry run recorded nothing and paged nobody: there is no incident to end")
+            return
+        verb = "Resolve" if how == "resolved" else "Abort"
+        said = "; ".join(ending(self.context.engine, incident, how, "(your reason)").describe())
+
+        def ended(reason: str | None) -> None:
+            if reason:
+                self._end(how, reason)
+        self.app.push_screen(AskScreen(f"{verb} incident {incident.id}", "incident", f"sends — {said}"), ended)
+
+    @work(thread=True, exclusive=True, group="recovery")
+    def _end(self, how: Ending, reason: str) -> None:
+        incident = self.context.incident
+        assert incident is not None
+        try:
+            ended = end_incident(self.context.engine, self.store, incident.id, how, reason)
+        except OpsError as exc:
+            self.app.call_from_thread(self._show_error, str(exc))
+            return
+        self.context.incident = ended
+        for entry in ended.timeline:
+            self.app.call_from_thread(self._add_entry, entry)
+        self.app.call_from_thread(self._show_ended, how)
+
+    @work(thread=True, exclusive=True, group="recovery")
     def run_step(self) -> None:
         self.busy = True
         try:
             result = advance(self.context)
-            if (result is None or next_step(self.context) is None) and not self.context.dry_run:
+            if (result is None or next_step(self.context) is None) and not self.context.looking_only:
                 report = finish_recovery(self.context)
                 self.app.call_from_thread(self._show_report, report.passed, list(report.recommendations))
         except OpsError as exc:
@@ -201,7 +274,7 @@ class RecoveryScreen(Screen[None]):
         assert incident is not None
         record = incident.record
         c = record.get("classification") or {}
-        mode = " (dry run: nothing will change)" if self.context.dry_run else ""
+        mode = " (dry run: nothing will change)" if self.context.looking_only else ""
         self.query_one("#recovery-title", Static).update(
             f"{record['id']} · {record['severity']} {record.get('failure_type')} · {record.get('summary', '')}{mode}")
         lines = [f"{f['signal']}: {f['detail']}" for f in c.get("evidence", [])]
@@ -209,6 +282,7 @@ class RecoveryScreen(Screen[None]):
             lines.append(f"suspect deployment: {record['suspect_deployment_id']}")
         self.query_one("#recovery-evidence", Static).update("\n".join(lines) or "no evidence of a failure")
         plan = self.query_one("#recovery-plan", DataTable)
+        plan.clear()  # the assessed plan was shown before; the incident's is the one its steps run from
         for i, step in enumerate(plan_of(incident).steps, 1):
             status = _MARKS.get(incident.last_outcome(step.id) or "", "pending")
             plan.add_row(str(i), status, step.title + (" (fallback)" if step.fallback else ""), step.kind,
@@ -216,6 +290,33 @@ class RecoveryScreen(Screen[None]):
         for entry in incident.timeline:
             self._add_entry(entry)
         self._show_current()
+
+    def _show_assessment(self, note: str = "") -> None:
+        assessment = self.assessment
+        if assessment is None or not self.is_attached:  # declined by leaving the screen: nothing left to update
+            return
+        c = assessment.classification
+        self.query_one("#recovery-title", Static).update(
+            f"{self.context.environment} · {c.severity} {c.failure_type} · {c.summary} · no incident open")
+        lines = [f"{f.signal}: {f.detail}" for f in c.evidence]
+        if c.suspect_deployment_id:
+            lines.append(f"suspect deployment: {c.suspect_deployment_id}")
+        self.query_one("#recovery-evidence", Static).update("\n".join(lines) or "no evidence of a failure")
+        plan = self.query_one("#recovery-plan", DataTable)
+        if not plan.row_count:
+            for i, step in enumerate(assessment.plan.steps, 1):
+                plan.add_row(str(i), "planned", step.title + (" (fallback)" if step.fallback else ""), step.kind,
+                             ", ".join(step.depends_on) or "-", key=step.id)
+        current = self.query_one("#recovery-current", Static)
+        current.update("\n".join([*([note] if note else []), assessment.advice(),
+                                   "[o] open the incident, which sends:", *assessment.sends(), "[esc] leave"]))
+
+    def _show_ended(self, how: str) -> None:
+        incident = self.context.incident
+        assert incident is not None
+        self.query_one("#recovery-title", Static).update(
+            f"{incident.id} · {incident.record['severity']} · {how} by {self.context.operator}")
+        self.query_one("#recovery-current", Static).update(f"incident {incident.id} {how}; its page is closed")
 
     def _show_current(self) -> None:
         if self.question is not None or self.context.incident is None:

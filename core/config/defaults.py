@@ -12,6 +12,7 @@ from core.config.models import (
     EnvironmentName,
     InfrastructureSettings,
 )
+from core.config.notifications import NotificationSettings
 from core.config.strategies import (
     BlueGreenStrategy,
     CanaryStrategy,
@@ -67,6 +68,15 @@ PAGE_AT: dict[str, PageAt] = {"dev": "never", "staging": "down", "production": "
 
 # Instances (min, max) per environment, as the seed sizes them and infrastructure/environments/*/terraform.tfvars
 # say: development is for developers (scales to zero), staging for QA and integration, production for operations.
+# Which events page PagerDuty: production pages for what users suffer (SEV2 incidents and worse, an automatic
+# rollback); staging only for an outage (SEV2 there: QA is blocked); development never. A rollback a person asked
+# for, a failed deployment nobody saw and an approval wait go to Slack everywhere.
+NOTIFICATIONS: dict[str, NotificationSettings] = {
+    "dev": NotificationSettings(incident_pages_from="never", automatic_rollback="never"),
+    "staging": NotificationSettings(incident_pages_from="SEV2", automatic_rollback="never"),
+    "production": NotificationSettings(incident_pages_from="SEV2", automatic_rollback="error"),
+}
+
 SIZES: dict[str, tuple[int, int]] = {"dev": (0, 3), "staging": (1, 10), "production": (2, 20)}
 
 
@@ -103,6 +113,7 @@ def _environment(name: EnvironmentName) -> EnvironmentConfig:
         strategy=PREDEFINED_STRATEGIES[name].model_copy(deep=True),
         requires_approval=production,
         health=HealthSettings(page_at=PAGE_AT[name]),
+        notifications=NOTIFICATIONS[name],
     )
 
 

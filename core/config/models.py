@@ -17,6 +17,7 @@ from pydantic_core import PydanticCustomError
 
 from core.config.base import FrozenModel, Violation, matching, rule_error
 from core.config.health import HealthSettings
+from core.config.notifications import NotificationSettings
 from core.config.secrets import SecretRef
 from core.config.strategies import DeploymentStrategy, embeds_strategy
 from core.errors import BadInput
@@ -130,6 +131,8 @@ class EnvironmentConfig(FrozenModel):
     # when the registry is shared (identities are the database's); the embedded registry's are self-declared.
     distinct_approver: bool | None = None
     health: HealthSettings = Field(default_factory=HealthSettings)  # limits of live health (core.model.health)
+    # which events page PagerDuty and at which severity (core.model.paging)
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
 
 
 # GitHub's own rules: an owner is 1-39 letters, digits and single inner hyphens; a repository name is up to 100

@@ -17,6 +17,7 @@ from core.errors import BadInput
 from core.model.deployment import Deployment, DeploymentStatus, StageRecord, StageStatus
 from core.model.events import DeploymentFinished, EngineEvent, Note, StageFinished, WaitingForOperator
 from core.model.notice import Notice
+from core.model.paging import Announcement, NotifiedEvent, announcement, deployment_dedup_key
 from core.model.rollout import Rollout
 from core.ports import Ports
 from core.registry import Registry
@@ -117,8 +118,9 @@ class StepContext:
     # -- waiting and ending ------------------------------------------------------------------------------
 
     def wait(self, deployment: Deployment, rollout: Rollout, reason: str, *, operator: bool = False,
-             seconds: float | None = None) -> Tick:
-        """Say what the deployment waits on (once, when it changes); `operator` asks a person to act."""
+             seconds: float | None = None, tell: tuple[NotifiedEvent, str] | None = None) -> Tick:
+        """Say what the deployment waits on (once, when it changes); `operator` asks a person to act; `tell`
+        (event, text) is announced with it, once, under the environment's paging rule."""
         wake_at: datetime | None = self.ports.now() + timedelta(seconds=seconds) if seconds is not None else None
         if rollout.waiting_for != reason or rollout.waits_for_person != operator:
             rollout.waiting_for = reason
@@ -126,6 +128,8 @@ class StepContext:
             self.save(deployment, rollout)
             if operator:
                 self.emit(WaitingForOperator(deployment.id, deployment.environment, self.ports.now(), reason))
+            if tell is not None:
+                self.announce(deployment, self.announcement(deployment, *tell))
         return Tick("operator" if operator else "waiting", reason, wake_at)
 
     def end(self, deployment: Deployment, rollout: Rollout, status: DeploymentStatus, summary: str,
@@ -148,6 +152,22 @@ class StepContext:
 
     def notify(self, deployment: Deployment, summary: str, severity: str = "info") -> None:
         self.notify_change(deployment.environment, deployment.id, summary, severity)
+
+    def announcement(self, deployment: Deployment, event: NotifiedEvent, text: str) -> Announcement:
+        """`event` of this deployment under its environment's paging rule (a page, or Slack only)."""
+        env = deployment.environment
+        return announcement(self.environment(env).notifications.rules(env), event, text,
+                            deployment_dedup_key(deployment.id))
+
+    def announce(self, deployment: Deployment, said: Announcement) -> None:
+        """Send `said` on every channel; a channel that fails is a note on the deployment, never fatal."""
+        failures = self.ports.notify(said.notice({"deployment": deployment.id, "environment": deployment.environment}))
+        if said.pagerduty != "none":  # the page's lifecycle on the deployment's log (core/engine/pages.py reads it)
+            self.registry.append_event(deployment.id, "note", "paged" if said.pagerduty == "page" else "page resolved",
+                                       actor=self.operator, at=self.ports.now(), detail={"dedup_key": said.dedup_key})
+        for failure in failures:
+            self.registry.append_event(deployment.id, "note", "notification failed", actor=self.operator,
+                                       at=self.ports.now(), detail={"error": failure})
 
     def notify_change(self, env: str, deployment_id: str, summary: str, severity: str = "info") -> None:
         failures = self.ports.notify(Notice(summary=summary, severity=severity, source=f"opsconsole/{env}",

@@ -80,6 +80,15 @@ class Engine(StepContext):
             wanted = env == "production" and config.requires_approval and self.registry.shared
         return FourEyes(self.operator, self.gate.allowed(env)) if wanted else None
 
+    def who_may_act(self, deployment: Deployment) -> tuple[str, ...]:
+        """Who may take the step the deployment waits for: the allow-list, less the deployer where four eyes rule."""
+        env = deployment.environment
+        allowed = self.gate.allowed(env)
+        approval_pending = self.environment(env).requires_approval and Rollout.of(deployment).approval is None
+        if approval_pending and self.four_eyes(env) is not None:
+            allowed = tuple(name for name in allowed if name != deployment.actor)  # an approval, by someone else
+        return allowed
+
     def lock(self, env: str) -> Lease:
         """The environment's driver lease: the shared registry's (fenced), else a file lock beside the registry."""
         if env not in self._locks:
@@ -156,8 +165,13 @@ class Engine(StepContext):
         if rollout.paused and not rollout.judging:  # a paused step is still judged: safety never pauses
             return self.wait(deployment, rollout, "paused by the operator; resume to continue", operator=True)
         if self.environment(deployment.environment).requires_approval and rollout.approval is None:
-            return self.wait(deployment, rollout, f"{deployment.environment} needs an approval by an allowed "
-                             f"operator (opsconsole approve {deployment.environment})", operator=True)
+            env = deployment.environment
+            who = ", ".join(self.who_may_act(deployment)) or "nobody on the allow-list"
+            return self.wait(deployment, rollout, f"{env} needs an approval by an allowed operator "
+                             f"(opsconsole approve {env})", operator=True,
+                             tell=("approval_wait", f"{env}: deployment {deployment.id} of "
+                                   f"{self.describe_versions(deployment.versions)} by {deployment.actor} waits for "
+                                   f"approval; who may approve: {who} (opsconsole approve {env})"))
         if deployment.status == DeploymentStatus.PENDING:
             deployment = self.registry.update_deployment(deployment.id, status=DeploymentStatus.IN_PROGRESS,
                                                          at=self.ports.now())

@@ -4,7 +4,7 @@
 revision (traffic only; nothing is rebuilt), the frontend takes Vercel's instant rollback to the
 previous production deployment, infrastructure re-applies the last known good configuration through
 the Terraform hook. Each is recorded in the registry as a deployment of strategy `rollback`, with its
-cause, verified afterwards and announced.
+cause, verified afterwards and announced (to Slack; PagerDuty only where `operator_rollback` pages).
 """
 
 from __future__ import annotations
@@ -110,7 +110,9 @@ def rollback_deployment(
         check = str(result)
     engine.record(deployment, "done", "rollback", {"cause": cause, "check": check})
     engine.emit(RolledBack(deployment.id, env, engine.ports.now(), cause, engine.operator))
-    engine.notify(deployment, f"{env} {component} {cause}; {check}", "warning")
+    # A person asked for it: Slack by default, a page only where the rule says so (core.model.paging).
+    said = engine.announcement(deployment, "operator_rollback", f"{env} {component} {cause}; {check}")
+    engine.announce(deployment, said)
     ended = engine.ports.now()
     finished = engine.registry.update_deployment(
         deployment.id, status=DeploymentStatus.SUCCEEDED, ended_at=ended, rollback_cause=cause,

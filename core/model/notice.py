@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -23,3 +24,6 @@ class Notice:
     links: tuple[Link, ...] = ()
     # Groups the notices about one incident, so PagerDuty can acknowledge and resolve it later.
     dedup_key: str | None = None
+    # What PagerDuty does with it: "auto" pages errors and puts the rest on its change timeline (a deploy's news);
+    # "page" triggers the alert `dedup_key`, "resolve" ends it, "none" leaves PagerDuty out (Slack only).
+    pagerduty: Literal["auto", "page", "resolve", "none"] = "auto"

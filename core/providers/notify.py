@@ -164,9 +164,16 @@ class PagerDutyNotifier:
         self._enqueue("/v2/change/enqueue", body, "sending a change event", idempotent=False)
 
     def notify(self, notice: Notice) -> None:
-        """Errors and critical notices page (an alert); info and warnings go on the change timeline."""
+        """As `notice.pagerduty` says; "auto": errors and critical notices page (an alert), info and warnings go
+        on the change timeline."""
         _check_severity(notice.severity)
-        if notice.severity in ("error", "critical"):
+        if notice.pagerduty == "none":
+            return
+        if notice.pagerduty == "resolve":
+            if notice.dedup_key:
+                self.resolve(notice.dedup_key)
+            return
+        if notice.pagerduty == "page" or notice.severity in ("error", "critical"):
             self.trigger(notice.dedup_key, notice.summary, notice.source, notice.severity,
                          custom_details=notice.details, links=notice.links)
         else:

@@ -1,15 +1,19 @@
 """Guided incident recovery: classify a failure from live evidence, plan from runbooks (data), execute step by
 step with confirmation and write-ahead records, validate, and keep the incident with its timeline."""
 
+from core.recovery.assessment import Assessment
 from core.recovery.classify import Classification, Finding, Scope, identify_failure_type
+from core.recovery.closing import end_incident
 from core.recovery.context import RecoveryContext, RecoveryPorts
 from core.recovery.evidence import Symptoms, gather_symptoms
 from core.recovery.execute import (
     StepResult,
     advance,
+    assess,
     begin_incident,
     execute_recovery_step,
     next_step,
+    open_incident,
     plan_of,
     resume_incident,
     run_recovery,
@@ -21,6 +25,7 @@ from core.recovery.runbook import Runbook, RunbookStep, load_runbook_file, runbo
 from core.recovery.validate import RecoveryReport, finish_recovery, validate_recovery
 
 __all__ = [
+    "Assessment",
     "Classification",
     "Finding",
     "Incident",
@@ -35,7 +40,9 @@ __all__ = [
     "StepResult",
     "Symptoms",
     "advance",
+    "assess",
     "begin_incident",
+    "end_incident",
     "execute_recovery_step",
     "finish_recovery",
     "gather_symptoms",
@@ -43,6 +50,7 @@ __all__ = [
     "identify_failure_type",
     "load_runbook_file",
     "next_step",
+    "open_incident",
     "plan_of",
     "postmortem_markdown",
     "resume_incident",

@@ -60,6 +60,12 @@ class RecoveryContext:
     runbooks: Path | None = None  # a directory of runbook files instead of the built-in ones
 
     @property
+    def looking_only(self) -> bool:
+        """A dry run, or a read-only console: nothing is recorded, sent or changed. Asked by every step of
+        core.recovery, so no screen or command can forget that a read-only console writes no incident."""
+        return self.dry_run or self.engine.read_only
+
+    @property
     def operator(self) -> str:
         return self.engine.operator
 

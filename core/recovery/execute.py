@@ -14,11 +14,12 @@ from typing import Any
 
 from core.errors import BadInput, OperationFailed, OpsError
 from core.recovery.actions import ACTIONS, CHECKS, CheckOutcome
+from core.recovery.assessment import Assessment
 from core.recovery.classify import Classification, identify_failure_type
 from core.recovery.context import RecoveryContext
 from core.recovery.evidence import gather_symptoms
 from core.recovery.incident import Incident, IncidentStore
-from core.recovery.notify import announce
+from core.recovery.notify import announce, opening
 from core.recovery.plan import RecoveryPlan, generate_recovery_plan
 from core.recovery.runbook import RunbookStep, load_all
 
@@ -140,7 +141,7 @@ def _dry_run(context: RecoveryContext, step: RunbookStep, incident: Incident) ->
 def execute_recovery_step(step: RunbookStep, context: RecoveryContext) -> StepResult:
     """Run one step of the open incident's plan, after the operator confirms when it changes anything."""
     incident = _incident(context)
-    if context.dry_run:
+    if context.looking_only:
         return _dry_run(context, step, incident)
     if step.kind == "approval":
         ok, allowed = _approver_allowed(context, step)
@@ -169,7 +170,7 @@ def next_step(context: RecoveryContext) -> RunbookStep | None:
 
 def advance(context: RecoveryContext) -> StepResult | None:
     """Run the step at the cursor and move the cursor by its outcome and `on_failure`; None when through."""
-    if not context.dry_run:  # every step changes something: the access gate is asked each time, not once
+    if not context.looking_only:  # every step changes something: the access gate is asked each time, not once
         context.engine.check_access(context.environment)
     incident = _incident(context)
     plan = plan_of(incident)
@@ -180,13 +181,13 @@ def advance(context: RecoveryContext) -> StepResult | None:
     jumped = list(incident.record.get("jumped_to", []))
     if incident.last_outcome(step.id) in FINISHED:
         result = StepResult(step.id, "done", "already done")
-    elif step.fallback and step.id not in jumped and not context.dry_run:
+    elif step.fallback and step.id not in jumped and not context.looking_only:
         result = _finish(context, step, "skipped", "not needed: no earlier step failed over to it")
     else:
         result = execute_recovery_step(step, context)
     if result.status == "declined":
         return replace(result, stopped=True)
-    if result.status == "failed" and not context.dry_run:
+    if result.status == "failed" and not context.looking_only:
         if step.on_failure == "goto" and step.goto:
             incident.update(cursor=plan.index(step.goto), jumped_to=[*jumped, step.goto])
             _add(context, "note", f"{step.id} failed: going to {step.goto}", step)
@@ -195,7 +196,7 @@ def advance(context: RecoveryContext) -> StepResult | None:
             _add(context, "note", f"recovery stopped at {step.id}; fix the cause and run recover again to resume",
                  step)
             incident.update(last_update=f"recovery stopped at {step.id}: {result.detail}")
-            announce(context, incident, "update")
+            announce(context.engine, incident, "update")
             return replace(result, stopped=True)
     incident.update(cursor=cursor + 1)
     return result
@@ -211,18 +212,26 @@ def run_recovery(context: RecoveryContext) -> list[StepResult]:
     return results
 
 
-def begin_incident(context: RecoveryContext, store: IncidentStore) -> Incident:
-    """Gather evidence, classify, plan, open the incident (paging and posting unless dry run)."""
-    if not context.dry_run:  # a dry run changes nothing: anyone may look, a read-only console too
-        context.engine.check_access(context.environment)
+def assess(context: RecoveryContext) -> Assessment:
+    """Gather evidence, classify and plan, writing nothing and telling nobody: what the operator decides on."""
     load_all(context.runbooks)  # a malformed runbook is refused before anything is probed or recorded
     symptoms = gather_symptoms(context)
     classification: Classification = identify_failure_type(
         symptoms, error_threshold=context.config.strategy.triggers.error_rate)
     plan = generate_recovery_plan(classification, context.environment, directory=context.runbooks)
-    now = context.now()
+    said = opening(context.engine, context.environment, classification.severity, classification.summary,
+                   f"INC-{context.environment}-…")
+    return Assessment(context.environment, symptoms, classification, plan, said, context.looking_only)
+
+
+def open_incident(context: RecoveryContext, store: IncidentStore, assessment: Assessment) -> Incident:
+    """Open the incident `assess` found, and page or post as the environment's rule says. A dry run or a
+    read-only console keeps it in memory and tells nobody: that is decided here, for every caller."""
+    if not context.looking_only:
+        context.engine.check_access(context.environment)
+    classification, plan, symptoms = assessment.classification, assessment.plan, assessment.symptoms
     incident = store.create(
-        context.environment, now, severity=classification.severity,
+        context.environment, context.now(), dry_run=context.looking_only, severity=classification.severity,
         suspect_deployment_id=classification.suspect_deployment_id, failure_type=classification.failure_type,
         summary=classification.summary, classification=classification.to_dict(), plan=plan.to_dict(), cursor=0,
         operator=context.operator, baseline={"redis_keys": symptoms.redis_keys, "redis_digest": symptoms.redis_digest},
@@ -234,9 +243,20 @@ def begin_incident(context: RecoveryContext, store: IncidentStore) -> Incident:
          outputs={"evidence": [f.__dict__ for f in classification.evidence]})
     _add(context, "planned", f"runbook {plan.runbook}: {len(plan.steps)} steps, about {plan.estimate_s / 60:.0f} min",
          outputs={"steps": [s.id for s in plan.steps], "dropped": list(plan.dropped)})
-    if not context.dry_run:
-        announce(context, incident, "trigger")
+    announce(context.engine, incident, "trigger")
     return incident
+
+
+def begin_incident(context: RecoveryContext, store: IncidentStore) -> Incident:
+    """Assess, then open the incident once the operator confirms what will be sent (a dry run asks nothing).
+    Declined: OperationFailed, and nothing was written or sent."""
+    if not context.looking_only:  # a dry run changes nothing: anyone may look, a read-only console too
+        context.engine.check_access(context.environment)
+    assessment = assess(context)
+    if not context.looking_only and not context.confirm(assessment.question()):
+        raise OperationFailed(f"no incident opened for {context.environment}: the operator declined; "
+                              "nothing was recorded or sent")
+    return open_incident(context, store, assessment)
 
 
 def resume_incident(context: RecoveryContext, store: IncidentStore, incident_id: str | None = None) -> Incident:

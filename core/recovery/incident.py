@@ -24,6 +24,13 @@ def iso(moment: datetime) -> str:
     return moment.isoformat()
 
 
+def timeline_line(entry: dict[str, Any]) -> str:
+    """One timeline entry as `opsconsole incident show` and the console's incident screen print it."""
+    step = f" [{entry['step']}]" if entry.get("step") else ""
+    error = f": {entry['error']}" if entry.get("error") else ""
+    return f"{str(entry['at'])[11:19]} {entry['kind']:<9}{step} {entry['summary']}{error}"
+
+
 class Incident:
     """One incident's record; `add` appends a timeline entry and saves the record at once."""
 
@@ -79,19 +86,21 @@ class IncidentStore:
         self.persist = persist
 
     def _save(self, record: dict[str, Any]) -> None:
-        if self.persist:
+        if self.persist and not record.get("dry_run"):  # a looked-at incident never reaches the registry
             self.registry.put_record(TABLE, str(record["id"]), record)
 
-    def create(self, environment: str, started_at: datetime, **fields: Any) -> Incident:
+    def create(self, environment: str, started_at: datetime, *, dry_run: bool = False, **fields: Any) -> Incident:
+        """A new open incident; `dry_run` (or a store that does not persist) keeps it in memory only."""
+        dry_run = dry_run or not self.persist
         base = f"INC-{environment}-{started_at:%Y%m%dT%H%M%SZ}"
-        taken = set(self.registry.records(TABLE)) if self.persist else set()
+        taken = set(self.registry.records(TABLE)) if not dry_run else set()
         incident_id, n = base, 1
         while incident_id in taken:
             n += 1
             incident_id = f"{base}-{n}"
         record = {"id": incident_id, "environment": environment, "started_at": iso(started_at), "resolved_at": None,
                   "severity": "SEV4", "suspect_deployment_id": None, "status": "open", "timeline": [],
-                  "root_cause": "", "time_to_restore_s": None, "dry_run": not self.persist, **fields}
+                  "root_cause": "", "time_to_restore_s": None, "dry_run": dry_run, **fields}
         incident = Incident(record, self._save)
         incident.save()
         return incident

@@ -119,14 +119,14 @@ def finish_recovery(context: RecoveryContext) -> RecoveryReport:
     report = validate_recovery(context.environment, context)
     incident.add("validated", "recovery validated" if report.passed else "validation failed",
                  at=context.now(), actor=context.operator, outputs=report.to_dict())
-    if report.passed and not context.dry_run:
+    if report.passed and not context.looking_only:
         now = context.now()
         started = datetime.fromisoformat(str(incident.record["started_at"]))
         incident.update(status="resolved", resolved_at=now.isoformat(),
                         time_to_restore_s=round((now - started).total_seconds(), 1), validation=report.to_dict())
         incident.add("resolved", f"resolved after {incident.record['time_to_restore_s']:.0f} s", at=now,
                      actor=context.operator)
-        announce(context, incident, "resolve")
-    elif not context.dry_run:
+        announce(context.engine, incident, "resolve")
+    elif not context.looking_only:
         incident.update(validation=report.to_dict())
     return report

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core.engine.context import StepContext
+from core.engine.pages import resolve_open_pages
 from core.engine.tick import Tick
 from core.model.deployment import Deployment, DeploymentStatus
 from core.model.rollout import STABLE_TAG, Rollout
@@ -25,4 +26,5 @@ def finalize(ctx: StepContext, deployment: Deployment, rollout: Rollout) -> Tick
         deployment = ctx.finish_stage(deployment, rollout)
     summary = f"{deployment.environment} now runs {ctx.describe_versions(deployment.versions)}"
     ctx.notify(deployment, f"deployment {deployment.id} succeeded: {summary}")
+    resolve_open_pages(ctx, deployment)
     return ctx.end(deployment, rollout, DeploymentStatus.SUCCEEDED, summary)

@@ -44,5 +44,6 @@ def fail(ctx: StepContext, deployment: Deployment, rollout: Rollout, reason: str
     if rollout.weight > 0 or rollout.frontend_promoted:
         return roll_back(ctx, deployment, rollout, reason, "engine")
     deployment = ctx.mark_stage(deployment, rollout, StageStatus.FAILED)
-    ctx.notify(deployment, f"deployment {deployment.id} to {deployment.environment} failed: {reason}", "error")
+    text = f"deployment {deployment.id} to {deployment.environment} failed: {reason}"
+    ctx.announce(deployment, ctx.announcement(deployment, "deployment_failed", text))
     return ctx.end(deployment, rollout, DeploymentStatus.FAILED, reason, cause=reason)

@@ -1,4 +1,9 @@
-"""Rolling a running deployment back: traffic to stable, the frontend to its previous build, then stable checked."""
+"""Rolling a running deployment back: traffic to stable, the frontend to its previous build, then stable checked.
+
+The engine's own rollback pages as the environment's rule says (`automatic_rollback`) and resolves that page at
+once when the stable revision answers healthy afterwards; a rollback a person asked for is `operator_rollback`
+(Slack only, by default): they know already, nobody needs waking.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from core.engine.tick import Tick
 from core.errors import OpsError
 from core.model.deployment import Deployment, DeploymentStatus, StageStatus
 from core.model.events import RolledBack, WeightChanged
+from core.model.paging import resolution
 from core.model.rollout import Rollout
 from core.verify import VerifyTarget, verify_revision
 
@@ -34,11 +40,16 @@ def roll_back(ctx: StepContext, deployment: Deployment, rollout: Rollout, cause:
                 lambda: frontend.rollback(project, previous), in_place=live is not None and live.id == previous)
         steps.append(f"frontend back on {previous}")
         rollout.frontend_promoted = False
-    check = verify_stable(ctx, env, rollout.service, rollout.stable_revision)
+    healthy, check = stable_health(ctx, env, rollout.service, rollout.stable_revision)
     rollout.abort = None
     ctx.record(deployment, "done", "rollback", {"cause": cause, "steps": steps, "stable_check": check}, actor=actor)
     ctx.emit(RolledBack(deployment.id, env, ctx.ports.now(), cause, actor))
-    ctx.notify(deployment, f"deployment {deployment.id} to {env} rolled back: {cause}", "error")
+    said = ctx.announcement(deployment, "automatic_rollback" if actor == "engine" else "operator_rollback",
+                            f"deployment {deployment.id} to {env} rolled back: {cause}")
+    ctx.announce(deployment, said)
+    if said.pagerduty == "page" and healthy:
+        ctx.announce(deployment, resolution(env, f"{env} is healthy again after rolling back deployment "
+                                                 f"{deployment.id}: {check}", said.dedup_key))
     if rollout.stage < len(rollout.plan.stages):
         deployment = ctx.mark_stage(deployment, rollout, StageStatus.FAILED)
     return ctx.end(deployment, rollout, DeploymentStatus.ROLLED_BACK, f"rolled back: {cause}", cause=cause)
@@ -57,16 +68,21 @@ def cancel(ctx: StepContext, deployment: Deployment, rollout: Rollout, cause: st
 
 def verify_stable(ctx: StepContext, env: str, service: str, revision_name_: str | None) -> str:
     """Health of the revision traffic went back to, in one line (a rollback reports it, never fails on it)."""
+    return stable_health(ctx, env, service, revision_name_)[1]
+
+
+def stable_health(ctx: StepContext, env: str, service: str, revision_name_: str | None) -> tuple[bool, str]:
+    """Whether the revision traffic went back to passes its health check, and the line that says so."""
     if not revision_name_:
-        return "no stable revision to check"
+        return False, "no stable revision to check"
     try:
         revision = ctx.ports.cloudrun(env).get_service(service).revision(revision_name_)
         if revision is None:
-            return f"stable revision {revision_name_} not found"
+            return False, f"stable revision {revision_name_} not found"
         config = ctx.environment(env)
         report = verify_revision(VerifyTarget.from_revision(config, revision), ["health"], metrics=None,
                                  criteria=config.strategy.criteria.model_copy(update={"required_checks": ["health"]}),
                                  window=None, profile=ctx.ports.profile, now=ctx.ports.now)
-        return report.summary
+        return report.passed, report.summary
     except OpsError as exc:
-        return f"could not verify stable: {exc}"
+        return False, f"could not verify stable: {exc}"
