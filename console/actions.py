@@ -1,8 +1,9 @@
 """The console's one registry of actions: bindings, footer, command palette and help are all derived from it.
 
 An operator action names the engine function it calls (the same one the CLI calls), whether it asks
-for a value first, whether production wants its name typed, and when it makes no sense right now
-(the reason the action panel shows). The engine stays the authority: these checks only explain in
+for a value first, its effect in core's words (core.model.effects: the sentence the confirmation shows, and
+whether production wants its name typed), and when it makes no sense right now (the reason the action panel
+shows). The engine stays the authority: these checks only explain in
 advance what the engine would refuse anyway.
 """
 
@@ -28,6 +29,15 @@ from core.engine import (
 )
 from core.model.actions import READS_ONLY, ActionState, available_actions
 from core.model.deployment import Deployment
+from core.model.effects import (
+    Confirm,
+    Effect,
+    approve_effect,
+    promote_effect,
+    rollback_effect,
+    set_weight_effect,
+    traffic_now,
+)
 
 Ask = Literal["percent", "reason", "override"]
 
@@ -55,6 +65,7 @@ class Done:
 
 Run = Callable[[Engine, str, str], Done]  # (engine, environment, answer typed in the modal)
 Check = Callable[[Situation], str | None]  # the reason the action makes no sense now, or None
+Effects = Callable[[str, Deployment | None, str], Effect | None]  # (environment, running deployment, answer)
 
 
 @dataclass(frozen=True)
@@ -68,7 +79,7 @@ class OpsAction:
     action: str
     run: Run | None = None  # the engine call; None for console-only actions (help, refresh, quit)
     ask: Ask | None = None
-    confirm_production: bool = False  # the same actions the CLI confirms: approve, promote, set weight, roll back
+    effect: Effects | None = None  # what it will do (the CLI asks core the same); None: nothing to confirm
     drives: bool = True  # after the call, carry the deployment on until it ends or needs the operator
     check: Check | None = None
     footer: bool = True  # the footer has room for the operator's actions, not for every key
@@ -87,6 +98,29 @@ class OpsAction:
 
     def binding(self) -> Binding:
         return Binding(self.keys, self.action, self.title, id=self.id, show=self.footer)
+
+    def effect_of(self, environment: str, active: Deployment | None, answer: str) -> Effect | None:
+        """The effect to confirm, in core's words; with nothing running (the refresh was behind) the action's title,
+        still confirmed as a forward change, and the engine says what is wrong."""
+        if self.effect is None:
+            return None
+        effect = self.effect(environment, active, answer)
+        return effect if effect is not None else Effect(environment, self.id, f"{environment}: {self.title.lower()}",
+                                                        forward=True)
+
+    def preview(self, environment: str, active: Deployment | None) -> str:
+        """What the question shows above itself: where traffic stands before a weight is asked, else the effect."""
+        if self.ask == "percent":
+            return traffic_now(environment, running) if (running := _rollout_of(active)) else ""
+        effect = self.effect_of(environment, active, "")
+        return effect.sentence if effect is not None else ""
+
+    def owed(self, effect: Effect | None, confirmed_environment: bool) -> Confirm:
+        """The confirmation still owed after the question. A reason typed under the effect (a rollback's, an
+        override's) is that confirmation: one dialog in an incident, and "promote anyway" asks only the reason."""
+        if effect is None or self.ask in ("reason", "override"):
+            return Confirm.NONE
+        return effect.confirmation(confirmed_environment)
 
 
 # -- checks: the model's answer (core.model.actions), or the console's own for screens it opens ---------
@@ -155,6 +189,28 @@ def _roll_back(engine: Engine, env: str, reason: str) -> Done:
     return Done(roll_back(engine, env, reason).describe(env))
 
 
+# -- effects: core.model.effects' sentence for the running deployment (None: it has no rollout to read) -------
+
+def _rollout_of(active: Deployment | None) -> Deployment | None:
+    return active if active is not None and "rollout" in active.metadata else None
+
+
+def _approve_effect(env: str, active: Deployment | None, _: str) -> Effect | None:
+    return approve_effect(env, running) if (running := _rollout_of(active)) else None
+
+
+def _promote_effect(env: str, active: Deployment | None, _: str) -> Effect | None:
+    return promote_effect(env, running) if (running := _rollout_of(active)) else None
+
+
+def _set_weight_effect(env: str, active: Deployment | None, answer: str) -> Effect | None:
+    return set_weight_effect(env, running, int(answer)) if (running := _rollout_of(active)) and answer else None
+
+
+def _rollback_effect(env: str, active: Deployment | None, _: str) -> Effect | None:
+    return rollback_effect(env, active)  # with nothing running, the WebSocket server goes back a revision
+
+
 def _verify(engine: Engine, env: str, _: str) -> Done:
     report = verify(engine, env)
     return Done(f"{env}: {report.target.revision}: {report.summary}", ok=report.passed)
@@ -164,15 +220,16 @@ ACTIONS: tuple[OpsAction, ...] = (
     OpsAction("deploy", "d", "Deploy", "Deploy component versions with the wizard: environment, versions, strategy, "
               "plan preview, confirmation.", "app.deploy", changes=True, check=_idle, panel=True),
     OpsAction("approve", "a", "Approve", "Approve the waiting deployment (allowed operators only).",
-              "app.ops('approve')", _approve, confirm_production=True, check=_model("approve"), panel=True),
+              "app.ops('approve')", _approve, effect=_approve_effect, check=_model("approve"),
+              panel=True),
     OpsAction("promote", "p", "Promote", "Move the deployment to its next step (next canary weight, or the "
-              "frontend promotion).", "app.ops('promote')", _promote, confirm_production=True, check=_model("promote"),
+              "frontend promotion).", "app.ops('promote')", _promote, effect=_promote_effect, check=_model("promote"),
               panel=True),
     OpsAction("promote-anyway", "P", "Promote anyway", "Promote past a failed check or a holding judge; asks for "
               "the reason, which is recorded with your name.", "app.ops('promote-anyway')", _promote_anyway,
-              ask="override", confirm_production=True, check=_model("promote-anyway"), footer=False),
+              ask="override", effect=_promote_effect, check=_model("promote-anyway"), footer=False),
     OpsAction("set-weight", "w", "Set weight", "Put a percentage of traffic on the new revision by hand; the judge "
-              "keeps watching.", "app.ops('set-weight')", _set_weight, ask="percent", confirm_production=True,
+              "keeps watching.", "app.ops('set-weight')", _set_weight, ask="percent", effect=_set_weight_effect,
               check=_model("set-weight"), panel=True),
     OpsAction("pause", "space", "Pause", "Hold the deployment at its current step; the judge can still roll back.",
               "app.ops('pause')", _pause, check=_model("pause"), panel=True),
@@ -180,7 +237,7 @@ ACTIONS: tuple[OpsAction, ...] = (
               check=_model("resume"), panel=True),
     OpsAction("rollback", "b", "Roll back", "Roll back the running deployment (or the WebSocket server to its "
               "previous revision); asks for the reason, which is recorded.", "app.ops('rollback')", _roll_back,
-              ask="reason", confirm_production=True, check=_model("rollback"), panel=True),
+              ask="reason", effect=_rollback_effect, check=_model("rollback"), panel=True),
     OpsAction("verify", "v", "Verify", "Run the environment's required checks on the new revision, or on what "
               "serves now.", "app.ops('verify')", _verify, drives=False, check=_model("verify"), panel=True),
     OpsAction("detail", "i,enter", "Details", "The selected environment's deployment: stages with timings, "
