@@ -29,15 +29,7 @@ from core.engine import (
 )
 from core.model.actions import READS_ONLY, ActionState, available_actions
 from core.model.deployment import Deployment
-from core.model.effects import (
-    Confirm,
-    Effect,
-    approve_effect,
-    promote_effect,
-    rollback_effect,
-    set_weight_effect,
-    traffic_now,
-)
+from core.model.effects import Confirm, Effect, effect_of, traffic_now
 
 Ask = Literal["percent", "reason", "override"]
 
@@ -65,7 +57,6 @@ class Done:
 
 Run = Callable[[Engine, str, str], Done]  # (engine, environment, answer typed in the modal)
 Check = Callable[[Situation], str | None]  # the reason the action makes no sense now, or None
-Effects = Callable[[str, Deployment | None, str], Effect | None]  # (environment, running deployment, answer)
 
 
 @dataclass(frozen=True)
@@ -79,7 +70,7 @@ class OpsAction:
     action: str
     run: Run | None = None  # the engine call; None for console-only actions (help, refresh, quit)
     ask: Ask | None = None
-    effect: Effects | None = None  # what it will do (the CLI asks core the same); None: nothing to confirm
+    confirms: bool = False  # says its effect and asks for a confirmation where the gate wants one (as the CLI does)
     drives: bool = True  # after the call, carry the deployment on until it ends or needs the operator
     check: Check | None = None
     footer: bool = True  # the footer has room for the operator's actions, not for every key
@@ -100,18 +91,15 @@ class OpsAction:
         return Binding(self.keys, self.action, self.title, id=self.id, show=self.footer)
 
     def effect_of(self, environment: str, active: Deployment | None, answer: str) -> Effect | None:
-        """The effect to confirm, in core's words; with nothing running (the refresh was behind) the action's title,
-        still confirmed as a forward change, and the engine says what is wrong."""
-        if self.effect is None:
+        """What it will do, in core's words (None: an action that is not confirmed)."""
+        if not self.confirms:
             return None
-        effect = self.effect(environment, active, answer)
-        return effect if effect is not None else Effect(environment, self.id, f"{environment}: {self.title.lower()}",
-                                                        forward=True)
+        return effect_of(self.id, environment, active, percent=int(answer) if self.ask == "percent" else None)
 
     def preview(self, environment: str, active: Deployment | None) -> str:
         """What the question shows above itself: where traffic stands before a weight is asked, else the effect."""
         if self.ask == "percent":
-            return traffic_now(environment, running) if (running := _rollout_of(active)) else ""
+            return traffic_now(environment, active) if active is not None and "rollout" in active.metadata else ""
         effect = self.effect_of(environment, active, "")
         return effect.sentence if effect is not None else ""
 
@@ -189,28 +177,6 @@ def _roll_back(engine: Engine, env: str, reason: str) -> Done:
     return Done(roll_back(engine, env, reason).describe(env))
 
 
-# -- effects: core.model.effects' sentence for the running deployment (None: it has no rollout to read) -------
-
-def _rollout_of(active: Deployment | None) -> Deployment | None:
-    return active if active is not None and "rollout" in active.metadata else None
-
-
-def _approve_effect(env: str, active: Deployment | None, _: str) -> Effect | None:
-    return approve_effect(env, running) if (running := _rollout_of(active)) else None
-
-
-def _promote_effect(env: str, active: Deployment | None, _: str) -> Effect | None:
-    return promote_effect(env, running) if (running := _rollout_of(active)) else None
-
-
-def _set_weight_effect(env: str, active: Deployment | None, answer: str) -> Effect | None:
-    return set_weight_effect(env, running, int(answer)) if (running := _rollout_of(active)) and answer else None
-
-
-def _rollback_effect(env: str, active: Deployment | None, _: str) -> Effect | None:
-    return rollback_effect(env, active)  # with nothing running, the WebSocket server goes back a revision
-
-
 def _verify(engine: Engine, env: str, _: str) -> Done:
     report = verify(engine, env)
     return Done(f"{env}: {report.target.revision}: {report.summary}", ok=report.passed)
@@ -220,16 +186,16 @@ ACTIONS: tuple[OpsAction, ...] = (
     OpsAction("deploy", "d", "Deploy", "Deploy component versions with the wizard: environment, versions, strategy, "
               "plan preview, confirmation.", "app.deploy", changes=True, check=_idle, panel=True),
     OpsAction("approve", "a", "Approve", "Approve the waiting deployment (allowed operators only).",
-              "app.ops('approve')", _approve, effect=_approve_effect, check=_model("approve"),
+              "app.ops('approve')", _approve, confirms=True, check=_model("approve"),
               panel=True),
     OpsAction("promote", "p", "Promote", "Move the deployment to its next step (next canary weight, or the "
-              "frontend promotion).", "app.ops('promote')", _promote, effect=_promote_effect, check=_model("promote"),
+              "frontend promotion).", "app.ops('promote')", _promote, confirms=True, check=_model("promote"),
               panel=True),
     OpsAction("promote-anyway", "P", "Promote anyway", "Promote past a failed check or a holding judge; asks for "
               "the reason, which is recorded with your name.", "app.ops('promote-anyway')", _promote_anyway,
-              ask="override", effect=_promote_effect, check=_model("promote-anyway"), footer=False),
+              ask="override", confirms=True, check=_model("promote-anyway"), footer=False),
     OpsAction("set-weight", "w", "Set weight", "Put a percentage of traffic on the new revision by hand; the judge "
-              "keeps watching.", "app.ops('set-weight')", _set_weight, ask="percent", effect=_set_weight_effect,
+              "keeps watching.", "app.ops('set-weight')", _set_weight, ask="percent", confirms=True,
               check=_model("set-weight"), panel=True),
     OpsAction("pause", "space", "Pause", "Hold the deployment at its current step; the judge can still roll back.",
               "app.ops('pause')", _pause, check=_model("pause"), panel=True),
@@ -237,7 +203,7 @@ ACTIONS: tuple[OpsAction, ...] = (
               check=_model("resume"), panel=True),
     OpsAction("rollback", "b", "Roll back", "Roll back the running deployment (or the WebSocket server to its "
               "previous revision); asks for the reason, which is recorded.", "app.ops('rollback')", _roll_back,
-              ask="reason", effect=_rollback_effect, check=_model("rollback"), panel=True),
+              ask="reason", confirms=True, check=_model("rollback"), panel=True),
     OpsAction("verify", "v", "Verify", "Run the environment's required checks on the new revision, or on what "
               "serves now.", "app.ops('verify')", _verify, drives=False, check=_model("verify"), panel=True),
     OpsAction("detail", "i,enter", "Details", "The selected environment's deployment: stages with timings, "

@@ -73,6 +73,30 @@ def traffic_now(environment: str, deployment: Deployment) -> str:
     return f"{environment} now: canary {weight} % on {_canary(deployment, rollout)}{stable}"
 
 
+def effect_of(action: str, environment: str, active: Deployment | None, *, percent: int | None = None,
+              component: str = "websocket-server", version: str | None = None,
+              versions: Mapping[str, str] | None = None) -> Effect:
+    """The effect of operator `action` (core.model.actions' names) on `environment` whose running deployment is
+    `active`: `percent` for set-weight, `component` and `version` for a rollback with nothing running, `versions`
+    for a deploy. With no
+    rollout to read (the caller's view was behind), the sentence names the action and the engine says what is
+    wrong; it is still confirmed as a forward change."""
+    if action == "deploy" and versions:
+        return deploy_effect(environment, versions)
+    if action == "rollback":
+        return rollback_effect(environment, active, component=component, version=version)
+    if active is None or "rollout" not in active.metadata:
+        return Effect(environment, action, f"{environment}: {action.replace('-', ' ')} with no rollout to act on",
+                      forward=True)
+    if action == "approve":
+        return approve_effect(environment, active)
+    if action in ("promote", "promote-anyway"):
+        return promote_effect(environment, active)
+    if action == "set-weight" and percent is not None:
+        return set_weight_effect(environment, active, percent)
+    raise ValueError(f"no effect to confirm for {action!r}")
+
+
 def promote_effect(environment: str, deployment: Deployment) -> Effect:
     """What `promote` (or "promote anyway") lets run: the step `Rollout.next_step()` names."""
     rollout = Rollout.of(deployment)
