@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.engine import promote, set_weight
-from core.model.effects import Confirm, approve_effect, promote_effect, rollback_effect, set_weight_effect
+from core.engine import approve, promote, set_weight
+from core.model.effects import (
+    Confirm,
+    approve_effect,
+    promote_effect,
+    rollback_effect,
+    set_weight_effect,
+    version_label,
+)
 from tests.engine_rig import IMAGE, START, Rig, rig
 from tests.test_tui_console import canary_waiting_at_10
 
@@ -75,3 +82,26 @@ def test_an_approval_says_what_it_lets_happen(tmp_path: Path) -> None:
         assert effect.sentence == (f"production: approve deployment {deployment.id} of ws:v2.0.0; canary 10 % then "
                                    "waits for a promote")
         assert effect.confirmation(True) is Confirm.TYPED
+
+
+def test_versions_are_named_short_and_a_frontend_ref_whole() -> None:
+    assert version_label("websocket-server", IMAGE) == "ws:v2.0.0"
+    assert version_label("websocket-server", "localhost:5000/websocket-server") == "ws:websocket-server"
+    assert version_label("frontend", "release/2.0") == "frontend:release/2.0"
+
+
+def test_the_frontend_promotion_names_the_ref_the_build_and_what_it_replaces(tmp_path: Path) -> None:
+    with rig(tmp_path, start=START) as r:
+        deployment = r.engine.deploy_to_environment("production", {"websocket-server": IMAGE,
+                                                                   "frontend": "release/2.0"})
+        approve(r.engine, "production")
+        r.drive(deployment.id)
+        for _ in range(4):  # canary 10, 25, 50, 100 %
+            promote(r.engine, "production")
+            r.drive(deployment.id)
+        rollout = r.rollout(deployment.id)
+        assert rollout.weight == 100 and rollout.frontend_new and rollout.frontend_previous
+        effect = promote_effect("production", r.deployment(deployment.id))
+        assert effect.sentence == (f"production: frontend:release/2.0 ({rollout.frontend_new}) becomes the "
+                                   f"production deployment (replacing {rollout.frontend_previous})")
+        assert effect.forward

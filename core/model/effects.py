@@ -50,10 +50,12 @@ class Effect:
 
 
 def version_label(component: str, version: str) -> str:
-    """'ws:v2.5.0' from websocket-server and '.../websocket-server:v2.5.0' (an untagged image keeps its name)."""
-    last = version.rsplit("/", 1)[-1]
-    tag = last.rsplit(":", 1)[-1] if ":" in last else last
-    return f"{SHORT_COMPONENT.get(component, component)}:{tag}"
+    """'ws:v2.5.0' from websocket-server and '.../websocket-server:v2.5.0' (an untagged image keeps its name);
+    a frontend's git ref or an infrastructure version is kept whole ('frontend:release/2.0')."""
+    if component == "websocket-server":
+        last = version.rsplit("/", 1)[-1]
+        version = last.rsplit(":", 1)[-1] if ":" in last else last
+    return f"{SHORT_COMPONENT.get(component, component)}:{version}"
 
 
 def versions_label(versions: Mapping[str, str]) -> str:
@@ -110,8 +112,9 @@ def promote_effect(environment: str, deployment: Deployment) -> Effect:
                       forward=percent >= current_weight(rollout))
     if stage.kind is StageKind.PROMOTE_FRONTEND:
         was = f" (replacing {rollout.frontend_previous})" if rollout.frontend_previous else ""
-        what = rollout.frontend_new or deployment.versions.get("frontend", "the new deployment")
-        return Effect(environment, "promote", f"{environment}: frontend {what} becomes the production "
+        ref = version_label("frontend", rollout.frontend_ref or deployment.versions.get("frontend", "?"))
+        build = f" ({rollout.frontend_new})" if rollout.frontend_new else ""
+        return Effect(environment, "promote", f"{environment}: {ref}{build} becomes the production "
                       f"deployment{was}", forward=True)
     return Effect(environment, "promote", f"{environment}: {stage.name} runs next", forward=True)
 
