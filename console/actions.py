@@ -1,8 +1,9 @@
 """The console's one registry of actions: bindings, footer, command palette and help are all derived from it.
 
 An operator action names the engine function it calls (the same one the CLI calls), whether it asks
-for a value first, whether production wants its name typed, and when it makes no sense right now
-(the reason the action panel shows). The engine stays the authority: these checks only explain in
+for a value first, its effect in core's words (core.model.effects: the sentence the confirmation shows, and
+whether production wants its name typed), and when it makes no sense right now (the reason the action panel
+shows). The engine stays the authority: these checks only explain in
 advance what the engine would refuse anyway.
 """
 
@@ -28,6 +29,7 @@ from core.engine import (
 )
 from core.model.actions import READS_ONLY, ActionState, available_actions
 from core.model.deployment import Deployment
+from core.model.effects import Confirm, Effect, effect_of, traffic_now
 
 Ask = Literal["percent", "reason", "override"]
 
@@ -68,7 +70,7 @@ class OpsAction:
     action: str
     run: Run | None = None  # the engine call; None for console-only actions (help, refresh, quit)
     ask: Ask | None = None
-    confirm_production: bool = False  # the same actions the CLI confirms: approve, promote, set weight, roll back
+    confirms: bool = False  # says its effect and asks for a confirmation where the gate wants one (as the CLI does)
     drives: bool = True  # after the call, carry the deployment on until it ends or needs the operator
     check: Check | None = None
     footer: bool = True  # the footer has room for the operator's actions, not for every key
@@ -87,6 +89,26 @@ class OpsAction:
 
     def binding(self) -> Binding:
         return Binding(self.keys, self.action, self.title, id=self.id, show=self.footer)
+
+    def effect_of(self, environment: str, active: Deployment | None, answer: str) -> Effect | None:
+        """What it will do, in core's words (None: an action that is not confirmed)."""
+        if not self.confirms:
+            return None
+        return effect_of(self.id, environment, active, percent=int(answer) if self.ask == "percent" else None)
+
+    def preview(self, environment: str, active: Deployment | None) -> str:
+        """What the question shows above itself: where traffic stands before a weight is asked, else the effect."""
+        if self.ask == "percent":
+            return traffic_now(environment, active) if active is not None and "rollout" in active.metadata else ""
+        effect = self.effect_of(environment, active, "")
+        return effect.sentence if effect is not None else ""
+
+    def owed(self, effect: Effect | None, confirmed_environment: bool) -> Confirm:
+        """The confirmation still owed after the question. A reason typed under the effect (a rollback's, an
+        override's) is that confirmation: one dialog in an incident, and "promote anyway" asks only the reason."""
+        if effect is None or self.ask in ("reason", "override"):
+            return Confirm.NONE
+        return effect.confirmation(confirmed_environment)
 
 
 # -- checks: the model's answer (core.model.actions), or the console's own for screens it opens ---------
@@ -164,15 +186,16 @@ ACTIONS: tuple[OpsAction, ...] = (
     OpsAction("deploy", "d", "Deploy", "Deploy component versions with the wizard: environment, versions, strategy, "
               "plan preview, confirmation.", "app.deploy", changes=True, check=_idle, panel=True),
     OpsAction("approve", "a", "Approve", "Approve the waiting deployment (allowed operators only).",
-              "app.ops('approve')", _approve, confirm_production=True, check=_model("approve"), panel=True),
+              "app.ops('approve')", _approve, confirms=True, check=_model("approve"),
+              panel=True),
     OpsAction("promote", "p", "Promote", "Move the deployment to its next step (next canary weight, or the "
-              "frontend promotion).", "app.ops('promote')", _promote, confirm_production=True, check=_model("promote"),
+              "frontend promotion).", "app.ops('promote')", _promote, confirms=True, check=_model("promote"),
               panel=True),
     OpsAction("promote-anyway", "P", "Promote anyway", "Promote past a failed check or a holding judge; asks for "
               "the reason, which is recorded with your name.", "app.ops('promote-anyway')", _promote_anyway,
-              ask="override", confirm_production=True, check=_model("promote-anyway"), footer=False),
+              ask="override", confirms=True, check=_model("promote-anyway"), footer=False),
     OpsAction("set-weight", "w", "Set weight", "Put a percentage of traffic on the new revision by hand; the judge "
-              "keeps watching.", "app.ops('set-weight')", _set_weight, ask="percent", confirm_production=True,
+              "keeps watching.", "app.ops('set-weight')", _set_weight, ask="percent", confirms=True,
               check=_model("set-weight"), panel=True),
     OpsAction("pause", "space", "Pause", "Hold the deployment at its current step; the judge can still roll back.",
               "app.ops('pause')", _pause, check=_model("pause"), panel=True),
@@ -180,7 +203,7 @@ ACTIONS: tuple[OpsAction, ...] = (
               check=_model("resume"), panel=True),
     OpsAction("rollback", "b", "Roll back", "Roll back the running deployment (or the WebSocket server to its "
               "previous revision); asks for the reason, which is recorded.", "app.ops('rollback')", _roll_back,
-              ask="reason", confirm_production=True, check=_model("rollback"), panel=True),
+              ask="reason", confirms=True, check=_model("rollback"), panel=True),
     OpsAction("verify", "v", "Verify", "Run the environment's required checks on the new revision, or on what "
               "serves now.", "app.ops('verify')", _verify, drives=False, check=_model("verify"), panel=True),
     OpsAction("detail", "i,enter", "Details", "The selected environment's deployment: stages with timings, "

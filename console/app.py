@@ -9,6 +9,7 @@ notification; the console keeps running.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -28,7 +29,7 @@ from console.actions import BY_ID, OPERATOR_ACTIONS, Done, OpsAction, Situation,
 from console.health_news import HealthNews
 from console.palette import palette_commands
 from console.screens.ask import AskScreen
-from console.screens.confirm import ConfirmScreen
+from console.screens.confirm import confirmation
 from console.screens.detail import DetailScreen
 from console.screens.help import HelpScreen
 from console.screens.history import HistoryScreen
@@ -379,15 +380,15 @@ class OpsConsoleApp(App[None]):
         self.run_worker(self._ask_and_confirm(action, environment), name=action.title, group="dialog")
 
     async def _ask_and_confirm(self, action: OpsAction, environment: str, context: str = "") -> None:
-        answer = ""
-        if action.ask is not None:
-            asked = await self.push_screen_wait(AskScreen(f"{action.title} on {environment}", action.ask, context))
-            if asked is None:
-                self.tell(f"{action.title} cancelled; nothing was changed")
-                return
-            answer = asked
-        if action.confirm_production and self.engine.gate.needs_confirmation(environment):
-            typed = await self.push_screen_wait(ConfirmScreen(environment, action.title))
+        active = await asyncio.to_thread(self.engine.active, environment)  # the sentence reads now, not the refresh
+        answer = await self.push_screen_wait(AskScreen(f"{action.title} on {environment}", action.ask, context,
+                                                       action.preview(environment, active))) if action.ask else ""
+        if answer is None:
+            self.tell(f"{action.title} cancelled; nothing was changed")
+            return
+        effect = action.effect_of(environment, active, answer)
+        if (screen := confirmation(action, effect, self.engine.gate.needs_confirmation(environment))) is not None:
+            typed = await self.push_screen_wait(screen)
             if typed is None:
                 self.tell(f"{action.title} cancelled; nothing was changed")
                 return

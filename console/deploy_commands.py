@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -41,18 +41,27 @@ yes_option = click.option("--yes", is_flag=True, help="Skip the typed confirmati
                                                       "when not at a terminal).")
 
 
-def confirm_production(session: Session, environment: str, yes: bool, what: str) -> None:
-    """The access gate first (nobody is asked to type a name for a change they may not make), then its rule:
-    production's name typed at a terminal, or --yes; a script without --yes is refused."""
+def confirm_production(session: Session, environment: str, yes: bool, action: str, **detail: Any) -> None:
+    """The access gate first (nobody is asked to confirm a change they may not make), then its rule, with the
+    effect in core's words (core.model.effects, the sentence the console shows): at a terminal, production's
+    name typed for a change that moves it forward, one y/N for one that takes traffic away (a rollback, a lower
+    weight); a script needs --yes. `detail`: core's `effect_of` arguments (percent, component, version)."""
+    from core.model.effects import Confirm, effect_of
+
     gate = session.gate
     gate.check(environment, "act")
     if yes or not gate.needs_confirmation(environment):
         return
     typed = None
     if sys.stdin.isatty():
-        typed = click.prompt(f"{what} on {environment.upper()}. Type the environment name to confirm", default="",
-                             show_default=False)
-    gate.confirmed(environment, typed=typed, yes=yes, what=what)
+        effect = effect_of(action, environment, session.engine.active(environment), **detail)
+        if effect.confirmation(True) is Confirm.ONCE:
+            if click.confirm(f"{effect.sentence}\nGo ahead?", default=False, err=True):
+                return
+            raise BadInput(f"{action} on {environment} was not confirmed; nothing was changed")
+        typed = click.prompt(f"{effect.sentence}\nType the environment name to confirm", default="",
+                             show_default=False, err=True)
+    gate.confirmed(environment, typed=typed, yes=yes, what=action)
 
 
 def _printer(as_json: bool) -> Callable[[EngineEvent], None]:
@@ -153,7 +162,7 @@ def deploy(session: Session, environment: str, pairs: tuple[str, ...], strategy:
 
     versions = _versions(pairs)
     given = parse_commit_time(commit_time) if commit_time is not None else None  # refused before anything runs
-    confirm_production(session, environment, yes, f"Deploy {', '.join(f'{c} {v}' for c, v in versions.items())}")
+    confirm_production(session, environment, yes, "deploy", versions=versions)
     mode = None if auto is None else ("auto" if auto else "manual")
     committed = commit_times(versions, given=given)
     unsubscribe = session.bus.subscribe(_printer(as_json))  # the plan itself is the first event
@@ -203,7 +212,7 @@ def _resume(engine: Engine, environment: str) -> None:
 
 
 approve_command = _operator_command("approve", _approve, "Approve ENVIRONMENT's waiting deployment (allowed "
-                                    "operators only), then follow it.", confirm="Approve the deployment")
+                                    "operators only), then follow it.", confirm="approve")
 pause_command = _operator_command("pause", _pause, "Pause ENVIRONMENT's deployment at its current step; the judge "
                                   "keeps watching and can still roll back.")
 resume_command = _operator_command("resume", _resume,
@@ -228,7 +237,7 @@ def promote_command(session: Session, environment: str, override: str | None, ye
     """Move ENVIRONMENT's deployment to its next step (next canary weight, or the frontend promotion)."""
     from core.engine import promote
 
-    confirm_production(session, environment, yes, "Promote to the next step")
+    confirm_production(session, environment, yes, "promote-anyway" if override else "promote")
     promote(session.engine, environment, override=override)
     drive(session, environment, as_json)
 
@@ -244,7 +253,7 @@ def set_weight_command(session: Session, environment: str, percent: int, yes: bo
     """Put PERCENT of traffic on the new revision by hand (the judge keeps watching)."""
     from core.engine import set_weight
 
-    confirm_production(session, environment, yes, f"Set the canary weight to {percent} %")
+    confirm_production(session, environment, yes, "set-weight", percent=percent)
     set_weight(session.engine, environment, percent)
     drive(session, environment, as_json)
 
@@ -267,7 +276,7 @@ def rollback_command(session: Session, environment: str, reason: str, component:
     from console import render
     from core.engine import roll_back
 
-    confirm_production(session, environment, yes, "Roll back")
+    confirm_production(session, environment, yes, "rollback", component=component, version=version)
     done = roll_back(session.engine, environment, reason, component=component, version=version)
     if done.requested:
         drive(session, environment, as_json, rollback_asked=True)  # rolled back as asked: done, exit 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from console.screens.ask import AskScreen
-from console.screens.confirm import ConfirmScreen
 from console.screens.detail import DetailScreen
 from console.screens.wizard import WizardScreen
 from core.engine import approve
@@ -63,9 +62,8 @@ async def test_a_refused_promotion_offers_promote_anyway_and_records_the_overrid
             await until(pilot, lambda: isinstance(app.screen, AskScreen), "promote anyway again")
             await pilot.press("enter")  # an empty reason is not a reason
             assert isinstance(app.screen, AskScreen)
-            await type_text(pilot, "redis fix", "enter")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the typed confirmation")
-            await type_text(pilot, "production", "enter")
+            assert "production: canary 0 % → 10 % on ws:v2.0.0" in str(app.screen.query_one("#ask-effect").content)
+            await type_text(pilot, "redis fix", "enter")  # the reason is the one confirmation: no name typed again
             await until(pilot, lambda: r.rollout(deployment.id).overrides != [], "the override is recorded")
             override = r.rollout(deployment.id).overrides[0]
             assert (override["what"], override["actor"], override["reason"]) == (

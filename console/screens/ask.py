@@ -33,12 +33,14 @@ class AskScreen(ModalScreen[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="cancel-ask")]
 
-    def __init__(self, title: str, kind: Kind, context: str = "") -> None:
-        """`context`: why it is asked (the engine's refusal an override gets past), shown above the question."""
+    def __init__(self, title: str, kind: Kind, context: str = "", effect: str = "") -> None:
+        """`context`: why it is asked (the engine's refusal an override gets past); `effect`: what answering does
+        (core.model.effects' sentence; for a reason, answering is the confirmation), both above the question."""
         super().__init__()
         self.title_text = title
         self.kind = kind
         self.context = context
+        self.effect = effect
 
     def compose(self) -> ComposeResult:
         question, placeholder = QUESTIONS[self.kind]
@@ -46,6 +48,8 @@ class AskScreen(ModalScreen[str | None]):
             yield Label(self.title_text, classes="dialog-title")
             if self.context:
                 yield Label(self.context, id="ask-context", classes="dialog-problem", markup=False)
+            if self.effect:
+                yield Label(self.effect, id="ask-effect", markup=False)
             yield Label(question)
             yield Input(placeholder=placeholder, validators=_validators(self.kind), id="ask-input",
                         type="integer" if self.kind == "percent" else "text")
