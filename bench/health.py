@@ -18,7 +18,7 @@ Idle CPU: the console's user+system CPU over 30 s with every environment healthy
 (three environments observed every 10 s: probes and a Monitoring query each), as a share of one core.
 
     python bench/health.py [--runs 5] [--faults instances-zero,canary-5xx] [--peer]
-    python bench/health.py --runs 3 --idle-intervals 3600,30,10   # idle CPU by health interval
+    python bench/health.py --runs 3 --idle-intervals 600,30,10   # idle CPU by health interval
 """
 
 from __future__ import annotations
@@ -160,7 +160,7 @@ def main() -> None:
     parser.add_argument("--faults", default="instances-zero,canary-5xx")
     parser.add_argument("--peer", action="store_true", help="also wait for Cloud Monitoring's own policy to fire")
     parser.add_argument("--idle-intervals", default="",
-                        help="only idle CPU, for each health interval given (seconds, comma-separated; 3600: off)")
+                        help="only idle CPU, for each health interval (seconds, comma-separated; 600: all but off)")
     args = parser.parse_args()
     if args.idle_intervals:
         print("| health interval | idle CPU, median of runs (% of a core) | runs |\n|---:|---:|---:|")

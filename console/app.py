@@ -28,6 +28,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from console.actions import BY_ID, OPERATOR_ACTIONS, Done, OpsAction, Situation, keys_for
 from console.health_news import HealthNews
 from console.palette import palette_commands
+from console.refresh_pace import refresh_line, refresh_period
 from console.screens.ask import AskScreen
 from console.screens.confirm import confirmation
 from console.screens.detail import DetailScreen
@@ -111,6 +112,7 @@ class OpsConsoleApp(App[None]):
         self.recovery_ports = recovery_ports
         self.health = health
         self._health_news = HealthNews()
+        self._period = engine.config.console.refresh_seconds  # until the first refresh says whether any is busy
         self._team = ""
         self.read_only = read_only
         engine.read_only = engine.read_only or read_only  # the core refuses; the app only says so sooner
@@ -150,7 +152,7 @@ class OpsConsoleApp(App[None]):
 
     def on_ready(self) -> None:
         """The main screen is up: show it, take the first snapshots, start the timer and the drivers."""
-        self._timer = self.set_interval(self.engine.config.console.refresh_seconds, self.request_refresh)
+        self._timer = self.set_interval(self._period, self.request_refresh)
         self._show_refresh_state()
         self._show_selected()
         self.request_refresh()
@@ -228,6 +230,11 @@ class OpsConsoleApp(App[None]):
     @on(Refreshed)
     def _refreshed(self, message: Refreshed) -> None:
         self.snapshots.update(message.snapshots)
+        period = refresh_period(self.engine.config.console, self.snapshots.values())
+        if period != self._period and self._timer is not None:  # a deployment began or ended: change pace
+            self._period = period
+            self._timer.stop()
+            self._timer = self.set_interval(period, self.request_refresh, pause=self.refresh_paused)
         for snapshot in message.snapshots.values():
             self.main.show_environment(snapshot)
             self._log_health(snapshot)
@@ -258,14 +265,9 @@ class OpsConsoleApp(App[None]):
         self._show_refresh_state()
 
     def _show_refresh_state(self) -> None:
-        keys = keys_for(BY_ID["refresh"], self.keymap)
         when = next(iter(self.snapshots.values())).now.strftime("%H:%M:%S") if self.snapshots else "-"
-        if self.refresh_paused:
-            text = f"⏸ REFRESH PAUSED ({keys} resumes) · last refresh {when}"
-        else:
-            text = f"● live · every {self.engine.config.console.refresh_seconds:g} s · last refresh {when}"
-        if self.read_only:
-            text += " · READ-ONLY: actions are refused"
+        text = refresh_line(paused=self.refresh_paused, period=self._period, when=when, read_only=self.read_only,
+                            keys=keys_for(BY_ID["refresh"], self.keymap))
         self.main.show_refresh_state(text, paused=self.refresh_paused, read_only=self.read_only)
 
     # -- selection ----------------------------------------------------------------------------------------

@@ -240,7 +240,8 @@ class PipelineSettings(FrozenModel):
 class ConsoleSettings(FrozenModel):
     """How the terminal console behaves."""
 
-    refresh_seconds: float = Field(default=1.5, ge=0.5, le=10)
+    refresh_seconds: float = Field(default=1.5, ge=0.5, le=10, description="while a deployment is in progress")
+    idle_refresh_seconds: float = Field(default=5.0, ge=0.5, le=60, description="while none is (console/refresh_pace)")
     keymap: dict[Name, Name] = Field(default_factory=dict, description="binding id -> keys, e.g. ctrl+d")
 
 
