@@ -62,6 +62,7 @@ from core.registry.models import (
     UtcDatetime,
 )
 from core.registry.pg import connect as pg
+from core.registry.pg import refusals
 from core.registry.pg.lease import LOCK_SPACE, PostgresLease
 from core.registry.pg.schema import ensure_schema
 from core.registry.validation import as_status, check, stamp, utc_now, validate
@@ -141,15 +142,15 @@ class PostgresRegistry:
                 break
             except PoolTimeout as error:
                 if time.monotonic() >= deadline:
-                    raise RegistryUnreachable(self.location, _reason(error)) from None
+                    raise RegistryUnreachable(self.location, refusals.reason(error)) from None
                 time.sleep(0.2)
         try:
             with conn.transaction():
                 yield conn
         except psycopg.errors.InsufficientPrivilege as refused:  # four eyes, or a grant / row-level security
-            raise _refused(refused, None) from None
+            raise refusals.refused(refused, None) from None
         except psycopg.OperationalError as error:
-            raise RegistryUnreachable(self.location, _reason(error)) from None
+            raise RegistryUnreachable(self.location, refusals.reason(error)) from None
         finally:
             self._pool.putconn(conn)
 
@@ -236,7 +237,7 @@ class PostgresRegistry:
                              (deployment.id, deployment.environment, str(deployment.status), deployment.started_at,
                               Jsonb(raw)))
         except psycopg.errors.InsufficientPrivilege as refused:  # row-level security
-            raise _refused(refused, deployment.environment) from None
+            raise refusals.refused(refused, deployment.environment) from None
         except psycopg.errors.UniqueViolation:
             holder = conn.execute("SELECT id, doc->>'actor', created_by FROM deployments WHERE environment = %s "
                                   "AND NOT finished", (deployment.environment,)).fetchone()
@@ -429,7 +430,7 @@ class PostgresRegistry:
             # Row-level security hides from FOR UPDATE a row this user may read but not change: say that.
             hidden = conn.execute("SELECT environment FROM deployments WHERE id = %s", (deployment_id,)).fetchone()
             if hidden is not None:
-                raise _not_a_member(hidden[0])
+                raise refusals.not_a_member(hidden[0])
         if row is None:
             raise UnknownDeployment(deployment_id, self.location)
         if row[1]:
@@ -442,10 +443,10 @@ class PostgresRegistry:
             conn.execute("INSERT INTO environments (name, doc) VALUES (%s, %s) ON CONFLICT (name) DO NOTHING",
                          (name, Jsonb(ledger.empty_environment(name))))
         except psycopg.errors.InsufficientPrivilege as refused:  # row-level security: not this user's environment
-            raise _refused(refused, name) from None
+            raise refusals.refused(refused, name) from None
         row = conn.execute("SELECT doc FROM environments WHERE name = %s FOR UPDATE", (name,)).fetchone()
         if row is None:  # there, but hidden from FOR UPDATE by row-level security
-            raise _not_a_member(name)
+            raise refusals.not_a_member(name)
         return dict(row[0])
 
     def _put_environment(self, conn: psycopg.Connection[Any], env: Doc) -> None:
@@ -483,31 +484,3 @@ def _record_table(table: str) -> str:
 
 def _who(actor: str | None, db_user: str) -> str:
     return db_user if not actor or actor == db_user else f"{actor} (database user {db_user})"
-
-
-def _refused(error: psycopg.Error, environment: str | None) -> Exception:
-    """The database said no to this user: the four-eyes rule's own sentence, or which role or grant is missing."""
-    from core.errors import OperationFailed
-
-    primary = error.diag.message_primary or str(error)
-    if "row-level security" in primary:
-        if environment is not None:
-            return _not_a_member(environment)
-        return OperationFailed("the registry refused: changing an environment needs its role opsconsole_<environment>, "
-                               "which this database user is not a member of")
-    if "permission denied" in primary:
-        return OperationFailed(f"the registry refused: {primary}; ask the registry's owner for the team's grants "
-                               "(README: a team registry on PostgreSQL)")
-    return OperationFailed(primary)
-
-
-def _not_a_member(environment: str) -> Exception:
-    from core.errors import OperationFailed
-
-    return OperationFailed(f"the registry refused: this database user is not a member of opsconsole_{environment}, "
-                           f"the role that may change {environment}")
-
-
-def _reason(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[-1] if text else type(error).__name__
