@@ -18,7 +18,7 @@ from functools import partial
 from typing import Any
 
 from textual import on
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -26,7 +26,8 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from console.actions import BY_ID, OPERATOR_ACTIONS, Done, OpsAction, Situation, keys_for
-from console.health_news import HealthNews
+from console.counted_threads import CountedThreads
+from console.health_news import HealthNews, unseen_health
 from console.palette import palette_commands
 from console.refresh_pace import refresh_line, refresh_period
 from console.screens.ask import AskScreen
@@ -55,7 +56,7 @@ SLEEP_SLICE_S = 0.5  # a driver waiting for an analysis window notices a stop re
 EVENTS_KEPT = 500  # engine events kept per environment for the log when it is selected again
 
 
-class OpsConsoleApp(App[None]):
+class OpsConsoleApp(CountedThreads):
     CSS_PATH = "app.tcss"
     TITLE = "opsconsole"
 
@@ -75,6 +76,9 @@ class OpsConsoleApp(App[None]):
 
         environment: str
         deployment_id: str
+
+    class HealthSeen(Message):
+        """The health watch observed a state the cards do not show yet."""
 
     @dataclass
     class TeamSeen(Message):
@@ -128,7 +132,7 @@ class OpsConsoleApp(App[None]):
         self._unsubscribe: Callable[[], None] | None = None
         self._timer: Timer | None = None
         self._listener: Any = None  # core.registry.pg.listen.Listener on a shared registry
-        self._threads_lock = threading.Lock()
+        self._threads_lock = threading.Lock()  # per console (the mixin's class-level ones are only defaults)
         self._threads_running = 0
         self.main = MainScreen([(e, engine.environment(e).strategy.kind) for e in self.environments], self.selected)
 
@@ -153,6 +157,8 @@ class OpsConsoleApp(App[None]):
     def on_ready(self) -> None:
         """The main screen is up: show it, take the first snapshots, start the timer and the drivers."""
         self._timer = self.set_interval(self._period, self.request_refresh)
+        if self.health is not None:  # on its own beat: an idle console's slower refresh does not slow an alert
+            self.set_interval(self.health.beat(self.environments), self._watch_health)
         self._show_refresh_state()
         self._show_selected()
         self.request_refresh()
@@ -244,6 +250,18 @@ class OpsConsoleApp(App[None]):
         for screen in self.screen_stack:  # the detail and history screens read the registry again, in place
             if isinstance(screen, DetailScreen | HistoryScreen):
                 screen.reload()
+
+    def _watch_health(self) -> None:
+        if not self.refresh_paused and not any(w.group == "health" and not w.is_finished for w in self.workers):
+            self._in_thread(self._observe_health, name="Health", group="health")
+
+    def _observe_health(self) -> None:
+        if self.health is not None and unseen_health(self.health, self.environments, dict(self.snapshots)):
+            self.post_message(self.HealthSeen())  # the cards show another state: refresh them now
+
+    @on(HealthSeen)
+    def _health_seen(self, message: HealthSeen) -> None:
+        self.request_refresh()
 
     def _log_health(self, snapshot: EnvironmentSnapshot) -> None:
         """Each change of health a card shows goes in the log once, a worse one also as a toast."""
@@ -450,26 +468,6 @@ class OpsConsoleApp(App[None]):
     @on(Driven)
     def _driven(self, message: Driven) -> None:
         self.request_refresh()
-
-    # -- worker threads -----------------------------------------------------------------------------------
-
-    def _in_thread(self, work: Callable[[], None], *, name: str, group: str, exclusive: bool = False) -> Worker[None]:
-        """A thread worker whose thread is counted until it really ends (a cancelled thread runs on to its end)."""
-        def counted() -> None:
-            with self._threads_lock:
-                self._threads_running += 1
-            try:
-                work()
-            finally:
-                with self._threads_lock:
-                    self._threads_running -= 1
-
-        return self.run_worker(counted, name=name, group=group, thread=True, exclusive=exclusive, exit_on_error=False)
-
-    @property
-    def busy(self) -> bool:
-        """Whether a refresh, an action or a driver is still working (also one whose worker was cancelled)."""
-        return self._threads_running > 0 or any(not w.is_finished for w in self.workers if w.group != "dialog")
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place a worker's failure is turned into what the operator sees: one sentence, no crash."""

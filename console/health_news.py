@@ -3,11 +3,13 @@ it got worse. Each change is said once per console, whichever console recorded i
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from textual.notifications import SeverityLevel
 
 from console.snapshot import EnvironmentSnapshot
+from core.health.monitor import HealthMonitor
 from core.model.events import Note
 
 
@@ -45,3 +47,14 @@ class HealthNews:
         note = Note("", env, health.observed_at, f"health {before} → {health.state}: {health.reason}{told}")
         return News(note, "" if health.state == "ok" else f"{env}: {health.headline}", f"{env} {health.state.upper()}",
                     "error" if health.state == "down" else "warning")
+
+
+def unseen_health(monitor: HealthMonitor, names: Iterable[str], snapshots: Mapping[str, EnvironmentSnapshot]) -> bool:
+    """Observe each environment whose interval has passed (the console's health beat, in a worker thread): True
+    when one is now in a state its card does not show yet."""
+    shown = {name: s.health_now.state for name, s in snapshots.items() if s.health_now is not None}
+    changed = False
+    for name in names:
+        checked = monitor.due(name)
+        changed |= checked is not None and shown.get(name) != checked.health.state
+    return changed

@@ -80,6 +80,10 @@ class HealthMonitor:
             self._taken[name] = self._clock()
         return checked
 
+    def beat(self, names: list[str]) -> float:
+        """How often a watcher should ask `due`: the shortest interval among `names`."""
+        return min(self.config.environment(name).health.interval_s for name in names)
+
     def due(self, name: str) -> Checked | None:
         """A fresh observation when `name`'s interval has passed since the last one, else the last one (None
         before the first); while another thread observes it, the last one too (never two probes at once)."""
