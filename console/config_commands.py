@@ -6,6 +6,7 @@ these commands parse arguments and print. Heavy imports stay inside the commands
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 import click
@@ -14,23 +15,33 @@ from console.lazy import environment_choice
 from core.outcome import exit_codes_help
 
 if TYPE_CHECKING:
+    from console.session import Session
     from core.config.changes import ConfigEditor, EnvironmentChange
     from core.config.history import ConfigChange
     from core.config.models import ConsoleConfig
-
-    from console.session import Session
 
 EXIT_CODES = exit_codes_help()
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of text.")
 reason_option = click.option("--reason", default="", help="Why: recorded with the change and shown by history.")
+yes_option = click.option("--yes", is_flag=True, help="Skip the typed confirmation (required for production when "
+                                                      "not at a terminal).")
 
 
-def _editor(session: Session) -> ConfigEditor:
-    from core.config.changes import editor_for
+def _editor(session: Session, environment: str, yes: bool, what: str) -> ConfigEditor:
+    """The gate first (nobody confirms a change they may not make), then production's typed confirmation."""
+    from core.config.changes import WHAT, editor_for
 
     session.loaded  # noqa: B018 -- a broken configuration stops every command the same way (exit 2)
-    return editor_for(session.config_file, session.gate, session.environ)
+    gate = session.gate
+    gate.check(environment, WHAT)
+    if not yes and gate.needs_confirmation(environment):
+        typed = None
+        if sys.stdin.isatty():
+            typed = click.prompt(f"{what} in {environment}.\nType the environment name to confirm", default="",
+                                 show_default=False, err=True)
+        gate.confirmed(environment, typed=typed, yes=yes, what=f"changing the configuration of {environment}")
+    return editor_for(session.config_file, gate, session.environ)
 
 
 @click.command("set", epilog=EXIT_CODES)
@@ -38,19 +49,22 @@ def _editor(session: Session) -> ConfigEditor:
 @click.argument("key")
 @click.argument("value")
 @reason_option
+@yes_option
 @json_option
 @click.pass_obj
-def config_set(session: Session, environment: str, key: str, value: str, reason: str, as_json: bool) -> None:
+def config_set(session: Session, environment: str, key: str, value: str, reason: str, yes: bool,
+               as_json: bool) -> None:
     """Set KEY (a dotted path inside ENV, e.g. health.max_5xx_rate or strategy.steps) to VALUE in the project file.
 
     VALUE is read as TOML (0.02, true, [5, 25, 100], "text"), else JSON (null removes the setting, so its default
     applies again), else as text. The whole configuration is validated first: on a problem nothing is written
-    (exit 2). The change passes the access gate for ENV (exit 4 if refused) and is recorded with the operator,
-    the time and --reason; `config history ENV` lists it and `config revert ENV ID` undoes it.
+    (exit 2). The change passes the access gate for ENV (exit 4 if refused; production wants its name typed, or
+    --yes) and is recorded with the operator, the time and --reason; `config history ENV` lists it and
+    `config revert ENV ID` undoes it.
     """
     from core.config.changes import parse_value
 
-    editor = _editor(session)
+    editor = _editor(session, environment, yes, f"{key} will be set to {value}")
     change, config = editor.set(environment, key, parse_value(value), reason)
     _print_change(environment, change, config, editor, as_json)
 
@@ -59,11 +73,13 @@ def config_set(session: Session, environment: str, key: str, value: str, reason:
 @click.argument("environment", type=environment_choice())
 @click.argument("change_id", type=click.IntRange(min=1), metavar="CHANGE_ID")
 @reason_option
+@yes_option
 @json_option
 @click.pass_obj
-def config_revert(session: Session, environment: str, change_id: int, reason: str, as_json: bool) -> None:
+def config_revert(session: Session, environment: str, change_id: int, reason: str, yes: bool,
+                  as_json: bool) -> None:
     """Set what change CHANGE_ID (see `config history ENV`) changed back to what it was, as a change of its own."""
-    editor = _editor(session)
+    editor = _editor(session, environment, yes, f"configuration change {change_id} will be undone")
     change, config = editor.revert(environment, change_id, reason)
     _print_change(environment, change, config, editor, as_json)
 
@@ -75,8 +91,10 @@ def config_revert(session: Session, environment: str, change_id: int, reason: st
 def config_history(session: Session, environment: str, as_json: bool) -> None:
     """Every recorded configuration change of ENV, newest first: id, when, who, key, before → after, reason."""
     from console import render
+    from core.config.changes import editor_for
 
-    changes = _editor(session).history(environment)
+    session.loaded  # noqa: B018 -- a broken configuration stops every command the same way (exit 2)
+    changes = editor_for(session.config_file, session.gate, session.environ).history(environment)
     if as_json:
         render.echo_json([c.to_dict() for c in changes])
     elif not changes:

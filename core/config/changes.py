@@ -22,7 +22,7 @@ from core.config.loader import project_config_file
 from core.config.models import ConsoleConfig
 from core.errors import BadInput
 
-WHAT = "change the configuration of"  # the gate's words: "operator x may not change the configuration of dev"
+WHAT = "change the configuration"  # the gate says "operator x may not change the configuration on dev"
 
 
 def project_file(config_file: Path | None, environ: Mapping[str, str]) -> Path:
