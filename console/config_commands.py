@@ -116,7 +116,7 @@ def history_lines(recorded: EnvironmentChange) -> list[str]:
 def _print_change(environment: str, change: ConfigChange, config: ConsoleConfig, editor: ConfigEditor,
                   as_json: bool) -> None:
     from console import render
-    from core.config.changes import shown, value_in_force
+    from core.config.changes import change_lines, value_in_force
 
     prefix = f"environments.{environment}."
     rows = [(f.path.removeprefix(prefix), f.old, value_in_force(config, environment, f.path.removeprefix(prefix)))
@@ -127,6 +127,6 @@ def _print_change(environment: str, change: ConfigChange, config: ConsoleConfig,
                           "file": str(editor.file),
                           "changes": [{"key": k, "before": old, "after": new} for k, old, new in rows]})
         return
-    for key, old, new in rows:
-        click.echo(f"{environment} {key}: {shown(old)} → {shown(new)}")
+    for line in change_lines(environment, change, config):
+        click.echo(line)
     click.echo(f"recorded as change {change.id} by {change.actor} in {editor.history_file}")

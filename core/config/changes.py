@@ -134,6 +134,14 @@ def value_in_force(config: ConsoleConfig, environment: str, key: str) -> Any:
     return node
 
 
+def change_lines(environment: str, change: ConfigChange, config: ConsoleConfig) -> list[str]:
+    """What a change did, one line per key, before → after (after: the value now in force), as the CLI prints it
+    and the console notifies it."""
+    prefix = f"environments.{environment}."
+    return [f"{environment} {key}: {shown(f.old)} → {shown(value_in_force(config, environment, key))}"
+            for f in change.changes for key in [f.path.removeprefix(prefix)]]
+
+
 def editor_for(config_file: Path | None, gate: AccessGate, environ: Mapping[str, str] | None = None) -> ConfigEditor:
     """The editor of the project file this console reads (see project_file)."""
     environ = dict(os.environ) if environ is None else environ
