@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from console.arguments import FreeText
 from console.lazy import environment_choice
 from core.outcome import exit_codes_help
 
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
 EXIT_CODES = exit_codes_help()
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of text.")
-reason_option = click.option("--reason", default="", help="Why: recorded with the change and shown by history.")
+reason_option = click.option("--reason", type=FreeText("reason"),
+                             help="Why: recorded with the change and shown by history.")
 yes_option = click.option("--yes", is_flag=True, help="Skip the typed confirmation (required for production when "
                                                       "not at a terminal).")
 
@@ -52,7 +54,7 @@ def _editor(session: Session, environment: str, yes: bool, what: str) -> ConfigE
 @yes_option
 @json_option
 @click.pass_obj
-def config_set(session: Session, environment: str, key: str, value: str, reason: str, yes: bool,
+def config_set(session: Session, environment: str, key: str, value: str, reason: str | None, yes: bool,
                as_json: bool) -> None:
     """Set KEY (a dotted path inside ENV, e.g. health.max_5xx_rate or strategy.steps) to VALUE in the project file.
 
@@ -65,7 +67,7 @@ def config_set(session: Session, environment: str, key: str, value: str, reason:
     from core.config.changes import parse_value
 
     editor = _editor(session, environment, yes, f"{key} will be set to {value}")
-    change, config = editor.set(environment, key, parse_value(value), reason)
+    change, config = editor.set(environment, key, parse_value(value), reason or "")
     _print_change(environment, change, config, editor, as_json)
 
 
@@ -76,11 +78,11 @@ def config_set(session: Session, environment: str, key: str, value: str, reason:
 @yes_option
 @json_option
 @click.pass_obj
-def config_revert(session: Session, environment: str, change_id: int, reason: str, yes: bool,
+def config_revert(session: Session, environment: str, change_id: int, reason: str | None, yes: bool,
                   as_json: bool) -> None:
     """Set what change CHANGE_ID (see `config history ENV`) changed back to what it was, as a change of its own."""
     editor = _editor(session, environment, yes, f"configuration change {change_id} will be undone")
-    change, config = editor.revert(environment, change_id, reason)
+    change, config = editor.revert(environment, change_id, reason or "")
     _print_change(environment, change, config, editor, as_json)
 
 

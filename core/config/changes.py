@@ -126,7 +126,7 @@ class ConfigEditor:
 
 def value_in_force(config: ConsoleConfig, environment: str, key: str) -> Any:
     """The value `key` has in `environment` of `config` (None: not set), read as the file would hold it."""
-    node: Any = config.environments[environment].model_dump(mode="json")
+    node: Any = config.environment(environment).model_dump(mode="json")
     for part in key.split("."):
         if not isinstance(node, dict) or part not in node:
             return None
