@@ -117,3 +117,18 @@ def test_revert_restores_the_value_and_is_recorded_as_its_own_change(project: Pa
     assert shown_config(project)["environments"]["production"]["strategy"]["steps"] == default_steps  # type: ignore[index]
     newest = json.loads(run(project, "config", "history", "production", "--json").stdout)[0]
     assert (newest["id"], newest["reason"]) == (3, "revert of change 1")
+
+
+def test_a_change_changed_again_since_is_not_reverted_behind_the_later_ones_back(project: Path) -> None:
+    assert run(project, "config", "set", "dev", "health.max_5xx_rate", "0.04").returncode == 0
+    assert run(project, "config", "set", "dev", "health.max_5xx_rate", "0.03", operator="bo").returncode == 0
+    file = (project / "opsconsole.toml").read_bytes()
+
+    ran = run(project, "config", "revert", "dev", "1")
+    assert ran.returncode == 4 and "changed again by change 2 (bo)" in ran.stderr
+    assert (project / "opsconsole.toml").read_bytes() == file
+
+    assert run(project, "config", "revert", "dev", "2").returncode == 0  # newest first: 0.03 → 0.04
+    assert health_of(project, "dev")["max_5xx_rate"] == 0.04
+    assert run(project, "config", "revert", "dev", "1").returncode == 0  # now change 1's value is back in force
+    assert "max_5xx_rate" not in health_of(project, "dev")

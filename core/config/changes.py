@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from core.access import AccessGate
-from core.config.history import ConfigChange, FieldChange, read_config_history, record_config_change
-from core.config.loader import project_config_file
+from core.config.history import ConfigChange, FieldChange, read_config_history, record_config_change, setting_at
+from core.config.loader import default_layers, project_config_file, read_config_file
 from core.config.models import ConsoleConfig
-from core.errors import BadInput
+from core.errors import BadInput, Refused
 
 WHAT = "change the configuration"  # the gate says "operator x may not change the configuration on dev"
 
@@ -106,6 +106,14 @@ class ConfigEditor:
         if not all(f.path.startswith(prefix) for f in found.changes):
             raise BadInput(f"configuration change {change_id} is not a change of {environment} "
                            "(revert it as the environment it changed)")
+        now = default_layers()
+        now.add(read_config_file(self.file) or {}, str(self.file))
+        moved = {f.path for f in found.changes if setting_at(now.data, tuple(f.path.split("."))) != f.new}
+        later = [c for c in history if c.id > change_id and moved & {f.path for f in c.changes}]
+        if moved:  # undoing it now would silently undo what was changed since
+            since = f"by change {later[-1].id} ({later[-1].actor})" if later else "in the file by hand"
+            raise Refused(f"configuration change {change_id} was changed again {since}; revert that one first, "
+                          "or set the value with config set")
         config, change = record_config_change(
             {f.path: f.old for f in found.changes}, file=self.file, actor=actor, history_file=self.history_file,
             environ=self.environ, reason=reason.strip() or f"revert of change {change_id}", reverts=change_id)

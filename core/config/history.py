@@ -112,7 +112,7 @@ def record_config_change(
             actor=actor,
             file=str(file),
             changes=[
-                FieldChange(path=dotted, old=_lookup(before.data, paths[dotted]), new=value)
+                FieldChange(path=dotted, old=setting_at(before.data, paths[dotted]), new=value)
                 for dotted, value in changes.items()
             ],
         )
@@ -180,7 +180,8 @@ def _assign(data: dict[str, Any], path: tuple[str, ...], value: Any, file: Path)
         node[path[-1]] = str(value) if isinstance(value, Path) else value
 
 
-def _lookup(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+def setting_at(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    """The value at `path` in merged configuration data, None when it is not set."""
     node: Any = data
     for key in path:
         if not isinstance(node, Mapping) or key not in node:
