@@ -97,6 +97,8 @@ def ui(ctx: click.Context, read_only: bool) -> None:
 
     session: Session = ctx.obj
     read_only = read_only or bool(ctx.meta.get("read_only"))
+    if session.config_file is not None:  # the palette's configuration entries change the file this console read
+        os.environ["OPSCONSOLE_CONFIG"] = str(session.config_file)
     try:
         engine = session.engine
     except RegistryUnreachable as down:  # the shared registry is down: say so in the header and keep trying

@@ -1,4 +1,5 @@
-"""Commands that only read: `status`, `history`, `deployment` and `config show|validate`.
+"""Commands that only read: `status`, `history`, `deployment` and `config show|validate` (the `config`
+group also holds set, history and revert, from console/config_commands.py).
 
 Each imports what it renders inside the command, so listing them in `opsconsole --help` costs nothing.
 """
@@ -23,7 +24,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print machin
 
 @click.group(epilog=EXIT_CODES)
 def config() -> None:
-    """Show or check the configuration (built-in defaults, user file, project file, OPSCONSOLE_* variables)."""
+    """Show, check or change the configuration (built-in defaults, user file, project file, OPSCONSOLE_* variables)."""
 
 
 @config.command("show", epilog=EXIT_CODES)
@@ -164,3 +165,13 @@ def deployment(session: Session, deployment_id: str, as_json: bool) -> None:
             click.echo(part)
         else:
             render.print_table(part)
+
+
+def _add_change_commands() -> None:
+    from console.config_commands import config_history, config_revert, config_set
+
+    for command in (config_set, config_history, config_revert):
+        config.add_command(command)
+
+
+_add_change_commands()

@@ -23,7 +23,8 @@ CONFIG = '[teams]\noperations = ["alice"]\n'  # production: team operations only
 
 # Commands that change nothing the gate guards, each with why. Every other command must be in CHANGES.
 NOT_GATED = {
-    ("config", "show"): "reads", ("config", "validate"): "reads", ("history",): "reads",
+    ("config", "show"): "reads", ("config", "validate"): "reads", ("config", "history"): "reads",
+    ("history",): "reads",
     # Both observe health (anyone may) and record a change of it only where the gate would let this console change
     # the environment (tests/test_health_cli.py): a read-only console or an outsider sees health, records nothing.
     ("status",): "reads the cloud; records a change of health",
@@ -55,6 +56,8 @@ CHANGES: dict[tuple[str, ...], list[str]] = {
     ("infra", "apply"): ["infra", "apply", "production", "--yes"],
     ("pipeline", "configure"): ["pipeline", "configure", "production", "--apply", "--repo", "acme/agent-network"],
     ("registry", "repair"): ["registry", "repair"],
+    ("config", "set"): ["config", "set", "production", "health.max_5xx_rate", "0.02", "--yes"],
+    ("config", "revert"): ["config", "revert", "production", "1", "--yes"],
     # Refused before it connects: the URL is never dialled (nothing listens on port 9).
     ("registry", "migrate"): ["registry", "migrate", "--from", "data/registry.json", "--to",
                               "postgresql://nobody@127.0.0.1:9/opsconsole"],

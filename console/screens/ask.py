@@ -1,4 +1,5 @@
-"""A modal that asks the operator for one value (a traffic weight, a rollback reason) and checks it before closing."""
+"""A modal that asks the operator for one value (a traffic weight, a rollback reason, a configuration setting) and
+checks it before closing."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.validation import Function, Integer, Validator
 from textual.widgets import Input, Label
 
-Kind = Literal["percent", "reason", "override", "incident"]
+Kind = Literal["percent", "reason", "override", "incident", "setting"]
 
 QUESTIONS: dict[Kind, tuple[str, str]] = {
     "percent": ("Percent of traffic on the new revision (0-100)", "e.g. 25"),
@@ -19,12 +20,17 @@ QUESTIONS: dict[Kind, tuple[str, str]] = {
     "incident": ("Why? The reason goes on the incident's timeline and to Slack", "e.g. fixed by hand: min instances 2"),
     "override": ("Promote anyway? Write why: the reason is recorded with your name and what it overrode",
                  "e.g. quiet hours: traffic too low to judge"),
+    "setting": ("KEY = VALUE, KEY inside the environment; the value is read as TOML (a bare word is text)",
+                "e.g. health.max_5xx_rate = 0.02"),
 }
 
 
 def _validators(kind: Kind) -> list[Validator]:
     if kind == "percent":
         return [Integer(minimum=0, maximum=100, failure_description="a whole number from 0 to 100")]
+    if kind == "setting":
+        return [Function(lambda text: bool(text.partition("=")[0].strip() and text.partition("=")[2].strip()),
+                         "write KEY = VALUE, e.g. health.max_5xx_rate = 0.02")]
     return [Function(lambda text: bool(text.strip()), "say why: the reason cannot be empty")]  # reason, override
 
 

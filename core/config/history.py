@@ -38,7 +38,8 @@ class FieldChange(BaseModel):
 
 
 class ConfigChange(BaseModel):
-    """One accepted update of a configuration file."""
+    """One accepted update of a configuration file: `id` is its place in the history (1 for the first), the number
+    `opsconsole config revert` takes; `reverts` names the change it undid, if it was a revert."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -46,6 +47,9 @@ class ConfigChange(BaseModel):
     actor: str
     file: str
     changes: list[FieldChange]
+    id: int = 0  # 0 only in records written before ids: read_config_history gives them their place
+    reason: str = ""
+    reverts: int | None = None
 
 
 def update_config(
@@ -61,6 +65,20 @@ def update_config(
     The result (defaults + file, and OPSCONSOLE_* overrides from `environ` when given) must validate,
     or ConfigError is raised and neither file is touched. Returns the configuration now in force.
     """
+    return record_config_change(changes, file=file, actor=actor, history_file=history_file, environ=environ)[0]
+
+
+def record_config_change(
+    changes: Mapping[str, Any],
+    *,
+    file: Path,
+    actor: str,
+    history_file: Path,
+    environ: Mapping[str, str] | None = None,
+    reason: str = "",
+    reverts: int | None = None,
+) -> tuple[ConsoleConfig, ConfigChange | None]:
+    """update_config, also returning the change as recorded (None when `changes` is empty), with its reason."""
     if not actor.strip():
         raise BadInput("A configuration change needs the name of the operator making it.")
     paths = {dotted: _split(dotted) for dotted in changes}
@@ -84,20 +102,23 @@ def update_config(
                 layers.add(override, source)
             config = validated(layers)
         if not changes:
-            return config
+            return config, None
         content = _toml(updated, file)
         record = ConfigChange(
+            id=len(read_config_history(history_file)) + 1,  # under the lock: no two changes get one number
+            reason=reason,
+            reverts=reverts,
             at=datetime.now(UTC),
             actor=actor,
             file=str(file),
             changes=[
-                FieldChange(path=dotted, old=_lookup(before.data, paths[dotted]), new=value)
+                FieldChange(path=dotted, old=setting_at(before.data, paths[dotted]), new=value)
                 for dotted, value in changes.items()
             ],
         )
         _write_atomically(file, content)
         _append_line(history_file, record.model_dump_json(), file)
-    return config
+    return config, record
 
 
 def read_config_history(history_file: Path) -> list[ConfigChange]:
@@ -120,7 +141,8 @@ def read_config_history(history_file: Path) -> list[ConfigChange]:
                 f"Line {number} of the configuration history {history_file} is not a change record."
             ) from None
     whole_record = _record_in(last)  # a complete record whose newline did not land still happened
-    return [*history, whole_record] if whole_record else history
+    history = [*history, whole_record] if whole_record else history
+    return [c if c.id else c.model_copy(update={"id": place}) for place, c in enumerate(history, start=1)]
 
 
 def _record_in(line: str | bytes) -> ConfigChange | None:
@@ -139,19 +161,27 @@ def _split(dotted: str) -> tuple[str, ...]:
 
 def _assign(data: dict[str, Any], path: tuple[str, ...], value: Any, file: Path) -> None:
     node = data
+    tables = [data]
     for depth, key in enumerate(path[:-1]):
         child = node.setdefault(key, {})
         if not isinstance(child, dict):
             table = ".".join(path[: depth + 1])
             raise ConfigError([Problem(str(file), ".".join(path), f"cannot be set because {table} is not a table")])
         node = child
+        tables.append(node)
     if value is None:
         node.pop(path[-1], None)
+        # a table this removal emptied goes too, so setting and removing a value leaves the file as it was
+        for parent, key, table in reversed(list(zip(tables, path, tables[1:], strict=False))):
+            if table:
+                break
+            parent.pop(key)
     else:
         node[path[-1]] = str(value) if isinstance(value, Path) else value
 
 
-def _lookup(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+def setting_at(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    """The value at `path` in merged configuration data, None when it is not set."""
     node: Any = data
     for key in path:
         if not isinstance(node, Mapping) or key not in node:
