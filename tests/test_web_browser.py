@@ -52,7 +52,7 @@ def test_the_printed_address_opens_a_console_that_takes_keys_at_once(tmp_path: P
             before = len(drawn)
             page.keyboard.press("?")  # no click anywhere first
             wait_until(page, lambda: '["stdin", "?"]' in sent or '["stdin","?"]' in sent, "the key on the socket")
-            wait_until(page, lambda: "side by side" in plain("".join(drawn[before:])), "the help screen")
+            wait_until(page, lambda: "what it does" in plain("".join(drawn[before:])), "the help screen's key table")
 
             help_screen = tmp_path / "help.png"
             page.screenshot(path=str(help_screen))
@@ -136,7 +136,7 @@ def test_a_browser_on_another_machine_loads_the_console_and_fetches_nothing_from
 
             before = len(drawn)
             page.keyboard.press("?")
-            wait_until(page, lambda: "side by side" in plain("".join(drawn[before:])), "the help screen")
+            wait_until(page, lambda: "what it does" in plain("".join(drawn[before:])), "the help screen's key table")
         finally:
             browser.close()
         assert elsewhere == []
