@@ -15,6 +15,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Markdown, Static
 
+from console.screens.read_table import ReadTableScreen
 from core.errors import OpsError
 from core.recovery.incident import IncidentStore, timeline_line
 from core.recovery.postmortem import postmortem_markdown
@@ -23,8 +24,10 @@ from core.registry import Registry
 COLUMNS = ("id", "env", "severity", "status", "failure", "started", "summary")
 
 
-class IncidentsScreen(Screen[None]):
+class IncidentsScreen(ReadTableScreen):
     """Every incident newest first (an empty registry says so)."""
+
+    COLUMNS = COLUMNS
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "show", "Show", id="incidents-show"),
@@ -33,42 +36,19 @@ class IncidentsScreen(Screen[None]):
     ]
 
     def __init__(self, registry: Registry) -> None:
-        super().__init__(id="incidents")
+        super().__init__(id="incidents", reading="reading incidents…")
         self.registry = registry
-        self.loaded = False
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static("reading incidents…", id="incidents-note", markup=False)
-        yield DataTable(id="incidents-table", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+    def fetch(self) -> list[dict[str, Any]]:
+        return IncidentStore(self.registry).list()
 
-    def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for column in COLUMNS:
-            table.add_column(column, key=column)
-        self.read()
-
-    @work(thread=True, exclusive=True, group="incidents")
-    def read(self) -> None:
-        try:
-            found = IncidentStore(self.registry).list()
-        except OpsError as exc:
-            self.app.call_from_thread(self._say, str(exc))
-            return
-        self.app.call_from_thread(self._show, found)
-
-    def _say(self, text: str) -> None:
-        self.query_one("#incidents-note", Static).update(text)
-
-    def _show(self, found: list[dict[str, Any]]) -> None:
+    def show(self, found: list[dict[str, Any]]) -> None:
         table = self.query_one(DataTable)
         for r in found:
             table.add_row(r["id"], r["environment"], r.get("severity", ""), r.get("status", ""),
                           r.get("failure_type", ""), str(r.get("started_at", ""))[:19], r.get("summary", ""),
                           key=r["id"])
-        self._say(f"{len(found)} incidents, newest first · enter: show · p: postmortem" if found else "no incidents")
-        self.loaded = True
+        self.say(f"{len(found)} incidents, newest first · enter: show · p: postmortem" if found else "no incidents")
         table.focus()
 
     def _chosen(self) -> str | None:
