@@ -8,7 +8,6 @@ process itself (the installed entry point, a kill, a terminal) still start one.
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 import sys
 from collections.abc import Iterator, Mapping
@@ -18,6 +17,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from console.cli import main
+from core.reports.source import no_cyclic_gc
 
 
 @dataclass(frozen=True)
@@ -41,13 +41,8 @@ def collector_paused() -> Iterator[None]:
     sys.stderr, which is the command's captured stderr. A real `opsconsole` process has no such leftovers; here
     they are collected after the command, outside its output.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with no_cyclic_gc():  # the report's own pause, for the same collector
         yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def opsconsole(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -> Ran:

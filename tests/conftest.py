@@ -18,7 +18,7 @@ from tests.google_rig import FAST, PROJECT, REGION
 
 # pg_cluster, pg_url, pg_restartable, tcp_proxy_to: a real PostgreSQL server per worker, started on first use;
 # opened, registry, team, as_role: the team registry on it (tests/pg_registry_rig.py).
-pytest_plugins = ["tests.pg_fixtures", "tests.pg_registry_rig"]
+pytest_plugins = ["tests.pg_fixtures", "tests.pg_registry_rig", "tests.cli_project"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

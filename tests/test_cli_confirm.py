@@ -7,10 +7,6 @@ rolling back is one y/N.
 
 from __future__ import annotations
 
-import os
-import pty
-import select
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +14,7 @@ import pytest
 
 from core.model.effects import effect_of
 from core.registry import DeploymentRegistry
+from tests.pty_rig import at_a_terminal as type_at_a_terminal
 from tests.test_deploy_cli import IMAGE, Cli, _project, sandbox  # noqa: F401  (the module's own sandbox)
 
 pytestmark = pytest.mark.xdist_group("cli-confirm-sandbox")
@@ -33,31 +30,8 @@ def cli(tmp_path: Path, sandbox: Path) -> Iterator[Cli]:  # noqa: F811
 
 def at_a_terminal(cli: Cli, args: list[str], prompt: bytes, answer: bytes) -> tuple[int, str]:
     """Run `python -m console ARGS` on a pseudo-terminal; type `answer` once `prompt` is on screen."""
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: exec replaces it
-        os.chdir(cli.home)
-        os.execve(sys.executable, [sys.executable, "-m", "console", *args], cli.env())
-    seen, answered = b"", False
-    try:
-        for _ in range(1200):  # at most ~2 min
-            ready, _, _ = select.select([fd], [], [], 0.1)
-            if ready:
-                try:
-                    chunk = os.read(fd, 65536)
-                except OSError:  # the child closed the terminal: it has exited
-                    break
-                if not chunk:
-                    break
-                seen += chunk
-            if not answered and prompt in seen:
-                os.write(fd, answer)
-                answered = True
-    finally:
-        if not answered:
-            os.kill(pid, 9)
-        _, status = os.waitpid(pid, 0)
-        os.close(fd)
-    return os.waitstatus_to_exitcode(status), seen.decode(errors="replace").replace("\r\n", "\n")
+    code, seen = type_at_a_terminal(args, cli.home, cli.env(), prompt, answer, limit_s=120)
+    return code, seen.decode(errors="replace").replace("\r\n", "\n")
 
 
 def canary_at_10(cli: Cli) -> str:

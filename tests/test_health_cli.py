@@ -8,37 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from console.cli import main
 from console.watch_commands import EXIT_DOWN
-from console.wiring import seed_from_config
-from core.config import default_config
 from core.registry import DeploymentRegistry
-from sandbox.clock import SandboxClock
-from sandbox.cloud import SandboxCloud
-
-EPOCH = 1_790_000_000.0
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "opsconsole.toml").write_text('[teams]\noperations = ["alice"]\n')
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("OPSCONSOLE_REGISTRY", str(tmp_path / "registry.json"))
-    monkeypatch.setenv("OPSCONSOLE_SANDBOX", str(tmp_path / "sandbox.json"))
-    monkeypatch.setenv("OPSCONSOLE_OPERATOR", "alice")
-    return tmp_path
+from tests.cli_project import run, save_scenario  # the `project` fixture: tests/conftest.py
 
 
 def _scenario(project: Path, name: str) -> None:
-    SandboxCloud(seed=seed_from_config(default_config()), scenario=name, clock=SandboxClock(speed=0, start=EPOCH),
-                 state_file=project / "sandbox.json").save()
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as ended:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(ended.value.code or 0), out, err
+    save_scenario(project, name)
 
 
 def test_status_json_carries_observed_health_and_the_history_lists_the_change(

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
-import pty
-import select
-import struct
-import sys
-import termios
 from pathlib import Path
 
 from tests.cli_rig import opsconsole
+from tests.pty_rig import at_a_terminal
 
 
 def run_at_a_terminal(args: list[str], tmp_path: Path, wait_for: bytes) -> tuple[int, bytes]:
@@ -19,32 +14,7 @@ def run_at_a_terminal(args: list[str], tmp_path: Path, wait_for: bytes) -> tuple
     environ = {k: v for k, v in os.environ.items() if not k.startswith("OPSCONSOLE_")}
     environ.update(OPSCONSOLE_REGISTRY=str(tmp_path / "registry.json"), OPSCONSOLE_SANDBOX=str(tmp_path / "sb.json"),
                    TERM="xterm-256color")
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: exec replaces it, so nothing after this runs in it
-        os.chdir(tmp_path)
-        os.execve(sys.executable, [sys.executable, "-m", "console", *args], environ)
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 36, 120, 0, 0))
-    seen, quit_sent = b"", False
-    try:
-        for _ in range(600):  # at most ~60 s, far more than a start takes
-            ready, _, _ = select.select([fd], [], [], 0.1)
-            if ready:
-                try:
-                    chunk = os.read(fd, 65536)
-                except OSError:  # the child closed the terminal: it has exited
-                    break
-                if not chunk:
-                    break
-                seen += chunk
-            if not quit_sent and wait_for in seen:
-                os.write(fd, b"q")
-                quit_sent = True
-    finally:
-        if not quit_sent:
-            os.kill(pid, 9)
-        _, status = os.waitpid(pid, 0)
-        os.close(fd)
-    return os.waitstatus_to_exitcode(status), seen
+    return at_a_terminal(args, tmp_path, environ, wait_for, b"q")
 
 
 def test_opsconsole_at_a_terminal_opens_the_console_and_q_quits(tmp_path: Path) -> None:
