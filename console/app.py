@@ -40,7 +40,7 @@ from console.screens.main import MainScreen
 from console.screens.recovery import RecoveryScreen
 from console.screens.reports import ReportsScreen
 from console.screens.wizard import DeployRequest, WizardScreen
-from console.snapshot import EnvironmentSnapshot, take_snapshot
+from console.snapshot import EnvironmentSnapshot, take_snapshots
 from console.team import header_line
 from core.config import ENVIRONMENTS
 from core.engine import Engine, EngineEvent, EnvironmentBusy, Tick
@@ -202,7 +202,7 @@ class OpsConsoleApp(CountedThreads):
         self._refresh_worker = self._in_thread(self._take_snapshots, name="Refresh", group="refresh")
 
     def _take_snapshots(self) -> None:
-        snapshots = {e: take_snapshot(self.engine, e, health=self.health) for e in self.environments}
+        snapshots = take_snapshots(self.engine, self.environments, health=self.health)
         self.post_message(self.Refreshed(snapshots))
         if self.engine.registry.shared:
             from console.team import team_line

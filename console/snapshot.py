@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -156,10 +157,22 @@ def _metrics(engine: Engine, name: str, live: LiveEnvironment, rollout: Rollout 
                           (criteria.max_5xx_rate, criteria.max_p99_latency_ms))
 
 
+def take_snapshots(engine: Engine, names: Iterable[str], health: HealthMonitor | None = None
+                   ) -> dict[str, EnvironmentSnapshot]:
+    """One refresh of every environment: the incidents table is read once for all of them."""
+    try:
+        incidents: Mapping[str, dict[str, Any]] | None = IncidentStore(engine.registry).open_by_environment()
+    except OpsError:
+        incidents = None  # each snapshot then reads (and reports) the registry's failure itself
+    return {name: take_snapshot(engine, name, health=health, open_incidents=incidents) for name in names}
+
+
 def take_snapshot(engine: Engine, name: str, history: MetricHistory | None = None,
-                  health: HealthMonitor | None = None) -> EnvironmentSnapshot:
+                  health: HealthMonitor | None = None,
+                  open_incidents: Mapping[str, dict[str, Any]] | None = None) -> EnvironmentSnapshot:
     """Ask the providers (each failure kept as that component's error) and the registry about one environment;
-    with a health monitor, live health too (observed when its interval has passed, else the last observation)."""
+    with a health monitor, live health too (observed when its interval has passed, else the last observation).
+    `open_incidents` (by environment) spares a read of the incidents table when the caller made it."""
     ports = engine.ports
     checked = health.due(name) if health is not None else None
     live = observe_environment(engine.environment(name), ports.cloudrun(name), ports.frontend)
@@ -170,7 +183,8 @@ def take_snapshot(engine: Engine, name: str, history: MetricHistory | None = Non
         deployment = state.active[0] if state.active else state.last
         events = tuple(engine.registry.events(deployment.id)) if deployment else ()
         infrastructure = engine.registry.get_record("infrastructure", name)
-        incident = IncidentStore(engine.registry).open_for(name)
+        incidents = IncidentStore(engine.registry).open_by_environment() if open_incidents is None else open_incidents
+        incident = incidents.get(name)
     except OpsError as exc:
         return EnvironmentSnapshot(name, live, EnvironmentState(name=name), None, None, (), now, error=str(exc),
                                    metrics=_metrics(engine, name, live, None, now, history), health=checked)
@@ -178,4 +192,4 @@ def take_snapshot(engine: Engine, name: str, history: MetricHistory | None = Non
     return EnvironmentSnapshot(name, live, state, deployment, rollout, events, now,
                                metrics=_metrics(engine, name, live, rollout, now, history),
                                infrastructure=infrastructure, health=checked,
-                               incident=incident.record if incident is not None else None)
+                               incident=incident)

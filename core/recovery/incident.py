@@ -117,6 +117,14 @@ class IncidentStore:
         found = [r for r in records if environment is None or r["environment"] == environment]
         return sorted(found, key=lambda r: str(r["started_at"]), reverse=True)
 
+    def open_by_environment(self) -> dict[str, dict[str, Any]]:
+        """Each environment's open incident (the newest, as `open_for` picks it), from one read of the table."""
+        found: dict[str, dict[str, Any]] = {}
+        for record in self.list():
+            if record.get("status") == "open":
+                found.setdefault(str(record["environment"]), record)
+        return found
+
     def open_for(self, environment: str) -> Incident | None:
         """The environment's open incident (the one a new `recover` resumes), if any."""
         found = [r for r in self.list(environment) if r.get("status") == "open"]
