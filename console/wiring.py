@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from core.providers.memorystore import MemorystoreAdapter
     from core.providers.monitoring import MonitoringAdapter
     from core.providers.notify import Notifier
+    from core.providers.probes import HttpProber
     from core.providers.secrets import SecretResolver
     from core.providers.vercel import VercelAdapter
     from core.recovery.context import RecoveryPorts
@@ -249,6 +250,16 @@ class Wiring:
 
         return FlaggerLoadTester(url, self.http)
 
+    def prober(self, env: str) -> HttpProber | None:
+        """The engine's probes of an environment's revisions (strategy.probes, on by default), or None."""
+        from core.strategies import probes_of
+
+        if probes_of(self.environment(env).strategy) is None:
+            return None
+        from core.providers.probes import HttpProber
+
+        return HttpProber(self.http)
+
     def infrastructure(self, registry: Registry, actor: str, gate: AccessGate | None = None) -> InfrastructureService:
         """Terraform for this profile (sandbox: stand-in, gcp: terraform or tofu); work files beside the registry.
 
@@ -277,7 +288,8 @@ class Wiring:
         dashboards = self.dashboards if self.endpoints.dashboards_url or self.config.profile == "gcp" else None
         return Ports(cloudrun=self.cloudrun, metrics=self.metrics, frontend=self.frontend(), now=self.now,
                      notifiers=self.notifiers(), profile=self.config.profile, dashboards=dashboards,
-                     infrastructure=infrastructure, loadtester=self.loadtester, alert_policies=self.alert_policies)
+                     infrastructure=infrastructure, loadtester=self.loadtester, alert_policies=self.alert_policies,
+                     prober=self.prober)
 
     def recovery_ports(self) -> RecoveryPorts:
         """What guided recovery needs beyond the engine's ports: Cloud Run per region, Memorystore, Vercel env."""

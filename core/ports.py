@@ -17,6 +17,7 @@ from core.model.alerts import FiringPolicy
 from core.model.frontend import VercelDeployment
 from core.model.metrics import RevisionMetrics
 from core.model.notice import Notice
+from core.model.probes import ProbeSample
 from core.model.service import RevisionState, ServiceState
 
 
@@ -105,6 +106,14 @@ class LoadTester(Protocol):
     def start(self, target_url: str, rps: float, seconds: float, *, name: str) -> str: ...
 
 
+class Prober(Protocol):
+    """Bursts of real requests to revisions' own (tag) URLs, marked as the engine's (core.providers.probes)."""
+
+    def burst(self, urls: Mapping[str, str], requests: int, *, timeout_s: float) -> dict[str, ProbeSample]:
+        """`requests` GETs to each URL (keyed by revision), interleaved; what each answered, by the same keys."""
+        ...
+
+
 @dataclass
 class Ports:
     """Providers per environment, the clock metric windows are read on, and who to tell."""
@@ -118,6 +127,7 @@ class Ports:
     dashboards: Callable[[str], DashboardsProvider] | None = None  # per environment; None: no dashboards
     loadtester: Callable[[str], LoadTester | None] | None = None  # per environment; None: no load test configured
     alert_policies: Callable[[str], AlertPolicies] | None = None  # per environment; None: not watched
+    prober: Callable[[str], Prober | None] | None = None  # per environment; None: no probe stream
     profile: str = "sandbox"
 
     def notify(self, notice: Notice) -> list[str]:

@@ -125,6 +125,21 @@ DeploymentStrategy = Annotated[StrategySettings, _RegisteredKinds()]
 """A strategy's settings, chosen by their `kind` key (the seed's name for it) among the registered kinds."""
 
 
+class Probes(FrozenModel):
+    """The engine's own bursts of real requests to the new and the stable revision's tag URLs, one per window.
+
+    A second evidence stream beside Cloud Monitoring, which on Google Cloud serves a window a minute or more
+    after it ends (core.engine.steps.probes): a proven regression in the probes rolls back, but only
+    Monitoring's users' traffic lets a step pass, since probes are synthetic and few.
+    """
+
+    enabled: bool = True
+    # 50, the criteria's default min_requests_per_window: one burst is judged in full, not only sequentially.
+    requests: int = Field(default=50, ge=2, le=500,
+                          description="GETs sent to EACH of the new and the stable revision's tag URL per window")
+    timeout_s: float = Field(default=2.0, gt=0, le=30, description="seconds one probe may take before it fails")
+
+
 @register_settings
 class BlueGreenStrategy(StrategySettings):
     """Deploy beside the live revision, verify it, switch all traffic at once, keep the old one ready."""
@@ -132,6 +147,7 @@ class BlueGreenStrategy(StrategySettings):
     kind: Literal["blue-green"] = "blue-green"
     observation_window_s: WindowSeconds
     keep_previous_addressable: bool = True
+    probes: Probes = Field(default_factory=Probes)
 
 
 class LoadTest(FrozenModel):
@@ -154,6 +170,7 @@ class CanaryStrategy(StrategySettings):
     analysis_window_s: WindowSeconds
     mode: Literal["manual", "auto"] = "manual"
     load_test: LoadTest | None = None
+    probes: Probes = Field(default_factory=Probes)
 
     @field_validator("steps")
     @classmethod

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from core.analysis.streams import Stream
+
 
 @dataclass(frozen=True)
 class EngineEvent:
@@ -67,9 +69,10 @@ class VerdictReached(EngineEvent):
     outcome: str  # pass, fail, inconclusive or no_data (core.analysis.Outcome)
     action: str  # PROMOTE_ALLOWED, HOLD or ROLLBACK
     explanation: str
+    stream: str = "monitoring"  # the evidence judged: monitoring or probes (core.analysis.streams.Stream)
 
     def describe(self) -> str:
-        return f"verdict {self.outcome}: {self.explanation}"
+        return f"verdict {self.outcome} in {Stream(self.stream).label}: {self.explanation}"
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ class Rollout(BaseModel):
     undecided_told: int = -1  # the last stage whose undecided judge the operator was told about
     load_until: str | None = None  # synthetic load (strategy.load_test) has been asked for until this time
     load_failed: bool = False  # the last request for synthetic load failed (said once, not every window)
+    probes: dict[str, Any] = Field(default_factory=dict)  # the probe stream of this weight (core.engine.steps.probes)
     verification: dict[str, Any] | None = None
     verification_failed: bool = False
     overrides: list[dict[str, Any]] = Field(default_factory=list)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.config.strategies import BlueGreenStrategy, StrategySettings
+from core.config.strategies import BlueGreenStrategy, Probes, StrategySettings
 from core.strategies.builder import PlanBuilder
 from core.strategies.registry import Strategy
 
@@ -23,3 +23,6 @@ class BlueGreen(Strategy[BlueGreenStrategy]):
 
     def keeps_previous_addressable(self, settings: BlueGreenStrategy) -> bool:
         return settings.keep_previous_addressable
+
+    def probes(self, settings: BlueGreenStrategy) -> Probes | None:
+        return settings.probes if settings.probes.enabled else None

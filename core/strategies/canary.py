@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.config.strategies import CanaryStrategy, LoadTest, StrategySettings
+from core.config.strategies import CanaryStrategy, LoadTest, Probes, StrategySettings
 from core.model.plan import Mode, Monitoring, StageKind, Validation
 from core.strategies.builder import PlanBuilder
 from core.strategies.registry import Strategy
@@ -38,6 +38,9 @@ class Canary(Strategy[CanaryStrategy]):
 
     def load_test(self, settings: CanaryStrategy) -> LoadTest | None:
         return settings.load_test
+
+    def probes(self, settings: CanaryStrategy) -> Probes | None:
+        return settings.probes if settings.probes.enabled else None
 
     def summary(self, settings: CanaryStrategy, *, compact: bool = False) -> str:
         if compact:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from core.config.strategies import (
     STRATEGY_CLASSES,
     LoadTest,
+    Probes,
     StrategySettings,
     register_settings,
     unregister_settings,
@@ -67,6 +68,10 @@ class Strategy(ABC, Generic[S]):
 
     def load_test(self, settings: S) -> LoadTest | None:
         """Synthetic load to send during its analysis windows, if configured."""
+        return None
+
+    def probes(self, settings: S) -> Probes | None:
+        """The engine's probe bursts during its analysis windows (core.engine.steps.probes), if it has them on."""
         return None
 
     def summary(self, settings: S, *, compact: bool = False) -> str:
@@ -151,6 +156,11 @@ def mode_of(settings: StrategySettings) -> Mode:
 def load_test_of(settings: StrategySettings) -> LoadTest | None:
     """The synthetic load its analysis asks for, or None."""
     return strategy_of(settings).load_test(settings)
+
+
+def probes_of(settings: StrategySettings) -> Probes | None:
+    """The probe bursts its analysis sends (on by default for canary and blue-green), or None."""
+    return strategy_of(settings).probes(settings)
 
 
 def summary_of(settings: StrategySettings, *, compact: bool = False) -> str:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from core.analysis import Action, WindowMetrics
 from core.engine.context import StepContext
 from core.engine.steps.load import keep_load
+from core.engine.steps.probes import probe
 from core.engine.steps.rollback import roll_back
 from core.engine.tick import Tick
 from core.model.deployment import Deployment
@@ -60,6 +61,9 @@ def analyse(ctx: StepContext, deployment: Deployment, rollout: Rollout, window_s
         # Nothing reaches the new revision, so no window can be judged: the next move is the operator's.
         return ctx.wait(deployment, rollout, f"0 % on {rollout.new_revision}: set a weight, promote or roll "
                         f"back (opsconsole set-weight {env} N)", operator=True)
+    probed = probe(ctx, deployment, rollout, window_s)  # the second stream: it never waits for Monitoring
+    if probed is not None:
+        return probed
     start = datetime.fromisoformat(rollout.window_start or ctx.ports.now().isoformat())
     end = start + timedelta(seconds=window_s)
     if ctx.ports.now() < end:
@@ -85,7 +89,7 @@ def analyse(ctx: StepContext, deployment: Deployment, rollout: Rollout, window_s
     rollout.analysis = history.to_dict()
     rollout.window_start = end.isoformat()
     rollout.verdicts.append({"at": end.isoformat(), "weight": rollout.weight, "action": decision.action.value,
-                             "decision": decision.explanation, **verdict.to_dict()})
+                             "decision": decision.explanation, "stream": "monitoring", **verdict.to_dict()})
     ctx.record(deployment, "note", "analysis window", {"weight": rollout.weight, "outcome": verdict.outcome.value,
                                                        "decision": decision.explanation})
     ctx.emit(VerdictReached(deployment.id, env, end, verdict.outcome.value, decision.action.value,
