@@ -360,6 +360,7 @@ def test_deployment_config_is_what_the_pipeline_needs_and_is_json() -> None:
         "analysis_window_s": 300,
         "mode": "manual",
         "load_test": None,
+        "probes": {"enabled": True, "requests": 50, "timeout_s": 2.0},
     }
     assert production["required_checks"] == list(CHECKS)
     assert production["requires_approval"] is True

@@ -225,3 +225,15 @@ def test_deploy_json_starts_with_the_plan(cli: Cli) -> None:
     assert code == 3 and lines[-1]["status"] == "pending", lines[-1]
     assert "approval" in lines[-1]["waiting_for"] and lines[-1]["who_may_act"] == [OPERATOR], lines[-1]
     assert lines[0]["event"] == "Note" and lines[0]["message"].startswith("deployment planned: deploy websocket-server")
+
+
+def test_deploy_json_names_the_evidence_behind_each_verdict_and_the_probes_beside_it(cli: Cli) -> None:
+    code, lines = cli.json_lines("deploy", "dev", "--set", f"websocket-server={IMAGE}")
+
+    assert code == 0 and lines[-1]["status"] == "succeeded", lines[-1]
+    verdicts = [line for line in lines if line["event"] == "VerdictReached"]
+    # A healthy revision passes on Cloud Monitoring's stream; the probes ran beside it and never spoke.
+    assert verdicts and {v["stream"] for v in verdicts} == {"monitoring"}, verdicts
+    view = lines[-1]["deployment"]
+    assert view["verdict"]["stream"] == "monitoring" and view["verdict"]["action"] == "promote_allowed"
+    assert view["probes"]["windows"] >= 1 and view["probes"]["outcome"] in ("pass", "inconclusive", "no_data")

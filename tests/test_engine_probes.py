@@ -10,6 +10,7 @@ import pytest
 from core.engine import approve
 from core.model.events import RolledBack, VerdictReached, WeightChanged
 from core.registry import DeploymentStatus
+from tests.cli_rig import opsconsole
 from tests.engine_rig import IMAGE, START, Rig, rig, rig_config
 
 WINDOW_S = 10
@@ -79,3 +80,17 @@ def test_a_healthy_canary_is_never_rolled_back_by_the_probes(tmp_path: Path, see
         probed = r.registry.events(deployment.id)
         assert not [e for e in probed if e.action in ("probe window", "probes failed")]
         assert r.rollout(deployment.id).probes["windows"], "the last step was probed"
+
+
+@pytest.mark.parametrize(("setting", "said"), [
+    ("requests = 0", "environments.dev.strategy.probes.requests: must be greater than or equal to 2"),
+    ("timeout_s = -1", "environments.dev.strategy.probes.timeout_s: must be greater than 0"),
+    ('enabled = "sometimes"', "environments.dev.strategy.probes.enabled: must be a valid boolean"),
+    ("rps = 3", "environments.dev.strategy.probes.rps: is not a known setting; known settings here: enabled, "
+                "requests, timeout_s"),
+])
+def test_a_bad_probe_setting_is_one_sentence_naming_it_and_exit_2(tmp_path: Path, setting: str, said: str) -> None:
+    (tmp_path / "opsconsole.toml").write_text(f"[environments.dev.strategy.probes]\n{setting}\n")
+    ran = opsconsole("config", "validate", cwd=tmp_path, env={"XDG_CONFIG_HOME": str(tmp_path / "xdg")})
+    assert ran.returncode == 2 and ran.stderr.strip().endswith(said), ran.stderr
+    assert len(ran.stderr.strip().splitlines()) == 1 and "Traceback" not in ran.stderr

@@ -17,7 +17,11 @@ Its fields (`to_dict()`; documented in docs/CLI.md, "The deployment view"):
     approval        {"by", "at"} once approved, else None
     verdict         the judge on the current step: {"outcome", "action", "explanation", "at", "weight", "windows"}
                     of the last judged window (None before the first); outcome is pass, fail, inconclusive or
-                    no_data, action promote_allowed, hold or rollback
+                    no_data, action promote_allowed, hold or rollback; stream is the evidence that decided it:
+                    "monitoring" (Cloud Monitoring's served traffic) or "probes" (the engine's own probes, which
+                    only ever roll back)
+    probes          the engine's probe stream on the current weight: {"windows", "outcome", "decision", "at"} of its
+                    last burst (None when the strategy's probes are off or none was sent yet)
     verification    {"passed", "summary"} of the last verification, else None
     overrides       [{"what", "by", "reason", "at"}]: checks a person promoted past, with their reason
     frontend        {"previous", "new", "promoted"} when the deployment carries a frontend, else None
@@ -59,6 +63,7 @@ class DeploymentView:
     paused: bool = False
     approval: dict[str, Any] | None = None
     verdict: dict[str, Any] | None = None
+    probes: dict[str, Any] | None = None
     verification: dict[str, Any] | None = None
     overrides: list[dict[str, Any]] = field(default_factory=list)
     frontend: dict[str, Any] | None = None
@@ -98,6 +103,7 @@ def deployment_view(deployment: Deployment) -> DeploymentView:
         approval=None if rollout.approval is None else {"by": rollout.approval.get("actor"),
                                                         "at": rollout.approval.get("at")},
         verdict=_verdict(rollout),
+        probes=_probes(rollout),
         verification=None if rollout.verification is None else {
             "passed": not rollout.verification_failed, "summary": rollout.verification.get("summary", "")},
         overrides=[{"what": o.get("what"), "by": o.get("actor"), "reason": o.get("reason"), "at": o.get("at")}
@@ -114,7 +120,18 @@ def _verdict(rollout: Rollout) -> dict[str, Any] | None:
         return None
     last = rollout.verdicts[-1]
     return {"outcome": last.get("outcome"), "action": last.get("action"), "explanation": last.get("decision"),
-            "at": last.get("at"), "weight": last.get("weight"), "windows": last.get("windows")}
+            "at": last.get("at"), "weight": last.get("weight"), "windows": last.get("windows"),
+            "stream": last.get("stream", "monitoring")}
+
+
+def _probes(rollout: Rollout) -> dict[str, Any] | None:
+    """The probe stream's last look at the weight routed now (core.engine.steps.probes keeps it)."""
+    state = rollout.probes
+    last = state.get("last")
+    if not last or state.get("routed_at") != rollout.routed_at:
+        return None
+    return {"windows": len(state.get("windows", [])), "outcome": last.get("outcome"),
+            "decision": last.get("decision"), "at": last.get("at")}
 
 
 def outcome_of(deployment: Deployment, *, waits_for_person: bool, rollback_asked: bool = False) -> Outcome:
