@@ -30,6 +30,7 @@ from sandbox.monitoring_alerts import AlertStore
 from sandbox.monitoring_api import CustomMetrics, MonitoringServer
 from sandbox.monitoring_incidents import AlertEvaluator
 from sandbox.persistence import read_state, write_json_atomic
+from sandbox.probe_log import ProbeLog
 from sandbox.redis_api import redis_app
 from sandbox.redis_state import RedisState
 from sandbox.remedies import ActiveFaults, active_faults, behaviour_at
@@ -75,6 +76,7 @@ class SandboxCloud:
         self.redis = RedisState(self.clock.time)  # Memorystore instances (recovery's storage remedies)
         self.vercel_env = VercelEnvStore()  # Vercel project env vars (recovery's region failover)
         self.load_tests = LoadTests(self.clock.time)  # the load tester's hey runs, served by the traffic model
+        self.probe_log = ProbeLog()  # the engine's probes its revisions answered, counted by Monitoring too
         self.alerts = AlertStore(self._projects, self.clock.time)  # Monitoring's alert policies and channels
         self.alert_evaluator = AlertEvaluator(self.alerts, self._answer, self.clock.time)  # their incidents
         saved = read_state(self.state_file) if self.state_file else None
@@ -237,13 +239,19 @@ class SandboxCloud:
 
     def revision_window(self, project: str, location: str, service: str, start: float,
                         end: float) -> dict[str, RevisionTraffic]:
-        """What each revision of a service served in [start, end); location "" means every region."""
+        """What each revision of a service served in [start, end), the engine's probes included (probe_log.py);
+        location "" means every region."""
         out: dict[str, RevisionTraffic] = {}
         for svc in list(self.cloudrun.services.values()):
             if svc.project == project and svc.name == service and location in ("", svc.location):
-                for revision, served in self.traffic.window(svc.full_name, start, end).items():
-                    out.setdefault(revision, RevisionTraffic()).merge(served)
+                for source in (self.traffic.window(svc.full_name, start, end),
+                               self.probe_log.window(svc.full_name, start, end)):
+                    for revision, served in source.items():
+                        out.setdefault(revision, RevisionTraffic()).merge(served)
         return out
+
+    def record_probe(self, revision_full: str, status: int, latency_ms: float) -> None:
+        self.probe_log.add(revision_full, self.clock.time(), status, latency_ms)
 
     def _answer(self, project: str, request: Any) -> list[Any]:
         """ListTimeSeries in-process, for the alert evaluator (nothing to answer before the sandbox serves)."""

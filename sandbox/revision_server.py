@@ -21,7 +21,10 @@ from typing import Protocol
 
 from aiohttp import WSMsgType, web
 
+from sandbox.probe_log import PROBE_HEADER
+
 REVISION_HEADER = "X-Serving-Revision"
+_FAST_FAIL_MS = 2.0  # a 503 at once, as traffic.py counts one
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,10 @@ class DataPlane(Protocol):
     def serving(self, revision_full: str) -> Serving: ...
 
     def pick_revision(self, service_full: str, draw: float) -> str | None: ...
+
+    def record_probe(self, revision_full: str, status: int, latency_ms: float) -> None:
+        """One of the engine's probes answered (sandbox.probe_log): Cloud Monitoring counts it like any request."""
+        ...
 
 
 class RevisionHosts:
@@ -139,7 +146,10 @@ class RevisionHosts:
         serving = self._plane.serving(revision_full)
         headers = {REVISION_HEADER: serving.revision}
         down = serving.down_reason
+        probe = request.path == "/" and PROBE_HEADER in request.headers
         if down:
+            if probe:
+                self._plane.record_probe(revision_full, 503, _FAST_FAIL_MS)
             return web.json_response({"status": "unavailable", "reason": down}, status=503, headers=headers)
         if request.path == "/healthz":
             return web.json_response({"status": "ok", "revision": serving.revision}, headers=headers)
@@ -155,6 +165,8 @@ class RevisionHosts:
         delay_s, failed = serving.draw_latency_s(rng), rng.random() < serving.error_rate_5xx
         if delay_s > 0:
             await asyncio.sleep(delay_s)  # real seconds: the sandbox clock may be frozen
+        if probe:
+            self._plane.record_probe(revision_full, 500 if failed else 200, delay_s * 1000.0)
         if failed:
             return web.json_response({"error": "internal error"}, status=500, headers=headers)
         return web.json_response({"service": "websocket-server", "revision": serving.revision}, headers=headers)

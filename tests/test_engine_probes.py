@@ -3,12 +3,15 @@ like Monitoring's windows; a regression they prove rolls back and the verdict sa
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from core.engine import approve
 from core.model.events import RolledBack, VerdictReached, WeightChanged
+from core.providers.probes import HttpProber
 from core.registry import DeploymentStatus
 from tests.cli_rig import opsconsole
 from tests.engine_rig import IMAGE, START, Rig, rig, rig_config
@@ -25,14 +28,19 @@ def _judged(r: Rig) -> list[VerdictReached]:
     return [e for e in r.events if isinstance(e, VerdictReached)]
 
 
+def _break_canary_now(r: Rig, name: str, error_rate_5xx: float) -> None:
+    """The revision answers this share of its requests with 5xx from now on (users' and probes')."""
+    service = next(n for n in r.cloud.cloudrun.services if n.startswith(PRODUCTION_PROJECT))
+    revision = r.cloud.cloudrun.revisions[f"{service}/revisions/{name}"]
+    revision.behaviour = revision.behaviour.model_copy(update={"error_rate_5xx": error_rate_5xx})
+
+
 def _break_canary_at_10(r: Rig, error_rate_5xx: float) -> None:
-    """Once 10 % is routed, the new revision answers this share of its requests with 5xx (users' and probes')."""
+    """Once 10 % is routed, the new revision answers this share of its requests with 5xx."""
 
     def inject(event: object) -> None:
         if isinstance(event, WeightChanged) and event.percent == 10:
-            service = next(n for n in r.cloud.cloudrun.services if n.startswith(PRODUCTION_PROJECT))
-            revision = r.cloud.cloudrun.revisions[f"{service}/revisions/{event.revision}"]
-            revision.behaviour = revision.behaviour.model_copy(update={"error_rate_5xx": error_rate_5xx})
+            _break_canary_now(r, event.revision, error_rate_5xx)
 
     r.engine.bus.subscribe(inject)
 
@@ -94,3 +102,31 @@ def test_a_bad_probe_setting_is_one_sentence_naming_it_and_exit_2(tmp_path: Path
     ran = opsconsole("config", "validate", cwd=tmp_path, env={"XDG_CONFIG_HOME": str(tmp_path / "xdg")})
     assert ran.returncode == 2 and ran.stderr.strip().endswith(said), ran.stderr
     assert len(ran.stderr.strip().splitlines()) == 1 and "Traceback" not in ran.stderr
+
+
+def test_cloud_monitoring_counts_the_probes_like_any_request_to_the_revision(tmp_path: Path) -> None:
+    """They are real requests to Cloud Run: its request_count has no label to leave them out by, so the sandbox's
+    Monitoring counts each probe on the revision that answered it, with its status class."""
+    with rig(tmp_path, config=_config(), start=START) as r, httpx.Client() as client:
+        deployment = r.engine.deploy_to_environment("production", {"websocket-server": IMAGE})
+        approve(r.engine, "production")
+        r.tick_until(deployment.id, lambda rollout: rollout.weight == 10 and rollout.routed_stage == rollout.stage)
+        rollout = r.rollout(deployment.id)
+        _break_canary_now(r, rollout.new_revision or "", 0.5)
+        service = r.wiring.cloudrun("production").get_service(rollout.service)
+        urls = {name: service.revision(name).url for name in (rollout.new_revision, rollout.stable_revision)}
+        now = r.engine.ports.now()
+        monitoring = r.wiring.metrics("production")
+
+        def counted() -> dict[str, tuple[int, int]]:
+            read = monitoring.revision_metrics(rollout.service, now - timedelta(seconds=60), now + timedelta(seconds=1))
+            return {name: (read[name].total, read[name].errors_5xx) if name in read else (0, 0) for name in urls}
+
+        before = counted()
+        seen = HttpProber(client).burst(urls, 30, timeout_s=5.0)
+        after = counted()
+    for name, sample in seen.items():
+        assert sample.sent == 30 and sample.no_answer == 0
+        assert after[name][0] - before[name][0] == 30, f"{name}: every probe counted once"
+        assert after[name][1] - before[name][1] == sample.errors_5xx
+    assert seen[rollout.new_revision or ""].errors_5xx > 5, "the canary's fault answered the probes too"
