@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from core.engine import approve
-from core.model.events import RolledBack, VerdictReached, WeightChanged
+from core.model.events import Note, RolledBack, VerdictReached, WeightChanged
 from core.providers.probes import HttpProber
 from core.registry import DeploymentStatus
 from tests.cli_rig import opsconsole
@@ -130,3 +130,23 @@ def test_cloud_monitoring_counts_the_probes_like_any_request_to_the_revision(tmp
         assert after[name][0] - before[name][0] == 30, f"{name}: every probe counted once"
         assert after[name][1] - before[name][1] == sample.errors_5xx
     assert seen[rollout.new_revision or ""].errors_5xx > 5, "the canary's fault answered the probes too"
+
+
+def test_probes_that_fail_on_stable_too_are_set_aside_and_never_roll_back(tmp_path: Path) -> None:
+    """The region goes unreachable while 10 % is judged: every probe fails, stable's as much as the canary's. That
+    says the way to both failed, not the canary: said once, and the probes do not decide (Monitoring does)."""
+    with rig(tmp_path, config=_config(), start=START) as r:
+        deployment = r.engine.deploy_to_environment("production", {"websocket-server": IMAGE})
+        approve(r.engine, "production")
+
+        def outage(event: object) -> None:
+            if isinstance(event, WeightChanged) and event.percent == 10:
+                r.cloud.set_scenario("region-outage")
+
+        r.engine.bus.subscribe(outage)
+        r.engine.drive(deployment.id, sleep=r.sleep, stop=lambda: len(_judged(r)) >= 3)
+        notes = [e for e in r.events if isinstance(e, Note) and e.message.startswith("probes set aside")]
+        assert len(notes) == 1, "said once, not every window"
+        assert "of 50 to the stable revision failed too" in notes[0].message
+        assert {v.stream for v in _judged(r)} == {"monitoring"}, "the probes never decided"
+        assert r.rollout(deployment.id).probes["windows"] == [], "no burst was judged"

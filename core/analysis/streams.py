@@ -68,6 +68,14 @@ def named(stream: Stream, decision: Decision) -> Decision:
                    f"{decision.explanation} (in {stream.label})")
 
 
+def path_failed(stable_sent: int, stable_failures: int, error_rate: float) -> bool:
+    """Whether a burst failed on the way rather than at the canary: stable's own share of failed probes above the
+    rollback trigger's `error_rate`. The console's network, a proxy or a machine too busy to read answers in
+    time fails both sides alike, and the canary's side alone would fire the absolute trigger; such a burst is
+    set aside (a stable that truly fails is Monitoring's and health's to see, not a reason to roll back)."""
+    return stable_sent > 0 and stable_failures > error_rate * stable_sent
+
+
 def probe_window(sent: int, failures: int, latencies_ms: Iterable[float]) -> WindowMetrics:
     """One revision's burst as a window: requests sent, failures (5xx or no answer, what a user would see as an
     error) as its 5xx, and the answered requests' latencies bucketed like a Monitoring distribution."""

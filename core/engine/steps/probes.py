@@ -10,7 +10,7 @@ the first analysis tick after each window ends; a console away for several windo
 (the past cannot be probed). The stream's state (`Rollout.probes`) is the compact windows of this weight and
 the last look, rewritten with the rollout, so a restarted console judges exactly the same evidence. Not written
 ahead: a burst changes nothing in the cloud. A prober that fails costs evidence, never the deployment: it is
-said once, and tried again next window.
+said once, and tried again next window; so is a burst whose probes to stable failed too (streams.path_failed).
 """
 
 from __future__ import annotations
@@ -19,7 +19,16 @@ from datetime import datetime
 from typing import Any
 
 from core.analysis import AnalysisHistory
-from core.analysis.streams import Stream, acts_on, compact, expand, named, probe_settings, probe_window
+from core.analysis.streams import (
+    Stream,
+    acts_on,
+    compact,
+    expand,
+    named,
+    path_failed,
+    probe_settings,
+    probe_window,
+)
 from core.engine.context import StepContext
 from core.engine.steps.rollback import roll_back
 from core.engine.tick import Tick
@@ -65,6 +74,17 @@ def probe(ctx: StepContext, deployment: Deployment, rollout: Rollout, window_s: 
         return None
     state["failed"] = False
     canary, stable = (samples[name] for name in (rollout.new_revision, rollout.stable_revision))
+    if path_failed(stable.sent, stable.failures, rollout.plan.triggers.error_rate):
+        if not state.get("set_aside"):
+            text = (f"probes set aside: {stable.failures} of {stable.sent} to the stable revision failed too, so "
+                    "the way to both failed, not the canary; the judge goes on with Cloud Monitoring")
+            ctx.record(deployment, "note", "probes set aside", {"stable_failures": stable.failures,
+                                                                "stable_sent": stable.sent})
+            ctx.emit(Note(deployment.id, env, now, text))
+        state["set_aside"] = True
+        ctx.save(deployment, rollout)
+        return None
+    state["set_aside"] = False
     window = (probe_window(canary.sent, canary.failures, canary.latencies_ms),
               probe_window(stable.sent, stable.failures, stable.latencies_ms))
     state["windows"] = [*state["windows"], [compact(window[0]), compact(window[1])]]
