@@ -22,8 +22,8 @@ pytestmark = pytest.mark.xdist_group("cli-outcomes-sandbox")
 
 VIEW_FIELDS = {"id", "environment", "status", "strategy", "actor", "versions", "started_at", "ended_at",
                "rollback_cause", "mode", "stage", "stages", "weight", "split", "stable_revision", "new_revision",
-               "next_step", "waiting_for", "waits_for_person", "paused", "approval", "verdict", "verification",
-               "overrides", "frontend"}
+               "next_step", "waiting_for", "waits_for_person", "paused", "approval", "verdict", "probes",
+               "verification", "overrides", "frontend"}
 
 
 @pytest.fixture
