@@ -150,3 +150,21 @@ def test_probes_that_fail_on_stable_too_are_set_aside_and_never_roll_back(tmp_pa
         assert "of 50 to the stable revision failed too" in notes[0].message
         assert {v.stream for v in _judged(r)} == {"monitoring"}, "the probes never decided"
         assert r.rollout(deployment.id).probes["windows"] == [], "no burst was judged"
+
+
+def test_a_restarted_console_carries_on_with_the_probe_windows_of_the_step(tmp_path: Path) -> None:
+    """The stream lives in the rollout: a console started again judges the same windows plus its next burst."""
+    with rig(tmp_path, config=_config(), start=START) as r:
+        deployment = r.engine.deploy_to_environment("production", {"websocket-server": IMAGE})
+        approve(r.engine, "production")
+        r.tick_until(deployment.id, lambda rollout: len(rollout.probes.get("windows", [])) == 2)
+        before = r.rollout(deployment.id).probes
+        again = r.restarted()
+        for _ in range(50):
+            if len(r.rollout(deployment.id).probes["windows"]) == 3:
+                break
+            if again.tick(deployment.id).state == "waiting":
+                r.sleep(2.0)
+        after = r.rollout(deployment.id).probes
+    assert after["routed_at"] == before["routed_at"] and after["windows"][:2] == before["windows"]
+    assert len(after["windows"]) == 3 and after["looks"] == before["looks"] + 1

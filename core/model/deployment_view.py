@@ -34,6 +34,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from core.analysis.streams import Stream
 from core.model.deployment import TERMINAL_STATUSES, Deployment, DeploymentStatus
 from core.model.rollout import Rollout
 from core.outcome import Outcome
@@ -121,7 +122,7 @@ def _verdict(rollout: Rollout) -> dict[str, Any] | None:
     last = rollout.verdicts[-1]
     return {"outcome": last.get("outcome"), "action": last.get("action"), "explanation": last.get("decision"),
             "at": last.get("at"), "weight": last.get("weight"), "windows": last.get("windows"),
-            "stream": last.get("stream", "monitoring")}
+            "stream": last.get("stream", Stream.MONITORING.value)}  # older records: Monitoring's
 
 
 def _probes(rollout: Rollout) -> dict[str, Any] | None:

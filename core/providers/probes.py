@@ -9,7 +9,9 @@ GET of "/" only: a WebSocket round trip would add the fan-out path but not a che
 Every probe says it is one (`User-Agent: opsconsole-probe/1`, `X-Opsconsole-Probe: 1`): on Google Cloud they are
 real requests to Cloud Run, so Cloud Monitoring counts them in the revision's request_count like any other
 (its labels carry no user agent to filter on); the request log (httpRequest.userAgent) tells them apart. They
-run only while a deployment is judged, alike on both revisions, so they never reach health between deployments.
+run only while a deployment is judged, alike on both revisions, so health between deployments never sees them;
+during one, a probe to a revision fails as often as a user's request to it does, so the 5xx share and latency
+health judges per revision stay what users get (only the counts grow, by tens a window).
 A service that demands an invoker token answers them 401/403, which count as answers, never as failures.
 """
 
@@ -26,8 +28,9 @@ from core.model.probes import ProbeSample
 
 USER_AGENT = "opsconsole-probe/1"
 PROBE_HEADER = "X-Opsconsole-Probe"
-CONCURRENCY = 8
-"""Probes in flight, both revisions together: 50 a side at a p50 of 35 ms take about half a second."""
+CONCURRENCY = 16
+"""Probes in flight, both revisions together (as many as the smoke check's): 50 a side at a p50 of 35 ms take
+about a third of a second, and a burst stays a short moment in a window of a minute."""
 
 
 class HttpProber:

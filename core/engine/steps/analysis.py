@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from core.analysis import Action, WindowMetrics
+from core.analysis.streams import Stream
 from core.engine.context import StepContext
 from core.engine.steps.load import keep_load
 from core.engine.steps.probes import probe
@@ -89,7 +90,7 @@ def analyse(ctx: StepContext, deployment: Deployment, rollout: Rollout, window_s
     rollout.analysis = history.to_dict()
     rollout.window_start = end.isoformat()
     rollout.verdicts.append({"at": end.isoformat(), "weight": rollout.weight, "action": decision.action.value,
-                             "decision": decision.explanation, "stream": "monitoring", **verdict.to_dict()})
+                             "decision": decision.explanation, "stream": Stream.MONITORING.value, **verdict.to_dict()})
     ctx.record(deployment, "note", "analysis window", {"weight": rollout.weight, "outcome": verdict.outcome.value,
                                                        "decision": decision.explanation})
     ctx.emit(VerdictReached(deployment.id, env, end, verdict.outcome.value, decision.action.value,
