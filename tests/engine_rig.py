@@ -21,10 +21,18 @@ START = 1_790_000_000.0
 
 
 def rig_config(**production_strategy: object) -> ConsoleConfig:
+    """The default configuration, alice and bob operating, production's strategy changed by the keywords.
+
+    Production's probe stream (on by default) is off unless `probes` is given: a burst is real requests with real
+    latency, about 0.6 s of wall time per judged window here, and these tests judge Cloud Monitoring's stream;
+    tests/test_engine_probes.py turns it on. Dev and staging keep the defaults."""
     config = default_config()
     data = config.model_dump()
     data["teams"] = {"operations": [OPERATOR, "bob"]}
-    data["environments"]["production"]["strategy"].update(production_strategy)
+    strategy = data["environments"]["production"]["strategy"]
+    strategy.update(production_strategy)
+    if "probes" not in production_strategy and strategy.get("kind") in ("canary", "blue-green"):
+        strategy["probes"] = {"enabled": False}
     return ConsoleConfig.model_validate(data)
 
 
