@@ -28,19 +28,19 @@ def _judged(r: Rig) -> list[VerdictReached]:
     return [e for e in r.events if isinstance(e, VerdictReached)]
 
 
-def _break_canary_now(r: Rig, name: str, error_rate_5xx: float) -> None:
-    """The revision answers this share of its requests with 5xx from now on (users' and probes')."""
+def _break_canary_now(r: Rig, name: str, error_rate_5xx: float = 0.0, **behaviour: float) -> None:
+    """The revision serves so from now on (users' and probes' requests alike): a 5xx share, slower latencies."""
     service = next(n for n in r.cloud.cloudrun.services if n.startswith(PRODUCTION_PROJECT))
     revision = r.cloud.cloudrun.revisions[f"{service}/revisions/{name}"]
-    revision.behaviour = revision.behaviour.model_copy(update={"error_rate_5xx": error_rate_5xx})
+    revision.behaviour = revision.behaviour.model_copy(update={"error_rate_5xx": error_rate_5xx, **behaviour})
 
 
-def _break_canary_at_10(r: Rig, error_rate_5xx: float) -> None:
-    """Once 10 % is routed, the new revision answers this share of its requests with 5xx."""
+def _break_canary_at_10(r: Rig, error_rate_5xx: float = 0.0, **behaviour: float) -> None:
+    """Once 10 % is routed, the new revision serves so."""
 
     def inject(event: object) -> None:
         if isinstance(event, WeightChanged) and event.percent == 10:
-            _break_canary_now(r, event.revision, error_rate_5xx)
+            _break_canary_now(r, event.revision, error_rate_5xx, **behaviour)
 
     r.engine.bus.subscribe(inject)
 
@@ -73,6 +73,21 @@ def test_a_failing_canary_on_a_quiet_service_is_rolled_back_by_the_probes_before
     kept, monitoring, _ = outcome[False]
     assert kept.status != DeploymentStatus.ROLLED_BACK, "Monitoring alone had too few requests in three windows"
     assert {v.stream for v in monitoring} == {"monitoring"} and {v.outcome for v in monitoring} == {"no_data"}
+
+
+def test_a_slow_canary_on_a_quiet_service_is_rolled_back_by_the_probes_on_its_latency(tmp_path: Path) -> None:
+    """The revision's latency is served for real to the probes (p99 900 ms against stable's 180 ms): the tail test
+    proves it on their timings alone, while Monitoring's windows still hold a request or two."""
+    with rig(tmp_path, scenario="low-traffic", config=_config(), start=START) as r:
+        deployment = r.engine.deploy_to_environment("production", {"websocket-server": IMAGE})
+        approve(r.engine, "production")
+        _break_canary_at_10(r, latency_p50_ms=120.0, latency_p99_ms=900.0)
+        r.engine.drive(deployment.id, sleep=r.sleep, stop=lambda: len(_judged(r)) >= 8)
+        done = r.deployment(deployment.id)
+        deciding = _judged(r)[-1]
+    assert done.status == DeploymentStatus.ROLLED_BACK, [v.explanation for v in _judged(r)]
+    assert deciding.stream == "probes" and "p99" in deciding.explanation, deciding.explanation
+    assert "in the engine's probes" in (done.rollback_cause or "")
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
