@@ -10,7 +10,7 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -34,6 +34,7 @@ RESERVED_ENV_VARS = frozenset(
 )
 """OPSCONSOLE_ variables the CLI reads for itself; they are not configuration overrides."""
 
+_ENV_KEY = re.compile(r"[a-z0-9_]+")  # what survives env_overrides' lower() in a shell variable's name
 _TOML_POSITION = re.compile(r"^(?P<reason>.*) \(at line (?P<line>\d+), column (?P<column>\d+)\)$", re.DOTALL)
 
 
@@ -54,6 +55,7 @@ class LoadedConfig:
     config: ConsoleConfig
     sources: list[str]
     _layers: MergedLayers = field(repr=False)
+    files: tuple[Path, ...] = ()  # the files consulted, in order, read or not: the last (the project's) wins
 
     def origin(self, path: str) -> str:
         """Which source set the dotted setting `path` (for a table: the last source that set part of it)."""
@@ -68,6 +70,19 @@ class LoadedConfig:
         source = self._layers.origin(parts)
         assert source is not None  # every setting present came from some layer
         return source
+
+    def file_of(self, path: str) -> Path | None:
+        """The configuration file that set the dotted setting `path`, or None when no file did."""
+        source = self.origin(path)
+        return next((file for file in self.files if str(file) == source), None)
+
+
+def env_variable(setting: Sequence[str]) -> str | None:
+    """The OPSCONSOLE_* variable that sets `setting` (env_overrides' rule read backwards), or None when no shell
+    variable can name it (a key with upper-case letters, '-' or '__' in it)."""
+    if not setting or not all(_ENV_KEY.fullmatch(key) and ENV_DELIMITER not in key for key in setting):
+        return None
+    return ENV_PREFIX + ENV_DELIMITER.join(key.upper() for key in setting)
 
 
 def read_config_file(path: Path) -> dict[str, Any] | None:
@@ -186,7 +201,7 @@ def load_config(
         raise ConfigError(problems)
     for source, data in overrides:
         layers.add(data, source)
-    return LoadedConfig(validated(layers), list(layers.sources), layers)
+    return LoadedConfig(validated(layers), list(layers.sources), layers, tuple(files))
 
 
 def validate_configuration(data: Mapping[str, Any], source: str = "<input>") -> ConsoleConfig:
