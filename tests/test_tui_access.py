@@ -66,6 +66,9 @@ async def test_an_outsider_sees_deploy_greyed_with_the_fix_and_pressing_it_never
             assert not options.get_option("dev").disabled  # type: ignore[attr-defined]
             await pilot.press("escape")
             await until(pilot, lambda: app.screen is app.main, "the wizard closes")
+
+            await pilot.press("3", "a")  # every greyed key says it the same way
+            await until(pilot, lambda: f"Approve on production: {refusal}" in log_text(app), "approve refused, logged")
         assert r.engine.active("production") is None
         engine.release_locks()
 
