@@ -24,12 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.config import CONFIG_FILE_NAME, DEFAULTS_SOURCE, Access, ConsoleConfig, LoadedConfig
-from core.config.loader import env_variable
+from core.config.loader import OPERATOR_VARIABLE, env_variable
 from core.errors import BadInput, Refused
 
 CONFIRMED_ENVIRONMENTS = frozenset({"production"})
 """Changes here need the environment's name typed by a person at a terminal, or --yes from a script."""
-OPERATOR_VARIABLE = "OPSCONSOLE_OPERATOR"  # who this console says it acts for (current_operator)
 SANDBOX_RULE = "sandbox: everyone may act"
 """What the header says when the zero-set-up sandbox's rule holds (sandbox_lets_everyone_act)."""
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")  # a TOML key that needs no quotes
@@ -48,14 +47,15 @@ class AccessGate:
     """One operator's rights in one configuration, in one console (read-only or not).
 
     `config_file` is where a grant would be written (the file that says who may act, or the project file that
-    would be read; gate_for finds it); `self_declared` says the operator named itself (OPSCONSOLE_OPERATOR, the
+    would be read; gate_for finds it), None when a variable says who may act (a file would lose to it, so only a
+    variable is a fix); `self_declared` says the operator named itself (OPSCONSOLE_OPERATOR, the
     OS user), so acting as someone allowed is a fix; `everyone` is the zero-set-up sandbox's rule.
     """
 
     config: ConsoleConfig
     operator: str
     read_only: bool = False
-    config_file: Path | None = None
+    config_file: Path | None = Path(CONFIG_FILE_NAME)
     self_declared: bool = True
     everyone: bool = False
 
@@ -96,8 +96,9 @@ class AccessGate:
         value = json.dumps([*members, me] if me not in members else members)
         table, key = ".".join(setting[:-1]), setting[-1]
         line = f"{key if _BARE_KEY.fullmatch(key) else json.dumps(key)} = {value}"
-        fix = (f"to let {me} in, set {line} under [{table}] in {self.config_file or CONFIG_FILE_NAME}, "
-               f"or export {env_variable(setting)}={shlex.quote(value)}")
+        variable = f"export {env_variable(setting)}={shlex.quote(value)}"
+        fix = (f"to let {me} in, {variable}" if self.config_file is None
+               else f"to let {me} in, set {line} under [{table}] in {self.config_file}, or {variable}")
         others = [name for name in self.allowed(environment) if name not in ("*", me)]
         if self.self_declared and others:
             fix += f"; or act as {others[0]} with {OPERATOR_VARIABLE}={shlex.quote(others[0])}"
@@ -155,9 +156,13 @@ def sandbox_lets_everyone_act(loaded: LoadedConfig, *, shared_registry: bool) ->
 def gate_for(loaded: LoadedConfig, operator: str, *, read_only: bool = False,
              shared_registry: bool = False) -> AccessGate:
     """The gate of one console: the loaded configuration's allow-lists, the file a grant would go in (the one that
-    says who may act, else the project file that would be read), and whether the sandbox's rule holds."""
-    written = (loaded.file_of(setting) for setting in _access_settings(loaded.config))
-    config_file = next(filter(None, written), loaded.files[-1] if loaded.files else None)
+    says who may act, else the project file that would be read; none when a variable says it, since a variable wins
+    over every file), and whether the sandbox's rule holds."""
+    settings = _access_settings(loaded.config)
+    written = (loaded.file_of(setting) for setting in settings)
+    config_file = next(filter(None, written), loaded.files[-1] if loaded.files else Path(CONFIG_FILE_NAME))
+    if any(loaded.set_by_variable(setting) for setting in settings):
+        config_file = None
     return AccessGate(loaded.config, operator, read_only, config_file=config_file, self_declared=not shared_registry,
                       everyone=sandbox_lets_everyone_act(loaded, shared_registry=shared_registry))
 

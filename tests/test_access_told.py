@@ -73,6 +73,15 @@ def test_with_no_file_the_fix_names_the_project_file_that_would_be_read(tmp_path
     assert "OPSCONSOLE_OPERATOR" not in refused, "nobody is allowed: acting as someone else is no fix"
 
 
+def test_when_a_variable_says_who_may_act_the_fix_is_a_variable_since_it_wins_over_every_file(
+        tmp_path: Path) -> None:
+    config = loaded(tmp_path, TEAM, {"OPSCONSOLE_TEAMS__OPERATIONS": '["bob"]'})
+    refused = gate_for(config, "mallory").refusal("production", "act")
+    assert refused is not None and "team operations (bob)" in refused
+    assert "opsconsole.toml" not in refused and "to let mallory in, export OPSCONSOLE_TEAMS__OPERATIONS=" in refused
+    assert gate_for(loaded(tmp_path, environ=exported(refused)), "mallory").refusal("production", "act") is None
+
+
 def test_a_console_on_the_shared_registry_is_not_told_to_rename_itself(tmp_path: Path) -> None:
     config = loaded(tmp_path, 'profile = "gcp"\n' + TEAM)
     refused = gate_for(config, "mallory", shared_registry=True).refusal("production", "act")

@@ -29,8 +29,10 @@ CONFIG_FILE_NAME = "opsconsole.toml"
 DEFAULTS_SOURCE = "built-in defaults"
 ENV_PREFIX = "OPSCONSOLE_"
 ENV_DELIMITER = "__"
+ENV_SOURCE = "environment variable "  # a layer's source name: this, then the variable's name
+OPERATOR_VARIABLE = "OPSCONSOLE_OPERATOR"  # who this console says it acts for (core.access.current_operator)
 RESERVED_ENV_VARS = frozenset(
-    {"OPSCONSOLE_REGISTRY", "OPSCONSOLE_CONFIG", "OPSCONSOLE_OPERATOR", "OPSCONSOLE_DEBUG", "OPSCONSOLE_SANDBOX"}
+    {"OPSCONSOLE_REGISTRY", "OPSCONSOLE_CONFIG", OPERATOR_VARIABLE, "OPSCONSOLE_DEBUG", "OPSCONSOLE_SANDBOX"}
 )
 """OPSCONSOLE_ variables the CLI reads for itself; they are not configuration overrides."""
 
@@ -75,6 +77,10 @@ class LoadedConfig:
         """The configuration file that set the dotted setting `path`, or None when no file did."""
         source = self.origin(path)
         return next((file for file in self.files if str(file) == source), None)
+
+    def set_by_variable(self, path: str) -> bool:
+        """Whether an OPSCONSOLE_* variable set the dotted setting `path` (or, for a table, the last part of it)."""
+        return self.origin(path).startswith(ENV_SOURCE)
 
 
 def env_variable(setting: Sequence[str]) -> str | None:
@@ -133,7 +139,7 @@ def env_overrides(environ: Mapping[str, str]) -> tuple[list[tuple[str, dict[str,
     for name in sorted(environ):
         if not name.startswith(ENV_PREFIX) or name in RESERVED_ENV_VARS:
             continue
-        source = f"environment variable {name}"
+        source = f"{ENV_SOURCE}{name}"
         keys = name.removeprefix(ENV_PREFIX).lower().split(ENV_DELIMITER)
         if not all(keys):
             problems.append(
