@@ -160,7 +160,7 @@ def gate_for(loaded: LoadedConfig, operator: str, *, read_only: bool = False,
     over every file), and whether the sandbox's rule holds."""
     settings = _access_settings(loaded.config)
     written = (loaded.file_of(setting) for setting in settings)
-    config_file = next(filter(None, written), loaded.files[-1] if loaded.files else Path(CONFIG_FILE_NAME))
+    config_file: Path | None = next(filter(None, written), loaded.files[-1] if loaded.files else Path(CONFIG_FILE_NAME))
     if any(loaded.set_by_variable(setting) for setting in settings):
         config_file = None
     return AccessGate(loaded.config, operator, read_only, config_file=config_file, self_declared=not shared_registry,
