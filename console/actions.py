@@ -36,11 +36,14 @@ Ask = Literal["percent", "reason", "override"]
 
 @dataclass(frozen=True)
 class Situation:
-    """What the checks look at: the selected environment, its running deployment, and what the model allows."""
+    """What the checks look at: the selected environment, its running deployment, and what the model allows.
+
+    `refused` is the access gate's sentence when this console may change nothing here (read-only, or an operator
+    not on the allow-list), with its fix: it greys out every action that changes something, the wizard's too."""
 
     environment: str
     active: Deployment | None
-    read_only: bool = False
+    refused: str | None = None
     shown: Deployment | None = None  # the active deployment, else the last finished one (what `detail` opens)
     recovery: bool = False  # the composition root gave the app recovery's providers
     actions: Mapping[str, ActionState] = field(default_factory=dict)  # core.model.actions, asked by the app
@@ -83,8 +86,8 @@ class OpsAction:
         return (self.run is not None or self.changes) and self.id not in READS_ONLY
 
     def unavailable(self, situation: Situation) -> str | None:
-        if self.changes_things and situation.read_only:
-            return "read-only console: actions are refused"
+        if self.changes_things and situation.refused is not None:
+            return situation.refused
         return self.check(situation) if self.check else None
 
     def binding(self) -> Binding:

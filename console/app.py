@@ -30,6 +30,7 @@ from console.counted_threads import CountedThreads
 from console.health_news import HealthNews, unseen_health
 from console.palette import palette_commands
 from console.refresh_pace import refresh_line, refresh_period
+from console.refusals import say_refusal
 from console.screens.ask import AskScreen
 from console.screens.confirm import confirmation
 from console.screens.detail import DetailScreen
@@ -300,8 +301,8 @@ class OpsConsoleApp(CountedThreads):
         snapshot = self.snapshots.get(environment)
         active = snapshot.active if snapshot is not None else None
         shown = snapshot.deployment if snapshot is not None else None
-        return Situation(environment, active, self.read_only, shown, recovery=self.recovery_ports is not None,
-                         actions=self.engine.actions(environment, active))
+        return Situation(environment, active, self.engine.refusal(environment), shown,
+                         recovery=self.recovery_ports is not None, actions=self.engine.actions(environment, active))
 
     def _show_selected(self) -> None:
         situation = self.situation(self.selected)
@@ -332,18 +333,15 @@ class OpsConsoleApp(CountedThreads):
         self.push_screen(HelpScreen(self.keymap))
 
     def _refused(self, action: OpsAction, environment: str) -> bool:
-        why = action.unavailable(self.situation(environment))
-        if why is not None:
-            self.tell(f"{action.title} on {environment}: {why}", severity="warning")
-        return why is not None
+        return say_refusal(self, action, environment, action.unavailable(self.situation(environment)))
 
     def action_deploy(self) -> None:
         """The deploy wizard; it closes with what to deploy, which runs like any other action, then is driven.
 
-        Only read-only stops it here: the wizard may pick another environment than the selected (busy) one,
-        and the engine refuses an environment that already has a deployment in progress.
+        Only the access gate stops it here, before step one (read-only, or an operator the selected environment's
+        allow-list does not name): the wizard may pick another environment than a busy selected one.
         """
-        if self.read_only and self._refused(BY_ID["deploy"], self.selected):
+        if say_refusal(self, BY_ID["deploy"], self.selected, self.engine.refusal(self.selected)):
             return
 
         def deploy(request: DeployRequest | None) -> None:

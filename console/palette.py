@@ -9,6 +9,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from textual.app import SystemCommand
+from textual.markup import escape
 
 from console.actions import ACTIONS, keys_for
 from console.screens.ask import AskScreen
@@ -26,9 +27,12 @@ INCIDENTS_LISTED = 10  # the newest incidents that get their own show/postmortem
 
 
 def palette_commands(app: OpsConsoleApp) -> Iterable[SystemCommand]:
+    situation = app.situation(app.selected)
     for action in ACTIONS:
         if action.id != "quit":  # the built-in palette already has Quit
-            yield SystemCommand(f"{action.title} ({keys_for(action, app.keymap)})", action.description,
+            why = action.unavailable(situation)  # said up front, as the action panel says it; running it says it again
+            about = action.description if why is None else f"Not now on {app.selected}: {escape(why)}"  # markup
+            yield SystemCommand(f"{action.title} ({keys_for(action, app.keymap)})", about,
                                 partial(app.run_action, action.action))
     registry = app.engine.registry
     yield SystemCommand("Incidents", "every incident, newest first: show one, read its postmortem",

@@ -122,9 +122,9 @@ class Session:
         """The access gate every change of this invocation passes (the engine's own, once it exists)."""
         if self._engine is not None:
             return self._engine.gate
-        from core.access import AccessGate
+        from core.access import gate_for
 
-        return AccessGate(self.loaded.config, self.operator, self.read_only)
+        return gate_for(self.loaded, self.operator, read_only=self.read_only, shared_registry=self.shared_registry)
 
     @property
     def engine(self) -> Engine:
@@ -132,9 +132,10 @@ class Session:
         if self._engine is None:
             from core.engine import Engine
 
-            ports = self.wiring.ports(self.registry, self.operator)  # with Terraform, recording in this registry
+            gate = self.gate
+            ports = self.wiring.ports(self.registry, self.operator, gate)  # with Terraform, recording in this registry
             self._engine = Engine(self.loaded.config, self.registry, ports, operator=self.operator, bus=self.bus,
-                                  read_only=self.read_only)
+                                  read_only=self.read_only, gate=gate)
         return self._engine
 
     def close(self) -> None:

@@ -14,10 +14,13 @@ from core.model.health import Health, health_headline
 def header_line(engine: Any, team: str, read_only: bool, health: Sequence[Health]) -> str:
     """What is wrong first, before who is looking; then who acts and whether the registry can vouch for it: the
     shared registry's database user is checked by the database; the embedded registry's name is whatever this
-    machine says."""
+    machine says. Where a rule other than the configuration's lets everyone act (core.access: the zero-set-up
+    sandbox's), it says so in place of the profile: `alice · sandbox: everyone may act`."""
     who = (f"{engine.operator} (database user)" if engine.registry.shared
            else f"{engine.operator} (self-declared)")
-    parts = (health_headline(health), engine.ports.profile, who, team, "READ-ONLY" if read_only else "")
+    rule = engine.gate.rule
+    parts = (health_headline(health), "" if rule else engine.ports.profile, engine.operator if rule else who, rule,
+             team, "READ-ONLY" if read_only else "")
     return " · ".join(part for part in parts if part)
 
 

@@ -278,12 +278,13 @@ class Wiring:
         return InfrastructureService(self.config, registry, runner, actor=actor, now=self.now, gate=gate,
                                      cloudrun=self.cloudrun)
 
-    def ports(self, registry: Registry | None = None, actor: str = "") -> Ports:
-        """Everything the engine talks to, for this profile (Terraform only when given the registry it records in)."""
+    def ports(self, registry: Registry | None = None, actor: str = "", gate: AccessGate | None = None) -> Ports:
+        """Everything the engine talks to, for this profile (Terraform only when given the registry it records in,
+        asking `gate`, the console's, before it applies)."""
         from core.engine import Ports
         from core.infra import TerraformHook
 
-        infrastructure = None if registry is None else TerraformHook(lambda: self.infrastructure(registry, actor))
+        infrastructure = None if registry is None else TerraformHook(lambda: self.infrastructure(registry, actor, gate))
         # A sandbox started by an older console serves no dashboards: then none are kept.
         dashboards = self.dashboards if self.endpoints.dashboards_url or self.config.profile == "gcp" else None
         return Ports(cloudrun=self.cloudrun, metrics=self.metrics, frontend=self.frontend(), now=self.now,

@@ -140,7 +140,7 @@ def test_a_read_only_console_greys_out_changes_but_still_verifies() -> None:
 
     refused = AccessGate(default_config(), "alice", read_only=True).refusal("dev")
     states = available_actions("dev", None, requires_approval=False, refused=refused)
-    situation = Situation("dev", None, read_only=True, actions=states)
+    situation = Situation("dev", None, refused=refused, actions=states)
     assert BY_ID["verify"].unavailable(situation) is None, "verifying changes nothing: a read-only console may"
     assert BY_ID["rollback"].unavailable(situation) is not None
     assert BY_ID["deploy"].unavailable(situation) is not None

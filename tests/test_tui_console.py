@@ -221,10 +221,11 @@ async def test_read_only_refuses_actions_and_says_so(tmp_path: Path) -> None:
         deployment = canary_waiting_at_10(r)
         async with console(r.engine, r, read_only=True) as (app, pilot):
             await pilot.press("p")
-            await until(pilot, lambda: "read-only console: actions are refused" in toasts(app), "the refusal")
+            refused = "this console is read-only: production was not changed; start it without --read-only to act"
+            await until(pilot, lambda: refused in toasts(app), "the refusal, with its fix")
             assert not isinstance(app.screen, ConfirmScreen)
             assert "READ-ONLY" in str(app.main.query_one("#refresh-state").content)
-            assert "Promote — read-only console" in app.main.query_one("#actions").text
+            assert "Promote — this console is read-only" in app.main.query_one("#actions").text
             await app.workers.wait_for_complete()
             assert promote_requests(r, deployment) == 1 and sorted(r.served().values()) == [10, 90]
 

@@ -108,8 +108,8 @@ class WizardScreen(Screen[DeployRequest | None]):
         with ContentSwitcher(initial="step-environment", id="wizard-body"):
             with Vertical(id="step-environment", classes="wizard-step"):
                 yield Label("Where to deploy? (↑/↓, enter)", classes="wizard-question")
-                yield OptionList(*[Option(self._environment_label(e), id=e) for e in self.environments],
-                                 id="wizard-environments")
+                yield OptionList(*[Option(self._environment_label(e), id=e, disabled=self.engine.refusal(e) is not None)
+                                   for e in self.environments], id="wizard-environments")
             with VerticalScroll(id="step-versions", classes="wizard-step"):
                 yield Label("Which versions? Leave a component empty to keep what serves; ↑/↓ offer recent "
                             "versions; enter goes on.", classes="wizard-question")
@@ -133,9 +133,13 @@ class WizardScreen(Screen[DeployRequest | None]):
                 yield Label("", id="confirm-problem", classes="wizard-problem", markup=False)
         yield Footer()
 
-    def _environment_label(self, name: str) -> str:
+    def _environment_label(self, name: str) -> Text:
+        """The environment and its strategy; one this operator may not change says why, with the gate's fix (as
+        Text: the fix quotes TOML, whose [tables] are not markup)."""
         choice = default_strategy(self.engine.environment(name))
-        return f"{name.upper() if name == 'production' else name}  ·  {choice.label}"
+        refused = self.engine.refusal(name)
+        return Text(f"{name.upper() if name == 'production' else name}  ·  {choice.label}"
+                    + (f"\n  not yours to deploy: {refused}" if refused else ""))
 
     def on_mount(self) -> None:
         self.sub_title = "Deploy"

@@ -10,7 +10,7 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -29,11 +29,14 @@ CONFIG_FILE_NAME = "opsconsole.toml"
 DEFAULTS_SOURCE = "built-in defaults"
 ENV_PREFIX = "OPSCONSOLE_"
 ENV_DELIMITER = "__"
+ENV_SOURCE = "environment variable "  # a layer's source name: this, then the variable's name
+OPERATOR_VARIABLE = "OPSCONSOLE_OPERATOR"  # who this console says it acts for (core.access.current_operator)
 RESERVED_ENV_VARS = frozenset(
-    {"OPSCONSOLE_REGISTRY", "OPSCONSOLE_CONFIG", "OPSCONSOLE_OPERATOR", "OPSCONSOLE_DEBUG", "OPSCONSOLE_SANDBOX"}
+    {"OPSCONSOLE_REGISTRY", "OPSCONSOLE_CONFIG", OPERATOR_VARIABLE, "OPSCONSOLE_DEBUG", "OPSCONSOLE_SANDBOX"}
 )
 """OPSCONSOLE_ variables the CLI reads for itself; they are not configuration overrides."""
 
+_ENV_KEY = re.compile(r"[a-z0-9_]+")  # what survives env_overrides' lower() in a shell variable's name
 _TOML_POSITION = re.compile(r"^(?P<reason>.*) \(at line (?P<line>\d+), column (?P<column>\d+)\)$", re.DOTALL)
 
 
@@ -54,6 +57,7 @@ class LoadedConfig:
     config: ConsoleConfig
     sources: list[str]
     _layers: MergedLayers = field(repr=False)
+    files: tuple[Path, ...] = ()  # the files consulted, in order, read or not: the last (the project's) wins
 
     def origin(self, path: str) -> str:
         """Which source set the dotted setting `path` (for a table: the last source that set part of it)."""
@@ -68,6 +72,23 @@ class LoadedConfig:
         source = self._layers.origin(parts)
         assert source is not None  # every setting present came from some layer
         return source
+
+    def file_of(self, path: str) -> Path | None:
+        """The configuration file that set the dotted setting `path`, or None when no file did."""
+        source = self.origin(path)
+        return next((file for file in self.files if str(file) == source), None)
+
+    def set_by_variable(self, path: str) -> bool:
+        """Whether an OPSCONSOLE_* variable set the dotted setting `path` (or, for a table, the last part of it)."""
+        return self.origin(path).startswith(ENV_SOURCE)
+
+
+def env_variable(setting: Sequence[str]) -> str | None:
+    """The OPSCONSOLE_* variable that sets `setting` (env_overrides' rule read backwards), or None when no shell
+    variable can name it (a key with upper-case letters, '-' or '__' in it)."""
+    if not setting or not all(_ENV_KEY.fullmatch(key) and ENV_DELIMITER not in key for key in setting):
+        return None
+    return ENV_PREFIX + ENV_DELIMITER.join(key.upper() for key in setting)
 
 
 def read_config_file(path: Path) -> dict[str, Any] | None:
@@ -118,7 +139,7 @@ def env_overrides(environ: Mapping[str, str]) -> tuple[list[tuple[str, dict[str,
     for name in sorted(environ):
         if not name.startswith(ENV_PREFIX) or name in RESERVED_ENV_VARS:
             continue
-        source = f"environment variable {name}"
+        source = f"{ENV_SOURCE}{name}"
         keys = name.removeprefix(ENV_PREFIX).lower().split(ENV_DELIMITER)
         if not all(keys):
             problems.append(
@@ -186,7 +207,7 @@ def load_config(
         raise ConfigError(problems)
     for source, data in overrides:
         layers.add(data, source)
-    return LoadedConfig(validated(layers), list(layers.sources), layers)
+    return LoadedConfig(validated(layers), list(layers.sources), layers, tuple(files))
 
 
 def validate_configuration(data: Mapping[str, Any], source: str = "<input>") -> ConsoleConfig:

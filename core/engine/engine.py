@@ -40,10 +40,12 @@ class Engine(StepContext):
 
     def __init__(self, config: ConsoleConfig, registry: Registry, ports: Ports, *, operator: str,
                  bus: EventBus | None = None, lock_dir: Path | None = None, verify_messages: int = 10,
-                 read_only: bool = False) -> None:
+                 read_only: bool = False, gate: AccessGate | None = None) -> None:
+        """`gate` is the console's (core.access.gate_for: its file and rules); by default the configuration's."""
         super().__init__(config, registry, ports, operator=operator, bus=bus, verify_messages=verify_messages)
         self.lock_dir = lock_dir or registry.work_dir / "locks"
-        self.gate = AccessGate(config, operator, read_only)  # every change asks it, the TUI's keys and the CLI alike
+        gate = gate or AccessGate(config, operator)
+        self.gate = replace(gate, read_only=gate.read_only or read_only)  # every change asks it, TUI and CLI alike
         self._locks: dict[str, Lease] = {}
 
     @property
