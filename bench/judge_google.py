@@ -52,7 +52,7 @@ import time
 import zlib
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -62,18 +62,20 @@ sys.path.insert(0, str(ROOT))
 
 from bench.judge_google_data import CASES, MINUTE_S, Case, Run  # noqa: E402
 from bench.judge_google_judges import CRITERIA, Flagger, Kayenta, Result, ThisJudge  # noqa: E402
-from core.analysis import DEFAULT_SETTINGS  # noqa: E402
+from core.analysis import DEFAULT_SETTINGS, JudgeSettings  # noqa: E402
 
 ENGINE_STEPS = 4
 """Judged steps of the production canary (10, 25, 50, 100 %): the engine shares the error budget among them."""
+SETTINGS = DEFAULT_SETTINGS.per_step(ENGINE_STEPS)
 FLAGGER_DEFAULTS = "Flagger defaults (1m, threshold 5)"
-JUDGES: dict[str, Callable[[Run, float], Result]] = {
-    FLAGGER_DEFAULTS: Flagger(),
-    "Flagger fast (30s, threshold 2)": Flagger(interval_s=30, threshold=2),
-    "Kayenta-style (whole run, 98 %)": Kayenta(),
-    "this judge": ThisJudge(DEFAULT_SETTINGS.per_step(ENGINE_STEPS)),
-    "this judge + probes": ThisJudge(DEFAULT_SETTINGS.per_step(ENGINE_STEPS), probes=True),
-}
+JUDGES = (FLAGGER_DEFAULTS, "Flagger fast (30s, threshold 2)", "Kayenta-style (whole run, 98 %)", "this judge",
+          "this judge + probes")
+
+
+def make_judge(name: str, settings: JudgeSettings) -> Callable[[Run, float], Result]:
+    """The judge called `name`; this judge's settings are the engine's unless the command line changes them."""
+    return {FLAGGER_DEFAULTS: Flagger(), JUDGES[1]: Flagger(interval_s=30, threshold=2), JUDGES[2]: Kayenta(),
+            JUDGES[3]: ThisJudge(settings), JUDGES[4]: ThisJudge(settings, probes=True)}[name]
 
 
 @dataclass(frozen=True)
@@ -106,27 +108,29 @@ class Cell:
         return times[min(len(times) - 1, math.ceil(0.9 * len(times)) - 1)] if times else None
 
 
-def run_cell(case: Case, judge: str, seeds: range, minutes: int) -> Cell:
+def run_cell(case: Case, judge: str, seeds: range, minutes: int, settings: JudgeSettings = SETTINGS) -> Cell:
     """The judge on `seeds` runs of the case; a seed draws the same traffic for every judge."""
+    judging = make_judge(judge, settings)
     results = []
     for seed in seeds:
         rng = np.random.default_rng([seed, zlib.crc32(case.name.encode())])
-        results.append(JUDGES[judge](Run.draw(case, minutes, rng), minutes * MINUTE_S))
+        results.append(judging(Run.draw(case, minutes, rng), minutes * MINUTE_S))
     return Cell(case, judge, tuple(results))
 
 
-def _run_many(work: list[tuple[Case, str, range, int]], jobs: int) -> list[Cell]:
+def _run_many(work: list[tuple[Case, str, range, int, JudgeSettings]], jobs: int) -> list[Cell]:
     if jobs <= 1:
         return [run_cell(*item) for item in work]
     with ProcessPoolExecutor(jobs) as pool:
         return list(pool.map(run_cell, *zip(*work, strict=True)))
 
 
-def measure(cases: list[Case], judges: list[str], seeds: int, minutes: int, jobs: int = 1) -> list[Cell]:
+def measure(cases: list[Case], judges: list[str], seeds: int, minutes: int, jobs: int = 1,
+            settings: JudgeSettings = SETTINGS) -> list[Cell]:
     """Every judge on every case; with jobs > 1 the seeds are split among processes."""
     chunk = max(1, math.ceil(seeds / max(jobs, 1)))
     parts = [range(start, min(seeds, start + chunk)) for start in range(0, seeds, chunk)]
-    work = [(case, judge, part, minutes) for case in cases for judge in judges for part in parts]
+    work = [(case, judge, part, minutes, settings) for case in cases for judge in judges for part in parts]
     cells = _run_many(work, jobs)
     merged: dict[tuple[str, str], list[Result]] = {}
     for cell in cells:
@@ -150,8 +154,8 @@ def table(cells: list[Cell]) -> list[str]:
         ratio = "–"
         flagger = baseline.get(cell.case.name)
         if cell.case.fault and cell.median is not None and cell.judge != FLAGGER_DEFAULTS:
-            never = flagger is None or flagger.median is None
-            ratio = "Flagger never" if never else f"{cell.median / flagger.median:.2f}"  # type: ignore[union-attr]
+            base = flagger.median if flagger is not None else None
+            ratio = "Flagger never" if base is None else f"{cell.median / base:.2f}"
         lines.append(f"| {cell.case.name} | {cell.judge} | {count} | {promoted} | "
                      f"{_seconds(cell.median)} / {_seconds(cell.p90)} | {ratio} |")
     return lines
@@ -176,19 +180,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--case", action="append", help="only cases whose name starts with this (repeatable)")
     parser.add_argument("--only", choices=list(JUDGES), action="append", help="only this judge (repeatable)")
     parser.add_argument("--jobs", type=int, default=1, help="processes (the machine is shared: keep it small)")
+    parser.add_argument("--planned-windows", type=int, default=SETTINGS.planned_windows,
+                        help="this judge's planned windows (a proposal to try; the engine's is the default)")
     args = parser.parse_args(argv)
     seeds = 40 if args.quick else args.seeds
-    if seeds < 1 or args.minutes < 2 or args.jobs < 1:
-        parser.error("--seeds and --jobs must be at least 1 and --minutes at least 2")
+    if seeds < 1 or args.minutes < 2 or args.jobs < 1 or args.planned_windows < 1:
+        parser.error("--seeds, --jobs and --planned-windows must be at least 1 and --minutes at least 2")
     cases = [c for c in CASES if not args.case or any(c.name.startswith(p) for p in args.case)]
     judges = args.only or list(JUDGES)
     if FLAGGER_DEFAULTS not in judges:
         judges.insert(0, FLAGGER_DEFAULTS)  # every ratio is to it
     started = time.perf_counter()
-    cells = measure(cases, judges, seeds, args.minutes, args.jobs)
+    settings = replace(SETTINGS, planned_windows=args.planned_windows)
+    cells = measure(cases, judges, seeds, args.minutes, args.jobs, settings)
     print(f"{seeds} runs per cell, {args.minutes} simulated minutes per run, 10 s ticks, canary at a 10 % step; "
           f"this judge's criteria: max 5xx {CRITERIA.max_5xx_rate:.0%}, p99 <= {CRITERIA.max_p99_ratio_to_stable}× "
-          f"stable and <= {CRITERIA.max_p99_latency_ms:g} ms, error budget per step of {ENGINE_STEPS}\n")
+          f"stable and <= {CRITERIA.max_p99_latency_ms:g} ms, error budget per step of {ENGINE_STEPS}, "
+          f"{settings.planned_windows} planned windows\n")
     print("\n".join(table(cells)))
     lines = proofs(cells)
     if lines:
