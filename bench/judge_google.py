@@ -161,6 +161,18 @@ def table(cells: list[Cell]) -> list[str]:
     return lines
 
 
+def pivot(cells: list[Cell]) -> list[str]:
+    """The same numbers, one row per case: rolled back and the median seconds to stable, per judge."""
+    judges = list(dict.fromkeys(c.judge for c in cells))
+    lines = ["| case | " + " | ".join(judges) + " |", "|---|" + "---:|" * len(judges)]
+    for case in dict.fromkeys(c.case for c in cells):
+        row = {c.judge: c for c in cells if c.case == case}
+        shown = [f"{row[j].rolled_back:.1%}" + (f", {row[j].median:.0f} s" if row[j].median is not None else "")
+                 for j in judges]
+        lines.append(f"| {case.name} | " + " | ".join(shown) + " |")
+    return lines
+
+
 def proofs(cells: list[Cell]) -> list[str]:
     """Which stream proved this judge's rollbacks with probes, per case."""
     lines = []
@@ -198,6 +210,8 @@ def main(argv: list[str] | None = None) -> None:
           f"stable and <= {CRITERIA.max_p99_latency_ms:g} ms, error budget per step of {ENGINE_STEPS}, "
           f"{settings.planned_windows} planned windows\n")
     print("\n".join(table(cells)))
+    print("\nrolled back (detection or false rollback), median seconds to stable:\n")
+    print("\n".join(pivot(cells)))
     lines = proofs(cells)
     if lines:
         print("\nthis judge + probes, which stream rolled back:\n" + "\n".join(lines))

@@ -88,6 +88,8 @@ CASES = [
     _case("5xx ×3 (0.2 % -> 0.6 %), 20 rps", Behaviour(20, error_rate=0.006), fault=True),
     _case("5xx +1 pp (0.2 % -> 1.2 %), 20 rps", Behaviour(20, error_rate=0.012), fault=True),
     _case("p99 +30 % (180 -> 234 ms), 20 rps", Behaviour(20, p99_ms=234.0), fault=True),
+    # Not one of issue 17's goal cases: a quiet canary's fault, where the probes are most of the evidence.
+    _case("5xx +1 pp (0.2 % -> 1.2 %), 1 rps", Behaviour(1, error_rate=0.012), fault=True),
     _case("p99 +10 % (180 -> 198 ms, within 1.2×), 20 rps", Behaviour(20, p99_ms=198.0), fault=False),
 ]
 
