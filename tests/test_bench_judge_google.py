@@ -14,7 +14,7 @@ import pytest
 from bench import judge_google
 from bench.judge_google_data import CASES, MAX_DELAY_S, MINUTE_S, TICK_S, Case, Run, settle_time
 
-SEEDS = 8
+SEEDS = 6
 
 
 def _case(prefix: str) -> Case:
@@ -71,7 +71,7 @@ def test_healthy_low_traffic_canaries_are_not_rolled_back_by_this_judge() -> Non
 
 
 def test_the_script_prints_its_table(capsys: pytest.CaptureFixture[str]) -> None:
-    judge_google.main(["--seeds", "2", "--case", "5xx +1 pp", "--only", "this judge"])
+    judge_google.main(["--seeds", "2", "--case", "5xx +1 pp (0.2 % -> 1.2 %), 20", "--only", "this judge"])
     out = capsys.readouterr().out
     assert "| 5xx +1 pp (0.2 % -> 1.2 %), 20 rps | this judge | detected 100.0% (2/2) |" in out
     assert "| 5xx +1 pp (0.2 % -> 1.2 %), 20 rps | Flagger defaults (1m, threshold 5) |" in out
