@@ -21,7 +21,9 @@ Judges, each configured as its documentation says:
   check, at maxWeight, promotes. Its 99 % equals this project's max_5xx_rate (1 %); 500 ms is stricter
   than max_p99_latency_ms (1 000 ms); neither limit is relative to stable, so a regression that stays
   under them is not a fault for Flagger. It queries the newest served point of each metric (an instant
-  query with Prometheus's look-back): on Google its 1 m range would often find no point at all.
+  query with Prometheus's look-back): on Google its 1 m range would often find no point at all. Its checks
+  start once the canary has a served point (until then it would find "no values": failed checks), and its
+  weight steps are not modelled as more canary traffic. Both favour Flagger.
 * Flagger fast: interval 30s, threshold 2 (a point is read twice: Monitoring has one per minute).
 * Kayenta-style: NetflixACAJudge's MannWhitneyClassifier at 98 % (tolerance 0.25 of the Hodges-Lehmann
   estimate; kayenta-judge NetflixACAJudge.scala and MannWhitneyClassifier.scala) on the per-minute 5xx
