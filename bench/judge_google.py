@@ -40,8 +40,10 @@ Judges, each configured as its documentation says:
   tests); the probes also count in Monitoring. A rollback on either stream rolls back.
 
 Columns: rolled back (detection in a fault case, false rollback in a healthy one; with runs as counts),
-Flagger's promotions, seconds from the fault's start (t = 0) to traffic back on stable over the runs that
-rolled back (median / p90), and the median's ratio to Flagger's defaults in the same case.
+Flagger's promotions, or the runs in which this judge allowed a promotion (the latest Monitoring window
+passing: the engine lets a person promote then) before it rolled back or the run ended, seconds from
+the fault's start (t = 0) to traffic back on stable over the runs that rolled back (median / p90), and
+the median's ratio to Flagger's defaults in the same case.
 """
 
 from __future__ import annotations
@@ -101,6 +103,10 @@ class Cell:
         return sum(r.promoted for r in self.results) / len(self.results)
 
     @property
+    def allowed(self) -> float:
+        return sum(r.allowed for r in self.results) / len(self.results)
+
+    @property
     def median(self) -> float | None:
         return statistics.median(self.times) if self.times else None
 
@@ -147,12 +153,14 @@ def _seconds(value: float | None) -> str:
 def table(cells: list[Cell]) -> list[str]:
     """The markdown table: one row per case and judge."""
     baseline = {c.case.name: c for c in cells if c.judge == FLAGGER_DEFAULTS}
-    lines = ["| case | judge | rolled back | Flagger promoted | s to stable, median / p90 | × Flagger defaults |",
+    lines = ["| case | judge | rolled back | promoted (Flagger) or promotion allowed first (this judge) | "
+             "s to stable, median / p90 | × Flagger defaults |",
              "|---|---|---:|---:|---:|---:|"]
     for cell in cells:
         kind = "detected" if cell.case.fault else "false"
         count = f"{kind} {cell.rolled_back:.1%} ({len(cell.times)}/{len(cell.results)})"
-        promoted = f"{cell.promoted:.0%}" if cell.judge.startswith("Flagger") else ""
+        promoted = f"{cell.promoted:.0%}" if cell.judge.startswith("Flagger") else \
+            f"{cell.allowed:.1%}" if cell.judge.startswith("this judge") else ""
         ratio = "–"
         flagger = baseline.get(cell.case.name)
         if cell.case.fault and cell.median is not None and cell.judge != FLAGGER_DEFAULTS:

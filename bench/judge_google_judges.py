@@ -30,6 +30,7 @@ class Result:
     rolled_back_at: float | None
     promoted: bool = False
     stream: str = ""  # which of this judge's streams proved it
+    allowed: bool = False  # this judge allowed a promotion (its Monitoring stream's latest window passed) before
 
 
 def p99s(latency: np.ndarray) -> np.ndarray:
@@ -156,6 +157,7 @@ class ThisJudge:
         streams = [AnalysisHistory(CRITERIA, TRIGGERS, settings=self.settings)]
         if self.probes:
             streams.append(AnalysisHistory(CRITERIA, TRIGGERS, settings=self.settings))
+        allowed = False
         for t, stream, index in sorted(events):
             if t > horizon_s:
                 break
@@ -164,6 +166,8 @@ class ThisJudge:
             else:
                 canary, stable = run.canary.probe_window(index), run.stable.probe_window(index)
             streams[stream].add(canary, stable)
-            if streams[stream].decision().action is Action.ROLLBACK:
-                return Result(t, stream=("Monitoring", "probes")[stream])
-        return Result(None)
+            action = streams[stream].decision().action
+            if action is Action.ROLLBACK:
+                return Result(t, stream=("Monitoring", "probes")[stream], allowed=allowed)
+            allowed = allowed or (stream == 0 and action is Action.PROMOTE_ALLOWED)
+        return Result(None, allowed=allowed)
