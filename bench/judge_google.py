@@ -78,8 +78,10 @@ JUDGES = (FLAGGER_DEFAULTS, "Flagger fast (30s, threshold 2)", "Kayenta-style (w
 
 def make_judge(name: str, settings: JudgeSettings) -> Callable[[Run, float], Result]:
     """The judge called `name`; this judge's settings are the engine's unless the command line changes them."""
-    return {FLAGGER_DEFAULTS: Flagger(), JUDGES[1]: Flagger(interval_s=30, threshold=2), JUDGES[2]: Kayenta(),
-            JUDGES[3]: ThisJudge(settings), JUDGES[4]: ThisJudge(settings, probes=True)}[name]
+    judges: dict[str, Callable[[Run, float], Result]] = {
+        FLAGGER_DEFAULTS: Flagger(), JUDGES[1]: Flagger(interval_s=30, threshold=2), JUDGES[2]: Kayenta(),
+        JUDGES[3]: ThisJudge(settings), JUDGES[4]: ThisJudge(settings, probes=True)}
+    return judges[name]
 
 
 @dataclass(frozen=True)
