@@ -3,6 +3,11 @@
     python bench/judge.py [--seeds 500] [--windows 60] [--case PREFIX ...] [--only JUDGE ...]
                           [--fail-confidence 0.999] [--pass-confidence 0.95]
 
+Its 10 s windows do not exist on Google Cloud (Monitoring serves one point a minute, after an ingestion
+delay), and its Flagger-style judge computes the 5xx rate over 10 s where Flagger uses its 1 m metric
+interval: bench/judge_google.py is the fair comparison on Google-shaped data. This one stays as the source
+of the figures in core/analysis/judge.py's module doc.
+
 Every judge sees the same simulated traffic: per second, Poisson request counts for canary and
 stable, binomial 5xx answers and lognormal latencies (the sandbox's healthy service: 0.2 % 5xx, p50
 35 ms, p99 180 ms), kept per window as Cloud Monitoring keeps them: counts in exponential buckets
