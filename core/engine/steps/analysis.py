@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from core.analysis import Action, WindowMetrics
 from core.engine.context import StepContext
+from core.engine.steps import settle
 from core.engine.steps.load import keep_load
 from core.engine.steps.rollback import roll_back
 from core.engine.tick import Tick
@@ -60,8 +59,7 @@ def analyse(ctx: StepContext, deployment: Deployment, rollout: Rollout, window_s
         # Nothing reaches the new revision, so no window can be judged: the next move is the operator's.
         return ctx.wait(deployment, rollout, f"0 % on {rollout.new_revision}: set a weight, promote or roll "
                         f"back (opsconsole set-weight {env} N)", operator=True)
-    start = datetime.fromisoformat(rollout.window_start or ctx.ports.now().isoformat())
-    end = start + timedelta(seconds=window_s)
+    start, end = settle.window(ctx, deployment, rollout, window_s)  # on the provider's points (whole minutes on Google)
     if ctx.ports.now() < end:
         # Waiting ticks reuse the decision recorded with the last judged window of this step instead of
         # replaying (and re-judging) every window: a long hold stays cheap.
@@ -76,16 +74,22 @@ def analyse(ctx: StepContext, deployment: Deployment, rollout: Rollout, window_s
         keep_load(ctx, deployment, rollout, end)
         return ctx.wait(deployment, rollout, reason, seconds=(end - ctx.ports.now()).total_seconds())
     history = rollout.history()
-    metrics = ctx.ports.metrics(env).revision_metrics(rollout.service, start, end)
-    canary = _window(metrics.get(rollout.new_revision or ""))
     compare = rollout.weight < 100 and rollout.stable_revision
+    # Judged once Monitoring has settled (re-read on later ticks until then), or marked partial.
+    read = settle.read(ctx, deployment, rollout, start, end,
+                       [rollout.new_revision or "", *([rollout.stable_revision or ""] if compare else [])])
+    if isinstance(read, Tick):
+        return read
+    metrics, partial = read
+    canary = _window(metrics.get(rollout.new_revision or ""))
     stable = _window(metrics.get(rollout.stable_revision or "")) if compare else WindowMetrics(0, 0)
-    verdict = history.add(canary, stable)
+    verdict = history.add(canary, stable, partial=partial)
     decision = history.decision()
     rollout.analysis = history.to_dict()
     rollout.window_start = end.isoformat()
     rollout.verdicts.append({"at": end.isoformat(), "weight": rollout.weight, "action": decision.action.value,
-                             "decision": decision.explanation, **verdict.to_dict()})
+                             "decision": decision.explanation, **verdict.to_dict(), **({"partial": True} if partial
+                                                                                         else {})})
     ctx.record(deployment, "note", "analysis window", {"weight": rollout.weight, "outcome": verdict.outcome.value,
                                                        "decision": decision.explanation})
     ctx.emit(VerdictReached(deployment.id, env, end, verdict.outcome.value, decision.action.value,
