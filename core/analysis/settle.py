@@ -7,7 +7,8 @@ it is read when it ends and again every `poll_s` (half a point, 30 s on Google) 
 
 * two reads in a row give the same counts and every compared revision has requests (a revision with none may
   simply not be ingested yet), or
-* a read after the delay bound has passed gives the same counts as the one before it (nothing more came in).
+* a read after the delay bound has passed gives the same counts as the one before it (nothing more came in), or
+  is the first read of the window (one missed while nobody watched: its data is whole by the provider's word).
 
 A read after the bound that still differs from the one before it is PARTIAL: the counts kept moving past the point
 where they should have stopped. A window the operator forces on before it settled is PARTIAL too. What a partial
@@ -69,6 +70,8 @@ def settle(previous: Counts | None, previous_at: float | None, current: Counts, 
     """The rule (see the module doc) after a read of the window ending at `end` (epoch seconds) taken at `now`."""
     if bound_s <= 0:
         return SettleStep(Settle.SETTLED, "Monitoring has no ingestion delay")
+    if previous is None and now >= end + bound_s:
+        return SettleStep(Settle.SETTLED, f"first read {bound_s:g} s or more after the window ended")
     past_bound = previous_at is not None and previous_at >= end + bound_s
     if previous is not None and dict(current) == dict(previous):
         if current and all(c[0] > 0 for c in current.values()):

@@ -60,14 +60,17 @@ def analyse(ctx: StepContext, deployment: Deployment, rollout: Rollout, window_s
         return ctx.wait(deployment, rollout, f"0 % on {rollout.new_revision}: set a weight, promote or roll "
                         f"back (opsconsole set-weight {env} N)", operator=True)
     start, end = settle.window(ctx, deployment, rollout, window_s)  # on the provider's points (whole minutes on Google)
+    # The window under way, or still settling (not one missed while nobody watched), is the present: the last decision
+    # stands until it is judged. Waiting ticks reuse the decision recorded with the last judged window of this step
+    # instead of replaying (and re-judging) every window: a long hold stays cheap.
+    judged = bool(rollout.analysis.get("windows")) and bool(rollout.verdicts)
+    last = rollout.verdicts[-1] if judged else None
+    overridden = rollout.overridden(f"analysis@{rollout.stage}")
+    if settle.current(ctx, deployment, end) and last is not None and last["action"] == Action.PROMOTE_ALLOWED.value:
+        return advance(ctx, deployment, rollout, last["decision"])
     if ctx.ports.now() < end:
-        # Waiting ticks reuse the decision recorded with the last judged window of this step instead of
-        # replaying (and re-judging) every window: a long hold stays cheap.
-        judged = bool(rollout.analysis.get("windows")) and bool(rollout.verdicts)
-        last = rollout.verdicts[-1] if judged else None
-        if (last is not None and last["action"] == Action.PROMOTE_ALLOWED.value) \
-                or rollout.overridden(f"analysis@{rollout.stage}"):
-            return advance(ctx, deployment, rollout, last["decision"] if last else "promoted by override")
+        if overridden:  # an ended window is judged first, as partial data (settle.read)
+            return advance(ctx, deployment, rollout, "promoted by override")
         reason = f"observing {rollout.weight} % until {end:%H:%M:%S}" + (f"; {last['decision']}" if last else "")
         if rollout.undecided_told == rollout.stage:
             reason += "; undecided for longer than planned: promote with a reason or roll back"
@@ -80,7 +83,7 @@ def analyse(ctx: StepContext, deployment: Deployment, rollout: Rollout, window_s
                        [rollout.new_revision or "", *([rollout.stable_revision or ""] if compare else [])])
     if isinstance(read, Tick):
         return read
-    metrics, partial = read
+    metrics, partial = read  # an override before it settled: partial, judged once, then the step moves on
     canary = _window(metrics.get(rollout.new_revision or ""))
     stable = _window(metrics.get(rollout.stable_revision or "")) if compare else WindowMetrics(0, 0)
     verdict = history.add(canary, stable, partial=partial)
@@ -90,13 +93,17 @@ def analyse(ctx: StepContext, deployment: Deployment, rollout: Rollout, window_s
     rollout.verdicts.append({"at": end.isoformat(), "weight": rollout.weight, "action": decision.action.value,
                              "decision": decision.explanation, **verdict.to_dict(), **({"partial": True} if partial
                                                                                          else {})})
+    ctx.save(deployment, rollout)  # judged once: a console killed from here on finds this window done
     ctx.record(deployment, "note", "analysis window", {"weight": rollout.weight, "outcome": verdict.outcome.value,
-                                                       "decision": decision.explanation})
+                                                       "decision": decision.explanation,
+                                                       "window_end": end.isoformat()})
     ctx.emit(VerdictReached(deployment.id, env, end, verdict.outcome.value, decision.action.value,
                             decision.explanation))
     if decision.action is Action.ROLLBACK:
         cause = "canary judge: " + decision.explanation.removeprefix("rollback: ")
         return roll_back(ctx, deployment, rollout, cause, "engine")
+    if overridden and partial:
+        return advance(ctx, deployment, rollout, "promoted by override")
     watched = len(history.windows)
     if decision.action is Action.HOLD and rollout.undecided_told < rollout.stage and watched >= 2 \
             and (watched >= history.settings.planned_windows or watched * window_s >= UNDECIDED_AFTER_S):

@@ -8,11 +8,12 @@ clears `settling` in the same save.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from core.analysis.settle import Settle, aligned_window, settle, waiting_text
 from core.engine.context import StepContext
+from core.engine.steps.load import keep_load
 from core.engine.tick import Tick
 from core.model.deployment import Deployment
 from core.model.metrics import RevisionMetrics
@@ -24,6 +25,13 @@ def window(ctx: StepContext, deployment: Deployment, rollout: Rollout, window_s:
     start = datetime.fromisoformat(rollout.window_start or ctx.ports.now().isoformat())
     timing = ctx.ports.metrics(deployment.environment).timing()
     return aligned_window(start, window_s, timing.resolution_s)
+
+
+def current(ctx: StepContext, deployment: Deployment, end: datetime) -> bool:
+    """Whether the window ending at `end` is under way or still settling, rather than one missed while nobody
+    watched: until the provider's delay bound has passed since it ended (until it ends, without a delay)."""
+    bound = ctx.ports.metrics(deployment.environment).timing().settle_bound_s
+    return ctx.ports.now() < end + timedelta(seconds=bound)
 
 
 def _counts(metrics: dict[str, RevisionMetrics], revisions: list[str]) -> dict[str, list[int]]:
@@ -53,6 +61,7 @@ def read(ctx: StepContext, deployment: Deployment, rollout: Rollout, start: date
     if step.state is Settle.WAIT and not forced:
         rollout.settling = {"end": end.isoformat(), "counts": counts, "read_at": now.isoformat(),
                             "reads": (last or {}).get("reads", 0) + 1}
+        keep_load(ctx, deployment, rollout, end + (end - start))  # the next window runs while this one settles
         reason = waiting_text(start, end, now)
         if rollout.waiting_for == reason:
             ctx.save(deployment, rollout)  # the same words: wait() would not save the read
