@@ -9,14 +9,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from console.app import OpsConsoleApp
 from core.analysis import Outcome, Verdict
 from core.analysis.settle import Settle, as_partial, settle
 from core.engine import approve, promote
 from core.registry import DeploymentStatus
 from sandbox.monitoring_ingest import Ingestion
-from tests.engine_rig import IMAGE, Rig, rig, rig_config
+from tests.engine_rig import IMAGE, START, Rig, rig, rig_config
 from tests.test_engine_canary import LIVE_JUDGE_ONLY
 from tests.test_engine_crash import EMBEDDED, run_crash_loop
+from tests.test_tui_console import until
+from widgets.canary_panel import CanaryPanel
 
 GOOGLE = Ingestion()  # 60 s points, delays drawn like Google's: what `opsconsole sandbox serve` serves by default
 SETTLING = re.compile(r"^waiting for Monitoring to settle \(minute \d\d:\d\d, \d+ s\)$")
@@ -149,3 +152,20 @@ def test_consoles_killed_between_reads_of_a_settling_window_judge_each_window_on
         assert all(n == 1 for n in notes.values()), f"{deployment.id} recorded a window's verdict twice: {notes}"
         judged += len(ends)
     assert judged > 0
+
+
+async def test_the_canary_panel_says_it_waits_for_monitoring_rather_than_looking_stuck(tmp_path: Path) -> None:
+    with rig(tmp_path, start=START, ingestion=GOOGLE, config=rig_config(analysis_window_s=60)) as r:
+        deployment = r.engine.deploy_to_environment("production", {"websocket-server": IMAGE})
+        approve(r.engine_for("bob"), "production")
+        r.drive(deployment.id)
+        promote(r.engine, "production")  # to 10 %
+        # A window settling after one was judged: the panel would otherwise show that older verdict and look stuck.
+        r.tick_until(deployment.id, lambda ro: ro.settling is not None and bool(ro.verdicts))
+        note = r.rollout(deployment.id).settling_note
+        app = OpsConsoleApp(r.engine, sleep=r.sleep)
+        async with app.run_test(size=(160, 48)) as pilot:
+            panel = app.main.query_one(CanaryPanel)
+            await until(pilot, lambda: "waiting for Monitoring to settle (minute" in panel.text, "the panel says so")
+            assert note[:40] in panel.text and "last: " in panel.text
+            await until(pilot, lambda: not app.busy, "the console's threads end")

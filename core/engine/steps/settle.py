@@ -53,7 +53,7 @@ def read(ctx: StepContext, deployment: Deployment, rollout: Rollout, start: date
     now = ctx.ports.now()
     counts = _counts(metrics, revisions)
     last: dict[str, Any] | None = rollout.settling if (rollout.settling or {}).get("end") == end.isoformat() else None
-    previous = {k: tuple(v) for k, v in last["counts"].items()} if last else None
+    previous = {k: (v[0], v[1], v[2]) for k, v in last["counts"].items()} if last else None
     previous_at = datetime.fromisoformat(last["read_at"]).timestamp() if last else None
     step = settle(previous, previous_at, {k: (v[0], v[1], v[2]) for k, v in counts.items()}, now.timestamp(),
                   end.timestamp(), timing.settle_bound_s, timing.resolution_s)
