@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from console.app import OpsConsoleApp
+from console.snapshot import CHART_WINDOWS, MetricHistory
 from core.analysis import Outcome, Verdict
 from core.analysis.settle import Settle, as_partial, settle
 from core.engine import approve, promote
@@ -169,3 +170,26 @@ async def test_the_canary_panel_says_it_waits_for_monitoring_rather_than_looking
             await until(pilot, lambda: "waiting for Monitoring to settle (minute" in panel.text, "the panel says so")
             assert note[:40] in panel.text and "last: " in panel.text
             await until(pilot, lambda: not app.busy, "the console's threads end")
+
+
+def test_chart_windows_read_before_monitoring_settled_are_read_again_until_they_have(tmp_path: Path) -> None:
+    with rig(tmp_path, start=START, ingestion=GOOGLE) as r:
+        stable = next(iter(r.served()))
+        r.sleep(60 - r.clock.time() % 60)
+        minute = r.clock.now()  # a window that just ended: nothing of it is in Monitoring yet
+        history = MetricHistory()
+
+        def charted() -> int:
+            series = history.series(r.engine, "production", "websocket-server", r.clock.now(), None, stable,
+                                    (0.01, 1000.0))
+            assert series.stable is not None
+            point = dict(zip(series.ends, series.stable.points, strict=True)).get(minute)
+            return point.requests if point is not None else 0
+
+        assert charted() == 0
+        for _ in range(CHART_WINDOWS + 60):  # a refresh every 5 s for 6.7 minutes: older windows are filled in first
+            r.sleep(5)
+            charted()
+        final = r.wiring.metrics("production").revision_metrics("websocket-server", minute - timedelta(minutes=1),
+                                                                minute)[stable].total
+        assert charted() == final > 0, "the chart shows the minute as Monitoring settled on it"
