@@ -4,6 +4,7 @@ after an ingestion delay of at most 180 s, read through the official client whil
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from google.cloud import monitoring_v3
@@ -15,6 +16,7 @@ from core.providers.monitoring import REQUEST_COUNT, MonitoringAdapter
 from core.providers.profile import GoogleClients
 from sandbox.clock import SandboxClock
 from sandbox.monitoring_ingest import Ingestion
+from tests.cli_project import run
 from tests.google_rig import PROJECT, REGION
 
 SERVICE = "websocket-server"
@@ -96,3 +98,11 @@ def test_google_draws_delays_mostly_within_one_to_two_minutes_and_never_past_180
 def test_a_setting_the_sandbox_cannot_serve_is_named(point_s: int, delay: str, words: str) -> None:
     with pytest.raises(BadInput, match=words):
         Ingestion.parse(point_s, delay)
+
+
+def test_sandbox_serve_names_a_delay_it_cannot_serve_in_one_sentence(project: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "sandbox", "serve", "--ingestion-delay", "soon")
+    assert code == 2 and not out
+    assert "ingestion delay must be a number of seconds or 'google', got 'soon'" in err
+    assert "Traceback" not in err and not (project / "sandbox.json").exists()
