@@ -187,7 +187,11 @@ def status(session: Session, as_json: bool) -> None:
             {"running": True, "state_file": str(state_file), "status": info, "endpoints": endpoints.to_dict()}
         )
         return
-    click.echo(f"sandbox running on {state_file}: scenario {info['scenario']}, clock speed {info['speed']}")
+    from sandbox.monitoring_ingest import Ingestion
+
+    monitoring = Ingestion.from_dict(info.get("monitoring_ingestion")).describe()
+    click.echo(f"sandbox running on {state_file}: scenario {info['scenario']}, clock speed {info['speed']}, "
+               f"Monitoring {monitoring}")
     for name, value in endpoints.to_dict().items():
         click.echo(f"  {name:18} {value}")
 
