@@ -14,6 +14,7 @@ from console.snapshot import CHART_WINDOWS, MetricHistory
 from core.analysis import Outcome, Verdict
 from core.analysis.settle import Settle, as_partial, settle
 from core.engine import approve, promote
+from core.model.deployment_view import deployment_view
 from core.registry import DeploymentStatus
 from sandbox.monitoring_ingest import Ingestion
 from tests.engine_rig import IMAGE, START, Rig, rig, rig_config
@@ -94,6 +95,8 @@ def test_a_window_forced_on_before_it_settles_is_recorded_partial_and_never_pass
         assert judged["partial"] and judged["outcome"] != Outcome.PASS.value and judged["action"] != "rollback"
         assert "partial window" in judged["explanation"]
         assert rollout.settling is None and rollout.stage > waiting.stage, "judged once, then the step moved on"
+        shown = deployment_view(r.deployment(deployment.id)).verdict  # what `opsconsole deployment --json` prints
+        assert shown is not None and shown["partial"] is True and shown["at"] == judged["at"]
 
 
 def _at(minute: int) -> float:
