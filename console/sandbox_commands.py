@@ -77,8 +77,17 @@ def _scenario_choice(name: str) -> str:
     show_default=True,
     help="Sandbox seconds per real second (0 freezes the clock).",
 )
+@click.option("--metric-point-s", type=int, default=None,
+              help="Seconds per Cloud Run point in Monitoring. Google's is 60 (the default); anything shorter is NOT "
+                   "Google's, for tests and benchmarks that judge short windows. Default: what the state file "
+                   "kept, else 60.")
+@click.option("--ingestion-delay", default=None, metavar="SECONDS|google",
+              help="How long after its end a Cloud Run point becomes visible in Monitoring: 'google' (the default) "
+                   "draws it like Google's (mostly 60-120 s, never past 180 s); a number of seconds is NOT "
+                   "Google's (0: at once, for tests). Default: what the state file kept, else google.")
 @click.pass_obj
-def serve(session: Session, scenario: str, speed: float) -> None:
+def serve(session: Session, scenario: str, speed: float, metric_point_s: int | None,
+          ingestion_delay: str | None) -> None:
     """Serve the sandbox in the foreground, state persisted, until Ctrl-C; consoles started meanwhile attach to it."""
     import filelock
 
@@ -91,6 +100,12 @@ def serve(session: Session, scenario: str, speed: float) -> None:
     if running_sandbox(state_file) is not None:
         raise OperationFailed(f"a sandbox already serves from {state_file}; stop it first or set OPSCONSOLE_SANDBOX")
     _scenario_choice(scenario)
+    ingestion = None
+    if metric_point_s is not None or ingestion_delay is not None:
+        from sandbox.monitoring_ingest import GOOGLE_POINT_S, Ingestion
+
+        ingestion = Ingestion.parse(GOOGLE_POINT_S if metric_point_s is None else metric_point_s,
+                                    ingestion_delay or "google")
     # The same lock an in-process sandbox holds: a console starting meanwhile waits and then attaches.
     lock = filelock.FileLock(f"{state_file}.lock")
     state_file.parent.mkdir(parents=True, exist_ok=True)
@@ -106,12 +121,14 @@ def serve(session: Session, scenario: str, speed: float) -> None:
         scenario=scenario,
         clock=SandboxClock(speed=speed),
         state_file=state_file,
+        ingestion=ingestion,
     )
     cloud.start()
     try:
         if cloud.scenario.name != scenario:
             cloud.set_scenario(scenario)  # a restored state keeps its scenario unless told otherwise
-        click.echo(f"sandbox serving (scenario {cloud.scenario.name}, state {state_file}); Ctrl-C stops it")
+        click.echo(f"sandbox serving (scenario {cloud.scenario.name}, Monitoring {cloud.ingestion.describe()}, "
+                   f"state {state_file}); Ctrl-C stops it")
         render.echo_json(cloud.endpoints.to_dict())
         stop.wait()
     finally:
@@ -170,7 +187,11 @@ def status(session: Session, as_json: bool) -> None:
             {"running": True, "state_file": str(state_file), "status": info, "endpoints": endpoints.to_dict()}
         )
         return
-    click.echo(f"sandbox running on {state_file}: scenario {info['scenario']}, clock speed {info['speed']}")
+    from sandbox.monitoring_ingest import Ingestion
+
+    monitoring = Ingestion.from_dict(info.get("monitoring_ingestion")).describe()
+    click.echo(f"sandbox running on {state_file}: scenario {info['scenario']}, clock speed {info['speed']}, "
+               f"Monitoring {monitoring}")
     for name, value in endpoints.to_dict().items():
         click.echo(f"  {name:18} {value}")
 

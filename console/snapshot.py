@@ -2,8 +2,10 @@
 
 Taken in a worker thread (it calls providers and reads the registry) and handed to the screen whole,
 so the widgets never block and never see half an update. The canary charts' metrics come from the
-metrics provider one window at a time (`MetricHistory`): a window that has ended never changes, so each
-is read once and kept, and a refresh reads at most one window per environment.
+metrics provider one window at a time (`MetricHistory`): a window whose data has settled (the provider's delay
+bound has passed since it ended: at once in a fast sandbox, 180 s on Google) never changes, so it is read once
+and kept; one read before that is read once more after the bound. A refresh reads at most one window per
+environment.
 """
 
 from __future__ import annotations
@@ -78,6 +80,7 @@ class MetricHistory:
         self.retry_after_s = retry_after_s
         self._windows: dict[tuple[str, str], dict[datetime, dict[str, RevisionMetrics]]] = {}
         self._failed: dict[tuple[str, str], tuple[float, str]] = {}  # (monotonic time, error) of the last failure
+        self._unsettled: dict[tuple[str, str], dict[datetime, datetime]] = {}  # windows read before they settled
         self._lock = threading.Lock()  # a refresh and a benchmark may read at once; the dict is not theirs to race
         self.reads = 0  # provider calls made, for tests and the benchmark
 
@@ -92,19 +95,24 @@ class MetricHistory:
         """Read the newest window not yet kept (one grouped query per metric), then build the series."""
         ends = self.span(now)
         key = (env, service)
+        provider = engine.ports.metrics(env)
+        bound = timedelta(seconds=provider.timing().settle_bound_s)
         with self._lock:
             kept = self._windows.setdefault(key, {})
+            early = self._unsettled.setdefault(key, {})
             for end in [e for e in kept if e < ends[-1]]:  # out of the span: never drawn again
                 del kept[end]
-            missing = next((e for e in ends if e not in kept), None)
+                early.pop(end, None)
+            missing = next((e for e in ends if e not in kept), None) or \
+                next((e for e in ends if e in early and now >= e + bound), None)  # read once more, settled
             failed = self._failed.get(key)
         error = None
         if failed is not None and time.monotonic() < failed[0] + self.retry_after_s:
             error = failed[1]
         elif missing is not None:
             try:
-                read = engine.ports.metrics(env).revision_metrics(
-                    service, missing - timedelta(seconds=self.window_s), missing)
+                read = provider.revision_metrics(service, missing - timedelta(seconds=self.window_s), missing)
+                settled = now >= missing + bound
             except OpsError as exc:
                 error = str(exc)
                 with self._lock:
@@ -113,6 +121,10 @@ class MetricHistory:
                 with self._lock:
                     self.reads += 1
                     kept[missing] = read
+                    if settled:
+                        early.pop(missing, None)
+                    else:
+                        early[missing] = now
                     self._failed.pop(key, None)
         with self._lock:
             shown = sorted(e for e in kept if e >= ends[-1])

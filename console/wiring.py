@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from core.config import ConsoleConfig, EnvironmentConfig
     from core.engine import Ports
     from core.infra import InfrastructureService
+    from core.model.metrics import MetricsTiming
     from core.providers.alert_policies import AlertPoliciesAdapter
     from core.providers.cloudrun import CloudRunAdapter
     from core.providers.dashboards import DashboardsAdapter
@@ -112,6 +113,7 @@ class Wiring:
     clock_speed: float = 1.0
     clock: SandboxClock | None = None
     clock_is_the_sandboxes: bool = False  # in-process sandbox: `clock` is the cloud's clock, not a mirror
+    metrics_timing: MetricsTiming | None = None  # the sandbox's Monitoring points and delay; None: Google's
     environ: Mapping[str, str] = field(default_factory=dict)
     _lock: filelock.BaseFileLock | None = None
     _cloudrun: dict[tuple[str, str], CloudRunAdapter] = field(default_factory=dict)  # (environment, region)
@@ -145,8 +147,9 @@ class Wiring:
             from core.providers.monitoring import MonitoringAdapter
 
             infra = self.environment(env).infrastructure
+            timing = {"timing": self.metrics_timing} if self.metrics_timing is not None else {}
             self._metrics[env] = MonitoringAdapter(self.clients.metrics, infra.gcp_project, region=infra.region,
-                                                   now=self.now)
+                                                   now=self.now, **timing)
         return self._metrics[env]
 
     def frontend(self) -> VercelAdapter:
@@ -313,7 +316,7 @@ class Wiring:
         return cls(config=config, endpoints=cloud.endpoints, clients=google_clients(cloud.endpoints),
                    http=httpx.Client(timeout=10.0), now=cloud.clock.now, vercel_token=SANDBOX_TOKEN,
                    sandbox=cloud if owned else None, clock_speed=cloud.clock.speed, clock=cloud.clock,
-                   clock_is_the_sandboxes=True)
+                   clock_is_the_sandboxes=True, metrics_timing=cloud.ingestion.timing())
 
     def close(self) -> None:
         self.clients.close()
@@ -374,6 +377,7 @@ def connect(config: ConsoleConfig, environ: Mapping[str, str]) -> Wiring:
     # Mirror the remote sandbox's clock (it may run faster than real time) for metric windows; a frozen one is read.
     from console.remote_clock import RemoteClock
     from sandbox.control import fetch_status
+    from sandbox.monitoring_ingest import Ingestion
 
     mirror = SandboxClock(speed=float(status["speed"]), start=float(status["time"]))
     control = endpoints.control_url
@@ -386,6 +390,7 @@ def connect(config: ConsoleConfig, environ: Mapping[str, str]) -> Wiring:
         vercel_token=SANDBOX_TOKEN,
         clock_speed=mirror.speed,
         clock=mirror,
+        metrics_timing=Ingestion.from_dict(status.get("monitoring_ingestion")).timing(),
         environ=environ,
     )
 

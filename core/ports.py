@@ -15,7 +15,7 @@ from typing import Protocol
 from core.errors import OperationFailed
 from core.model.alerts import FiringPolicy
 from core.model.frontend import VercelDeployment
-from core.model.metrics import RevisionMetrics
+from core.model.metrics import MetricsTiming, RevisionMetrics
 from core.model.notice import Notice
 from core.model.probes import ProbeSample
 from core.model.service import RevisionState, ServiceState
@@ -45,6 +45,10 @@ class CloudRunProvider(Protocol):
 
 class MetricsProvider(Protocol):
     def revision_metrics(self, service: str, start: datetime, end: datetime) -> dict[str, RevisionMetrics]: ...
+
+    def timing(self) -> MetricsTiming:
+        """The resolution of the data and how late a point may still arrive (Google's: 60 s, 180 s)."""
+        ...
 
     def write_deployment_event(self, env: str, component: str, kind: str, value: float = 1.0) -> None: ...
 

@@ -29,6 +29,7 @@ from sandbox.loadtester import LoadTests, loadtester_app
 from sandbox.monitoring_alerts import AlertStore
 from sandbox.monitoring_api import CustomMetrics, MonitoringServer
 from sandbox.monitoring_incidents import AlertEvaluator
+from sandbox.monitoring_ingest import Ingestion
 from sandbox.persistence import read_state, write_json_atomic
 from sandbox.probe_log import ProbeLog
 from sandbox.redis_api import redis_app
@@ -57,8 +58,13 @@ class SandboxCloud:
 
     def __init__(self, seed: SeedSpec | None = None, scenario: str = "healthy", clock: SandboxClock | None = None,
                  state_file: str | Path | None = None, faults: SandboxFaults | None = None,
-                 random_seed: int = 0, traffic: TrafficModel | None = None) -> None:
+                 random_seed: int = 0, traffic: TrafficModel | None = None,
+                 ingestion: Ingestion | None = None) -> None:
         self.seed = seed or SeedSpec()
+        # Cloud Run's points in Monitoring (Google's: 60 s, drawn delays). Given: it replaces a saved one; else a
+        # restored cloud keeps what it was started with, so a console starting it in-process serves the same.
+        self.ingestion = ingestion or Ingestion(seed=random_seed)
+        self._ingestion_given = ingestion is not None
         self._traffic_override = traffic  # replaces every scenario's traffic model (not saved; see timeline.py)
         self.clock = clock or SandboxClock()
         self.faults = faults or SandboxFaults()
@@ -136,6 +142,8 @@ class SandboxCloud:
             self.alerts.load(alerting.get("store"))
             self.alert_evaluator.load(alerting.get("incidents"))
             self.sinks.load(saved.get("sinks"))
+            if not self._ingestion_given and "monitoring_ingestion" in saved:
+                self.ingestion = Ingestion.from_dict(saved["monitoring_ingestion"])
         except (KeyError, TypeError, ValueError) as exc:
             raise BadInput(f"Sandbox state file {self.state_file} is damaged ({exc!r}); "
                            "remove it to start afresh.") from None
@@ -156,6 +164,7 @@ class SandboxCloud:
             "load_tests": self.load_tests.to_dict(),
             "monitoring_alerts": {"store": self.alerts.to_dict(), "incidents": self.alert_evaluator.to_dict()},
             "sinks": self.sinks.to_dict(),
+            "monitoring_ingestion": self.ingestion.to_dict(),
             "endpoints": self.endpoints.to_dict() if self._monitoring else None,
         }
 
@@ -301,7 +310,8 @@ class SandboxCloud:
         self.secret_store = SecretStore.seeded(self._projects(), slack_base=self._apps["sinks"].url)
         self._apps["secretmanager"] = ServedApp(loop, secretmanager_app(self.secret_store))
         self._monitoring = MonitoringServer(self.revision_window, self._projects, self.custom_metrics, self.faults,
-                                            services=self._run_services, now=self.clock.time, alerts=self.alerts)
+                                            services=self._run_services, now=self.clock.time, alerts=self.alerts,
+                                            ingestion=lambda: self.ingestion)
         self._monitoring.start()
         self.alert_evaluator.slack_url = self.endpoints.slack_url
         self.alert_evaluator.pagerduty_url = self.endpoints.pagerduty_url

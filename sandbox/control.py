@@ -64,6 +64,7 @@ async def get_status(request: web.Request) -> web.Response:
         "struck": cloud.struck(),
         "services": sorted(cloud.cloudrun.services),
         "faults": cloud.faults.to_dict(),
+        "monitoring_ingestion": cloud.ingestion.to_dict(),  # consoles attached to it wait for the same delay bound
         "cpu_seconds": time.process_time(),  # lets a benchmark measure the sandbox process from outside
     })
 

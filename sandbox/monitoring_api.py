@@ -26,6 +26,7 @@ from sandbox.faults import MESSAGES, SandboxFaults
 from sandbox.monitoring_alerts import AlertStore
 from sandbox.monitoring_alerts import handlers as alert_handlers
 from sandbox.monitoring_align import Value
+from sandbox.monitoring_ingest import Ingestion
 from sandbox.monitoring_query import run
 from sandbox.monitoring_sources import Series, Window
 
@@ -119,11 +120,13 @@ class MonitoringServer:
 
     def __init__(self, window: Window, projects: Callable[[], set[str]], custom: CustomMetrics, faults: SandboxFaults,
                  services: Callable[[str], list[tuple[str, str]]], now: Callable[[], float],
-                 alerts: AlertStore | None = None, max_workers: int = 8) -> None:
+                 alerts: AlertStore | None = None, max_workers: int = 8,
+                 ingestion: Callable[[], Ingestion] = Ingestion) -> None:
         self._window = window  # (project, location, service, start, end) -> per revision
         self._services = services  # project -> its Cloud Run services as (location, name)
         self._now = now  # the sandbox clock: raw points are the minutes that have ended
         self._projects = projects
+        self._ingestion = ingestion  # Cloud Run's point length and ingestion delay (Google's by default)
         self.custom = custom
         self._faults = faults
         self.calls: Counter[str] = Counter()  # per RPC name, injected faults included
@@ -194,7 +197,7 @@ class MonitoringServer:
     def answer(self, project: str, request: monitoring_v3.ListTimeSeriesRequest) -> list[monitoring_v3.TimeSeries]:
         """The series a ListTimeSeries request selects (no paging): also what alert conditions are evaluated on."""
         return run(project, request, services=self._services, window=self._window, custom=self.custom.read,
-                   now=self._now(), custom_prefixes=CUSTOM_PREFIXES)
+                   now=self._now(), custom_prefixes=CUSTOM_PREFIXES, ingestion=self._ingestion())
 
     def create_time_series(self, request: monitoring_v3.CreateTimeSeriesRequest) -> empty_pb2.Empty:
         project = self._project(request.name)

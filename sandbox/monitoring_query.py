@@ -7,10 +7,11 @@ type (monitoring_align.py). A metric type the sandbox does not know is NOT_FOUND
 `Cannot find metric(s) that match type = "..."` (as grafana/gcx#974 quotes it).
 
 Aligned points: one per alignment period ending at end_time and every period before it, newest first, the
-oldest clipped to start_time. Cloud Run's metrics have no resolution under a minute in Monitoring, but the
-sandbox's traffic has, and clipping keeps the engine's short analysis windows (10 s in tests and benchmarks)
-disjoint instead of each re-reading the minute before it. ALIGN_NONE answers raw points: Cloud Run's per
-whole minute that has ended (a DELTA point covers its minute), custom metrics' as written.
+oldest clipped to start_time; a period (a, b] takes the points whose end lies in it (reads are half-open,
+"It includes the end time but excludes the start time": the TimeInterval reference). Cloud Run's points are
+Google's by default: one DELTA point per whole minute, each visible only after an ingestion delay
+(sandbox/monitoring_ingest.py), so a window of the last minute is empty or short until Monitoring has settled.
+ALIGN_NONE answers raw points: Cloud Run's per point that has ended and been ingested, custom metrics' as written.
 Cross-series reducers combine the aligned series that share the group_by_fields' values (all of them without
 group_by_fields); a reduced series keeps its resource type, the project_id and the grouped labels.
 """
@@ -35,6 +36,7 @@ from sandbox.monitoring_align import (
     reduced_type,
 )
 from sandbox.monitoring_filter import Node, canonical, filter_error, parse, required
+from sandbox.monitoring_ingest import Ingestion
 from sandbox.monitoring_sources import RUN_METRICS, Series, Window, cloudrun_series, distribution, instant_series
 
 MAX_PERIOD_S = 104 * 7 * 86_400  # "The maximum value of the alignment_period is 104 weeks" (Aggregation reference)
@@ -78,11 +80,10 @@ def _periods(start: float, end: float, period: float) -> list[tuple[float, float
     return spans
 
 
-def _raw_minutes(start: float, end: float, now: float) -> list[tuple[float, float]]:
-    """Whole minutes that have ended, whose end lies in [start, end], newest first."""
-    last = math.floor(min(end, now) / 60)
-    first = math.ceil(start / 60)
-    return [(m * 60.0 - 60.0, m * 60.0) for m in range(last, first - 1, -1)]
+def _raw_points(start: float, end: float, now: float, ingestion: Ingestion) -> list[tuple[float, float]]:
+    """Each Cloud Run point that has ended, whose end lies in (start, end], newest first."""
+    p = float(ingestion.point_s)
+    return [(e - p, e) for e in reversed(ingestion.point_ends(start, end, now))]
 
 
 class Query:
@@ -127,31 +128,33 @@ class Query:
             value_type = reduced_type(self.reducer, kind, value_type)
         return kind, value_type
 
-    def spans(self, now: float) -> list[tuple[float, float]]:
-        return _periods(self.start, self.end, self.period) if self.aligner else _raw_minutes(self.start, self.end, now)
+    def spans(self, now: float, ingestion: Ingestion) -> list[tuple[float, float]]:
+        return _periods(self.start, self.end, self.period) if self.aligner else \
+            _raw_points(self.start, self.end, now, ingestion)
 
 
 def run(project: str, request: monitoring_v3.ListTimeSeriesRequest, *, services: Callable[[str], list[tuple[str, str]]],
-        window: Window, custom: CustomRead, now: float,
-        custom_prefixes: tuple[str, ...]) -> list[monitoring_v3.TimeSeries]:
+        window: Window, custom: CustomRead, now: float, custom_prefixes: tuple[str, ...],
+        ingestion: Ingestion | None = None) -> list[monitoring_v3.TimeSeries]:
     """The answer to one ListTimeSeries request."""
     query = Query(request)
+    ingestion = ingestion or Ingestion()
     if query.metric in RUN_METRICS:
         kind, value_type, _ = RUN_METRICS[query.metric]
         out_kind, out_type = query.check_types(kind, value_type)
         wanted = [(loc, svc) for loc, svc in services(project)
                   if required(query.filter, "resource.labels.service_name") in (None, svc)
                   and required(query.filter, "resource.labels.location") in (None, loc)]
-        spans = query.spans(now)
-        raw = cloudrun_series(project, query.metric, wanted, window, spans,
-                              split_minutes=bool(query.aligner) and query.aligner not in _ADDITIVE)
+        spans = query.spans(now, ingestion)
+        raw = cloudrun_series(project, query.metric, wanted, window, spans, ingestion=ingestion, now=now,
+                              split_points=bool(query.aligner) and query.aligner not in _ADDITIVE)
     elif query.metric.startswith(custom_prefixes):
         stored = custom(project, query.metric)
         if not stored:
             return []  # a custom metric with nothing written yet selects no series
         out_kind, out_type = query.check_types(stored[0][0].kind, stored[0][0].value_type)
         if query.aligner:
-            spans = query.spans(now)
+            spans = query.spans(now, ingestion)
             raw = [instant_series(s, times, spans) for s, times in stored]
         else:  # raw points as written, newest first, both ends of the interval included
             spans = []

@@ -8,15 +8,14 @@ configuration_name). The simulator times requests per revision, not per response
 latency histogram is shared out among its classes in proportion to their requests: each class's series counts
 its own requests, and the classes of a revision add up to exactly what the revision served.
 
-A source answers for a list of spans (the query's alignment periods or raw minutes): one point per series and
-span with data, tagged with the span's index. `split_minutes` cuts each span at whole minutes first (one point
-per minute part, what MAX, MIN, MEAN and COUNT align over); additive aligners take the span in one piece.
+A source answers for a list of spans (the query's alignment periods, (a, b]) with the Cloud Run points whose end
+lies in the span and that Monitoring has ingested by now (sandbox/monitoring_ingest.py: 60 s points, visible
+after a delay, by default): each tagged with the span's index. `split_points` keeps one value per point (what MAX,
+MIN, MEAN and COUNT align over); additive aligners may take the points ingested for everyone in one piece.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -24,6 +23,7 @@ from google.api import distribution_pb2
 
 from sandbox.histogram import FINITE_BUCKETS, GROWTH, SCALE_MS, Histogram, bucket_bounds
 from sandbox.monitoring_align import Value
+from sandbox.monitoring_ingest import Ingestion
 from sandbox.traffic import RevisionTraffic
 
 REQUEST_COUNT = "run.googleapis.com/request_count"
@@ -57,12 +57,6 @@ class Series:
         return out
 
 
-def minute_parts(a: float, b: float) -> list[tuple[float, float]]:
-    """[a, b) cut at whole minutes."""
-    cuts = [a, *(m * 60.0 for m in range(math.floor(a / 60) + 1, math.ceil(b / 60))), b]
-    return [(lo, hi) for lo, hi in itertools.pairwise(cuts) if hi > lo]
-
-
 def _class_shares(served: RevisionTraffic) -> dict[str, float]:
     total = served.requests
     return {code: n / total for code, n in sorted(served.codes.items()) if n} if total else {}
@@ -83,15 +77,32 @@ def _run_values(metric: str, served: RevisionTraffic) -> Iterable[tuple[dict[str
     return [({"state": state}, n) for state, n in sorted(served.instances.items())]
 
 
+def _point_parts(a: float, b: float, ingestion: Ingestion, now: float,
+                 split_points: bool) -> list[tuple[float, float, bool]]:
+    """The parts of span (a, b] to read: (start, end, settled). A settled part holds only points every series has
+    ingested (older than the delay bound) and may cover several of them unless `split_points`; each other part is
+    one point, visible per series."""
+    ends = ingestion.point_ends(a, b, now)
+    p = float(ingestion.point_s)
+    settled = [e for e in ends if e + ingestion.bound_s <= now]
+    recent = [(e - p, e, False) for e in ends if e + ingestion.bound_s > now]
+    if split_points:
+        return [(e - p, e, True) for e in settled] + recent
+    return ([(settled[0] - p, settled[-1], True)] if settled else []) + recent
+
+
 def cloudrun_series(project: str, metric: str, services: Iterable[tuple[str, str]], window: Window,
-                    spans: list[tuple[float, float]], split_minutes: bool) -> list[Series]:
+                    spans: list[tuple[float, float]], split_points: bool, ingestion: Ingestion,
+                    now: float) -> list[Series]:
     """The raw series of one Cloud Run metric over `services` ((location, name) pairs) for each span."""
     kind, value_type, unit = RUN_METRICS[metric]
     found: dict[tuple[str, ...], Series] = {}
     for location, service in services:
         for index, (a, b) in enumerate(spans):
-            for lo, hi in (minute_parts(a, b) if split_minutes else [(a, b)]):
+            for lo, hi, settled in _point_parts(a, b, ingestion, now, split_points):
                 for revision, served in sorted(window(project, location, service, lo, hi).items()):
+                    if not settled and not ingestion.visible(f"{project}/{location}/{service}/{revision}", hi, now):
+                        continue  # not ingested yet: absent, as Monitoring answers
                     for labels, value in _run_values(metric, served):
                         key = (location, service, revision, *labels.values())
                         series = found.get(key)

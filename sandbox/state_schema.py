@@ -328,6 +328,15 @@ class Sinks(_Shape):
     alerts: dict[str, Literal["triggered", "acknowledged", "resolved"]]
 
 
+class MonitoringIngestion(_Shape):
+    """How Monitoring serves Cloud Run's points (sandbox/monitoring_ingest.py): seconds per point, delay (None: drawn
+    like Google's), the draw's seed."""
+
+    point_s: Annotated[int, Field(ge=1, le=60)]
+    delay_s: Annotated[float, Field(ge=0, le=3600)] | None
+    seed: int
+
+
 class SandboxState(_Shape):
     """The whole file, as SandboxCloud.to_dict writes it (redis, vercel_env and load_tests came later)."""
 
@@ -344,6 +353,7 @@ class SandboxState(_Shape):
     load_tests: list[LoadRun] | None = None
     monitoring_alerts: MonitoringAlerts | None = None  # alert policies, channels and incidents (came later)
     sinks: Sinks | None = None  # what Slack and PagerDuty received (came later)
+    monitoring_ingestion: MonitoringIngestion | None = None  # Cloud Run's points in Monitoring (came later)
     endpoints: Endpoints | None = None
 
 

@@ -13,6 +13,7 @@ from console.wiring import seed_from_config
 from core.config import default_config
 from sandbox.clock import SandboxClock
 from sandbox.cloud import SandboxCloud
+from sandbox.monitoring_ingest import FAST as FAST_POINTS
 
 EPOCH = 1_790_000_000.0
 
@@ -30,7 +31,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def save_scenario(project: Path, name: str) -> None:
     """The project's sandbox, saved in scenario `name` with a frozen clock at EPOCH."""
     SandboxCloud(seed=seed_from_config(default_config()), scenario=name, clock=SandboxClock(speed=0, start=EPOCH),
-                 state_file=project / "sandbox.json").save()
+                 state_file=project / "sandbox.json", ingestion=FAST_POINTS).save()  # 10 s points at once: for speed
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

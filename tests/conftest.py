@@ -13,6 +13,8 @@ from core.providers.monitoring import MonitoringAdapter
 from core.providers.profile import GoogleClients, google_clients
 from sandbox.clock import SandboxClock
 from sandbox.cloud import SandboxCloud
+from sandbox.monitoring_ingest import FAST as FAST_POINTS
+from sandbox.monitoring_ingest import Ingestion
 from sandbox.serving import LoopThread
 from tests.google_rig import FAST, PROJECT, REGION
 
@@ -39,8 +41,15 @@ def clock() -> SandboxClock:
 
 
 @pytest.fixture
-def cloud(clock: SandboxClock, request: pytest.FixtureRequest) -> Iterator[SandboxCloud]:
-    sandbox = SandboxCloud(clock=clock, scenario=getattr(request, "param", "healthy")).start()
+def ingestion() -> Ingestion:
+    """How the sandbox serves Cloud Run's points: 10 s, visible at once (not Google's, for speed). A module that
+    tests Google's 60 s points and ingestion delays overrides this fixture."""
+    return FAST_POINTS
+
+
+@pytest.fixture
+def cloud(clock: SandboxClock, ingestion: Ingestion, request: pytest.FixtureRequest) -> Iterator[SandboxCloud]:
+    sandbox = SandboxCloud(clock=clock, scenario=getattr(request, "param", "healthy"), ingestion=ingestion).start()
     yield sandbox
     sandbox.stop()
 
@@ -59,9 +68,10 @@ def run(clients: GoogleClients) -> CloudRunAdapter:
 
 
 @pytest.fixture
-def metrics(clients: GoogleClients, clock: SandboxClock) -> MonitoringAdapter:
+def metrics(clients: GoogleClients, clock: SandboxClock, ingestion: Ingestion) -> MonitoringAdapter:
     """Cloud Monitoring of production's project, its windows ending on the sandbox's clock."""
-    return MonitoringAdapter(clients.metrics, PROJECT, region=REGION, policy=FAST, now=clock.now)
+    return MonitoringAdapter(clients.metrics, PROJECT, region=REGION, policy=FAST, now=clock.now,
+                             timing=ingestion.timing())
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,8 @@ from core.engine import Engine, EngineEvent, EventBus, Rollout, Tick
 from core.registry import Deployment, DeploymentRegistry, Registry
 from sandbox.clock import SandboxClock
 from sandbox.cloud import SandboxCloud
+from sandbox.monitoring_ingest import FAST as FAST_POINTS
+from sandbox.monitoring_ingest import Ingestion
 
 OPERATOR = "alice"
 IMAGE = "us-central1-docker.pkg.dev/ai-agent-network-prod/agent-network/websocket-server:v2.0.0"
@@ -88,14 +90,16 @@ class Rig:
 
 @contextmanager
 def rig(tmp_path: Path, *, scenario: str = "healthy", config: ConsoleConfig | None = None,
-        start: float | None = START, registry: Registry | None = None, random_seed: int = 0) -> Iterator[Rig]:
+        start: float | None = START, registry: Registry | None = None, random_seed: int = 0,
+        ingestion: Ingestion = FAST_POINTS) -> Iterator[Rig]:
     """`start` pins the sandbox clock (epoch seconds) so the simulated traffic is the same on every run;
     `registry` (default: an embedded one in tmp_path) is where the engine records; `random_seed` is the
-    sandbox's own (revision names, what the revisions' servers answer)."""
+    sandbox's own (revision names, what the revisions' servers answer); `ingestion` how Monitoring serves Cloud
+    Run's points (default: 10 s, visible at once; not Google's, for the speed of 10 s windows)."""
     config = config or rig_config()
     clock = SandboxClock(speed=0, start=start)
     cloud = SandboxCloud(seed=seed_from_config(config), scenario=scenario, clock=clock,
-                         random_seed=random_seed).start()
+                         random_seed=random_seed, ingestion=ingestion).start()
     wiring = Wiring.for_sandbox(config, cloud)
     registry = registry or DeploymentRegistry(tmp_path / "registry.json")
     bus = EventBus()

@@ -23,6 +23,7 @@ from core.providers.profile import GoogleClients, google_clients
 from core.registry import Deployment, DeploymentRegistry
 from sandbox.clock import SandboxClock
 from sandbox.cloud import SandboxCloud
+from sandbox.monitoring_ingest import FAST as FAST_POINTS
 from tests.cli_rig import Ran, opsconsole
 
 # The module's standalone sandbox starts once: its tests stay together on one xdist worker.
@@ -102,7 +103,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     state = home / "sandbox.json"
     # A saved sandbox keeps its clock when served again: save a fresh cloud whose clock reads EPOCH.
     SandboxCloud(seed=seed_from_config(default_config()), clock=SandboxClock(speed=0, start=EPOCH),
-                 state_file=state).save()
+                 state_file=state, ingestion=FAST_POINTS).save()  # 10 s points at once: not Google's, for speed
     log = (home / "sandbox.log").open("w")
     process = subprocess.Popen([sys.executable, "-m", "console", "sandbox", "serve", "--speed", "0"], cwd=home,
                                env=_project(home, state).env(), stdout=log, stderr=subprocess.STDOUT)

@@ -14,6 +14,7 @@ from core.providers.cloudrun import CloudRunAdapter
 from core.providers.monitoring import INSTANCE_COUNT, REQUEST_COUNT, REQUEST_LATENCIES, MonitoringAdapter
 from core.providers.profile import GoogleClients
 from sandbox.clock import SandboxClock
+from sandbox.monitoring_ingest import Ingestion
 from tests.google_rig import PROJECT
 
 SERVICE = "websocket-server"
@@ -21,6 +22,12 @@ RUN = f'resource.type = "cloud_run_revision" AND resource.labels.service_name = 
 A, R = monitoring_v3.Aggregation.Aligner, monitoring_v3.Aggregation.Reducer
 REVISION = "resource.labels.revision_name"
 GAUGE = "custom.googleapis.com/queue_depth"
+
+
+@pytest.fixture
+def ingestion() -> Ingestion:
+    """Google's 60 s points, visible at once: these tests read the minutes just ended (delays: another module)."""
+    return Ingestion(point_s=60, delay_s=0)
 
 
 def read(clients: GoogleClients, filter_: str, end: datetime, minutes: int = 5, aligner: int = 0, reducer: int = 0,
@@ -91,7 +98,9 @@ def test_raw_points_are_the_minutes_that_ended_and_add_up_to_the_aligned_delta(
     assert {ts.metric.labels["response_code_class"] for ts in raw} >= {"2xx", "4xx"}
     assert {ts.resource.labels["revision_name"] for ts in raw} and all(ts.resource.labels["location"] for ts in raw)
     ends = {p.interval.end_time for ts in raw for p in ts.points}
-    assert len(ends) == 6  # the whole minutes ending in [start, end], both ends included
+    # The whole minutes ending in (start, end]: reads are half-open, "It includes the end time but excludes the start
+    # time" (Monitoring v3's TimeInterval reference), so the minute ending at the start is not read.
+    assert len(ends) == 5
     for ts in raw:
         for p in ts.points:
             assert p.interval.end_time - p.interval.start_time == timedelta(seconds=60)

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from console.wiring import running_sandbox
+from console.wiring import connect, running_sandbox
+from core.config import default_config
+from core.model.metrics import GOOGLE_CLOUD_RUN_TIMING
 from core.providers.cloudrun import CloudRunAdapter
 from core.providers.profile import google_clients
 from tests.cli_rig import Ran, opsconsole
@@ -100,6 +102,14 @@ def test_a_console_attaches_to_a_running_sandbox_and_switches_its_scenario(
     shown = json.loads(run(tmp_path, "sandbox", "status", "--json").stdout)
     assert shown["running"] and shown["status"]["scenario"] == "low-traffic"
     assert shown["status"]["struck"] == []
+    # Served without options, Monitoring is Google's, and a console attached to it waits as long as on Google.
+    assert shown["status"]["monitoring_ingestion"] == {"point_s": 60, "delay_s": None, "seed": 0}
+    assert "Monitoring 60 s points, ingestion delay drawn like Google's" in run(tmp_path, "sandbox", "status").stdout
+    attached = connect(default_config(), console_env(tmp_path))
+    try:
+        assert attached.metrics("production").timing() == GOOGLE_CLOUD_RUN_TIMING
+    finally:
+        attached.close()
 
     # --now strikes what serves now: the revision taking production's traffic, not the tagged canary at 0 %.
     serving = next(r["name"] for r in live_production(tmp_path)["revisions"] if r["percent"] == 100)

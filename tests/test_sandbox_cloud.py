@@ -16,6 +16,7 @@ from core.providers.profile import google_clients
 from sandbox import control
 from sandbox.clock import SandboxClock
 from sandbox.cloud import SandboxCloud
+from sandbox.monitoring_ingest import FAST as FAST_POINTS
 from sandbox.scenario import TrafficModel, load_scenario, load_scenario_file, scenario_names
 from sandbox.seed import EnvSeed, SeedSpec
 
@@ -124,8 +125,9 @@ def _requests_per_second(cloud: SandboxCloud, minutes: int) -> float:
 def test_a_traffic_override_sets_the_request_rate_of_every_scenario() -> None:
     start = 1_793_577_600.0
     flat = TrafficModel(rps=1000.0, daily_amplitude=0.0, noise=0.0)
-    with SandboxCloud(clock=SandboxClock(speed=0, start=start)) as plain, \
-            SandboxCloud(clock=SandboxClock(speed=0, start=start), traffic=flat) as busy:
+    # Points visible at once (not Google's): the rate is read over the minutes just ended.
+    with SandboxCloud(clock=SandboxClock(speed=0, start=start), ingestion=FAST_POINTS) as plain, \
+            SandboxCloud(clock=SandboxClock(speed=0, start=start), traffic=flat, ingestion=FAST_POINTS) as busy:
         assert _requests_per_second(plain, 5) < 30  # healthy's 20 rps, give or take the daily swing
         assert _requests_per_second(busy, 5) == pytest.approx(1000, rel=0.03)
         busy.set_scenario("low-traffic")  # 0.5 rps of its own: the override still decides

@@ -15,6 +15,7 @@ from core.providers.profile import GoogleClients
 from sandbox.clock import SandboxClock
 from sandbox.cloud import SandboxCloud
 from sandbox.faults import ApiFaults
+from sandbox.monitoring_ingest import FAST as FAST_POINTS
 
 SERVICE = "websocket-server"
 RESOURCE = "projects/ai-agent-network-staging/locations/us-central1/services/websocket-server"
@@ -26,7 +27,7 @@ TRANSIENT = ("UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED")
 
 @pytest.fixture
 def cloud() -> Iterator[SandboxCloud]:
-    sandbox = SandboxCloud(clock=SandboxClock(speed=400)).start()
+    sandbox = SandboxCloud(clock=SandboxClock(speed=400), ingestion=FAST_POINTS).start()  # reads the last minute
     yield sandbox
     sandbox.stop()
 

@@ -15,6 +15,7 @@ from core.providers.profile import google_clients
 from sandbox.clock import SandboxClock
 from sandbox.cloud import SandboxCloud
 from sandbox.loadtester import LoadTestRefused, go_duration, parse_hey
+from sandbox.monitoring_ingest import FAST as FAST_POINTS
 from sandbox.traffic import RevisionTraffic, TrafficSimulator
 from tests.google_rig import FAST
 
@@ -232,7 +233,8 @@ def test_hey_commands_parse_as_hey_reads_them() -> None:
 def test_runs_survive_a_restart_with_the_state_file(tmp_path: Path) -> None:
     state_file = tmp_path / "sandbox.json"
     clock = SandboxClock(speed=0, start=T0)
-    with SandboxCloud(clock=clock, state_file=state_file) as cloud:
+    # Points visible at once (not Google's), kept in the state file: the restarted cloud serves them the same way.
+    with SandboxCloud(clock=clock, state_file=state_file, ingestion=FAST_POINTS) as cloud:
         stable = cloud.cloudrun.service(SERVICE_FULL).latest_ready
         assert post(cloud, f"hey -z 2m -q 10 -c 1 {cloud.revision_url(f'{SERVICE_FULL}/revisions/{stable}')}") \
             .status_code == 202

@@ -182,6 +182,8 @@ class CanaryPanel(Vertical):
                 head.append("no window judged yet", style="dim")
         _update(self.query_one(".canary-head", Static), head)
         explanation = str(verdicts[-1].get("decision") or verdicts[-1].get("explanation", "")) if verdicts else ""
+        if rollout is not None and rollout.settling_note:  # not stuck: the next window waits for Monitoring's data
+            explanation = rollout.settling_note + (f" · last: {explanation}" if explanation else "")
         _update(self.query_one(".canary-explanation", Static),
                 Text(explanation or (rollout.waiting_for if rollout is not None else ""), style="italic"))
         history = Text("verdicts ", style="dim", no_wrap=True, overflow="ellipsis")

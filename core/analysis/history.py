@@ -18,6 +18,7 @@ from typing import Any
 from core.analysis.judge import DEFAULT_SETTINGS, JudgeSettings, Outcome, Verdict, judge_window
 from core.analysis.metrics import WindowMetrics, pool
 from core.analysis.sequential import StepEvidence
+from core.analysis.settle import as_partial
 from core.config import RollbackTriggers, ValidationCriteria
 from core.errors import BadInput
 
@@ -87,7 +88,7 @@ class AnalysisHistory:
 
     def __init__(self, criteria: ValidationCriteria, triggers: RollbackTriggers, *,
                  settings: JudgeSettings = DEFAULT_SETTINGS, lookback: int | None = None,
-                 windows: Iterable[tuple[WindowMetrics, WindowMetrics]] = ()) -> None:
+                 windows: Iterable[tuple[WindowMetrics, WindowMetrics]] = (), partial: Iterable[int] = ()) -> None:
         if lookback is not None and (isinstance(lookback, bool) or lookback < 1):
             raise BadInput(f"The analysis lookback must be at least 1 window, got {lookback!r}.")
         self.criteria, self.triggers, self.settings, self.lookback = criteria, triggers, settings, lookback
@@ -95,17 +96,24 @@ class AnalysisHistory:
         self._verdicts: list[Verdict] = []
         self._evidence = StepEvidence()
         self._running: tuple[WindowMetrics, WindowMetrics] | None = None  # the pool so far, while it can be added to
-        for canary, stable in windows:
-            self.add(canary, stable)
+        self._partial: set[int] = set()  # indexes of windows judged before Monitoring settled
+        marked = set(partial)
+        for index, (canary, stable) in enumerate(windows):
+            self.add(canary, stable, partial=index in marked)
 
-    def add(self, canary: WindowMetrics, stable: WindowMetrics) -> Verdict:
-        """Record one window's metrics and judge the pooled evidence."""
+    def add(self, canary: WindowMetrics, stable: WindowMetrics, *, partial: bool = False) -> Verdict:
+        """Record one window's metrics and judge the pooled evidence; a `partial` window (judged before Monitoring
+        settled) can roll back on a proven regression but never pass (core.analysis.settle.as_partial)."""
+        if partial:
+            self._partial.add(len(self._windows))
         self._windows.append((canary, stable))
         evidence = self._evidence.add(canary, stable)
         span = self._windows[-self.lookback:] if self.lookback else self._windows
         canary_pool, stable_pool = self._pool(span, canary, stable)
         verdict = judge_window(canary_pool, stable_pool, self.criteria, self.triggers,
                                settings=self.settings, windows=len(span), evidence=evidence)
+        if partial:
+            verdict = as_partial(verdict)
         self._verdicts.append(verdict)
         return verdict
 
@@ -135,11 +143,15 @@ class AnalysisHistory:
 
     def to_dict(self) -> dict[str, Any]:
         return {"lookback": self.lookback,
-                "windows": [{"canary": c.to_dict(), "stable": s.to_dict()} for c, s in self._windows]}
+                "windows": [{"canary": c.to_dict(), "stable": s.to_dict(), **({"partial": True} if i in self._partial
+                                                                              else {})}
+                            for i, (c, s) in enumerate(self._windows)]}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], criteria: ValidationCriteria, triggers: RollbackTriggers, *,
                   settings: JudgeSettings = DEFAULT_SETTINGS) -> AnalysisHistory:
         windows = [(WindowMetrics.from_dict(w["canary"]), WindowMetrics.from_dict(w["stable"]))
                    for w in data.get("windows", [])]
-        return cls(criteria, triggers, settings=settings, lookback=data.get("lookback"), windows=windows)
+        partial = [i for i, w in enumerate(data.get("windows", [])) if w.get("partial")]
+        return cls(criteria, triggers, settings=settings, lookback=data.get("lookback"), windows=windows,
+                   partial=partial)

@@ -49,6 +49,12 @@ of runs, and one 10 % up reads over it early in some. Over 2 000 seeds: p99 +30 
 pass_confidence) within the tolerance detects 100 % of the first but rolls back 11.7 % of the second
 (300 seeds), so the point estimate stays.
 
+A partial window (judged before Cloud Monitoring's data settled: the operator moved on, or the counts kept
+moving past the provider's delay bound; core.analysis.settle) is judged conservatively: a rollback it proves
+(a trigger fired at `fail_confidence`, or a regression proven by a sequential test, on the data seen so far)
+stands; anything else is INCONCLUSIVE, so a partial window never passes and never counts toward the streak of
+failed windows. Its requests stay in the step's pool: they were served, only not all counted yet.
+
 No fixed level of the old design reached both targets: at 0.995 it detected 99.3 % of ×3 but rolled
 back 1.3 % of healthy canaries. The price of the new one is time: ×3 is found after a median of 31
 windows (the old design at 0.995–0.997: 17–19), since the boundary keeps most of its budget for the

@@ -15,7 +15,8 @@ Its fields (`to_dict()`; documented in docs/CLI.md, "The deployment view"):
     waits_for_person  whether that is a person's step (approve, promote, resume) rather than time or the judge
     paused          whether a person paused it
     approval        {"by", "at"} once approved, else None
-    verdict         the judge on the current step: {"outcome", "action", "explanation", "at", "weight", "windows"}
+    verdict         the judge on the current step: {"outcome", "action", "explanation", "at", "weight", "windows",
+                    "partial"}
                     of the last judged window (None before the first); outcome is pass, fail, inconclusive or
                     no_data, action promote_allowed, hold or rollback; stream is the evidence that decided it:
                     "monitoring" (Cloud Monitoring's served traffic) or "probes" (the engine's own probes, which
@@ -122,6 +123,7 @@ def _verdict(rollout: Rollout) -> dict[str, Any] | None:
     last = rollout.verdicts[-1]
     return {"outcome": last.get("outcome"), "action": last.get("action"), "explanation": last.get("decision"),
             "at": last.get("at"), "weight": last.get("weight"), "windows": last.get("windows"),
+            "partial": bool(last.get("partial")),
             "stream": last.get("stream", Stream.MONITORING.value)}  # older records: Monitoring's
 
 

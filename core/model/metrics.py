@@ -1,4 +1,5 @@
-"""What one revision served over a window, as Cloud Monitoring reports it: requests by class, latencies."""
+"""What one revision served over a window, as Cloud Monitoring reports it (requests by class, latencies), and when
+Monitoring's data for a window can be trusted to be whole (MetricsTiming)."""
 
 from __future__ import annotations
 
@@ -36,3 +37,24 @@ class RevisionMetrics:
     def error_rate(self) -> float | None:
         """Share of 5xx answers, or None without traffic."""
         return self.errors_5xx / self.total if self.total else None
+
+
+@dataclass(frozen=True)
+class MetricsTiming:
+    """How a metrics provider serves a revision's data: points of `resolution_s` seconds, each visible at most
+    `settle_bound_s` after its end. The judge aligns its windows to the resolution and waits up to the bound
+    for a window's counts to settle (core.analysis.settle)."""
+
+    resolution_s: int = 60
+    settle_bound_s: float = 180.0
+
+    @property
+    def delayed(self) -> bool:
+        """Whether a window's data may still be arriving after it ended (so it must settle before it is judged)."""
+        return self.settle_bound_s > 0
+
+
+GOOGLE_CLOUD_RUN_TIMING = MetricsTiming(60, 180.0)
+"""Cloud Run's metrics on Google Cloud: "Sampled every 60 seconds. After sampling, data is not visible for up to
+180 seconds." (cloud.google.com/monitoring/api/metrics_gcp#gcp-run; cloud.google.com/monitoring/api/v3/
+latency-n-retention explains the delay)."""

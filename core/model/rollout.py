@@ -50,6 +50,7 @@ class Rollout(BaseModel):
     manual_weight: int | None = None  # a weight the operator set by hand, applied on the next tick
     abort: dict[str, Any] | None = None  # {"cause", "actor"}: roll back on the next tick
     window_start: str | None = None
+    settling: dict[str, Any] | None = None  # the last read of a window waiting for Monitoring to settle (steps.settle)
     analysis: dict[str, Any] = Field(default_factory=dict)  # AnalysisHistory.to_dict() of this step
     verdicts: list[dict[str, Any]] = Field(default_factory=list)  # every judged window, for the screens
     undecided_told: int = -1  # the last stage whose undecided judge the operator was told about
@@ -92,6 +93,11 @@ class Rollout(BaseModel):
             return True
         return stage.kind is StageKind.SET_TRAFFIC and stage.monitoring is not None \
             and self.routed_stage == self.stage
+
+    @property
+    def settling_note(self) -> str:
+        """What the judge waits for while a window's Monitoring data settles ("" when it does not wait for that)."""
+        return self.waiting_for if self.settling is not None and self.judging else ""
 
     def judge_settings(self) -> JudgeSettings:
         """The judge's settings for this deployment: its error budgets shared among the stages it judges."""

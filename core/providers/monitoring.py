@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from core.analysis.latency import BucketLayout, InvalidHistogram, LatencyHistogram, pool_histograms
 from core.errors import BadInput
-from core.model.metrics import RevisionMetrics
+from core.model.metrics import GOOGLE_CLOUD_RUN_TIMING, MetricsTiming, RevisionMetrics
 from core.ports import MetricsProvider
 from core.providers.google_retry import RetryPolicy, call_google
 
@@ -86,7 +86,8 @@ class MonitoringAdapter:
     """MetricsProvider over the official MetricServiceClient for one project (and optionally one region)."""
 
     def __init__(self, client: monitoring_v3.MetricServiceClient, project: str, *, region: str = "",
-                 policy: RetryPolicy | None = None, now: Callable[[], datetime] = _utc_now) -> None:
+                 policy: RetryPolicy | None = None, now: Callable[[], datetime] = _utc_now,
+                 timing: MetricsTiming = GOOGLE_CLOUD_RUN_TIMING) -> None:
         self._client = client
         self.project = project
         self.region = region
@@ -94,6 +95,10 @@ class MonitoringAdapter:
         self._retry = self._policy.retry()
         self._now = now  # the sandbox profile passes the sandbox clock
         self._last_point: dict[tuple[str, str, str], datetime] = {}
+        self._timing = timing  # Google's; the sandbox profile passes the sandbox's points and delay
+
+    def timing(self) -> MetricsTiming:
+        return self._timing
 
     def _filter(self, metric: str, service: str) -> str:
         terms = [f'metric.type = "{metric}"', 'resource.type = "cloud_run_revision"',

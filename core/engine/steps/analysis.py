@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from core.analysis import Action, WindowMetrics
 from core.analysis.streams import Stream
 from core.engine.context import StepContext
+from core.engine.steps import settle
 from core.engine.steps.load import keep_load
 from core.engine.steps.probes import probe
 from core.engine.steps.rollback import roll_back
@@ -65,39 +64,51 @@ def analyse(ctx: StepContext, deployment: Deployment, rollout: Rollout, window_s
     probed = probe(ctx, deployment, rollout, window_s)  # the second stream: it never waits for Monitoring
     if probed is not None:
         return probed
-    start = datetime.fromisoformat(rollout.window_start or ctx.ports.now().isoformat())
-    end = start + timedelta(seconds=window_s)
+    start, end = settle.window(ctx, deployment, rollout, window_s)  # on the provider's points (whole minutes on Google)
+    # The window under way, or still settling (not one missed while nobody watched), is the present: the last decision
+    # stands until it is judged. Waiting ticks reuse the decision recorded with the last judged window of this step
+    # instead of replaying (and re-judging) every window: a long hold stays cheap.
+    judged = bool(rollout.analysis.get("windows")) and bool(rollout.verdicts)
+    last = rollout.verdicts[-1] if judged else None
+    overridden = rollout.overridden(f"analysis@{rollout.stage}")
+    if settle.current(ctx, deployment, end) and last is not None and last["action"] == Action.PROMOTE_ALLOWED.value:
+        return advance(ctx, deployment, rollout, last["decision"])
     if ctx.ports.now() < end:
-        # Waiting ticks reuse the decision recorded with the last judged window of this step instead of
-        # replaying (and re-judging) every window: a long hold stays cheap.
-        judged = bool(rollout.analysis.get("windows")) and bool(rollout.verdicts)
-        last = rollout.verdicts[-1] if judged else None
-        if (last is not None and last["action"] == Action.PROMOTE_ALLOWED.value) \
-                or rollout.overridden(f"analysis@{rollout.stage}"):
-            return advance(ctx, deployment, rollout, last["decision"] if last else "promoted by override")
+        if overridden:  # an ended window is judged first, as partial data (settle.read)
+            return advance(ctx, deployment, rollout, "promoted by override")
         reason = f"observing {rollout.weight} % until {end:%H:%M:%S}" + (f"; {last['decision']}" if last else "")
         if rollout.undecided_told == rollout.stage:
             reason += "; undecided for longer than planned: promote with a reason or roll back"
         keep_load(ctx, deployment, rollout, end)
         return ctx.wait(deployment, rollout, reason, seconds=(end - ctx.ports.now()).total_seconds())
     history = rollout.history()
-    metrics = ctx.ports.metrics(env).revision_metrics(rollout.service, start, end)
-    canary = _window(metrics.get(rollout.new_revision or ""))
     compare = rollout.weight < 100 and rollout.stable_revision
+    # Judged once Monitoring has settled (re-read on later ticks until then), or marked partial.
+    read = settle.read(ctx, deployment, rollout, start, end,
+                       [rollout.new_revision or "", *([rollout.stable_revision or ""] if compare else [])])
+    if isinstance(read, Tick):
+        return read
+    metrics, partial = read  # an override before it settled: partial, judged once, then the step moves on
+    canary = _window(metrics.get(rollout.new_revision or ""))
     stable = _window(metrics.get(rollout.stable_revision or "")) if compare else WindowMetrics(0, 0)
-    verdict = history.add(canary, stable)
+    verdict = history.add(canary, stable, partial=partial)
     decision = history.decision()
     rollout.analysis = history.to_dict()
     rollout.window_start = end.isoformat()
     rollout.verdicts.append({"at": end.isoformat(), "weight": rollout.weight, "action": decision.action.value,
-                             "decision": decision.explanation, "stream": Stream.MONITORING.value, **verdict.to_dict()})
+                             "decision": decision.explanation, "stream": Stream.MONITORING.value,
+                             **verdict.to_dict(), **({"partial": True} if partial else {})})
+    ctx.save(deployment, rollout)  # judged once: a console killed from here on finds this window done
     ctx.record(deployment, "note", "analysis window", {"weight": rollout.weight, "outcome": verdict.outcome.value,
-                                                       "decision": decision.explanation})
+                                                       "decision": decision.explanation,
+                                                       "window_end": end.isoformat()})
     ctx.emit(VerdictReached(deployment.id, env, end, verdict.outcome.value, decision.action.value,
                             decision.explanation))
     if decision.action is Action.ROLLBACK:
         cause = "canary judge: " + decision.explanation.removeprefix("rollback: ")
         return roll_back(ctx, deployment, rollout, cause, "engine")
+    if overridden and partial:
+        return advance(ctx, deployment, rollout, "promoted by override")
     watched = len(history.windows)
     if decision.action is Action.HOLD and rollout.undecided_told < rollout.stage and watched >= 2 \
             and (watched >= history.settings.planned_windows or watched * window_s >= UNDECIDED_AFTER_S):
