@@ -27,6 +27,15 @@ def seed_keyspace(project: str) -> dict[str, str]:
     return keys
 
 
+def key_counts(keyspace: dict[str, str]) -> dict[str, int]:
+    """Keys per prefix (the part before the first ":"), as the server's readiness endpoint reports them."""
+    counts: dict[str, int] = {}
+    for key in keyspace:
+        prefix = key.split(":", 1)[0]
+        counts[prefix] = counts.get(prefix, 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def digest(keyspace: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(keyspace, sort_keys=True).encode()).hexdigest()[:16]
 
