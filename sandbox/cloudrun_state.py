@@ -143,7 +143,8 @@ class CloudRunState:
     # -- writing -----------------------------------------------------------------------------------
 
     def seed_service(self, project: str, location: str, name: str, image: str, created_at: float) -> Service:
-        """A service with one ready revision serving 100 % since `created_at`."""
+        """A service with one ready revision serving 100 % since `created_at`, invokable by allUsers as
+        infrastructure/modules/websocket-server leaves it (its `public`, true by default)."""
         with self.lock:
             svc = Service(project=project, location=location, name=name, uid=self._uid(), created_at=created_at,
                           updated_at=created_at, image=image, template_revision="")
@@ -153,6 +154,8 @@ class CloudRunState:
             svc.traffic = [Target("LATEST", "", 100)]
             self._route(svc, created_at)
             svc.etag = self._etag(svc)
+            self.iam.set(svc.full_name, {"policy": {"bindings": [{"role": "roles/run.invoker",
+                                                                  "members": ["allUsers"]}]}})
         self._changed()
         return svc
 

@@ -3,8 +3,9 @@
 A revision answers `/healthz`, `/readyz`, `/` and a WebSocket echo at `/ws` according to its phase
 (starting, ready, failed) and the active scenario's environment faults, so the console's verification
 checks are real network checks. `/readyz` reports each dependency (Redis with its key counts, Firebase,
-Google Calendar) in the contract docs/READINESS.md sets for the real server (readiness.py builds the body). A GET of `/` takes the revision's simulated latency (real seconds) and
-fails with its 5xx share; the probes (`/healthz`, `/readyz`, `/ws`) answer at once. A service's URL
+Google Calendar) in the contract docs/READINESS.md sets for the real server (readiness.py builds the body).
+A GET of `/` takes the revision's simulated latency (real seconds) and fails with its 5xx share; the probes
+(`/healthz`, `/readyz`, `/ws`) answer at once. A service's URL
 routes each request to a revision drawn from the traffic split in effect. The WebSocket protocol: every
 text message is acknowledged with
 `{"type": "ack", "id": <the message's "id" if it was a JSON object>, "revision": ..., "echo": <message>}`;
