@@ -42,12 +42,11 @@ async def test_a_ready_revision_answers_health_checks_and_echoes_websocket_messa
     assert {name: dep["ok"] for name, dep in body["dependencies"].items()} == {
         "redis": True, "firebase": True, "calendar": True}
     assert body["dependencies"]["redis"]["keys"] == {"agent": 8, "fanout": 1, "sessions": 1}  # the seeded keyspace
-    async with aiohttp.ClientSession() as http:
-        async with http.ws_connect(url + "/ws") as ws:
-            await ws.send_json({"id": "m-1", "text": "hello"})
-            ack = await ws.receive_json(timeout=5)
-            await ws.send_str("plain text")
-            plain = await ws.receive_json(timeout=5)
+    async with aiohttp.ClientSession() as http, http.ws_connect(url + "/ws") as ws:
+        await ws.send_json({"id": "m-1", "text": "hello"})
+        ack = await ws.receive_json(timeout=5)
+        await ws.send_str("plain text")
+        plain = await ws.receive_json(timeout=5)
     assert ack["type"] == "ack" and ack["id"] == "m-1" and ack["revision"] == name
     assert plain["echo"] == "plain text" and plain["id"] is None
 
@@ -75,9 +74,8 @@ async def test_a_dependency_scenario_shows_in_readiness_by_name(cloud: SandboxCl
                                                                 status: int) -> None:
     _, url = stable_url(cloud)
     cloud.set_scenario(scenario)
-    async with aiohttp.ClientSession() as http:
-        async with http.get(url + "/readyz") as ready:
-            body = await ready.json()
+    async with aiohttp.ClientSession() as http, http.get(url + "/readyz") as ready:
+        body = await ready.json()
     # Firebase is required (503), Google Calendar optional: its loss degrades the server but leaves it ready.
     assert ready.status == status and body["status"] == "degraded"
     assert [name for name, dep in body["dependencies"].items() if not dep["ok"]] == [down]
