@@ -8,7 +8,6 @@ makes Redis reachable again for the data plane (see remedies.py). Every mutating
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from collections.abc import Callable
@@ -34,10 +33,6 @@ def key_counts(keyspace: dict[str, str]) -> dict[str, int]:
         prefix = key.split(":", 1)[0]
         counts[prefix] = counts.get(prefix, 0) + 1
     return dict(sorted(counts.items()))
-
-
-def digest(keyspace: dict[str, str]) -> str:
-    return hashlib.sha256(json.dumps(keyspace, sort_keys=True).encode()).hexdigest()[:16]
 
 
 @dataclass
