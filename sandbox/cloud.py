@@ -105,10 +105,11 @@ class SandboxCloud:
 
     def _seed_missing(self) -> None:
         created = self.clock.time() - _SEED_AGE_S
-        for env in self.seed.environments.values():
+        for name, env in self.seed.environments.items():
             full = f"projects/{env.project}/locations/{env.region}/services/{env.service}"
             if full not in self.cloudrun.services:
-                self.cloudrun.seed_service(env.project, env.region, env.service, env.stable_image, created)
+                self.cloudrun.seed_service(env.project, env.region, env.service, env.stable_image, created,
+                                           env.container_env(name))
         self.vercel.seed([env.vercel_project for env in self.seed.environments.values()])
         for env in self.seed.environments.values():
             self.redis.seed(env.project, env.region)

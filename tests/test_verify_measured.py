@@ -133,7 +133,7 @@ def test_a_plain_variable_holding_a_secret_is_found_in_the_deployed_revision(
             secret_key_ref=run_v2.SecretKeySelector(secret="redis-url", version="3")))])
     clients.services.update_service(service=service)  # its operation ends on the sandbox clock, moved below
     rev = tagged(run, clock)  # the new revision carries the template's environment
-    assert rev.secret_env == {"REDIS_URL": "redis-url@3"}
+    assert rev.secret_env == {"REDIS_CONNECTION": "redis-url@latest", "REDIS_URL": "redis-url@3"}
     target = VerifyTarget.from_revision(PRODUCTION, rev)  # no environment handed in: Cloud Run's is read
     found = check("security", target, clock, run)
     assert found.outcome == "fail"
