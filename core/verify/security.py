@@ -86,7 +86,8 @@ def _invoker(ctx: CheckContext, state: ServiceState, invokers: tuple[str, ...]) 
     open_to = [m for m in _PUBLIC if m in invokers] + (["anyone (invoker IAM check disabled)"]
                                                        if state.invoker_iam_disabled else [])
     if public and ("allUsers" in invokers or state.invoker_iam_disabled):
-        return item("invoker policy", "pass", f"{service} is public (allUsers may invoke it), as configured")
+        how = "allUsers may invoke it" if "allUsers" in invokers else "its invoker IAM check is disabled"
+        return item("invoker policy", "pass", f"{service} is public ({how}), as configured")
     if public:
         return item("invoker policy", "fail", f"{service} is not invokable by allUsers, but its configuration "
                                               "says it is public (browsers connect to it directly)")
