@@ -302,8 +302,7 @@ class Wiring:
         from core.recovery.context import RecoveryPorts
 
         if self._redis is None:
-            self._redis = MemorystoreAdapter.for_endpoint(self.endpoints.redis_url, self.endpoints.credentials,
-                                                          self.http)
+            self._redis = MemorystoreAdapter.for_endpoint(self.endpoints.redis_url, self.endpoints.credentials)
         frontend_env = VercelEnvAdapter(self.http, self.vercel_token, base_url=self.endpoints.vercel_url)
         return RecoveryPorts(cloudrun_in=self.cloudrun_in, redis=self._redis, frontend_env=frontend_env,
                              http=self.http)

@@ -42,6 +42,10 @@ class CloudRunProvider(Protocol):
 
     def revision_ready(self, service: str, revision: str) -> bool: ...
 
+    def invokers(self, service: str) -> tuple[str, ...]:
+        """Who may invoke the service: the members of roles/run.invoker in its IAM policy (getIamPolicy)."""
+        ...
+
 
 class MetricsProvider(Protocol):
     def revision_metrics(self, service: str, start: datetime, end: datetime) -> dict[str, RevisionMetrics]: ...

@@ -20,6 +20,7 @@ from core.errors import BadInput
 from core.providers.profile import Endpoints
 from sandbox.clock import SandboxClock
 from sandbox.cloudrun_api import cloudrun_app
+from sandbox.cloudrun_json import timestamp
 from sandbox.cloudrun_model import Revision
 from sandbox.cloudrun_state import CloudRunState
 from sandbox.control import control_app
@@ -33,8 +34,8 @@ from sandbox.monitoring_ingest import Ingestion
 from sandbox.persistence import read_state, write_json_atomic
 from sandbox.probe_log import ProbeLog
 from sandbox.redis_api import redis_app
-from sandbox.redis_state import RedisState
-from sandbox.remedies import ActiveFaults, active_faults, behaviour_at
+from sandbox.redis_state import RedisState, key_counts
+from sandbox.remedies import ActiveFaults, active_faults, behaviour_at, fault_started_at
 from sandbox.request_log import RequestLog
 from sandbox.revision_server import RevisionHosts, Serving
 from sandbox.scenario import RevisionBehaviour, Scenario, TrafficModel, scenario_names
@@ -112,10 +113,11 @@ class SandboxCloud:
 
     def _seed_missing(self) -> None:
         created = self.clock.time() - _SEED_AGE_S
-        for env in self.seed.environments.values():
+        for name, env in self.seed.environments.items():
             full = f"projects/{env.project}/locations/{env.region}/services/{env.service}"
             if full not in self.cloudrun.services:
-                self.cloudrun.seed_service(env.project, env.region, env.service, env.stable_image, created)
+                self.cloudrun.seed_service(env.project, env.region, env.service, env.stable_image, created,
+                                           env.container_env(name))
         self.vercel.seed([env.vercel_project for env in self.seed.environments.values()])
         for env in self.seed.environments.values():
             self.redis.seed(env.project, env.region)
@@ -232,8 +234,12 @@ class SandboxCloud:
         now = self.clock.time()
         env = active_faults(self, rev, now)  # the scenario's faults minus those a remedy cleared (remedies.py)
         behaviour = behaviour_at(self, rev, now)  # a `--now` switch strikes revisions that already serve
+        svc = self.cloudrun.services.get(rev.service)
+        instances = self.redis.for_project(svc.project) if svc is not None else []
         return Serving(revision=rev.name, phase=rev.phase(now), unreachable=env.unreachable,
-                       redis_down=env.redis_down, instances_zero=env.instances_zero,
+                       redis_down=env.redis_down, firebase_down=env.firebase_down, calendar_down=env.calendar_down,
+                       redis_keys=key_counts(instances[0].keyspace) if instances else {},
+                       fault_since=timestamp(fault_started_at(self, now)), instances_zero=env.instances_zero,
                        error_rate_5xx=min(1.0, behaviour.error_rate_5xx + env.extra_5xx_rate),
                        latency_lognormal=behaviour.lognormal)
 

@@ -142,17 +142,22 @@ class CloudRunState:
 
     # -- writing -----------------------------------------------------------------------------------
 
-    def seed_service(self, project: str, location: str, name: str, image: str, created_at: float) -> Service:
-        """A service with one ready revision serving 100 % since `created_at`."""
+    def seed_service(self, project: str, location: str, name: str, image: str, created_at: float,
+                     env: list[dict[str, str]] | None = None) -> Service:
+        """A service with one ready revision serving 100 % since `created_at`, invokable by allUsers as
+        infrastructure/modules/websocket-server leaves it (its `public`, true by default), with `env`."""
         with self.lock:
             svc = Service(project=project, location=location, name=name, uid=self._uid(), created_at=created_at,
-                          updated_at=created_at, image=image, template_revision="")
+                          updated_at=created_at, image=image, template_revision="", env=list(env or []))
             self.services[svc.full_name] = svc
-            rev = self._new_revision(svc, "", image, created_at, RevisionBehaviour(), ready_at=created_at)
+            rev = self._new_revision(svc, "", image, created_at, RevisionBehaviour(), ready_at=created_at,
+                                     env=list(svc.env))
             svc.latest_created = svc.latest_ready = rev.name
             svc.traffic = [Target("LATEST", "", 100)]
             self._route(svc, created_at)
             svc.etag = self._etag(svc)
+            self.iam.set(svc.full_name, {"policy": {"bindings": [{"role": "roles/run.invoker",
+                                                                  "members": ["allUsers"]}]}})
         self._changed()
         return svc
 

@@ -1,9 +1,8 @@
 """The sandbox's Memorystore for Redis API v1 over REST (aiohttp), as google-cloud-redis's REST transport calls it.
 
 Paths and bodies follow the client's `rest_base.py`: instances get/list, `:failover` and `:import`
-(both answer a finished long-running operation whose response is the Instance), operations get.
-Beyond Google's API, `GET /sandbox/redis/keyspace?name=...` tells tests and recovery validation how
-many keys an instance holds and their digest (the sandbox has no Redis protocol to read them with).
+(both answer a finished long-running operation whose response is the Instance), operations get. Nothing
+beyond Google's API: key counts reach the console as production's do, through the service's /readyz.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from sandbox.cloudrun_json import timestamp
-from sandbox.redis_state import RedisInstance, RedisState, digest
+from sandbox.redis_state import RedisInstance, RedisState
 
 STATE_KEY = web.AppKey("redis_state", RedisState)
 _INSTANCE = "/v1/projects/{project}/locations/{location}/instances/{instance:[^/:]+}"
@@ -91,13 +90,6 @@ async def import_instance(request: web.Request) -> web.Response:
     return await _mutate(request, "ImportInstance")
 
 
-async def keyspace(request: web.Request) -> web.Response:
-    inst = request.app[STATE_KEY].get(request.query.get("name", ""))
-    if inst is None:
-        return _error(404, "NOT_FOUND", f"Resource '{request.query.get('name', '')}' was not found.")
-    return web.json_response({"name": inst.name, "keys": len(inst.keyspace), "digest": digest(inst.keyspace)})
-
-
 def redis_app(state: RedisState) -> web.Application:
     app = web.Application()
     app[STATE_KEY] = state
@@ -106,5 +98,4 @@ def redis_app(state: RedisState) -> web.Application:
     r.add_get(_INSTANCE, get_instance)
     r.add_post(_INSTANCE + ":failover", failover_instance)
     r.add_post(_INSTANCE + ":import", import_instance)
-    r.add_get("/sandbox/redis/keyspace", keyspace)
     return app

@@ -8,7 +8,6 @@ makes Redis reachable again for the data plane (see remedies.py). Every mutating
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from collections.abc import Callable
@@ -27,8 +26,13 @@ def seed_keyspace(project: str) -> dict[str, str]:
     return keys
 
 
-def digest(keyspace: dict[str, str]) -> str:
-    return hashlib.sha256(json.dumps(keyspace, sort_keys=True).encode()).hexdigest()[:16]
+def key_counts(keyspace: dict[str, str]) -> dict[str, int]:
+    """Keys per prefix (the part before the first ":"), as the server's readiness endpoint reports them."""
+    counts: dict[str, int] = {}
+    for key in keyspace:
+        prefix = key.split(":", 1)[0]
+        counts[prefix] = counts.get(prefix, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 @dataclass

@@ -34,6 +34,8 @@ class ActiveFaults:
     redis_down: bool
     extra_5xx_rate: float
     extra_latency_ms: float = 0.0
+    firebase_down: bool = False  # outside Google Cloud's project: no remedy of the operator's clears these two
+    calendar_down: bool = False
 
     @property
     def down(self) -> bool:
@@ -73,4 +75,4 @@ def active_faults(cloud: SandboxCloud, rev: Revision, t: float | None = None) ->
     still = unreachable or instances_zero or redis_down
     hit = still or not remediable
     return ActiveFaults(unreachable, instances_zero, redis_down, env.extra_5xx_rate if hit else 0.0,
-                        env.extra_latency_ms if hit else 0.0)
+                        env.extra_latency_ms if hit else 0.0, env.firebase_down, env.calendar_down)

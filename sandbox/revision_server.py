@@ -2,8 +2,10 @@
 
 A revision answers `/healthz`, `/readyz`, `/` and a WebSocket echo at `/ws` according to its phase
 (starting, ready, failed) and the active scenario's environment faults, so the console's verification
-checks are real network checks. A GET of `/` takes the revision's simulated latency (real seconds) and
-fails with its 5xx share; the probes (`/healthz`, `/readyz`, `/ws`) answer at once. A service's URL
+checks are real network checks. `/readyz` reports each dependency (Redis with its key counts, Firebase,
+Google Calendar) in the contract docs/READINESS.md sets for the real server (readiness.py builds the body).
+A GET of `/` takes the revision's simulated latency (real seconds) and fails with its 5xx share; the probes
+(`/healthz`, `/readyz`, `/ws`) answer at once. A service's URL
 routes each request to a revision drawn from the traffic split in effect. The WebSocket protocol: every
 text message is acknowledged with
 `{"type": "ack", "id": <the message's "id" if it was a JSON object>, "revision": ..., "echo": <message>}`;
@@ -15,13 +17,14 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from aiohttp import WSMsgType, web
 
 from sandbox.probe_log import PROBE_HEADER
+from sandbox.readiness import readiness
 
 REVISION_HEADER = "X-Serving-Revision"
 _FAST_FAIL_MS = 2.0  # a 503 at once, as traffic.py counts one
@@ -35,6 +38,10 @@ class Serving:
     phase: str  # "pending", "ready" or "failed"
     unreachable: bool = False
     redis_down: bool = False
+    firebase_down: bool = False
+    calendar_down: bool = False
+    redis_keys: Mapping[str, int] = field(default_factory=dict)  # keys per prefix of the project's instance
+    fault_since: str = ""  # RFC 3339: when the scenario in effect began (the last moment Redis was read)
     instances_zero: bool = False
     error_rate_5xx: float = 0.0
     latency_lognormal: tuple[float, float] | None = None  # (mu, sigma) in ms, RevisionBehaviour.lognormal
@@ -154,10 +161,8 @@ class RevisionHosts:
         if request.path == "/healthz":
             return web.json_response({"status": "ok", "revision": serving.revision}, headers=headers)
         if request.path == "/readyz":
-            if serving.redis_down:
-                return web.json_response({"status": "unready", "checks": {"redis": "unreachable"}},
-                                         status=503, headers=headers)
-            return web.json_response({"status": "ready", "checks": {"redis": "ok"}}, headers=headers)
+            status, body = readiness(serving)
+            return web.json_response(body, status=status, headers=headers)
         if request.path == "/ws":
             return await self._websocket(request, revision_full, headers)
         # Both draws come before the wait, so the seeded sequence does not depend on when requests end.

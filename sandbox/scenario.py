@@ -70,6 +70,8 @@ class EnvironmentFaults(_Strict):
     unreachable: bool = Field(False, description="network: the region's services answer 503")
     redis_down: bool = Field(False, description="storage: /readyz fails, WebSocket messages are not delivered")
     instances_zero: bool = Field(False, description="compute: no instance runs, every request is a 503")
+    firebase_down: bool = Field(False, description="Firebase Auth unreachable from the server: /readyz says so, 503")
+    calendar_down: bool = Field(False, description="Google Calendar API unreachable: /readyz says degraded")
     extra_5xx_rate: float = Field(0.0, ge=0, le=1)
     extra_latency_ms: float = Field(0.0, ge=0)
 

@@ -21,6 +21,13 @@ class EnvSeed:
     service: str = "websocket-server"
     image: str = ""
 
+    def container_env(self, environment: str) -> list[dict[str, str]]:
+        """The service's environment as the environments' Terraform sets it (infrastructure/environments/*/main.tf:
+        plain FIREBASE_PROJECT_ID and ENVIRONMENT, the Redis connection by Secret Manager reference)."""
+        return [{"name": "ENVIRONMENT", "value": environment},
+                {"name": "FIREBASE_PROJECT_ID", "value": self.project},
+                {"name": "REDIS_CONNECTION", "secret": "redis-url", "version": "latest"}]
+
     @property
     def stable_image(self) -> str:
         return self.image or f"{self.region}-docker.pkg.dev/{self.project}/agent-network/{self.service}:stable"

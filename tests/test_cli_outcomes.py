@@ -108,3 +108,15 @@ def test_a_deployment_the_engine_rolls_back_exits_1_as_failed(cli: Cli) -> None:
     view = result["deployment"]  # the new revision's smoke burst answers 5xx: its verification fails first
     assert view["rollback_cause"].startswith("verification failed") and not view["verification"]["passed"]
     assert view["waiting_for"] is None and not view["waits_for_person"], "an ended deployment waits for nobody"
+
+
+def test_verify_names_the_dependency_the_sandbox_broke_and_exits_1(cli: Cli) -> None:
+    switched = cli("sandbox", "scenario", "firebase-unreachable")
+    assert switched.returncode == 0, switched.stderr
+    try:
+        ran = cli("verify", "staging")
+    finally:
+        assert cli("sandbox", "scenario", "healthy").returncode == 0
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    (integration,) = [line for line in ran.stdout.splitlines() if line.split()[1:2] == ["integration"]]
+    assert integration.split()[0] == "fail" and "Firebase is unreachable from" in integration, ran.stdout

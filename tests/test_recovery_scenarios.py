@@ -12,6 +12,7 @@ from pathlib import Path
 
 from core.model.paging import incident_dedup_key as dedup_key
 from core.recovery import begin_incident, finish_recovery, run_recovery
+from core.recovery.execute import execute_recovery_step, plan_of
 from core.recovery.incident import TABLE
 from tests.recovery_rig import RecoveryRig, recovery_rig, ship_bad_revision
 
@@ -93,3 +94,20 @@ def test_redis_unreachable_is_storage_and_a_replica_failover_keeps_every_key(tmp
         assert [c.rpc for c in rr.rig.cloud.redis.requests] == ["FailoverInstance"]
         keys = next(e for e in record["timeline"] if e["step"] == "verify-keys" and e["kind"] == "done")
         assert keys["outputs"]["keys"] == record["baseline"]["redis_keys"] == 10
+
+
+def test_redis_keys_that_cannot_be_counted_leave_the_step_failed_not_done(tmp_path: Path) -> None:
+    with recovery_rig(tmp_path, "redis-unreachable") as rr:
+        context = rr.context("production")
+        incident = begin_incident(context, rr.store)
+        # Redis was down when the incident began: the service still told the counts it had last read.
+        assert incident.record["baseline"]["redis_key_counts"] == {"agent": 8, "fanout": 1, "sessions": 1}
+        assert incident.record["baseline"]["redis_keys_read_at"]
+        rr.rig.cloud.set_scenario("region-outage")  # now the service's /readyz answers nobody's dependencies
+        step = next(s for s in plan_of(incident).steps if s.id == "verify-keys")
+        result = execute_recovery_step(step, context)
+        assert result.status == "failed"
+        assert result.detail.endswith("Redis key counts could not be measured: /readyz answered 503 without the "
+                                      "dependencies it checked")
+        assert result.outputs == {"measured": False}
+        assert not any(e["step"] == "verify-keys" and e["kind"] == "done" for e in incident.record["timeline"])

@@ -23,7 +23,7 @@ from sandbox.seed import EnvSeed, SeedSpec
 SERVICE = "websocket-server"
 FAST = RetryPolicy(initial=0.01, maximum=0.05, deadline=3.0, poll_initial=0.01, poll_maximum=0.05)
 ISSUE_SCENARIOS = {"healthy", "canary-5xx", "canary-latency", "low-traffic", "never-ready", "region-outage",
-                   "redis-unreachable", "instances-zero"}
+                   "redis-unreachable", "instances-zero", "firebase-unreachable", "calendar-unreachable"}
 
 
 def test_every_environment_is_seeded_with_a_ready_stable_revision_at_100_percent() -> None:
@@ -141,6 +141,8 @@ def test_every_scenario_of_the_issue_ships_and_validates() -> None:
         assert load_scenario(name).description
     assert load_scenario("canary-5xx").new_revision.error_rate_5xx == 0.08
     assert load_scenario("low-traffic").traffic.rps < 1
+    assert load_scenario("firebase-unreachable").environment.firebase_down
+    assert load_scenario("calendar-unreachable").environment.calendar_down
 
 
 @pytest.mark.parametrize(("text", "complaint"), [

@@ -21,14 +21,16 @@ NAME = f"projects/{PROJECT}/locations/{REGION}/services/websocket-server"
 
 
 def test_a_policy_is_read_changed_with_its_etag_and_read_back(clients: GoogleClients) -> None:
-    empty = clients.services.get_iam_policy(request=iam_policy_pb2.GetIamPolicyRequest(resource=NAME))
-    assert list(empty.bindings) == [] and empty.etag  # Google's empty policy still has an etag
-    empty.bindings.add(role="roles/run.invoker", members=["allUsers"])
+    seeded = clients.services.get_iam_policy(request=iam_policy_pb2.GetIamPolicyRequest(resource=NAME))
+    # As Terraform's websocket-server module leaves it: public (allUsers may invoke it).
+    assert [(b.role, list(b.members)) for b in seeded.bindings] == [("roles/run.invoker", ["allUsers"])]
+    private = policy_pb2.Policy(etag=seeded.etag)
+    private.bindings.add(role="roles/run.invoker", members=["group:oncall@example.com"])
     written = clients.services.set_iam_policy(request=iam_policy_pb2.SetIamPolicyRequest(resource=NAME,
-                                                                                          policy=empty))
-    assert written.etag != empty.etag
+                                                                                          policy=private))
+    assert written.etag != seeded.etag
     read = clients.services.get_iam_policy(request=iam_policy_pb2.GetIamPolicyRequest(resource=NAME))
-    assert [(b.role, list(b.members)) for b in read.bindings] == [("roles/run.invoker", ["allUsers"])]
+    assert [(b.role, list(b.members)) for b in read.bindings] == [("roles/run.invoker", ["group:oncall@example.com"])]
     assert read.etag == written.etag
 
 
@@ -42,7 +44,7 @@ def test_a_policy_written_from_a_stale_read_is_aborted(clients: GoogleClients) -
     with pytest.raises(gexc.Conflict, match="concurrent policy changes"):
         clients.services.set_iam_policy(request=iam_policy_pb2.SetIamPolicyRequest(resource=NAME, policy=first))
     read = clients.services.get_iam_policy(request=iam_policy_pb2.GetIamPolicyRequest(resource=NAME))
-    assert [list(b.members) for b in read.bindings] == [["group:oncall@example.com"]]  # the other writer's stays
+    assert [list(b.members) for b in read.bindings] == [["allUsers"], ["group:oncall@example.com"]]  # the other's stays
 
 
 def test_a_malformed_member_is_refused(clients: GoogleClients) -> None:

@@ -37,12 +37,16 @@ async def test_a_ready_revision_answers_health_checks_and_echoes_websocket_messa
         async with http.get(url + "/healthz") as health:
             assert health.status == 200 and health.headers[REVISION_HEADER] == name
         async with http.get(url + "/readyz") as ready:
-            assert ready.status == 200 and (await ready.json())["checks"] == {"redis": "ok"}
-        async with http.ws_connect(url + "/ws") as ws:
-            await ws.send_json({"id": "m-1", "text": "hello"})
-            ack = await ws.receive_json(timeout=5)
-            await ws.send_str("plain text")
-            plain = await ws.receive_json(timeout=5)
+            body = await ready.json()
+    assert ready.status == 200 and body["status"] == "ok"
+    assert {name: dep["ok"] for name, dep in body["dependencies"].items()} == {
+        "redis": True, "firebase": True, "calendar": True}
+    assert body["dependencies"]["redis"]["keys"] == {"agent": 8, "fanout": 1, "sessions": 1}  # the seeded keyspace
+    async with aiohttp.ClientSession() as http, http.ws_connect(url + "/ws") as ws:
+        await ws.send_json({"id": "m-1", "text": "hello"})
+        ack = await ws.receive_json(timeout=5)
+        await ws.send_str("plain text")
+        plain = await ws.receive_json(timeout=5)
     assert ack["type"] == "ack" and ack["id"] == "m-1" and ack["revision"] == name
     assert plain["echo"] == "plain text" and plain["id"] is None
 
@@ -54,11 +58,28 @@ async def test_with_redis_down_readiness_fails_and_messages_are_not_delivered(cl
         async with http.get(url + "/healthz") as health:
             assert health.status == 200  # the process is alive...
         async with http.get(url + "/readyz") as ready:
-            assert ready.status == 503 and (await ready.json())["checks"] == {"redis": "unreachable"}
+            redis = (await ready.json())["dependencies"]["redis"]
+            # Unreachable now, so no count now; the counts it last read, and when, stay in the answer.
+            assert ready.status == 503 and redis["ok"] is False and "keys" not in redis
+            assert sum(redis["last_keys"].values()) == 10 and redis["last_keys_at"]
         async with http.ws_connect(url + "/ws") as ws:
             await ws.send_json({"id": "m-1"})
             with pytest.raises(asyncio.TimeoutError):
                 await ws.receive_json(timeout=0.3)  # ...but nothing reaches the other side
+
+
+@pytest.mark.parametrize(("scenario", "down", "status"), [("firebase-unreachable", "firebase", 503),
+                                                            ("calendar-unreachable", "calendar", 200)])
+async def test_a_dependency_scenario_shows_in_readiness_by_name(cloud: SandboxCloud, scenario: str, down: str,
+                                                                status: int) -> None:
+    _, url = stable_url(cloud)
+    cloud.set_scenario(scenario)
+    async with aiohttp.ClientSession() as http, http.get(url + "/readyz") as ready:
+        body = await ready.json()
+    # Firebase is required (503), Google Calendar optional: its loss degrades the server but leaves it ready.
+    assert ready.status == status and body["status"] == "degraded"
+    assert [name for name, dep in body["dependencies"].items() if not dep["ok"]] == [down]
+    assert body["dependencies"][down]["error"]
 
 
 @pytest.mark.parametrize("scenario", ["region-outage", "instances-zero"])

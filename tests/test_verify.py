@@ -42,17 +42,17 @@ def canary_serving(run: CloudRunAdapter, clock: SandboxClock, percent: int = 50)
 
 def verify(target: VerifyTarget, clock: SandboxClock, metrics: MonitoringAdapter | None = None,
            checks: tuple[str, ...] = CHECKS, criteria: ValidationCriteria = CRITERIA, profile: str = "sandbox",
-           timeout: float = 2.0) -> VerificationReport:
+           timeout: float = 2.0, run: CloudRunAdapter | None = None) -> VerificationReport:
     end = clock.now()
     return verify_revision(target, checks, metrics=metrics, criteria=criteria,
                            window=(end - timedelta(seconds=WINDOW_S), end), profile=profile, timeout=timeout,
-                           now=clock.now)
+                           now=clock.now, cloudrun=run)
 
 
 def test_a_healthy_revision_passes_every_check(run: CloudRunAdapter, metrics: MonitoringAdapter,
                                                clock: SandboxClock) -> None:
     rev = canary_serving(run, clock)
-    report = verify(VerifyTarget.from_revision(PRODUCTION, rev, {"LOG_LEVEL": "info"}), clock, metrics)
+    report = verify(VerifyTarget.from_revision(PRODUCTION, rev, {"LOG_LEVEL": "info"}), clock, metrics, run=run)
     assert report.passed, report.summary
     assert [r.name for r in report.results] == list(CHECKS)
     assert report.summary == "6/6 checks passed"
@@ -64,7 +64,8 @@ def test_a_healthy_revision_passes_every_check(run: CloudRunAdapter, metrics: Mo
     health = report.result("health")
     assert health is not None and health.details["/healthz"]["status"] == 200
     integration = report.result("integration")
-    assert integration is not None and "Google Calendar is not configured" in integration.summary  # a warning only
+    # Each one measured by the revision itself (its /readyz), none passed on configuration alone.
+    assert integration is not None and integration.summary == "3 of 3 integrations measured reachable"
     assert report.target.revision == rev.name and report.started_at == clock.now()
 
 
@@ -81,7 +82,7 @@ def test_with_redis_down_messages_are_lost_and_the_redis_integration_fails(
     assert websocket.summary.startswith("20 of 20 messages lost (100 %")
     integration = report.result("integration")
     assert integration is not None and integration.outcome == "fail"
-    assert integration.summary == "the revision's /readyz reports redis unreachable"
+    assert integration.summary == f"Redis is unreachable from {rev.name} (connection to 10.0.0.3:6379 timed out)"
     assert report.summary.startswith("0/6 checks passed; health: skipped, required by the validation criteria "
                                      "but not run; websocket: 20 of 20 messages lost (100 %): no ack within 0.4 s;")
     assert {"websocket", "integration"} <= set(report.failed_checks)
@@ -147,10 +148,11 @@ def test_a_literal_secret_in_the_plain_environment_fails_security_without_echoin
 def test_plain_http_is_allowed_on_loopback_in_the_sandbox_only(run: CloudRunAdapter, clock: SandboxClock) -> None:
     rev = canary_serving(run, clock)
     target = VerifyTarget.from_revision(PRODUCTION, rev, {"LOG_LEVEL": "info"})
-    sandbox = verify(target, clock, checks=("security",)).result("security")
-    assert sandbox is not None and sandbox.passed
-    assert "loopback (sandbox)" in sandbox.summary and "invoker policy" in sandbox.summary
-    gcp = verify(target, clock, checks=("security",), profile="gcp").result("security")
+    sandbox = verify(target, clock, checks=("security",), run=run).result("security")
+    assert sandbox is not None and sandbox.passed, sandbox
+    assert "loopback (sandbox)" in sandbox.summary and "is public (allUsers may invoke it), as configured" \
+        in sandbox.summary
+    gcp = verify(target, clock, checks=("security",), profile="gcp", run=run).result("security")
     assert gcp is not None and gcp.outcome == "fail"
     assert f"the revision URL {rev.url} uses http, not https, in the gcp profile" in gcp.summary
 
@@ -159,7 +161,7 @@ def test_the_report_survives_a_json_round_trip(run: CloudRunAdapter, metrics: Mo
                                                cloud: SandboxCloud, clock: SandboxClock) -> None:
     rev = canary_serving(run, clock)
     cloud.set_scenario("region-outage")
-    report = verify(VerifyTarget.from_revision(PRODUCTION, rev), clock, metrics)
+    report = verify(VerifyTarget.from_revision(PRODUCTION, rev), clock, metrics, run=run)
     data = json.loads(json.dumps(report.to_dict()))
     again = VerificationReport.from_dict(data)
     assert again.results == report.results and again.target == report.target

@@ -98,6 +98,11 @@ class InfrastructureSettings(FrozenModel):
     cpu_limit: CpuLimit
     memory_limit: MemoryLimit
     failover_region: Region = Field(default="us-east1", description="where recovery fails the service over to")
+    # As infrastructure/modules/websocket-server's `public` and `ingress` (its defaults too): browsers open
+    # WebSocket connections directly, so the service is invokable by allUsers and takes all traffic.
+    public: bool = Field(default=True, description="invokable by allUsers (roles/run.invoker); false: behind IAM")
+    ingress: Literal["INGRESS_TRAFFIC_ALL", "INGRESS_TRAFFIC_INTERNAL_ONLY", "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"] \
+        = Field(default="INGRESS_TRAFFIC_ALL", description="who may reach the service, as Cloud Run's ingress")
 
     @model_validator(mode="after")
     def _instances_in_order(self) -> InfrastructureSettings:

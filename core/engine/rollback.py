@@ -157,7 +157,8 @@ def verify_deployment(engine: Engine, env: str, deployment_id: str | None = None
     window_s = window_of(config.strategy)
     target = VerifyTarget.from_revision(config, revision)
     if not revision.url:  # an untagged revision has no address of its own: check what users reach, the service URL
-        target = VerifyTarget(environment=env, service=service, revision=revision.name, url=state.uri, config=config)
+        target = VerifyTarget(environment=env, service=service, revision=revision.name, url=state.uri, config=config,
+                              env_vars=revision.plain_env)
     return verify_revision(
         target,
         checks,
@@ -167,4 +168,5 @@ def verify_deployment(engine: Engine, env: str, deployment_id: str | None = None
         profile=engine.ports.profile,
         messages=engine.verify_messages,
         now=engine.ports.now,
+        cloudrun=engine.ports.cloudrun(env),  # the security check reads the invoker policy and ingress there
     )

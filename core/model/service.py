@@ -33,6 +33,10 @@ class RevisionState:
     tags: tuple[str, ...] = ()
     url: str = ""  # the first tag's URL: the revision's own address
     percent: int = 0
+    # Its container's environment as Cloud Run reports the revision: plain values (read by the secret scan
+    # only, never shown: kept out of repr) and, by name, the Secret Manager references ("secret@version").
+    plain_env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    secret_env: Mapping[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ class ServiceState:
     traffic_statuses: tuple[TrafficStatus, ...] = ()
     by_name: Mapping[str, RevisionState] = field(default_factory=dict, repr=False)
     settings: ServiceSettings | None = None  # what the service's template configures (None: not reported)
+    ingress: str = ""  # Cloud Run's IngressTraffic name, e.g. INGRESS_TRAFFIC_ALL ("" when not reported)
+    invoker_iam_disabled: bool = False  # public without IAM (https://cloud.google.com/run/docs/authenticating/public)
 
     def revision(self, name: str) -> RevisionState | None:
         return self.by_name.get(name)

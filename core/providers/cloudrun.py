@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from core import ports
 from core.model.service import EnvVar, ServiceSettings, ServiceState, TrafficStatus, value_digest
 from core.ports import CloudRunProvider
+from core.providers.cloudrun_iam import invoker_members
 from core.providers.cloudrun_traffic import RevisionState, build_targets, merge_tags, revision_name, validate_split
 from core.providers.google_retry import GoogleCallFailed, RetryPolicy, call_google, describe, server_message, status_of
 
@@ -73,7 +74,22 @@ def _revision_state(rev: run_v2.Revision, tags: tuple[str, ...] = (), url: str =
         failed=state == run_v2.Condition.State.CONDITION_FAILED,
         message=ready.message if ready is not None else "",
         create_time=rev.create_time if rev.create_time else None,
-        image=rev.containers[0].image if rev.containers else "", tags=tags, url=url, percent=percent)
+        image=rev.containers[0].image if rev.containers else "", tags=tags, url=url, percent=percent,
+        **_revision_env(rev))
+
+
+def _revision_env(rev: run_v2.Revision) -> dict[str, dict[str, str]]:
+    """The revision's own container environment (fixed when it was created, unlike the service's template):
+    plain values, and Secret Manager references as secret@version."""
+    plain: dict[str, str] = {}
+    secret: dict[str, str] = {}
+    for var in rev.containers[0].env if rev.containers else ():
+        ref = var.value_source.secret_key_ref if "value_source" in var else None
+        if ref is not None and ref.secret:
+            secret[var.name] = f"{ref.secret}@{ref.version or 'latest'}"
+        else:
+            plain[var.name] = var.value
+    return {"plain_env": plain, "secret_env": secret}
 
 
 def _served_split(svc: run_v2.Service) -> dict[str, int]:
@@ -155,7 +171,8 @@ class CloudRunAdapter:
                 TrafficStatus(revision=s.revision or _short(svc.latest_ready_revision), percent=s.percent,
                               tag=s.tag, uri=s.uri, latest=_is_latest(s))
                 for s in svc.traffic_statuses),
-            by_name={r.name: r for r in states}, settings=_settings(svc))
+            by_name={r.name: r for r in states}, settings=_settings(svc),
+            ingress=svc.ingress.name if svc.ingress else "", invoker_iam_disabled=svc.invoker_iam_disabled)
 
     def get_service(self, service: str) -> ServiceState:
         return self._state(*self._read(service))
@@ -171,6 +188,9 @@ class CloudRunAdapter:
         except gexc.NotFound:
             return False
         return _revision_state(rev).ready
+
+    def invokers(self, service: str) -> tuple[str, ...]:
+        return invoker_members(self._services, self.resource(service), self._policy)
 
     # -- writes ------------------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """Memorystore for Redis provider: read an instance, promote its replica (failover), restore from a backup (import).
 
 Over google-cloud-redis's CloudRedisClient with the REST transport, the same in both profiles: against
-the sandbox its `api_endpoint` is the sandbox's Redis API and credentials are anonymous.
+the sandbox its `api_endpoint` is the sandbox's Redis API and credentials are anonymous. Key counts are not
+here: Memorystore's API has none, so the service's readiness endpoint reports them (core/recovery/redis_keys.py).
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-import httpx
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import redis_v1
 
@@ -27,22 +27,12 @@ class RedisInstanceState:
     replica_count: int
 
 
-@dataclass(frozen=True)
-class Keyspace:
-    """How many keys an instance holds and a digest of them (sandbox only: read through its side door)."""
-
-    keys: int
-    digest: str
-
-
 class RedisProvider(Protocol):
     def get_instance(self, name: str) -> RedisInstanceState: ...
 
     def failover(self, name: str) -> RedisInstanceState: ...
 
     def import_backup(self, name: str, gcs_uri: str) -> RedisInstanceState: ...
-
-    def keyspace(self, name: str) -> Keyspace | None: ...
 
 
 def _state(inst: redis_v1.Instance) -> RedisInstanceState:
@@ -51,24 +41,21 @@ def _state(inst: redis_v1.Instance) -> RedisInstanceState:
 
 
 class MemorystoreAdapter:
-    """RedisProvider over CloudRedisClient; `sandbox_url` (sandbox only) also lets it read keyspace digests."""
+    """RedisProvider over CloudRedisClient."""
 
-    def __init__(self, client: redis_v1.CloudRedisClient, *, sandbox_url: str = "",
-                 http: httpx.Client | None = None, policy: RetryPolicy | None = None) -> None:
+    def __init__(self, client: redis_v1.CloudRedisClient, *, policy: RetryPolicy | None = None) -> None:
         self._client = client
-        self._sandbox_url = sandbox_url.rstrip("/")
-        self._http = http
         self._policy = policy or RetryPolicy()
 
     @classmethod
-    def for_endpoint(cls, api_url: str, credentials: str, http: httpx.Client | None = None) -> MemorystoreAdapter:
+    def for_endpoint(cls, api_url: str, credentials: str) -> MemorystoreAdapter:
         """`api_url` "" means Google's endpoint with Application Default Credentials."""
         if credentials == "anonymous":
             client = redis_v1.CloudRedisClient(transport="rest", credentials=AnonymousCredentials(),
                                                client_options={"api_endpoint": api_url})
-            return cls(client, sandbox_url=api_url, http=http)
+            return cls(client)
         options = {"api_endpoint": api_url} if api_url else {}
-        return cls(redis_v1.CloudRedisClient(transport="rest", client_options=options), http=http)
+        return cls(redis_v1.CloudRedisClient(transport="rest", client_options=options))
 
     def get_instance(self, name: str) -> RedisInstanceState:
         return _state(call_google(API, "reading instance", name, lambda: self._client.get_instance(
@@ -89,15 +76,6 @@ class MemorystoreAdapter:
             name=name, input_config=config, timeout=self._policy.deadline))
         return _state(call_google(API, "importing a backup into instance", name,
                                   lambda: lro.result(timeout=self._policy.operation_timeout)))
-
-    def keyspace(self, name: str) -> Keyspace | None:
-        if not self._sandbox_url or self._http is None:
-            return None  # a real Memorystore is read with the Redis protocol from inside the VPC, not from here
-        answer = self._http.get(f"{self._sandbox_url}/sandbox/redis/keyspace", params={"name": name})
-        if answer.status_code != 200:
-            return None
-        body = answer.json()
-        return Keyspace(keys=int(body["keys"]), digest=str(body["digest"]))
 
     def close(self) -> None:
         self._client.transport.close()

@@ -18,6 +18,7 @@ from core.model.rollout import STABLE_TAG
 from core.recovery.context import RecoveryContext
 from core.recovery.incident import Incident
 from core.recovery.probes import deliver, probe
+from core.recovery.redis_keys import KeyCounts, redis_key_counts
 from core.recovery.runbook import RunbookStep
 
 DEFAULT_WS_VARIABLE = "NEXT_PUBLIC_WS_URL"
@@ -31,9 +32,16 @@ class Action:
 
 @dataclass(frozen=True)
 class CheckOutcome:
+    """A check's answer. One that could not measure (`measured: False` in its outputs) never passes, whatever
+    it says: the rule for a runbook step (execute.py) and for validation (validate.py) alike."""
+
     passed: bool
     detail: str
     outputs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.passed and self.outputs.get("measured") is False:
+            object.__setattr__(self, "passed", False)
 
 
 def ws_url(http_url: str) -> str:
@@ -303,16 +311,22 @@ def check_frontend_url(ctx: RecoveryContext, step: RunbookStep, incident: Incide
 
 
 def check_redis_keys(ctx: RecoveryContext, step: RunbookStep, incident: Incident) -> CheckOutcome:
+    """Redis's keys per prefix now, as the service's readiness endpoint counts them, against the counts taken
+    when the incident began (or the last the service read before Redis went away)."""
+    now = redis_key_counts(ctx.ports.http, _url(ctx))
+    if now.counts is None or now.read_at:  # an earlier count is a baseline, never proof that keys survived now
+        why = now.problem or "Redis is unreachable from the service, which only reported an earlier count"
+        return CheckOutcome(False, f"Redis key counts could not be measured: {why}", {"measured": False})
     baseline = incident.record.get("baseline") or {}
-    found = _redis(ctx).keyspace(_instance(ctx, step))
-    if found is None or not baseline.get("redis_digest"):
-        return CheckOutcome(True, "key counts are not readable from here; check them with redis-cli INFO keyspace",
-                            {"measured": False})
-    same = found.digest == baseline["redis_digest"] and found.keys == baseline.get("redis_keys")
-    return CheckOutcome(same, f"{found.keys} keys, digest {found.digest} "
-                        + ("as at incident start" if same else f"(at start: {baseline.get('redis_keys')} keys, "
-                                                              f"digest {baseline['redis_digest']})"),
-                        {"keys": found.keys, "digest": found.digest, "measured": True})
+    before = baseline.get("redis_key_counts")
+    outputs = {"keys": now.total, "counts": dict(now.counts), "measured": True}
+    if not isinstance(before, dict):
+        return CheckOutcome(False, f"{now.shown()} now, but none were counted when the incident began, so nothing "
+                                   "shows that they survived", outputs)
+    if dict(before) == dict(now.counts):
+        return CheckOutcome(True, f"{now.shown()}, as when the incident began", outputs)
+    was = KeyCounts(before, str(baseline.get("redis_keys_read_at") or ""))
+    return CheckOutcome(False, f"{now.shown()} now; when the incident began: {was.shown()}", outputs)
 
 
 Check = Callable[[RecoveryContext, RunbookStep, Incident], CheckOutcome]

@@ -13,6 +13,7 @@ from typing import Any
 from core.errors import OpsError
 from core.recovery.context import RecoveryContext
 from core.recovery.probes import Answer, Delivery, deliver, probe
+from core.recovery.redis_keys import redis_key_counts
 
 RECENT = timedelta(hours=1)
 METRICS_WINDOW = timedelta(minutes=5)
@@ -58,7 +59,8 @@ class Symptoms:
     recent_changes: tuple[RecentChange, ...] = ()
     redis_instance: str = ""
     redis_keys: int | None = None
-    redis_digest: str | None = None
+    redis_key_counts: dict[str, int] | None = None  # per prefix, from the service's /readyz
+    redis_keys_read_at: str = ""  # "" when counted at observed_at, else when the service last read them
     notes: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
@@ -119,18 +121,15 @@ def gather_symptoms(context: RecoveryContext) -> Symptoms:
     delivery = deliver(url, context.messages, context.ack_timeout_s) if url else Delivery(context.messages, 0,
                                                                                           "no service URL")
     instance = context.redis_instance(REDIS_INSTANCE)
-    keys = digest = None
-    if context.ports.redis is not None:
-        try:
-            found = context.ports.redis.keyspace(instance)
-            if found is not None:
-                keys, digest = found.keys, found.digest
-        except OpsError as exc:
-            notes.append(f"Redis keyspace unknown: {exc}")
+    keys = redis_key_counts(http, url)  # the baseline "Redis keys intact" compares with
+    if keys.counts is None:
+        notes.append(f"Redis keys not counted: {keys.problem}")
     return Symptoms(
         environment=context.environment, production=context.environment == "production", region=infra.region,
         service=context.service, observed_at=context.now().isoformat(), service_url=url,
         control_plane_error=control_error, revisions=revisions, min_instances=min_instances,
         health=tuple(health), readiness=tuple(readiness), requests=tuple(requests), delivery=delivery,
-        recent_changes=_recent(context), redis_instance=instance, redis_keys=keys, redis_digest=digest,
+        recent_changes=_recent(context), redis_instance=instance,
+        redis_keys=keys.total if keys.counts is not None else None,
+        redis_key_counts=dict(keys.counts) if keys.counts is not None else None, redis_keys_read_at=keys.read_at,
         notes=tuple(notes))

@@ -234,7 +234,9 @@ def open_incident(context: RecoveryContext, store: IncidentStore, assessment: As
         context.environment, context.now(), dry_run=context.looking_only, severity=classification.severity,
         suspect_deployment_id=classification.suspect_deployment_id, failure_type=classification.failure_type,
         summary=classification.summary, classification=classification.to_dict(), plan=plan.to_dict(), cursor=0,
-        operator=context.operator, baseline={"redis_keys": symptoms.redis_keys, "redis_digest": symptoms.redis_digest},
+        operator=context.operator,
+        baseline={"redis_keys": symptoms.redis_keys, "redis_key_counts": symptoms.redis_key_counts,
+                  "redis_keys_read_at": symptoms.redis_keys_read_at},
         symptoms={"service_url": symptoms.service_url, "min_instances": symptoms.min_instances,
                   "revisions": [r.__dict__ for r in symptoms.revisions], "notes": list(symptoms.notes)})
     incident.listener = context.on_entry

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from core.verify.readiness import failing
 from core.verify.websocket import _exchange, websocket_url  # the verifier's own exchange: one protocol, one client
 
 REVISION_HEADER = "X-Serving-Revision"
@@ -31,10 +32,7 @@ def _reason(response: httpx.Response) -> str:
         return response.text[:120]
     if not isinstance(body, dict):
         return ""
-    found = body.get("checks")
-    checks = found if isinstance(found, dict) else {}
-    broken = [f"{k} {v}" for k, v in checks.items() if v not in ("ok", True)]
-    return str(body.get("reason") or body.get("error") or "; ".join(broken) or "")
+    return str(body.get("reason") or body.get("error") or failing(body) or "")
 
 
 def probe(http: httpx.Client, url: str, path: str, times: int = 1) -> list[Answer]:

@@ -14,7 +14,8 @@ from typing import Any, Literal
 import httpx
 
 from core.config import ValidationCriteria
-from core.ports import MetricsProvider
+from core.ports import CloudRunProvider, MetricsProvider
+from core.verify import readiness
 from core.verify.report import VerifyTarget
 
 Profile = Literal["sandbox", "gcp"]
@@ -29,6 +30,8 @@ class CheckContext:
 
     `baseline_url` is the service's own URL (it routes by the traffic split, so with no traffic on the
     target it reaches the stable revision): the smoke check compares the target with it when given.
+    `cloudrun` is the environment's Cloud Run (the security check reads who may invoke the service and its
+    ingress there); without it that item cannot be measured and fails.
     """
 
     target: VerifyTarget
@@ -41,6 +44,7 @@ class CheckContext:
     timeout: float
     smoke_requests: int = 200
     baseline_url: str | None = None
+    cloudrun: CloudRunProvider | None = None  # the security check reads the service's IAM policy and ingress
 
 
 @dataclass(frozen=True)
@@ -72,11 +76,9 @@ def reason_from_body(text: str) -> tuple[str, Any]:
     if isinstance(body, dict):
         if isinstance(body.get("reason"), str):
             return body["reason"], body
-        checks = body.get("checks")
-        if isinstance(checks, dict):
-            failing = [f"{k} {v}" for k, v in checks.items() if not dependency_ok(v)]
-            if failing:
-                return ", ".join(failing), body
+        failing = readiness.failing(body)
+        if failing:
+            return failing, body
         for key in ("error", "message", "status"):
             if isinstance(body.get(key), str):
                 return body[key], body
@@ -84,13 +86,6 @@ def reason_from_body(text: str) -> tuple[str, Any]:
     if not stripped:
         return "", body
     return (stripped if len(stripped) <= _SHORT_BODY else f"a {len(text)}-character body"), body
-
-
-def dependency_ok(value: Any) -> bool:
-    """Whether a readiness endpoint's word for one dependency means it is fine."""
-    if isinstance(value, bool):
-        return value
-    return isinstance(value, str) and value.lower() in ("ok", "up", "pass", "healthy", "ready", "connected")
 
 
 def probe(ctx: CheckContext, path: str) -> Probe:

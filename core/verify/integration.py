@@ -1,22 +1,22 @@
-"""Integration check: Firebase configured, Redis given as a secret reference and reachable from the
-revision (its /readyz lists its dependencies), Google Calendar configured or plainly said not to be.
+"""Integration check: Redis, Firebase and Google Calendar measured reachable by the revision itself, through its
+readiness endpoint (core/verify/readiness.py, the contract in docs/READINESS.md), and Redis's connection given
+as a secret reference.
 
-Google Calendar is optional for the platform, so "not configured" is a warning, not a failure.
+Configuration alone never passes: an integration counts as verified only when the revision reported it
+reachable. Google Calendar is optional for the platform: when neither the configuration nor the revision
+names it, that is a warning, not a failure; when either does, it is measured like the others.
 """
 
 from __future__ import annotations
 
 from core.config import parse_secret_ref
 from core.errors import BadInput
-from core.verify.common import CheckContext, dependency_ok, item, listing, probe
+from core.verify.common import CheckContext, item, listing
+from core.verify.readiness import PATH, Dependency, Readiness, read_readiness
 from core.verify.report import CheckResult
 
-
-def _firebase(ctx: CheckContext) -> dict[str, str]:
-    project = ctx.target.config.application.firebase_project_id.strip()
-    if project:
-        return item("firebase", "pass", f"Firebase project {project} configured")
-    return item("firebase", "fail", f"no Firebase project is configured for {ctx.target.environment}")
+_SHOWN = {"redis": "Redis", "firebase": "Firebase", "calendar": "Google Calendar"}
+_ITEM = {"redis": "redis", "firebase": "firebase", "calendar": "google_calendar"}
 
 
 def _redis_reference(ctx: CheckContext) -> dict[str, str]:
@@ -28,42 +28,53 @@ def _redis_reference(ctx: CheckContext) -> dict[str, str]:
     return item("redis_connection", "pass", f"Redis connection is the reference {ref}")
 
 
-def _dependencies(ctx: CheckContext) -> list[dict[str, str]]:
-    if not ctx.target.url:
-        return [item("dependencies", "fail",
-                     f"revision {ctx.target.revision} has no URL of its own, so its dependencies cannot be read")]
-    answer = probe(ctx, "/readyz")
-    checks = answer.body.get("checks") if isinstance(answer.body, dict) else None
-    if isinstance(checks, dict) and checks:
-        return [item(str(name), "pass" if dependency_ok(state) else "fail",
-                     f"the revision's /readyz reports {name} {state}") for name, state in checks.items()]
-    if answer.status is None:
-        return [item("dependencies", "fail", f"the revision's /readyz could not be read: {answer.reason}")]
-    if not answer.ok:
-        said = f": {answer.reason}" if answer.reason else ""
-        return [item("dependencies", "fail", f"the revision's /readyz answered {answer.status}{said}, "
-                                             "so its dependencies are unknown")]
-    return [item("dependencies", "warning", "the revision is ready but its /readyz does not list its dependencies")]
+def _calendar_configured(ctx: CheckContext) -> bool:
+    return (any("calendar" in name.lower() for name in ctx.target.config.secrets)
+            or any("CALENDAR" in name.upper() for name in ctx.target.env_vars))
 
 
-def _calendar(ctx: CheckContext) -> dict[str, str]:
-    secrets = [name for name in ctx.target.config.secrets if "calendar" in name.lower()]
-    variables = [name for name in ctx.target.env_vars if "CALENDAR" in name.upper()]
-    if secrets or variables:
-        where = listing([f"secret {s}" for s in secrets] + [f"variable {v}" for v in variables])
-        return item("google_calendar", "pass", f"Google Calendar configured ({where})")
-    return item("google_calendar", "warning", "Google Calendar is not configured (no calendar secret or variable)")
+def _measured(name: str, dep: Dependency, ctx: CheckContext) -> dict[str, str]:
+    shown, revision = _SHOWN[name], ctx.target.revision
+    if not dep.ok:
+        return item(_ITEM[name], "fail", f"{shown} is unreachable from {revision}"
+                    + (f" ({dep.error})" if dep.error else ""))
+    said = f"{shown} reachable from {revision}" + (f" in {dep.latency_ms:g} ms" if dep.latency_ms is not None else "")
+    if name == "firebase":
+        said += f" (project {ctx.target.config.application.firebase_project_id})"
+    if name == "redis" and dep.keys is not None:
+        said += f", {sum(dep.keys.values())} keys"
+    return item(_ITEM[name], "pass", said)
+
+
+def _integration(name: str, ready: Readiness, ctx: CheckContext) -> dict[str, str]:
+    shown = _SHOWN[name]
+    if not ready.measured:
+        return item(_ITEM[name], "fail", f"{shown} could not be measured: {ready.problem}")
+    dep = ready.dependencies.get(name)
+    if dep is not None:
+        return _measured(name, dep, ctx)
+    if name == "calendar" and not _calendar_configured(ctx):
+        return item(_ITEM[name], "warning", "Google Calendar is not configured (no calendar secret or variable, "
+                                            f"and {PATH} does not report it)")
+    return item(_ITEM[name], "fail", f"{shown} could not be measured: the revision's {PATH} does not report it")
 
 
 def check_integration(ctx: CheckContext) -> CheckResult:
-    items = [_firebase(ctx), _redis_reference(ctx), *_dependencies(ctx), _calendar(ctx)]
+    if not ctx.target.url:
+        ready = Readiness("", None, f"revision {ctx.target.revision} has no URL of its own to read {PATH} from")
+    else:
+        ready = read_readiness(ctx.http, ctx.target.url, ctx.timeout)
+    integrations = [_integration(name, ready, ctx) for name in ("firebase", "redis", "calendar")]
+    items = [*integrations, _redis_reference(ctx)]
+    details = {"items": items, "readiness": {"url": ready.url, "status": ready.status, "measured": ready.measured}}
     failing = [i["detail"] for i in items if i["status"] == "fail"]
-    warnings = [i["detail"] for i in items if i["status"] == "warning"]
-    details = {"items": items}
+    if not ready.measured:  # one cause, said once, not once per integration
+        failing = [f"no integration could be measured: {ready.problem}", *failing[len(integrations):]]
     if failing:
         return CheckResult("integration", "fail", listing(failing), details)
-    passed = sum(i["status"] == "pass" for i in items)
-    said = f"{passed} of {len(items)} integrations verified"
+    measured = [i for i in integrations if i["status"] == "pass"]
+    said = f"{len(measured)} of {len(integrations)} integrations measured reachable"
+    warnings = [i["detail"] for i in items if i["status"] == "warning"]
     if warnings:
         said += ", warning: " + listing(warnings)
     return CheckResult("integration", "pass", said, details)

@@ -56,9 +56,11 @@ class VerifyTarget:
     @classmethod
     def from_revision(cls, config: EnvironmentConfig, revision: RevisionState,
                       env_vars: Mapping[str, str] | None = None) -> VerifyTarget:
-        """The target for a revision as the Cloud Run provider reports it (its URL is its tag URL)."""
+        """The target for a revision as the Cloud Run provider reports it (its URL is its tag URL); its plain
+        environment is the revision's own unless `env_vars` is given."""
+        plain = revision.plain_env if env_vars is None else env_vars
         return cls(environment=config.name, service=config.infrastructure.service_name, revision=revision.name,
-                   url=revision.url, config=config, env_vars=dict(env_vars or {}))
+                   url=revision.url, config=config, env_vars=dict(plain))
 
     @property
     def ref(self) -> RevisionRef:

@@ -16,7 +16,7 @@ import httpx
 
 from core.config import CHECKS, ValidationCriteria
 from core.errors import BadInput, OpsError
-from core.ports import MetricsProvider
+from core.ports import CloudRunProvider, MetricsProvider
 from core.verify.common import PROFILES, CheckContext, number
 from core.verify.error_rate import check_error_rate
 from core.verify.health import check_health
@@ -39,9 +39,10 @@ CHECK_FUNCTIONS: dict[str, Check] = {
 }
 # How many network waits of `timeout` each check may spend (health: two GETs; websocket: connect, then
 # the acks; error_rate: the metrics provider retries within its own deadline; smoke: its burst stops
-# starting requests one timeout before its budget ends), plus a second of grace.
+# starting requests one timeout before its budget ends; security: Cloud Run's service, revisions and IAM
+# policy), plus a second of grace.
 _BUDGET_TIMEOUTS = {"health": 2, "websocket": 2, "smoke": SMOKE_BUDGET_TIMEOUTS, "error_rate": 6, "integration": 1,
-                    "security": 1}
+                    "security": 3}
 _GRACE_S = 1.0
 _MAX_EXCEPTION_TEXT = 200
 
@@ -102,13 +103,14 @@ def verify_revision(target: VerifyTarget, checks: Sequence[str], *, metrics: Met
                     criteria: ValidationCriteria, window: tuple[datetime, datetime] | None, profile: str,
                     http: httpx.Client | None = None, messages: int = 20, timeout: float = 5.0,
                     now: Callable[[], datetime] = _utc_now, smoke_requests: int = 200,
-                    baseline_url: str | None = None) -> VerificationReport:
+                    baseline_url: str | None = None, cloudrun: CloudRunProvider | None = None) -> VerificationReport:
     """Run `checks` (names from core.config.CHECKS) on the target revision and report on each.
 
     Results come in the order of CHECKS. A required check (criteria.required_checks) that was not
     asked for is reported as skipped, so the report cannot pass without it. `now` stamps the report
     (the sandbox passes its clock). The smoke check sends `smoke_requests` GETs to the target and, when
-    `baseline_url` (the service's URL, serving the stable revision) is given, as many to it.
+    `baseline_url` (the service's URL, serving the stable revision) is given, as many to it. `cloudrun` is
+    where the security check reads the service's invoker policy and ingress.
     """
     names = _requested(checks)
     _validate(target, profile, window, messages, timeout, smoke_requests, baseline_url)
@@ -117,7 +119,7 @@ def verify_revision(target: VerifyTarget, checks: Sequence[str], *, metrics: Met
     ctx = CheckContext(target=target, metrics=metrics, criteria=criteria, window=window,
                        profile=profile,  # type: ignore[arg-type]  # validated above
                        http=client, messages=messages, timeout=timeout, smoke_requests=smoke_requests,
-                       baseline_url=baseline_url)
+                       baseline_url=baseline_url, cloudrun=cloudrun)
     started_at, start = now(), time.monotonic()
     pool = ThreadPoolExecutor(max_workers=max(1, len(names)), thread_name_prefix="verify")
     futures: dict[str, Future[CheckResult]] = {name: pool.submit(_guarded, name, ctx) for name in names}

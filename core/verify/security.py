@@ -1,5 +1,6 @@
 """Security check: TLS on every URL (plain http only on loopback in the sandbox), no literal secrets in
-the revision's plain environment, and the invoker policy as configured.
+the revision's plain environment (as Cloud Run reports the revision), and who may invoke the service and its
+ingress, read from Cloud Run (getIamPolicy, the Service) and compared with the configuration.
 """
 
 from __future__ import annotations
@@ -7,6 +8,8 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
+from core.errors import OpsError
+from core.model.service import ServiceState
 from core.verify.common import CheckContext, item, listing, number
 from core.verify.report import CheckResult
 from core.verify.secret_scan import Leak, find_leaks
@@ -66,7 +69,8 @@ def _urls(ctx: CheckContext) -> list[dict[str, str]]:
 def _environment(ctx: CheckContext, leaks: list[Leak]) -> dict[str, str]:
     variables = ctx.target.env_vars
     if not variables:
-        return item("plain environment", "info", "no plain environment variables were given to inspect")
+        return item("plain environment", "pass", f"revision {ctx.target.revision} has no plain environment "
+                                                 "variables (secrets by reference only)")
     if not leaks:
         return item("plain environment", "pass",
                     f"no secret values among {number(len(variables))} plain environment variables")
@@ -74,15 +78,52 @@ def _environment(ctx: CheckContext, leaks: list[Leak]) -> dict[str, str]:
     return item("plain environment", "fail", f"literal secret values in plain environment variables: {named}")
 
 
-def _invoker(ctx: CheckContext) -> dict[str, str]:
-    # The configuration has no invoker setting yet; when it gains one, compare the service's IAM policy here.
-    return item("invoker policy", "info", f"no invoker policy is configured for {ctx.target.environment}, "
-                                          "so the service's IAM policy is not compared")
+_PUBLIC = ("allUsers", "allAuthenticatedUsers")
+
+
+def _invoker(ctx: CheckContext, state: ServiceState, invokers: tuple[str, ...]) -> dict[str, str]:
+    service, public = ctx.target.service, ctx.target.config.infrastructure.public
+    open_to = [m for m in _PUBLIC if m in invokers] + (["anyone (invoker IAM check disabled)"]
+                                                       if state.invoker_iam_disabled else [])
+    if public and ("allUsers" in invokers or state.invoker_iam_disabled):
+        how = "allUsers may invoke it" if "allUsers" in invokers else "its invoker IAM check is disabled"
+        return item("invoker policy", "pass", f"{service} is public ({how}), as configured")
+    if public:
+        return item("invoker policy", "fail", f"{service} is not invokable by allUsers, but its configuration "
+                                              "says it is public (browsers connect to it directly)")
+    if open_to:
+        return item("invoker policy", "fail", f"{listing(open_to)} may invoke {service}, but its configuration "
+                                              "says it is not public")
+    return item("invoker policy", "pass", f"{service} is not public, as configured "
+                                          f"({number(len(invokers))} members may invoke it)")
+
+
+def _ingress(ctx: CheckContext, state: ServiceState) -> dict[str, str]:
+    wanted = ctx.target.config.infrastructure.ingress
+    if state.ingress == wanted:
+        return item("ingress", "pass", f"ingress {state.ingress}, as configured")
+    return item("ingress", "fail", f"the ingress of {ctx.target.service} is {state.ingress or 'not reported'}, "
+                                   f"configured {wanted}")
+
+
+def _exposure(ctx: CheckContext) -> list[dict[str, str]]:
+    """Who may invoke the service and what traffic reaches it, read from Cloud Run and compared with the
+    configuration (infrastructure's `public` and `ingress`, the Terraform module's variables)."""
+    if ctx.cloudrun is None:
+        return [item("invoker policy", "fail", f"the IAM policy and ingress of {ctx.target.service} could not be "
+                                               "read: the check was given no Cloud Run client")]
+    try:
+        state = ctx.cloudrun.get_service(ctx.target.service)
+        invokers = ctx.cloudrun.invokers(ctx.target.service)
+    except OpsError as exc:
+        return [item("invoker policy", "fail", f"the IAM policy and ingress of {ctx.target.service} could not be "
+                                               f"read: {' '.join(str(exc).split()).rstrip('.')}")]
+    return [_invoker(ctx, state, invokers), _ingress(ctx, state)]
 
 
 def check_security(ctx: CheckContext) -> CheckResult:
     leaks = find_leaks(ctx.target.env_vars)
-    items = [*_urls(ctx), _environment(ctx, leaks), _invoker(ctx)]
+    items = [*_urls(ctx), _environment(ctx, leaks), *_exposure(ctx)]
     details = {"profile": ctx.profile, "items": items, "leaked_variables": [leak.variable for leak in leaks]}
     failing = [i["detail"] for i in items if i["status"] == "fail"]
     if failing:

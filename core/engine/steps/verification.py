@@ -38,7 +38,8 @@ def run_checks(ctx: StepContext, deployment: Deployment, rollout: Rollout, check
                              metrics=ctx.ports.metrics(env) if with_traffic else None, criteria=criteria,
                              window=window, profile=ctx.ports.profile, messages=ctx.verify_messages,
                              now=ctx.ports.now,  # the service's URL reaches stable while the new one has no traffic
-                             baseline_url=(service.uri or None) if rollout.stable_revision else None)
+                             baseline_url=(service.uri or None) if rollout.stable_revision else None,
+                             cloudrun=ctx.ports.cloudrun(env))
     rollout.verification = report.to_dict()
     rollout.verification_failed = not report.passed
     rollout.verified_stage = rollout.stage
