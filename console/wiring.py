@@ -71,6 +71,7 @@ def seed_from_config(config: ConsoleConfig) -> SeedSpec:
             name: EnvSeed(
                 project=env.infrastructure.gcp_project,
                 vercel_project=env.application.frontend_project,
+                websocket_url=env.application.websocket_url,
                 region=env.infrastructure.region,
                 service=env.infrastructure.service_name,
             )
@@ -121,6 +122,7 @@ class Wiring:
     _alert_client: AlertPolicyServiceClient | None = None
     _alerts: dict[str, AlertPoliciesAdapter] = field(default_factory=dict)
     _redis: MemorystoreAdapter | None = None
+    _web: httpx.Client | None = None
     _resolver: SecretResolver | None = None
 
     def environment(self, name: str) -> EnvironmentConfig:
@@ -277,7 +279,18 @@ class Wiring:
         dashboards = self.dashboards if self.endpoints.dashboards_url or self.config.profile == "gcp" else None
         return Ports(cloudrun=self.cloudrun, metrics=self.metrics, frontend=self.frontend(), now=self.now,
                      notifiers=self.notifiers(), profile=self.config.profile, dashboards=dashboards,
-                     infrastructure=infrastructure, loadtester=self.loadtester, alert_policies=self.alert_policies)
+                     infrastructure=infrastructure, loadtester=self.loadtester, alert_policies=self.alert_policies,
+                     web=self.web())
+
+    def web(self) -> httpx.Client:
+        """The client that fetches pages as users do (the sandbox serves `*.vercel.app` itself: routed there)."""
+        if not self.endpoints.vercel_pages_url:
+            return self.http
+        if self._web is None:
+            from sandbox.vercel_pages import pages_client
+
+            self._web = pages_client(self.endpoints.vercel_pages_url)
+        return self._web
 
     def recovery_ports(self) -> RecoveryPorts:
         """What guided recovery needs beyond the engine's ports: Cloud Run per region, Memorystore, Vercel env."""
@@ -309,6 +322,8 @@ class Wiring:
         if self._redis is not None:
             self._redis.close()
         self.http.close()
+        if self._web is not None:
+            self._web.close()
         if self._resolver is not None:
             self._resolver.close()
         if self.sandbox is not None:

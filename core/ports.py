@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from core.errors import OperationFailed
 from core.model.alerts import FiringPolicy
@@ -18,6 +18,9 @@ from core.model.frontend import VercelDeployment
 from core.model.metrics import RevisionMetrics
 from core.model.notice import Notice
 from core.model.service import RevisionState, ServiceState
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class RevisionFailed(OperationFailed):
@@ -119,6 +122,8 @@ class Ports:
     loadtester: Callable[[str], LoadTester | None] | None = None  # per environment; None: no load test configured
     alert_policies: Callable[[str], AlertPolicies] | None = None  # per environment; None: not watched
     profile: str = "sandbox"
+    # What fetches pages as users do (the frontend's, on the hosts Vercel answers); None: a plain client per check.
+    web: httpx.Client | None = None
 
     def notify(self, notice: Notice) -> list[str]:
         """Tell every notifier; a notifier that fails is reported back, never fatal to a deployment."""

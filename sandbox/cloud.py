@@ -44,6 +44,7 @@ from sandbox.timeline import ScenarioTimeline
 from sandbox.traffic import RevisionTraffic, TrafficSimulator
 from sandbox.vercel_api import vercel_app
 from sandbox.vercel_env import VercelEnvStore, add_env_routes
+from sandbox.vercel_pages import WEBSOCKET_VARIABLE, vercel_pages_app
 from sandbox.vercel_state import VercelState
 
 STATE_VERSION = 1
@@ -100,6 +101,7 @@ class SandboxCloud:
         self.cloudrun = CloudRunState(self.clock.time, self._new_revision_behaviour, seed=self._random_seed)
         self.custom_metrics = CustomMetrics()
         self.vercel = VercelState(clock=self.clock.time)
+        self.vercel.env_source = self.vercel_env.variables
         self._seed_missing()
 
     def _seed_missing(self) -> None:
@@ -108,6 +110,8 @@ class SandboxCloud:
             full = f"projects/{env.project}/locations/{env.region}/services/{env.service}"
             if full not in self.cloudrun.services:
                 self.cloudrun.seed_service(env.project, env.region, env.service, env.stable_image, created)
+            if env.websocket_url:
+                self.vercel_env.seed(env.vercel_project, WEBSOCKET_VARIABLE, env.websocket_url)
         self.vercel.seed([env.vercel_project for env in self.seed.environments.values()])
         for env in self.seed.environments.values():
             self.redis.seed(env.project, env.region)
@@ -125,6 +129,7 @@ class SandboxCloud:
             self.custom_metrics = CustomMetrics()
             self.custom_metrics.load(saved["custom_metrics"])
             self.vercel = VercelState.from_dict(saved["vercel"], clock=self.clock.time)
+            self.vercel.env_source = self.vercel_env.variables
             self.faults.cloudrun = ApiFaults.from_dict(saved["faults"]["cloudrun"])
             self.faults.monitoring = ApiFaults.from_dict(saved["faults"]["monitoring"])
             self.redis.load(saved.get("redis"))
@@ -283,6 +288,7 @@ class SandboxCloud:
             "cloudrun": ServedApp(loop, cloudrun_app(self.cloudrun, hosts, self.faults, self.cloudrun_calls,
                                                      self.cloudrun_requests)),
             "vercel": ServedApp(loop, vercel),
+            "vercel_pages": ServedApp(loop, vercel_pages_app(self.vercel)),
             "sinks": ServedApp(loop, sinks_app(self.sinks)),
             "control": ServedApp(loop, control_app(self)),
             "redis": ServedApp(loop, redis_app(self.redis)),
@@ -325,7 +331,8 @@ class SandboxCloud:
                          vercel_url=self._apps["vercel"].url, slack_url=sinks + SLACK_PATH, pagerduty_url=sinks,
                          credentials="anonymous", control_url=self._apps["control"].url,
                          redis_url=self._apps["redis"].url, secretmanager_url=self._apps["secretmanager"].url,
-                         dashboards_url=self._apps["dashboards"].url, loadtester_url=self._apps["loadtester"].url)
+                         dashboards_url=self._apps["dashboards"].url, loadtester_url=self._apps["loadtester"].url,
+                         vercel_pages_url=self._apps["vercel_pages"].url)
 
     @property
     def monitoring_calls(self) -> Counter[str]:

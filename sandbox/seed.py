@@ -20,6 +20,7 @@ class EnvSeed:
     region: str = "us-central1"
     service: str = "websocket-server"
     image: str = ""
+    websocket_url: str = ""  # the frontend's NEXT_PUBLIC_WEBSOCKET_URL, as infrastructure/modules/frontend sets it
 
     @property
     def stable_image(self) -> str:

@@ -1,0 +1,78 @@
+"""The frontend is verified by fetching its pages, as a browser would, from the URLs Vercel's API answers: the
+deployment's own URL before promotion, the production alias after. The sandbox's Vercel serves the Next.js app's
+pages for every deployment with NEXT_PUBLIC_WEBSOCKET_URL inlined at build time, and page faults break them the
+way a bad release does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.registry import DeploymentStatus
+from core.verify.frontend import check_pages
+from tests.engine_rig import START, rig
+
+STAGING_WEB = "agent-network-web-staging"
+STAGING_WS = "wss://ws.staging.agent-network.example"  # the built-in configuration's staging WebSocket URL
+
+
+def test_the_production_alias_serves_the_app_with_the_configured_websocket_url_baked_in(tmp_path: Path) -> None:
+    with rig(tmp_path, start=START) as r:
+        live = r.wiring.frontend().production_deployment(STAGING_WEB)
+        assert live is not None and live.aliases == (f"{STAGING_WEB}.vercel.app",)
+        web = r.wiring.web()
+        page = web.get(f"https://{live.aliases[0]}/agents")
+        assert page.status_code == 200 and "<title>AI Agent Network · Agents</title>" in page.text
+        assert check_pages(web, live.aliases[0], STAGING_WS) == []
+        assert check_pages(web, live.url, STAGING_WS) == [], "the deployment's own URL serves the same build"
+        wrong = check_pages(web, live.aliases[0], "wss://elsewhere.example")
+        assert wrong == [f"https://{live.aliases[0]}/agents opens {STAGING_WS}, not the configured "
+                         "wss://elsewhere.example"]
+        gone = check_pages(web, "agent-network-web-nobody.vercel.app", STAGING_WS)
+        assert gone[0] == "https://agent-network-web-nobody.vercel.app/ answered 404 (404: NOT_FOUND DEPLOYMENT_NOT_FOUND)"
+
+
+@pytest.mark.parametrize(("fault", "wrong"), [
+    ("server-error", "/agents answered 500 (500: INTERNAL_SERVER_ERROR FUNCTION_INVOCATION_FAILED)"),
+    ("missing-asset", "answered 404 (404: NOT_FOUND NOT_FOUND)"),
+    ("wrong-websocket-url", f"/agents opens ws://localhost:8080, not the configured {STAGING_WS}"),
+])
+def test_a_broken_build_fails_its_preview_check_on_its_own_url_and_never_reaches_production(
+        tmp_path: Path, fault: str, wrong: str) -> None:
+    with rig(tmp_path, start=START) as r:
+        frontend = r.wiring.frontend()
+        before = frontend.production_deployment(STAGING_WEB)
+        r.cloud.vercel.set_page_fault(STAGING_WEB, fault)
+        deployment = r.engine.deploy_to_environment("staging", {"frontend": "release/2.1"})
+        r.drive(deployment.id)
+        final = r.deployment(deployment.id)
+        built = frontend.get_deployment(r.rollout(deployment.id).frontend_new or "")
+        assert final.status == DeploymentStatus.ROLLED_BACK
+        assert final.rollback_cause is not None and f"https://{built.url}" in final.rollback_cause
+        assert wrong in final.rollback_cause, final.rollback_cause
+        assert not any(e.action == "promote frontend" for e in r.registry.events(deployment.id))
+        live = frontend.production_deployment(STAGING_WEB)
+        assert before is not None and live is not None and live.id == before.id
+
+
+def test_the_websocket_url_is_the_one_set_when_the_build_ran_and_production_is_checked_on_its_alias(
+        tmp_path: Path) -> None:
+    with rig(tmp_path, start=START) as r:
+        frontend, web = r.wiring.frontend(), r.wiring.web()
+        before = frontend.production_deployment(STAGING_WEB)
+        assert before is not None
+        r.cloud.vercel_env.projects[STAGING_WEB]["NEXT_PUBLIC_WEBSOCKET_URL"]["value"] = "wss://old.example"
+        deployment = r.engine.deploy_to_environment("staging", {"frontend": "release/2.1"})
+        r.drive(deployment.id)
+        final = r.deployment(deployment.id)
+        assert final.status == DeploymentStatus.ROLLED_BACK
+        assert "opens wss://old.example" in (final.rollback_cause or "")
+        assert check_pages(web, before.aliases[0], STAGING_WS) == [], "the older build keeps what it was built with"
+
+        r.cloud.vercel_env.projects[STAGING_WEB]["NEXT_PUBLIC_WEBSOCKET_URL"]["value"] = STAGING_WS
+        fixed = r.engine.deploy_to_environment("staging", {"frontend": "release/2.2"})
+        r.drive(fixed.id)
+        assert r.deployment(fixed.id).status == DeploymentStatus.SUCCEEDED
+        verified = [e.detail["summary"] for e in r.registry.events(fixed.id) if e.action == "verify frontend"]
+        assert verified[-1].endswith(f"serves production; its pages load from {STAGING_WEB}.vercel.app")
