@@ -156,7 +156,10 @@ class Wiring:
 
             token = self._sandbox_secret("vercel_token", self.vercel_token) if self.config.profile == "sandbox" \
                 else self.vercel_token
-            self._frontend = VercelAdapter(self.http, token, base_url=self.endpoints.vercel_url)
+            # Waiting on a build or on aliasing takes cloud time: the sandbox's clock when it has one (a frozen one
+            # is advanced), the wall clock otherwise.
+            self._frontend = VercelAdapter(self.http, token, base_url=self.endpoints.vercel_url,
+                                           clock=lambda: self.now().timestamp(), sleep=self.sleep)
         return self._frontend
 
     def sleep(self, seconds: float) -> None:

@@ -60,8 +60,8 @@ class AlertPolicies(Protocol):
 class FrontendProvider(Protocol):
     """What the engine needs from the frontend's host."""
 
-    def list_deployments(self, project: str, limit: int = 20,
-                         target: str | None = None) -> list[VercelDeployment]: ...
+    def list_deployments(self, project: str, limit: int = 20, target: str | None = None,
+                         rollback_candidate: bool | None = None) -> list[VercelDeployment]: ...
 
     def create_deployment(self, project: str, git_ref: str, sha: str | None = None,
                           target: str | None = None) -> VercelDeployment: ...

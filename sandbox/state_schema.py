@@ -171,7 +171,7 @@ class HttpFaults(_Shape):
 class Timings(_Shape):
     queued_seconds: Seconds = 2.0
     build_seconds: Seconds = 40.0
-    alias_seconds: Seconds = 0.0
+    alias_seconds: Seconds = 2.0
 
 
 class AliasJob(_Shape):

@@ -83,8 +83,13 @@ class Timings:
 
     queued_seconds: float = 2.0
     build_seconds: float = 40.0
-    # 0 completes promote/rollback within the request (HTTP 201); more answers 202 and finishes later.
-    alias_seconds: float = 0.0
+    # 0 completes promote/rollback within the request (HTTP 201); more answers 202 and finishes later. Vercel moves
+    # the domains asynchronously: a promote may answer 202 with the aliases still "pending"/"in-progress" (its OpenAPI,
+    # `listPromoteAliases`; the CLI polls them, waiting up to 3 minutes by default: https://vercel.com/docs/cli/promote),
+    # and the move itself is what Vercel sells as instant (https://vercel.com/docs/instant-rollback), so seconds, not
+    # minutes. 2 s makes the 202 path the one every sandbox promote and rollback takes, while a test on a frozen clock
+    # advances it in one poll (the adapter sleeps on the sandbox's clock).
+    alias_seconds: float = 2.0
 
 
 @dataclass

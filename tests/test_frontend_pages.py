@@ -30,7 +30,8 @@ def test_the_production_alias_serves_the_app_with_the_configured_websocket_url_b
         assert wrong == [f"https://{live.aliases[0]}/agents opens {STAGING_WS}, not the configured "
                          "wss://elsewhere.example"]
         gone = check_pages(web, "agent-network-web-nobody.vercel.app", STAGING_WS)
-        assert gone[0] == "https://agent-network-web-nobody.vercel.app/ answered 404 (404: NOT_FOUND DEPLOYMENT_NOT_FOUND)"
+        assert gone[0] == ("https://agent-network-web-nobody.vercel.app/ answered 404 "
+                           "(404: NOT_FOUND DEPLOYMENT_NOT_FOUND)")
 
 
 @pytest.mark.parametrize(("fault", "wrong"), [
