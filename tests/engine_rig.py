@@ -80,12 +80,14 @@ class Rig:
 
 @contextmanager
 def rig(tmp_path: Path, *, scenario: str = "healthy", config: ConsoleConfig | None = None,
-        start: float | None = START, registry: Registry | None = None) -> Iterator[Rig]:
+        start: float | None = START, registry: Registry | None = None,
+        state_file: Path | None = None) -> Iterator[Rig]:
     """`start` pins the sandbox clock (epoch seconds) so the simulated traffic is the same on every run;
-    `registry` (default: an embedded one in tmp_path) is where the engine records."""
+    `registry` (default: an embedded one in tmp_path) is where the engine records; with `state_file` the sandbox
+    saves itself there, so `opsconsole` commands run meanwhile attach to it."""
     config = config or rig_config()
     clock = SandboxClock(speed=0, start=start)
-    cloud = SandboxCloud(seed=seed_from_config(config), scenario=scenario, clock=clock).start()
+    cloud = SandboxCloud(seed=seed_from_config(config), scenario=scenario, clock=clock, state_file=state_file).start()
     wiring = Wiring.for_sandbox(config, cloud)
     registry = registry or DeploymentRegistry(tmp_path / "registry.json")
     bus = EventBus()
