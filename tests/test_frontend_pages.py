@@ -9,8 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from console.wiring import Wiring, seed_from_config
+from core.config import default_config
 from core.registry import DeploymentStatus
 from core.verify.frontend import check_pages
+from sandbox.clock import SandboxClock
+from sandbox.cloud import SandboxCloud
+from tests.cli_project import EPOCH, run
 from tests.engine_rig import START, rig
 
 STAGING_WEB = "agent-network-web-staging"
@@ -77,3 +82,25 @@ def test_the_websocket_url_is_the_one_set_when_the_build_ran_and_production_is_c
         assert r.deployment(fixed.id).status == DeploymentStatus.SUCCEEDED
         verified = [e.detail["summary"] for e in r.registry.events(fixed.id) if e.action == "verify frontend"]
         assert verified[-1].endswith(f"serves production; its pages load from {STAGING_WEB}.vercel.app")
+
+
+def test_sandbox_page_fault_breaks_a_projects_pages_in_a_running_sandbox_and_refuses_an_unknown_project(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = default_config()
+    cloud = SandboxCloud(seed=seed_from_config(config), clock=SandboxClock(speed=0, start=EPOCH),
+                         state_file=project / "sandbox.json").start()
+    wiring = Wiring.for_sandbox(config, cloud)
+    try:
+        code, out, err = run(capsys, "sandbox", "page-fault", STAGING_WEB, "server-error", "--existing")
+        assert (code, err) == (0, "") and out.strip() == f"{STAGING_WEB}: every build serve pages with server-error"
+        alias = f"https://{STAGING_WEB}.vercel.app"
+        assert wiring.web().get(f"{alias}/agents").status_code == 500
+        assert wiring.web().get(f"{alias}/").status_code == 200
+        code, out, err = run(capsys, "sandbox", "page-fault", STAGING_WEB, "none", "--existing")
+        assert code == 0 and check_pages(wiring.web(), f"{STAGING_WEB}.vercel.app", STAGING_WS) == []
+        code, out, err = run(capsys, "sandbox", "page-fault", "no-such-web", "missing-asset")
+        assert code == 2 and "has no project 'no-such-web'" in err and "Traceback" not in err
+        assert len(err.strip().splitlines()) == 1
+    finally:
+        wiring.close()
+        cloud.stop()
