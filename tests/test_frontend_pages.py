@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
+from aiohttp import web
 
 from console.wiring import Wiring, seed_from_config
 from core.config import default_config
@@ -15,6 +17,7 @@ from core.registry import DeploymentStatus
 from core.verify.frontend import check_pages
 from sandbox.clock import SandboxClock
 from sandbox.cloud import SandboxCloud
+from sandbox.serving import LoopThread, ServedApp
 from tests.cli_project import EPOCH, run
 from tests.engine_rig import START, rig
 
@@ -104,3 +107,24 @@ def test_sandbox_page_fault_breaks_a_projects_pages_in_a_running_sandbox_and_ref
     finally:
         wiring.close()
         cloud.stop()
+
+
+def test_a_redirect_to_another_host_is_a_problem_not_a_login_page_taken_for_the_app(loop: LoopThread) -> None:
+    async def protected(request: web.Request) -> web.Response:
+        # What Vercel's Deployment Protection answers a browser without a session: off to vercel.com to log in.
+        raise web.HTTPTemporaryRedirect("https://vercel.com/sso-api?url=https%3A%2F%2Fx.vercel.app%2F&nonce=abc")
+
+    async def moved(request: web.Request) -> web.Response:
+        raise web.HTTPPermanentRedirect("/")  # the same host: followed
+
+    app = web.Application()
+    app.router.add_get("/", protected)
+    app.router.add_get("/agents/", moved)
+    served = ServedApp(loop, app)
+    try:
+        with httpx.Client() as http:
+            problems = check_pages(http, served.url, STAGING_WS, pages=("/agents/",))
+        assert problems == [f"{served.url}/agents/ redirected to https://vercel.com/sso-api (another host: is the "
+                            "deployment protected?)"]
+    finally:
+        served.stop()

@@ -23,6 +23,7 @@ from core.verify.common import number, reason_from_body
 PAGES = ("/", "/agents")
 WEBSOCKET_PAGE = "/agents"
 WEBSOCKET_VARIABLE = "NEXT_PUBLIC_WEBSOCKET_URL"
+_MAX_REDIRECTS = 3
 _WS_URL = re.compile(r"""wss?://[^"'`\s)]+""")
 
 
@@ -46,8 +47,21 @@ def page_base(host: str) -> str:
 
 
 def _get(http: httpx.Client, url: str, timeout: float) -> tuple[httpx.Response | None, str]:
+    """One page or asset, following redirects on its own host only: a redirect elsewhere (Vercel's Deployment
+    Protection sends a browser to vercel.com to log in: https://vercel.com/docs/deployment-protection) is a problem
+    said as such, never a login page mistaken for the app."""
+    target = httpx.URL(url)
     try:
-        return http.get(url, timeout=timeout, follow_redirects=True), ""
+        for _ in range(_MAX_REDIRECTS + 1):
+            answer = http.get(target, timeout=timeout, follow_redirects=False)
+            if not answer.is_redirect:
+                return answer, ""
+            following = target.join(answer.headers.get("location", ""))
+            if following.host != target.host:
+                return None, f"{url} redirected to {following.copy_with(query=None)} (another host: is the " \
+                             "deployment protected?)"
+            target = following
+        return None, f"{url} redirected more than {_MAX_REDIRECTS} times"
     except httpx.TimeoutException:
         return None, f"{url} did not answer within {number(timeout)} s"
     except httpx.HTTPError as exc:
