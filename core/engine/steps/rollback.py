@@ -70,7 +70,11 @@ def _frontend_back(ctx: StepContext, deployment: Deployment, rollout: Rollout,
     the newest it allows), then checked where users reach it: (the step taken, (passed, the check's line))."""
     frontend, project, previous = ctx.ports.frontend, rollout.frontend_project, rollout.frontend_previous
     live = frontend.production_deployment(project)
-    if live is not None and live.id == previous:
+    asked = [str(e.detail["to"]) for e in ctx.registry.events(deployment.id)
+             if e.kind == "intent" and e.action == "roll back frontend" and e.detail.get("to")]
+    if asked:  # a console that stopped after asking resumes with the same target, never a further one
+        target = asked[-1]
+    elif live is not None and live.id == previous:
         target = previous
     else:
         try:
