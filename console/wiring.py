@@ -283,7 +283,19 @@ class Wiring:
         return Ports(cloudrun=self.cloudrun, metrics=self.metrics, frontend=self.frontend(), now=self.now,
                      notifiers=self.notifiers(), profile=self.config.profile, dashboards=dashboards,
                      infrastructure=infrastructure, loadtester=self.loadtester, alert_policies=self.alert_policies,
-                     web=self.web())
+                     web=self.web(), page_headers=self.page_headers)
+
+    def page_headers(self, env: str) -> dict[str, str]:
+        """Vercel's protection bypass for `env`'s pages when its secrets reference one (`vercel_protection_bypass`);
+        in the sandbox only an sm:// reference is read (an env: one may hold the operator's real secret)."""
+        from core.config import SecretManagerRef, parse_secret_ref
+
+        ref = self.environment(env).secrets.get("vercel_protection_bypass")
+        readable = ref is not None and (self.config.profile != "sandbox"
+                                        or isinstance(parse_secret_ref(ref), SecretManagerRef))
+        if ref is None or not readable:
+            return {}
+        return {"x-vercel-protection-bypass": self.secret(ref)}
 
     def web(self) -> httpx.Client:
         """The client that fetches pages as users do (the sandbox serves `*.vercel.app` itself: routed there)."""

@@ -124,6 +124,8 @@ class Ports:
     profile: str = "sandbox"
     # What fetches pages as users do (the frontend's, on the hosts Vercel answers); None: a plain client per check.
     web: httpx.Client | None = None
+    # Per environment, what a fetch of its frontend's pages carries (Vercel's protection bypass); None: nothing.
+    page_headers: Callable[[str], Mapping[str, str]] | None = None
 
     def notify(self, notice: Notice) -> list[str]:
         """Tell every notifier; a notifier that fails is reported back, never fatal to a deployment."""

@@ -44,7 +44,7 @@ from sandbox.timeline import ScenarioTimeline
 from sandbox.traffic import RevisionTraffic, TrafficSimulator
 from sandbox.vercel_api import vercel_app
 from sandbox.vercel_env import VercelEnvStore, add_env_routes
-from sandbox.vercel_pages import WEBSOCKET_VARIABLE, vercel_pages_app
+from sandbox.vercel_pages import WEBSOCKET_VARIABLE, Protection, vercel_pages_app
 from sandbox.vercel_state import VercelState
 
 STATE_VERSION = 1
@@ -75,6 +75,7 @@ class SandboxCloud:
         self.dashboards = DashboardStore()  # Cloud Monitoring dashboards (in memory; rebuilt by the next deployment)
         self.redis = RedisState(self.clock.time)  # Memorystore instances (recovery's storage remedies)
         self.vercel_env = VercelEnvStore()  # Vercel project env vars (recovery's region failover)
+        self.vercel_protection = Protection()  # projects whose deployment URLs need a bypass secret (in memory)
         self.load_tests = LoadTests(self.clock.time)  # the load tester's hey runs, served by the traffic model
         self.alerts = AlertStore(self._projects, self.clock.time)  # Monitoring's alert policies and channels
         self.alert_evaluator = AlertEvaluator(self.alerts, self._answer, self.clock.time)  # their incidents
@@ -288,7 +289,7 @@ class SandboxCloud:
             "cloudrun": ServedApp(loop, cloudrun_app(self.cloudrun, hosts, self.faults, self.cloudrun_calls,
                                                      self.cloudrun_requests)),
             "vercel": ServedApp(loop, vercel),
-            "vercel_pages": ServedApp(loop, vercel_pages_app(self.vercel)),
+            "vercel_pages": ServedApp(loop, vercel_pages_app(self.vercel, self.vercel_protection)),
             "sinks": ServedApp(loop, sinks_app(self.sinks)),
             "control": ServedApp(loop, control_app(self)),
             "redis": ServedApp(loop, redis_app(self.redis)),

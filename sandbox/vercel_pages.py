@@ -14,6 +14,12 @@ deployment opens is the project's NEXT_PUBLIC_WEBSOCKET_URL as it was when that 
 made while set, break a page the way a bad release does: a 500, a missing chunk, or a wrong WebSocket URL inlined.
 Errors carry Vercel's codes and statuses (https://vercel.com/docs/errors: DEPLOYMENT_NOT_FOUND 404, NOT_FOUND 404,
 FUNCTION_INVOCATION_FAILED 500).
+
+A project may be protected (`Protection`), as Vercel's Standard Protection does: every deployment URL needs
+authentication, the production domain stays public (https://vercel.com/docs/deployment-protection), and automation
+passes with the project's Protection Bypass for Automation secret in the `x-vercel-protection-bypass` header or query
+parameter (https://vercel.com/docs/deployment-protection/methods-to-bypass-deployment-protection/protection-bypass-
+automation). Secrets live in memory only, as the sandbox's Secret Manager values do.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from aiohttp import web
 from sandbox.vercel_state import ALIAS_SUFFIX, Deployment, VercelApiError, VercelState
 
 PAGES_STATE = web.AppKey("vercel_pages_state", VercelState)
+BYPASS = "x-vercel-protection-bypass"
 WEBSOCKET_VARIABLE = "NEXT_PUBLIC_WEBSOCKET_URL"
 # What a fault does to the builds made while it is set (sandbox/vercel_state.py: Project.page_fault).
 PAGE_FAULTS = ("server-error", "missing-asset", "wrong-websocket-url")
@@ -76,6 +83,31 @@ def _script(state: VercelState, dep: Deployment, page: str) -> str:
             f"var s=new WebSocket({inlined});s.onmessage=function(m){{n.agents(m.data)}}}}}}]);")
 
 
+class Protection:
+    """Projects (by name) under Standard Protection, each with its bypass secret."""
+
+    def __init__(self) -> None:
+        self.secrets: dict[str, str] = {}
+
+    def protect(self, project: str, bypass: str | None) -> None:
+        """Protect `project`'s deployment URLs, passable with `bypass`; None lifts the protection."""
+        if bypass is None:
+            self.secrets.pop(project, None)
+        else:
+            self.secrets[project] = bypass
+
+
+PROTECTION = web.AppKey("vercel_pages_protection", Protection)
+
+
+def _refused(request: web.Request, state: VercelState, dep: Deployment, host: str) -> bool:
+    project = state.projects[dep.project_id]
+    secret = request.app[PROTECTION].secrets.get(project.name)
+    if secret is None or host == project.production_alias:
+        return False
+    return secret not in (request.headers.get(BYPASS), request.query.get(BYPASS))
+
+
 async def serve_page(request: web.Request) -> web.Response:
     state = request.app[PAGES_STATE]
     host = request.host.split(":", 1)[0]
@@ -86,6 +118,8 @@ async def serve_page(request: web.Request) -> web.Response:
             return _text(404, "DEPLOYMENT_NOT_FOUND", "404: NOT_FOUND")
         if dep.ready_state != "READY":
             return _text(404, "DEPLOYMENT_NOT_FOUND", "404: NOT_FOUND")
+        if _refused(request, state, dep, host):
+            return web.Response(status=401, text="Authentication Required")
         path = request.path
         if path in _ROUTES:
             page = _ROUTES[path]
@@ -100,10 +134,11 @@ async def serve_page(request: web.Request) -> web.Response:
         return _text(404, "NOT_FOUND", "404: NOT_FOUND")
 
 
-def vercel_pages_app(state: VercelState) -> web.Application:
+def vercel_pages_app(state: VercelState, protection: Protection | None = None) -> web.Application:
     """Every deployment's pages, by Host; serve it with `ServedApp`."""
     app = web.Application()
     app[PAGES_STATE] = state
+    app[PROTECTION] = protection or Protection()
     app.router.add_get("/{tail:.*}", serve_page)
     return app
 

@@ -5,6 +5,7 @@ way a bad release does."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -12,14 +13,14 @@ import pytest
 from aiohttp import web
 
 from console.wiring import Wiring, seed_from_config
-from core.config import default_config
+from core.config import ConsoleConfig, default_config
 from core.registry import DeploymentStatus
 from core.verify.frontend import check_pages
 from sandbox.clock import SandboxClock
 from sandbox.cloud import SandboxCloud
 from sandbox.serving import LoopThread, ServedApp
 from tests.cli_project import EPOCH, run
-from tests.engine_rig import START, rig
+from tests.engine_rig import START, rig, rig_config
 
 STAGING_WEB = "agent-network-web-staging"
 STAGING_WS = "wss://ws.staging.agent-network.example"  # the built-in configuration's staging WebSocket URL
@@ -128,3 +129,43 @@ def test_a_redirect_to_another_host_is_a_problem_not_a_login_page_taken_for_the_
                             "deployment protected?)"]
     finally:
         served.stop()
+
+
+BYPASS = "bypass-0d5c1e8a2f"  # a made-up Protection Bypass for Automation secret
+
+
+def _protected_config(with_reference: bool) -> ConsoleConfig:
+    data = rig_config().model_dump()
+    staging = data["environments"]["staging"]
+    if with_reference:
+        project = staging["infrastructure"]["gcp_project"]
+        staging["secrets"]["vercel_protection_bypass"] = \
+            f"sm://projects/{project}/secrets/vercel-protection-bypass/versions/latest"
+    return ConsoleConfig.model_validate(data)
+
+
+def test_a_protected_deployment_url_answers_401_without_the_bypass_and_the_preview_check_says_so(
+        tmp_path: Path) -> None:
+    with rig(tmp_path, start=START, config=_protected_config(False)) as r:
+        r.cloud.vercel_protection.protect(STAGING_WEB, BYPASS)
+        alias = f"{STAGING_WEB}.vercel.app"
+        assert check_pages(r.wiring.web(), alias, STAGING_WS) == [], "the production domain stays public"
+        deployment = r.engine.deploy_to_environment("staging", {"frontend": "release/2.1"})
+        r.drive(deployment.id)
+        final = r.deployment(deployment.id)
+        built = r.wiring.frontend().get_deployment(r.rollout(deployment.id).frontend_new or "")
+        assert final.status == DeploymentStatus.ROLLED_BACK
+        assert f"https://{built.url}/ answered 401 (Authentication Required)" in (final.rollback_cause or "")
+
+
+def test_with_the_environments_bypass_secret_a_protected_preview_is_checked_and_the_secret_is_never_recorded(
+        tmp_path: Path) -> None:
+    with rig(tmp_path, start=START, config=_protected_config(True)) as r:
+        r.cloud.vercel_protection.protect(STAGING_WEB, BYPASS)
+        project = r.engine.environment("staging").infrastructure.gcp_project
+        r.cloud.secret_store.add_version(project, "vercel-protection-bypass", BYPASS)
+        deployment = r.engine.deploy_to_environment("staging", {"frontend": "release/2.1"})
+        r.drive(deployment.id)
+        assert r.deployment(deployment.id).status == DeploymentStatus.SUCCEEDED
+        recorded = json.dumps([e.model_dump(mode="json") for e in r.registry.events(deployment.id)])
+        assert "verify frontend" in recorded and BYPASS not in recorded

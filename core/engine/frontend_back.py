@@ -8,6 +8,8 @@ GET /v6/deployments), so the console asks it instead of guessing, and never send
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from core.errors import OperationFailed
 from core.model.frontend import VercelDeployment
 from core.ports import FrontendProvider, Ports
@@ -43,12 +45,19 @@ def rollback_target(frontend: FrontendProvider, project: str, wanted: str | None
     return chosen
 
 
-def frontend_serves(ports: Ports, project: str, expected: str, websocket_url: str) -> tuple[bool, str]:
+def page_headers(ports: Ports, env: str) -> Mapping[str, str]:
+    """What a fetch of `env`'s frontend pages carries: a protected deployment URL (Vercel's Deployment Protection,
+    https://vercel.com/docs/deployment-protection) is reached with the project's Protection Bypass for Automation
+    secret in `x-vercel-protection-bypass`, which the composition root resolves from the environment's secrets."""
+    return ports.page_headers(env) if ports.page_headers is not None else {}
+
+
+def frontend_serves(ports: Ports, env: str, project: str, expected: str, websocket_url: str) -> tuple[bool, str]:
     """Whether production is `expected` and its pages load right from its aliases, and the line that says so."""
     live = ports.frontend.production_deployment(project)
     if live is None or live.id != expected:
         return False, f"frontend: production serves {live.id if live else 'nothing'}, not {expected}"
-    problems = check_hosts(ports.web, live.aliases, websocket_url)
+    problems = check_hosts(ports.web, live.aliases, websocket_url, headers=page_headers(ports, env))
     if problems:
         return False, "frontend: " + "; ".join(problems)
     return True, f"frontend {live.id} serves its pages from {', '.join(live.aliases)}"

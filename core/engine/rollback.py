@@ -92,7 +92,7 @@ def rollback_deployment(
             {"from": live.id if live else None, "to": chosen.id},
             lambda: frontend.rollback(project, chosen.id),
         )
-        passed, check = frontend_serves(engine.ports, project, chosen.id, config.application.websocket_url)
+        passed, check = frontend_serves(engine.ports, env, project, chosen.id, config.application.websocket_url)
     else:
         hook = engine.ports.infrastructure
         if hook is None:

@@ -12,7 +12,7 @@ settings say now. Each problem is one sentence naming the URL and what was wrong
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html.parser import HTMLParser
 
 import httpx
@@ -46,14 +46,15 @@ def page_base(host: str) -> str:
     return host.rstrip("/") if "://" in host else f"https://{host.rstrip('/')}"
 
 
-def _get(http: httpx.Client, url: str, timeout: float) -> tuple[httpx.Response | None, str]:
+def _get(http: httpx.Client, url: str, timeout: float,
+         headers: Mapping[str, str]) -> tuple[httpx.Response | None, str]:
     """One page or asset, following redirects on its own host only: a redirect elsewhere (Vercel's Deployment
     Protection sends a browser to vercel.com to log in: https://vercel.com/docs/deployment-protection) is a problem
     said as such, never a login page mistaken for the app."""
     target = httpx.URL(url)
     try:
         for _ in range(_MAX_REDIRECTS + 1):
-            answer = http.get(target, timeout=timeout, follow_redirects=False)
+            answer = http.get(target, timeout=timeout, follow_redirects=False, headers=dict(headers))
             if not answer.is_redirect:
                 return answer, ""
             following = target.join(answer.headers.get("location", ""))
@@ -74,12 +75,14 @@ def _refused(url: str, answer: httpx.Response, what: str = "") -> str:
 
 
 def check_pages(http: httpx.Client, host: str, websocket_url: str, *, timeout: float = 10.0,
-                pages: Sequence[str] = PAGES) -> list[str]:
-    """What is wrong with the frontend served at `host` (empty: every page, asset and the WebSocket URL are right)."""
+                pages: Sequence[str] = PAGES, headers: Mapping[str, str] | None = None) -> list[str]:
+    """What is wrong with the frontend served at `host` (empty: every page, asset and the WebSocket URL are right).
+    `headers` go with every request (Vercel's protection bypass for a protected deployment URL)."""
+    headers = headers or {}
     base, problems = page_base(host), []
     for path in pages:
         url = base + path
-        answer, failed = _get(http, url, timeout)
+        answer, failed = _get(http, url, timeout, headers)
         if answer is None:
             problems.append(failed)
             continue
@@ -93,7 +96,7 @@ def check_pages(http: httpx.Client, host: str, websocket_url: str, *, timeout: f
         parser.feed(answer.text)
         texts, before = [answer.text], len(problems)
         for asset in dict.fromkeys(parser.found):
-            fetched, failed = _get(http, base + asset, timeout)
+            fetched, failed = _get(http, base + asset, timeout, headers)
             if fetched is None:
                 problems.append(failed)
             elif fetched.status_code != 200:
@@ -110,13 +113,14 @@ def check_pages(http: httpx.Client, host: str, websocket_url: str, *, timeout: f
 
 
 def check_hosts(http: httpx.Client | None, hosts: Sequence[str], websocket_url: str, *,
-                timeout: float = 10.0) -> list[str]:
+                timeout: float = 10.0, headers: Mapping[str, str] | None = None) -> list[str]:
     """`check_pages` on each host (a plain client when none is given); no host at all is a problem too."""
     if not hosts:
         return ["Vercel named no URL to fetch the frontend's pages from"]
     client = http or httpx.Client()
     try:
-        return [problem for host in hosts for problem in check_pages(client, host, websocket_url, timeout=timeout)]
+        return [problem for host in hosts
+                for problem in check_pages(client, host, websocket_url, timeout=timeout, headers=headers)]
     finally:
         if http is None:
             client.close()

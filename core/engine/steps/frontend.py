@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from core.engine.context import StepContext
+from core.engine.frontend_back import page_headers
 from core.engine.steps.revision import POLL_S, fail
 from core.engine.steps.rollback import roll_back
 from core.engine.tick import Tick
@@ -84,7 +85,8 @@ def verify_frontend(ctx: StepContext, deployment: Deployment, rollout: Rollout) 
         hosts = list(live.aliases) if live is not None else []
     if not problems:
         websocket_url = ctx.environment(deployment.environment).application.websocket_url
-        problems = check_hosts(ctx.ports.web, hosts, websocket_url)
+        problems = check_hosts(ctx.ports.web, hosts, websocket_url,
+                               headers=page_headers(ctx.ports, deployment.environment))
     where = " and serves production" if in_production else ""
     summary = "; ".join(problems) or f"frontend {built.id} is ready{where}; its pages load from {', '.join(hosts)}"
     ctx.record(deployment, "failed" if problems else "done", "verify frontend", {"summary": summary})

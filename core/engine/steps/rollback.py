@@ -86,7 +86,8 @@ def _frontend_back(ctx: StepContext, deployment: Deployment, rollout: Rollout,
             lambda: frontend.rollback(project, target), in_place=live is not None and live.id == target)
     rollout.frontend_promoted = False
     websocket_url = ctx.environment(deployment.environment).application.websocket_url
-    return f"frontend back on {target}", frontend_serves(ctx.ports, project, target, websocket_url)
+    return f"frontend back on {target}", frontend_serves(ctx.ports, deployment.environment, project, target,
+                                                         websocket_url)
 
 
 def cancel(ctx: StepContext, deployment: Deployment, rollout: Rollout, cause: str, actor: str) -> Tick:
