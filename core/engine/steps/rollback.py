@@ -111,11 +111,17 @@ def stable_health(ctx: StepContext, env: str, service: str, revision_name_: str 
     if not revision_name_:
         return False, "no stable revision to check"
     try:
-        revision = ctx.ports.cloudrun(env).get_service(service).revision(revision_name_)
+        state = ctx.ports.cloudrun(env).get_service(service)
+        revision = state.revision(revision_name_)
         if revision is None:
             return False, f"stable revision {revision_name_} not found"
         config = ctx.environment(env)
-        report = verify_revision(VerifyTarget.from_revision(config, revision), ["health"], metrics=None,
+        target = VerifyTarget.from_revision(config, revision)
+        if not revision.url and dict(state.traffic) == {revision.name: 100}:
+            # Untagged, but it takes all traffic: the service's own URL reaches it (and only it), as users do.
+            target = VerifyTarget(environment=env, service=service, revision=revision.name, url=state.uri,
+                                  config=config)
+        report = verify_revision(target, ["health"], metrics=None,
                                  criteria=config.strategy.criteria.model_copy(update={"required_checks": ["health"]}),
                                  window=None, profile=ctx.ports.profile, now=ctx.ports.now)
         return report.passed, report.summary
