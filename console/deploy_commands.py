@@ -275,19 +275,23 @@ def rollback_command(session: Session, environment: str, reason: str, component:
     """Roll back: the running deployment if there is one, else COMPONENT to its previous version."""
     from console import render
     from core.engine import roll_back
+    from core.model.deployment_view import outcome_of
 
     confirm_production(session, environment, yes, "rollback", component=component, version=version)
     done = roll_back(session.engine, environment, reason, component=component, version=version)
     if done.requested:
         drive(session, environment, as_json, rollback_asked=True)  # rolled back as asked: done, exit 0
         return
+    outcome = outcome_of(done.deployment, waits_for_person=False)  # failed when its checks afterwards failed
     if as_json:
         render.echo_json_line(render.result(
-            Outcome.DONE, done.describe(environment), deployment_id=done.deployment.id,
+            outcome, done.describe(environment), deployment_id=done.deployment.id,
             status=str(done.deployment.status), cause=done.deployment.rollback_cause, to=done.to,
             check=done.deployment.metadata.get("check")))
     else:
         click.echo(f"{done.deployment.id}: {done.describe(environment)}")
+    if outcome is not Outcome.DONE:
+        sys.exit(int(outcome))
 
 
 @click.command("verify", epilog=EXIT_CODES)

@@ -165,6 +165,26 @@ def scenario(session: Session, name: str, strike_now: bool) -> None:
         click.echo(f"  strikes {revision.rsplit('/', 1)[-1]} ({revision.split('/services/')[-1].split('/')[0]})")
 
 
+@sandbox.command("page-fault", epilog=EXIT_CODES)
+@click.argument("project")
+@click.argument("fault", type=click.Choice(["server-error", "missing-asset", "wrong-websocket-url", "none"]))
+@click.option("--existing", is_flag=True, help="Also break (or heal) every build the project already has, the one "
+                                               "serving production included; without it only builds made from now on.")
+@click.pass_obj
+def page_fault(session: Session, project: str, fault: str, existing: bool) -> None:
+    """Make the running sandbox's Vercel serve PROJECT's pages broken: a 500 on /agents, its script missing, or a
+    wrong WebSocket URL baked in (`none` heals). The frontend's verification fetches those pages."""
+    from console.wiring import running_sandbox, sandbox_state_file
+    from sandbox.control import set_page_fault
+
+    running = running_sandbox(sandbox_state_file(session.environ))
+    if running is None:
+        raise OperationFailed("no sandbox is running; start one with `opsconsole sandbox serve`")
+    set_page_fault(running[0].control_url, project, None if fault == "none" else fault, existing)
+    which = "every build" if existing else "builds made from now on"
+    click.echo(f"{project}: {which} serve " + ("healthy pages" if fault == "none" else f"pages with {fault}"))
+
+
 @sandbox.command("status", epilog=EXIT_CODES)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.pass_obj

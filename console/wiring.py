@@ -73,6 +73,7 @@ def seed_from_config(config: ConsoleConfig) -> SeedSpec:
             name: EnvSeed(
                 project=env.infrastructure.gcp_project,
                 vercel_project=env.application.frontend_project,
+                websocket_url=env.application.websocket_url,
                 region=env.infrastructure.region,
                 service=env.infrastructure.service_name,
             )
@@ -124,6 +125,7 @@ class Wiring:
     _alert_client: AlertPolicyServiceClient | None = None
     _alerts: dict[str, AlertPoliciesAdapter] = field(default_factory=dict)
     _redis: MemorystoreAdapter | None = None
+    _web: httpx.Client | None = None
     _resolver: SecretResolver | None = None
 
     def environment(self, name: str) -> EnvironmentConfig:
@@ -158,7 +160,10 @@ class Wiring:
 
             token = self._sandbox_secret("vercel_token", self.vercel_token) if self.config.profile == "sandbox" \
                 else self.vercel_token
-            self._frontend = VercelAdapter(self.http, token, base_url=self.endpoints.vercel_url)
+            # Waiting on a build or on aliasing takes cloud time: the sandbox's clock when it has one (a frozen one
+            # is advanced), the wall clock otherwise.
+            self._frontend = VercelAdapter(self.http, token, base_url=self.endpoints.vercel_url,
+                                           clock=lambda: self.now().timestamp(), sleep=self.sleep)
         return self._frontend
 
     def sleep(self, seconds: float) -> None:
@@ -293,7 +298,29 @@ class Wiring:
         return Ports(cloudrun=self.cloudrun, metrics=self.metrics, frontend=self.frontend(), now=self.now,
                      notifiers=self.notifiers(), profile=self.config.profile, dashboards=dashboards,
                      infrastructure=infrastructure, loadtester=self.loadtester, alert_policies=self.alert_policies,
-                     prober=self.prober)
+                     prober=self.prober, web=self.web(), page_headers=self.page_headers)
+
+    def page_headers(self, env: str) -> dict[str, str]:
+        """Vercel's protection bypass for `env`'s pages when its secrets reference one (`vercel_protection_bypass`);
+        in the sandbox only an sm:// reference is read (an env: one may hold the operator's real secret)."""
+        from core.config import SecretManagerRef, parse_secret_ref
+
+        ref = self.environment(env).secrets.get("vercel_protection_bypass")
+        readable = ref is not None and (self.config.profile != "sandbox"
+                                        or isinstance(parse_secret_ref(ref), SecretManagerRef))
+        if ref is None or not readable:
+            return {}
+        return {"x-vercel-protection-bypass": self.secret(ref)}
+
+    def web(self) -> httpx.Client:
+        """The client that fetches pages as users do (the sandbox serves `*.vercel.app` itself: routed there)."""
+        if not self.endpoints.vercel_pages_url:
+            return self.http
+        if self._web is None:
+            from sandbox.vercel_pages import pages_client
+
+            self._web = pages_client(self.endpoints.vercel_pages_url)
+        return self._web
 
     def recovery_ports(self) -> RecoveryPorts:
         """What guided recovery needs beyond the engine's ports: Cloud Run per region, Memorystore, Vercel env."""
@@ -324,6 +351,8 @@ class Wiring:
         if self._redis is not None:
             self._redis.close()
         self.http.close()
+        if self._web is not None:
+            self._web.close()
         if self._resolver is not None:
             self._resolver.close()
         if self.sandbox is not None:

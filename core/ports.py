@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from core.errors import OperationFailed
 from core.model.alerts import FiringPolicy
@@ -19,6 +19,9 @@ from core.model.metrics import MetricsTiming, RevisionMetrics
 from core.model.notice import Notice
 from core.model.probes import ProbeSample
 from core.model.service import RevisionState, ServiceState
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class RevisionFailed(OperationFailed):
@@ -66,8 +69,8 @@ class AlertPolicies(Protocol):
 class FrontendProvider(Protocol):
     """What the engine needs from the frontend's host."""
 
-    def list_deployments(self, project: str, limit: int = 20,
-                         target: str | None = None) -> list[VercelDeployment]: ...
+    def list_deployments(self, project: str, limit: int = 20, target: str | None = None,
+                         rollback_candidate: bool | None = None) -> list[VercelDeployment]: ...
 
     def create_deployment(self, project: str, git_ref: str, sha: str | None = None,
                           target: str | None = None) -> VercelDeployment: ...
@@ -137,6 +140,10 @@ class Ports:
     alert_policies: Callable[[str], AlertPolicies] | None = None  # per environment; None: not watched
     prober: Callable[[str], Prober | None] | None = None  # per environment; None: no probe stream
     profile: str = "sandbox"
+    # What fetches pages as users do (the frontend's, on the hosts Vercel answers); None: a plain client per check.
+    web: httpx.Client | None = None
+    # Per environment, what a fetch of its frontend's pages carries (Vercel's protection bypass); None: nothing.
+    page_headers: Callable[[str], Mapping[str, str]] | None = None
 
     def notify(self, notice: Notice) -> list[str]:
         """Tell every notifier; a notifier that fails is reported back, never fatal to a deployment."""

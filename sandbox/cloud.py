@@ -47,6 +47,7 @@ from sandbox.timeline import ScenarioTimeline
 from sandbox.traffic import RevisionTraffic, TrafficSimulator
 from sandbox.vercel_api import vercel_app
 from sandbox.vercel_env import VercelEnvStore, add_env_routes
+from sandbox.vercel_pages import WEBSOCKET_VARIABLE, Protection, vercel_pages_app
 from sandbox.vercel_state import VercelState
 
 STATE_VERSION = 1
@@ -82,6 +83,7 @@ class SandboxCloud:
         self.dashboards = DashboardStore()  # Cloud Monitoring dashboards (in memory; rebuilt by the next deployment)
         self.redis = RedisState(self.clock.time)  # Memorystore instances (recovery's storage remedies)
         self.vercel_env = VercelEnvStore()  # Vercel project env vars (recovery's region failover)
+        self.vercel_protection = Protection()  # projects whose deployment URLs need a bypass secret (in memory)
         self.load_tests = LoadTests(self.clock.time)  # the load tester's hey runs, served by the traffic model
         self.probe_log = ProbeLog()  # the engine's probes its revisions answered, counted by Monitoring too
         self.alerts = AlertStore(self._projects, self.clock.time)  # Monitoring's alert policies and channels
@@ -109,6 +111,7 @@ class SandboxCloud:
         self.cloudrun = CloudRunState(self.clock.time, self._new_revision_behaviour, seed=self._random_seed)
         self.custom_metrics = CustomMetrics()
         self.vercel = VercelState(clock=self.clock.time)
+        self.vercel.env_source = self.vercel_env.variables
         self._seed_missing()
 
     def _seed_missing(self) -> None:
@@ -118,6 +121,8 @@ class SandboxCloud:
             if full not in self.cloudrun.services:
                 self.cloudrun.seed_service(env.project, env.region, env.service, env.stable_image, created,
                                            env.container_env(name))
+            if env.websocket_url:
+                self.vercel_env.seed(env.vercel_project, WEBSOCKET_VARIABLE, env.websocket_url)
         self.vercel.seed([env.vercel_project for env in self.seed.environments.values()])
         for env in self.seed.environments.values():
             self.redis.seed(env.project, env.region)
@@ -135,6 +140,7 @@ class SandboxCloud:
             self.custom_metrics = CustomMetrics()
             self.custom_metrics.load(saved["custom_metrics"])
             self.vercel = VercelState.from_dict(saved["vercel"], clock=self.clock.time)
+            self.vercel.env_source = self.vercel_env.variables
             self.faults.cloudrun = ApiFaults.from_dict(saved["faults"]["cloudrun"])
             self.faults.monitoring = ApiFaults.from_dict(saved["faults"]["monitoring"])
             self.redis.load(saved.get("redis"))
@@ -306,6 +312,7 @@ class SandboxCloud:
             "cloudrun": ServedApp(loop, cloudrun_app(self.cloudrun, hosts, self.faults, self.cloudrun_calls,
                                                      self.cloudrun_requests)),
             "vercel": ServedApp(loop, vercel),
+            "vercel_pages": ServedApp(loop, vercel_pages_app(self.vercel, self.vercel_protection)),
             "sinks": ServedApp(loop, sinks_app(self.sinks)),
             "control": ServedApp(loop, control_app(self)),
             "redis": ServedApp(loop, redis_app(self.redis)),
@@ -349,7 +356,8 @@ class SandboxCloud:
                          vercel_url=self._apps["vercel"].url, slack_url=sinks + SLACK_PATH, pagerduty_url=sinks,
                          credentials="anonymous", control_url=self._apps["control"].url,
                          redis_url=self._apps["redis"].url, secretmanager_url=self._apps["secretmanager"].url,
-                         dashboards_url=self._apps["dashboards"].url, loadtester_url=self._apps["loadtester"].url)
+                         dashboards_url=self._apps["dashboards"].url, loadtester_url=self._apps["loadtester"].url,
+                         vercel_pages_url=self._apps["vercel_pages"].url)
 
     @property
     def monitoring_calls(self) -> Counter[str]:

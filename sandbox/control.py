@@ -5,7 +5,9 @@ POST /sandbox/scenario {"name", "now": bool (strike the revisions serving now)},
 POST /sandbox/faults {"api": "cloudrun"|"monitoring", "share", "kinds",
 "latency_s", "seed", "methods"}, POST /sandbox/clock {"advance": seconds}, GET /sandbox/requests[?since=SEQ]
 (the Cloud Run request log, see request_log.py),
-GET /sandbox/notifications (what the Slack and PagerDuty sinks received, sinks.notifications).
+GET /sandbox/notifications (what the Slack and PagerDuty sinks received, sinks.notifications),
+POST /sandbox/page-fault {"project", "fault": one of vercel_pages.PAGE_FAULTS or null, "existing": bool} (a Vercel
+project's builds made from now on, or with `existing` every build it has, serve broken pages).
 Errors are `{"error": "<one sentence>"}` with status 400.
 """
 
@@ -122,6 +124,20 @@ async def get_notifications(request: web.Request) -> web.Response:
     return web.json_response({"notifications": notifications(cloud.sinks.received())})
 
 
+async def post_page_fault(request: web.Request) -> web.Response:
+    cloud: SandboxCloud = request.app[CLOUD_KEY]
+    body = await _json(request)
+    project, fault = body.get("project"), body.get("fault")
+    if not isinstance(project, str) or not project:
+        raise BadInput('A page fault names the Vercel "project" it breaks.')
+    if project not in {p.name for p in cloud.vercel.projects.values()}:
+        raise BadInput(f"The sandbox's Vercel has no project {project!r}; it has "
+                       f"{', '.join(sorted(p.name for p in cloud.vercel.projects.values()))}.")
+    cloud.vercel.set_page_fault(project, fault if fault is None else str(fault), existing=bool(body.get("existing")))
+    cloud.save()
+    return web.json_response({"project": project, "fault": fault, "existing": bool(body.get("existing"))})
+
+
 def control_app(cloud: SandboxCloud) -> web.Application:
     app = web.Application(middlewares=[_errors])
     app[CLOUD_KEY] = cloud
@@ -133,6 +149,7 @@ def control_app(cloud: SandboxCloud) -> web.Application:
     app.router.add_post("/sandbox/clock", post_clock)
     app.router.add_get("/sandbox/requests", get_requests)
     app.router.add_get("/sandbox/notifications", get_notifications)
+    app.router.add_post("/sandbox/page-fault", post_page_fault)
     return app
 
 
@@ -189,3 +206,9 @@ def fetch_notifications(control_url: str) -> list[dict[str, Any]]:
 
 def set_faults(control_url: str, api: str, **settings: Any) -> dict[str, Any]:
     return _call(control_url, "POST", "/sandbox/faults", {"api": api, **settings})
+
+
+def set_page_fault(control_url: str, project: str, fault: str | None, existing: bool = False) -> dict[str, Any]:
+    """Break (or, with None, heal) the pages of a Vercel project's builds in a running sandbox."""
+    return _call(control_url, "POST", "/sandbox/page-fault", {"project": project, "fault": fault,
+                                                               "existing": existing})

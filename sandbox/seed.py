@@ -20,6 +20,7 @@ class EnvSeed:
     region: str = "us-central1"
     service: str = "websocket-server"
     image: str = ""
+    websocket_url: str = ""  # the frontend's NEXT_PUBLIC_WEBSOCKET_URL, as infrastructure/modules/frontend sets it
 
     def container_env(self, environment: str) -> list[dict[str, str]]:
         """The service's environment as the environments' Terraform sets it (infrastructure/environments/*/main.tf:

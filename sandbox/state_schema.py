@@ -171,7 +171,7 @@ class HttpFaults(_Shape):
 class Timings(_Shape):
     queued_seconds: Seconds = 2.0
     build_seconds: Seconds = 40.0
-    alias_seconds: Seconds = 0.0
+    alias_seconds: Seconds = 2.0
 
 
 class AliasJob(_Shape):
@@ -194,6 +194,7 @@ class Project(_Shape):
     auto_assign_custom_domains: bool = True
     production_deployment_id: str | None = None
     fail_builds: bool = False
+    page_fault: Literal["server-error", "missing-asset", "wrong-websocket-url"] | None = None
     last_alias_request: AliasJob | None = None
     last_rollback_target: AliasJob | None = None
 
@@ -219,6 +220,8 @@ class VercelDeployment(_Shape):
     alias_assigned_at: MillisMoment | None = None
     served_production: bool = False
     error_message: str | None = None
+    build_env: dict[str, str] = Field(default_factory=dict)
+    page_fault: Literal["server-error", "missing-asset", "wrong-websocket-url"] | None = None
 
 
 class Vercel(_Shape):
@@ -290,6 +293,7 @@ class Endpoints(_Shape):
     redis_url: str = ""
     dashboards_url: str = ""
     loadtester_url: str = ""
+    vercel_pages_url: str = ""
 
 
 class Incident(_Shape):

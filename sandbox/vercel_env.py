@@ -29,6 +29,17 @@ class VercelEnvStore:
             found = self.projects.get(project, {}).get(key)
             return None if found is None else str(found["value"])
 
+    def variables(self, project: str) -> dict[str, str]:
+        """Every variable of a project by key (what a build of it is given)."""
+        with self.lock:
+            return {key: str(found["value"]) for key, found in self.projects.get(project, {}).items()}
+
+    def seed(self, project: str, key: str, value: str) -> None:
+        """Set a variable the project's Terraform would have set, unless it is set already."""
+        with self.lock:
+            self.projects.setdefault(project, {}).setdefault(key, {"value": value, "type": "plain",
+                                                                   "target": ["production", "preview"]})
+
     def to_dict(self) -> dict[str, Any]:
         with self.lock:
             return json.loads(json.dumps(self.projects))

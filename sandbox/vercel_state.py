@@ -83,8 +83,13 @@ class Timings:
 
     queued_seconds: float = 2.0
     build_seconds: float = 40.0
-    # 0 completes promote/rollback within the request (HTTP 201); more answers 202 and finishes later.
-    alias_seconds: float = 0.0
+    # 0 completes promote/rollback within the request (HTTP 201); more answers 202 and finishes later. Vercel moves
+    # the domains asynchronously: a promote may answer 202 with the aliases still "pending"/"in-progress" (its OpenAPI,
+    # `listPromoteAliases`; the CLI polls them, waiting up to 3 minutes by default: https://vercel.com/docs/cli/promote),
+    # and the move itself is what Vercel sells as instant (https://vercel.com/docs/instant-rollback), so seconds, not
+    # minutes. 2 s makes the 202 path the one every sandbox promote and rollback takes, while a test on a frozen clock
+    # advances it in one poll (the adapter sleeps on the sandbox's clock).
+    alias_seconds: float = 2.0
 
 
 @dataclass
@@ -109,6 +114,9 @@ class Deployment:
     alias_assigned_at: int | None = None
     served_production: bool = False
     error_message: str | None = None
+    # The project's environment variables when the build started: Next.js inlines NEXT_PUBLIC_ ones (vercel_pages).
+    build_env: dict[str, str] = field(default_factory=dict)
+    page_fault: str | None = None  # what breaks this build's pages (vercel_pages.PAGE_FAULTS), baked in
 
 
 @dataclass
@@ -121,6 +129,7 @@ class Project:
     auto_assign_custom_domains: bool = True
     production_deployment_id: str | None = None
     fail_builds: bool = False
+    page_fault: str | None = None  # baked into the builds made while set (vercel_pages.PAGE_FAULTS)
     last_alias_request: dict[str, Any] | None = None
     last_rollback_target: dict[str, Any] | None = None
 
@@ -149,6 +158,8 @@ class VercelState:
         self.team_id = team_id
         self.plan = "pro"  # "hobby" may roll back only to the previous production deployment (vercel_rollback)
         self.lock = threading.RLock()
+        # A project's environment variables by project name (the cloud's VercelEnvStore), read when a build starts.
+        self.env_source: Callable[[str], dict[str, str]] = lambda _project: {}
         self.projects: dict[str, Project] = {}
         self.deployments: dict[str, Deployment] = {}
 
@@ -289,6 +300,20 @@ class VercelState:
                 dep.ready = day_ago + 42_000
                 self._point_production(project, dep, dep.ready)
 
+    def set_page_fault(self, project: str, fault: str | None, *, existing: bool = False) -> None:
+        """Break the pages of new builds of a project (`existing`: of every build it has, too); None heals new ones."""
+        from sandbox.vercel_pages import PAGE_FAULTS  # the pages define the faults they serve
+
+        if fault is not None and fault not in PAGE_FAULTS:
+            raise ValueError(f"unknown page fault {fault!r}; known: {', '.join(PAGE_FAULTS)}")
+        with self.lock:
+            found = self.project(project)
+            found.page_fault = fault
+            if existing:
+                for dep in self.deployments.values():
+                    if dep.project_id == found.id:
+                        dep.page_fault = fault
+
     def set_fail_builds(self, project: str, fail: bool) -> None:
         """Make new builds of a project end in ERROR (a scenario's broken frontend)."""
         with self.lock:
@@ -306,6 +331,7 @@ class VercelState:
             dep = self._new_deployment(found, target=target, git_ref=git_ref, git_sha=git_sha,
                                        created_at=self.now_ms(), auto_assign=auto_assign)
             dep.will_fail = found.fail_builds
+            dep.page_fault = found.page_fault
             return dep
 
     def _new_deployment(self, project: Project, *, target: str | None, git_ref: str,
@@ -318,7 +344,7 @@ class VercelState:
             ready_state="QUEUED", git_ref=git_ref, git_sha=git_sha or _fake_sha(git_ref, dep_id),
             repo_id=project.repo_id, creator_uid="usr_sandbox0operator000000000",
             creator_username="opsconsole",
-            auto_assign=auto_assign, will_fail=False,
+            auto_assign=auto_assign, will_fail=False, build_env=dict(self.env_source(project.name)),
         )
         self.deployments[dep.id] = dep
         return dep

@@ -91,15 +91,16 @@ class Rig:
 @contextmanager
 def rig(tmp_path: Path, *, scenario: str = "healthy", config: ConsoleConfig | None = None,
         start: float | None = START, registry: Registry | None = None, random_seed: int = 0,
-        ingestion: Ingestion = FAST_POINTS) -> Iterator[Rig]:
+        ingestion: Ingestion = FAST_POINTS, state_file: Path | None = None) -> Iterator[Rig]:
     """`start` pins the sandbox clock (epoch seconds) so the simulated traffic is the same on every run;
     `registry` (default: an embedded one in tmp_path) is where the engine records; `random_seed` is the
     sandbox's own (revision names, what the revisions' servers answer); `ingestion` how Monitoring serves Cloud
-    Run's points (default: 10 s, visible at once; not Google's, for the speed of 10 s windows)."""
+    Run's points (default: 10 s, visible at once; not Google's, for the speed of 10 s windows); with `state_file`
+    the sandbox saves itself there, so `opsconsole` commands run meanwhile attach to it."""
     config = config or rig_config()
     clock = SandboxClock(speed=0, start=start)
     cloud = SandboxCloud(seed=seed_from_config(config), scenario=scenario, clock=clock,
-                         random_seed=random_seed, ingestion=ingestion).start()
+                         random_seed=random_seed, ingestion=ingestion, state_file=state_file).start()
     wiring = Wiring.for_sandbox(config, cloud)
     registry = registry or DeploymentRegistry(tmp_path / "registry.json")
     bus = EventBus()

@@ -132,3 +132,32 @@ def test_hobby_rolls_back_only_to_the_previous_production_deployment(vercel: Ver
     with pytest.raises(RequestRefused, match="upgrade to pro"):
         vercel.rollback(PROJECT, seeded.id)
     assert vercel.rollback(PROJECT, first) is True
+
+
+def test_by_default_promote_and_rollback_answer_while_aliasing_and_the_adapter_waits_on_the_given_clock(
+        loop: LoopThread, clock: ManualClock) -> None:
+    state = VercelState(clock=clock.time)  # the sandbox's default timings
+    state.seed([PROJECT])
+    app = vercel_app(state)
+    served = ServedApp(loop, app)
+    try:
+        policy = RetryPolicy(sleep=clock.sleep, clock=clock.time, random=lambda: 0.5)
+        with httpx.Client() as client:
+            vercel = VercelAdapter(client, TOKEN, base_url=served.url, retry=policy)
+            seeded = vercel.production_deployment(PROJECT)
+            assert seeded is not None
+            new = build(vercel, "main")
+            start = clock.now
+            assert vercel.promote(PROJECT, new, poll=1) is True
+            assert 0 < clock.now - start <= 3, "seconds of aliasing, waited on the clock given, not the wall's"
+            start = clock.now
+            assert vercel.rollback(PROJECT, seeded.id, poll=1) is True
+            live = vercel.production_deployment(PROJECT)
+            assert live is not None and live.id == seeded.id, "returned once the domains point back"
+            assert 0 < clock.now - start <= 3
+        answers = {e["path"].split("/")[4]: e["status"] for e in app[REQUEST_LOG] if e["method"] == "POST"
+                   and ("/promote/" in e["path"] or "/rollback/" in e["path"])}
+        assert answers == {"promote": 202, "rollback": 201}
+        assert state.project(PROJECT).last_alias_request["jobStatus"] == "succeeded"  # type: ignore[index]
+    finally:
+        served.stop()

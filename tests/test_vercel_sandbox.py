@@ -23,7 +23,8 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def state(clock: ManualClock) -> VercelState:
-    state = VercelState(clock=clock.time, timings=Timings(queued_seconds=2, build_seconds=40))
+    # Aliasing within the request (201): the asynchronous 202 path has its own tests below and in test_vercel_promote.
+    state = VercelState(clock=clock.time, timings=Timings(queued_seconds=2, build_seconds=40, alias_seconds=0))
     state.seed(PROJECTS)
     return state
 

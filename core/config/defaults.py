@@ -72,9 +72,10 @@ PAGE_AT: dict[str, PageAt] = {"dev": "never", "staging": "down", "production": "
 # rollback); staging only for an outage (SEV2 there: QA is blocked); development never. A rollback a person asked
 # for, a failed deployment nobody saw and an approval wait go to Slack everywhere.
 NOTIFICATIONS: dict[str, NotificationSettings] = {
-    "dev": NotificationSettings(incident_pages_from="never", automatic_rollback="never"),
-    "staging": NotificationSettings(incident_pages_from="SEV2", automatic_rollback="never"),
-    "production": NotificationSettings(incident_pages_from="SEV2", automatic_rollback="error"),
+    "dev": NotificationSettings(incident_pages_from="never", automatic_rollback="never", rollback_failed="never"),
+    "staging": NotificationSettings(incident_pages_from="SEV2", automatic_rollback="never", rollback_failed="never"),
+    "production": NotificationSettings(incident_pages_from="SEV2", automatic_rollback="error",
+                                       rollback_failed="critical"),
 }
 
 SIZES: dict[str, tuple[int, int]] = {"dev": (0, 3), "staging": (1, 10), "production": (2, 20)}

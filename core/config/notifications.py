@@ -23,6 +23,9 @@ class NotificationSettings(FrozenModel):
     automatic_rollback: PageSeverity = Field(default="error", description="a rollback the engine decided: " + _PAGES
                                              + "; resolved when the stable revision is healthy afterwards")
     operator_rollback: PageSeverity = Field(default="never", description="a rollback a person asked for: " + _PAGES)
+    rollback_failed: PageSeverity = Field(default="critical", description="a rollback (the engine's or a person's) "
+                                          "whose checks afterwards failed, so what serves is still broken: " + _PAGES
+                                          + "; said instead of the rollback's own event, under the same dedup key")
     deployment_failed: PageSeverity = Field(default="never", description="a deployment that failed before users "
                                             "saw it: " + _PAGES)
     approval_wait: PageSeverity = Field(default="never", description="a deployment waiting for approval (Slack names "

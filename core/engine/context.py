@@ -48,8 +48,10 @@ class StepContext:
 
     # -- the registry ------------------------------------------------------------------------------------
 
-    def save(self, deployment: Deployment, rollout: Rollout, **changes: Any) -> Deployment:
-        return self.registry.update_deployment(deployment.id, metadata={"rollout": rollout.dump()},
+    def save(self, deployment: Deployment, rollout: Rollout, *, beside: Mapping[str, Any] | None = None,
+             **changes: Any) -> Deployment:
+        """The rollout (and `beside` it, other metadata keys) and `changes` recorded in one write."""
+        return self.registry.update_deployment(deployment.id, metadata={**(beside or {}), "rollout": rollout.dump()},
                                                at=self.ports.now(), **changes)
 
     def record(self, deployment: Deployment, kind: str, action: str, detail: Mapping[str, Any] | None = None,
@@ -133,13 +135,13 @@ class StepContext:
         return Tick("operator" if operator else "waiting", reason, wake_at)
 
     def end(self, deployment: Deployment, rollout: Rollout, status: DeploymentStatus, summary: str,
-            cause: str | None = None) -> Tick:
+            cause: str | None = None, metadata: Mapping[str, Any] | None = None) -> Tick:
         rollout.waiting_for = ""
         rollout.waits_for_person = False
         changes: dict[str, Any] = {"status": status, "ended_at": self.ports.now()}
         if cause:
             changes["rollback_cause"] = cause
-        deployment = self.save(deployment, rollout, **changes)
+        deployment = self.save(deployment, rollout, beside=metadata, **changes)
         self.emit(DeploymentFinished(deployment.id, deployment.environment, self.ports.now(), str(status), summary))
         self._metric(deployment.environment, deployment, str(status))
         self._dashboard(deployment, rollout)

@@ -119,6 +119,9 @@ class RollbackDone:
     def describe(self, env: str) -> str:
         if self.requested:
             return f"{env}: roll back of deployment {self.deployment.id} requested"
+        if self.deployment.metadata.get("rollback_verified") is False:
+            return (f"{env}: {self.component} rolled back to {self.to}, but the checks afterwards failed: "
+                    f"{self.deployment.metadata.get('check')}")
         if self.component == "infrastructure":  # what the restore changed and how it was verified
             check = self.deployment.metadata.get("check")
             return f"{env}: infrastructure rolled back to known-good apply {self.to}" + (

@@ -4,7 +4,9 @@
 revision (traffic only; nothing is rebuilt), the frontend takes Vercel's instant rollback to the
 previous production deployment, infrastructure re-applies the last known good configuration through
 the Terraform hook. Each is recorded in the registry as a deployment of strategy `rollback`, with its
-cause, verified afterwards and announced (to Slack; PagerDuty only where `operator_rollback` pages).
+cause, verified afterwards and announced (to Slack; PagerDuty only where `operator_rollback` pages). A rollback whose
+checks afterwards fail (the revision gone back to is unhealthy, the frontend gone back to does not serve its pages)
+is recorded as failed and announced as `rollback_failed`, which pages where the environment's rule says.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from core.engine.engine import Engine
-from core.engine.steps import verify_stable
+from core.engine.frontend_back import frontend_serves, rollback_target
+from core.engine.steps.rollback import stable_health
 from core.errors import BadInput, OperationFailed
 from core.model.deployment import Deployment, DeploymentStatus
 from core.model.events import DeploymentFinished, RolledBack
@@ -76,20 +79,12 @@ def rollback_deployment(
             {"from": state.serving_revision, "to": target},
             lambda: cloudrun.set_traffic(service, {target: 100}, {STABLE_TAG: target, PREVIOUS_REVISION_TAG: None}),
         )
-        check = verify_stable(engine, env, service, target)
+        passed, check = stable_health(engine, env, service, target)
     elif component == "frontend":
         frontend, project = engine.ports.frontend, config.application.frontend_project
         live = frontend.production_deployment(project)
-        candidates = [
-            d
-            for d in frontend.list_deployments(project, limit=20, target="production")
-            if d.ready and (live is None or (d.id != live.id and d.created_at < live.created_at))
-        ]
-        chosen = next((d for d in candidates if version in (None, d.id, d.git_ref)), None)
-        if chosen is None:
-            raise OperationFailed(
-                f"{project} has no earlier ready production deployment" + (f" matching {version!r}" if version else "")
-            )
+        # Vercel's own rule picks (it lists its rollback candidates); one it would refuse is never sent.
+        chosen = rollback_target(frontend, project, wanted=version)
         deployment = _register(engine, env, component, chosen.git_ref or chosen.id, cause, now)
         engine.act(
             deployment,
@@ -97,8 +92,7 @@ def rollback_deployment(
             {"from": live.id if live else None, "to": chosen.id},
             lambda: frontend.rollback(project, chosen.id),
         )
-        served = frontend.production_deployment(project)
-        check = "frontend serves " + (served.id if served else "nothing")
+        passed, check = frontend_serves(engine.ports, env, project, chosen.id, config.application.websocket_url)
     else:
         hook = engine.ports.infrastructure
         if hook is None:
@@ -107,18 +101,24 @@ def rollback_deployment(
         deployment = _register(engine, env, component, target, cause, now)
         result = engine.act(deployment, "restore infrastructure", {"to": target},
                             lambda: hook.restore(env, target))
-        check = str(result)
-    engine.record(deployment, "done", "rollback", {"cause": cause, "check": check})
+        passed, check = True, str(result)  # the restore verified what it applied, or raised
+    engine.record(deployment, "done" if passed else "failed", "rollback", {"cause": cause, "check": check})
     engine.emit(RolledBack(deployment.id, env, engine.ports.now(), cause, engine.operator))
-    # A person asked for it: Slack by default, a page only where the rule says so (core.model.paging).
-    said = engine.announcement(deployment, "operator_rollback", f"{env} {component} {cause}; {check}")
+    # A person asked for it: Slack by default, a page only where the rule says so (core.model.paging); one whose
+    # checks failed leaves the environment broken, which is `rollback_failed`'s rule, under the same dedup key.
+    if passed:
+        said = engine.announcement(deployment, "operator_rollback", f"{env} {component} {cause}; {check}")
+    else:
+        said = engine.announcement(deployment, "rollback_failed", f"{env} {component} {cause}, but the checks "
+                                   f"afterwards failed: {check}")
     engine.announce(deployment, said)
     ended = engine.ports.now()
+    status = DeploymentStatus.SUCCEEDED if passed else DeploymentStatus.FAILED
     finished = engine.registry.update_deployment(
-        deployment.id, status=DeploymentStatus.SUCCEEDED, ended_at=ended, rollback_cause=cause,
-        metadata={"check": check}, at=ended,
+        deployment.id, status=status, ended_at=ended, rollback_cause=cause,
+        metadata={"check": check, "rollback_verified": passed}, at=ended,
     )
-    engine.emit(DeploymentFinished(finished.id, env, engine.ports.now(), "succeeded", check))
+    engine.emit(DeploymentFinished(finished.id, env, engine.ports.now(), str(status), check))
     return finished
 
 

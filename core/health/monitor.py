@@ -19,7 +19,7 @@ import httpx
 from core.access import AccessGate
 from core.config import ConsoleConfig
 from core.errors import OpsError
-from core.health.alerts import announce_health
+from core.health.alerts import announce_health, resolve_rollback_pages
 from core.health.observe import observe_health
 from core.health.record import record_health
 from core.model.health import Health, HealthAlert, alert_for
@@ -74,11 +74,20 @@ class HealthMonitor:
             if previous is not None:
                 alert = alert_for(previous, health, env.health.page_at)
                 sent, failures = announce_health(self.ports.notifiers, alert, health) if alert else ([], [])
+                if alert is not None and health.state == "ok":  # a recovery: the rollbacks' pages end with it
+                    more, failed = self._resolve_rollback_pages(health)
+                    sent, failures = [*sent, *more], [*failures, *failed]
                 checked = Checked(health, previous, alert, tuple(sent), tuple(failures))
         with self._lock:
             self._latest[name] = checked
             self._taken[name] = self._clock()
         return checked
+
+    def _resolve_rollback_pages(self, health: Health) -> tuple[list[str], list[str]]:
+        try:
+            return resolve_rollback_pages(self.registry, self.ports.notifiers, health)
+        except OpsError as exc:  # the registry is down: the pages stay open, a later release or recovery ends them
+            return [], [f"registry: {exc}"]
 
     def beat(self, names: list[str]) -> float:
         """How often a watcher should ask `due`: the shortest interval among `names`."""

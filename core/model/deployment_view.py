@@ -139,9 +139,11 @@ def _probes(rollout: Rollout) -> dict[str, Any] | None:
 
 def outcome_of(deployment: Deployment, *, waits_for_person: bool, rollback_asked: bool = False) -> Outcome:
     """What a command that carried `deployment` on reports: done when it succeeded (or, for the person who asked
-    for it, when it was rolled back), waiting when the next step is a person's, failed when it ended otherwise."""
+    for it, when it was rolled back and the checks afterwards passed), waiting when the next step is a person's,
+    failed when it ended otherwise."""
     if deployment.status is DeploymentStatus.ROLLED_BACK:
-        return Outcome.DONE if rollback_asked else Outcome.FAILED
+        verified = deployment.metadata.get("rollback_verified") is not False  # absent: recorded before it was kept
+        return Outcome.DONE if rollback_asked and verified else Outcome.FAILED
     if deployment.status in (DeploymentStatus.FAILED, DeploymentStatus.ABORTED):
         return Outcome.FAILED
     if waits_for_person and deployment.status not in TERMINAL_STATUSES:

@@ -18,9 +18,10 @@ from typing import Literal
 from core.model.notice import Notice
 
 # What the console tells people about, besides live health (core/model/health.py has its own rule).
-NotifiedEvent = Literal["incident", "automatic_rollback", "operator_rollback", "deployment_failed", "approval_wait"]
-EVENTS: tuple[NotifiedEvent, ...] = ("incident", "automatic_rollback", "operator_rollback", "deployment_failed",
-                                     "approval_wait")
+NotifiedEvent = Literal["incident", "automatic_rollback", "operator_rollback", "rollback_failed", "deployment_failed",
+                        "approval_wait"]
+EVENTS: tuple[NotifiedEvent, ...] = ("incident", "automatic_rollback", "operator_rollback", "rollback_failed",
+                                     "deployment_failed", "approval_wait")
 PageSeverity = Literal["critical", "error", "warning", "info", "never"]  # PagerDuty's severities, or Slack only
 IncidentSeverity = Literal["SEV1", "SEV2", "SEV3", "SEV4", "never"]
 SEVERITY_OF_INCIDENT = {"SEV1": "critical", "SEV2": "error", "SEV3": "warning", "SEV4": "info"}
@@ -35,6 +36,7 @@ class PagingRules:
     incident_pages_from: IncidentSeverity = "SEV2"
     automatic_rollback: PageSeverity = "error"
     operator_rollback: PageSeverity = "never"
+    rollback_failed: PageSeverity = "critical"  # a rollback whose checks afterwards failed: still broken
     deployment_failed: PageSeverity = "never"
     approval_wait: PageSeverity = "never"
 
@@ -55,7 +57,8 @@ def page_severity(rules: PagingRules, event: NotifiedEvent, incident_severity: s
 
 
 def deployment_dedup_key(deployment_id: str) -> str:
-    """The page a deployment raised (failure, automatic rollback): resolved under this key when health is back."""
+    """The page a deployment raised (failure, automatic rollback, a rollback whose checks failed): resolved under this
+    key when its own checks pass afterwards, when a later release succeeds, or when live health recovers."""
     return f"opsconsole-{deployment_id}"
 
 

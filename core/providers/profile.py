@@ -42,6 +42,8 @@ class Endpoints:
     redis_url: str = ""  # Memorystore for Redis REST base; empty means Google's default endpoint
     dashboards_url: str = ""  # Cloud Monitoring Dashboards v1 REST base; empty means Google's default endpoint
     loadtester_url: str = ""  # Flagger's loadtester webhook (POST /); outside the sandbox it comes from configuration
+    # Where `*.vercel.app` pages are served: the sandbox's edge (sandbox/vercel_pages.py); empty means the Internet
+    vercel_pages_url: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -246,22 +246,35 @@ class VercelAdapter:
                 raise OperationFailed(f"Vercel: {operation} was still aliasing after {timeout:g} s ({waiting})")
             self._sleep(min(poll, remaining))
 
-    def rollback(self, project: str, deployment_id: str) -> bool:
-        """Instant rollback: point the production domains back at a deployment that served before.
+    def rollback(self, project: str, deployment_id: str, timeout: float = PROMOTE_TIMEOUT_S,
+                 poll: float = 2.0) -> bool:
+        """Instant rollback: point the production domains back at a deployment that served before, and return (True)
+        once they point there.
 
-        True when done; False when Vercel accepted it to finish later. Asking again for a rollback
-        that already happened (e.g. a retry after a lost answer) is a success, not an error.
+        Vercel moves the domains after answering; the project's `lastAliasRequest` says how far it got, and it is
+        polled until its job succeeded, as `vercel rollback` waits for its own request (3 minutes by default,
+        https://vercel.com/docs/cli/rollback). A job that failed, or one still running after `timeout` seconds, is
+        an OperationFailed. Asking again for a rollback that already happened (e.g. a retry after a lost answer) is
+        a success, not an error.
         """
         known = self._known_project(project)
         operation = f"rolling back project {known.name} to deployment {deployment_id}"
         try:
-            answer = self._call("POST", f"/v1/projects/{known.id}/rollback/{deployment_id}", operation)
+            self._call("POST", f"/v1/projects/{known.id}/rollback/{deployment_id}", operation)
         except RequestRefused as refused:
             current = self.production_deployment(project) if refused.status == 409 else None
             if current is not None and current.id == deployment_id:
                 return True
             raise
-        if answer.status_code == 201:
+        deadline = self._clock() + timeout
+        while True:
             job = self.get_project(project).last_alias_request
-            return job is None or job.job_status == "succeeded"
-        return False
+            if job is None or job.to_deployment_id != deployment_id or job.job_status in ("succeeded", "skipped"):
+                return True
+            if job.job_status == "failed":
+                raise OperationFailed(f"Vercel: {operation} failed: Vercel could not point the production domains "
+                                      "at it")
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                raise OperationFailed(f"Vercel: {operation} was still {job.job_status} after {timeout:g} s")
+            self._sleep(min(poll, remaining))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from core.engine.context import StepContext
+from core.engine.frontend_back import page_headers
 from core.engine.steps.revision import POLL_S, fail
 from core.engine.steps.rollback import roll_back
 from core.engine.tick import Tick
@@ -12,6 +13,7 @@ from core.model.deployment import Deployment
 from core.model.events import VerificationDone
 from core.model.frontend import VercelDeployment
 from core.model.rollout import Rollout
+from core.verify.frontend import check_hosts
 
 
 def deploy_frontend(ctx: StepContext, deployment: Deployment, rollout: Rollout) -> Tick:
@@ -67,19 +69,26 @@ def promote_frontend(ctx: StepContext, deployment: Deployment, rollout: Rollout)
 
 
 def verify_frontend(ctx: StepContext, deployment: Deployment, rollout: Rollout) -> Tick:
-    """The sandbox's Vercel serves no pages, so the frontend is verified on what Vercel reports: the build is
-    READY, and once promoted it is the project's production deployment."""
+    """The frontend verified on what Vercel reports (the build is READY; once promoted, it is production) and on what
+    users get: its pages fetched from the deployment's own URL before promotion, from production's aliases after."""
     stage = rollout.current
     assert stage is not None and rollout.frontend_new
     frontend = ctx.ports.frontend
     built = frontend.get_deployment(rollout.frontend_new)
+    in_production = stage.validation is not None and stage.validation.target == "production_url"
     problems = [] if built.ready else [f"build {built.id} is {built.state}"]
-    if stage.validation and stage.validation.target == "production_url":
+    hosts = [built.url]
+    if in_production:
         live = frontend.production_deployment(rollout.frontend_project)
         if live is None or live.id != built.id:
             problems.append(f"production serves {live.id if live else 'nothing'}, not {built.id}")
-    summary = "; ".join(problems) or f"frontend {built.id} is ready" + (
-        " and serves production" if stage.validation and stage.validation.target == "production_url" else "")
+        hosts = list(live.aliases) if live is not None else []
+    if not problems:
+        websocket_url = ctx.environment(deployment.environment).application.websocket_url
+        problems = check_hosts(ctx.ports.web, hosts, websocket_url,
+                               headers=page_headers(ctx.ports, deployment.environment))
+    where = " and serves production" if in_production else ""
+    summary = "; ".join(problems) or f"frontend {built.id} is ready{where}; its pages load from {', '.join(hosts)}"
     ctx.record(deployment, "failed" if problems else "done", "verify frontend", {"summary": summary})
     ctx.emit(VerificationDone(deployment.id, deployment.environment, ctx.ports.now(), not problems, summary))
     if problems:
