@@ -19,6 +19,24 @@ class ActionRow:
     disabled_reason: str | None = None
 
 
+def collapsed_line(rows: Sequence[ActionRow], width: int, title: str = "Actions") -> Text:
+    """`Actions · production: p Promote  w Set weight  b Roll back ...`, the enabled actions only; when their titles
+    do not fit in `width`, their keys alone (`p w ␣ b v x`). A disabled action is left out: its reason is in help."""
+    enabled = [r for r in rows if r.disabled_reason is None]
+    keys = [r.keys.split(",")[0].strip().replace("space", "␣") for r in enabled]
+    for titled in (True, False):
+        line = Text(f"{title}: ", style="bold", no_wrap=True, overflow="ellipsis")
+        for key, row in zip(keys, enabled, strict=True):
+            line.append(key, style="bold reverse")
+            line.append(f" {row.title}  " if titled else " ")
+        if not enabled:
+            line.append("nothing to do now", style="dim")
+        if titled and line.cell_len > width:
+            continue
+        return line
+    return line
+
+
 class ActionPanel(Static):
     """One line per action; posts `ActionPanel.Chosen` when an enabled line is clicked."""
 
@@ -51,7 +69,23 @@ class ActionPanel(Static):
         if rows == self.rows:
             return
         self.rows = rows
+        self._draw()
+
+    @property
+    def collapsed(self) -> bool:
+        """No room for a line per action: one line of the enabled ones' keys instead."""
+        height = self.content_size.height
+        return 0 < height < len(self.rows)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._draw()
+
+    def _draw(self) -> None:
+        if self.collapsed:
+            self.update(collapsed_line(self.rows, self.content_size.width, str(self.border_title or "Actions")))
+            return
         text = Text(no_wrap=True, overflow="ellipsis")
+        rows = self.rows
         for i, row in enumerate(rows):
             if i:
                 text.append("\n")
