@@ -33,7 +33,7 @@ async def test_an_auto_canary_started_in_the_wizard_rolls_itself_back_under_elev
             await until(pilot, lambda: "needs an approval" in card(app, "production"), "the deployment waits")
             await pilot.press("a")
             await confirm_production(pilot, app)
-            await until(pilot, lambda: "rolled_back" in card(app, "production"), "the card shows the rollback")
+            await until(pilot, lambda: "rolled back" in card(app, "production"), "the card shows the rollback")
             assert "Rolled back" in toasts(app)
             assert any("RolledBack" in line for line in app.main.query_one("#log").lines_text)
             assert r.served() == {stable: 100}

@@ -22,6 +22,7 @@ from textual.widgets import Static
 
 from core.model.deployment import DeploymentStatus
 from core.model.health import alarming
+from core.model.log_text import status_words
 from core.model.service import ServiceSettings, recorded_settings, settings_changes
 from widgets.traffic_bar import Segment, TrafficBar
 from widgets.views import EnvironmentView, age, short_id, version_of
@@ -235,7 +236,7 @@ class EnvironmentCard(Vertical, can_focus=True):
             body.append("none")
         else:
             style = "bold red" if last.status in BAD_ENDINGS else "green"
-            body.append(f"{short_id(last.id)} {last.status}", style=style)
+            body.append(f"{short_id(last.id)} {status_words(last.status)}", style=style)
             body.append(f" {age(last.ended_at or last.started_at, view.now)}")
             if last.rollback_cause:
                 body.append(f"\n  {last.rollback_cause}", style="red" if last.status in BAD_ENDINGS else "")

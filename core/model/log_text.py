@@ -130,6 +130,8 @@ def ending_headline(deployment: Deployment) -> str | None:
     if label is None:
         return None
     why = _failing_clause(deployment.rollback_cause) if deployment.rollback_cause else ""
+    if why.startswith("rolled back by "):  # a person's rollback: "ROLLED BACK by alice: bad canary"
+        return f"{label} {why.removeprefix('rolled back ')}"
     if not why and deployment.status is DeploymentStatus.FAILED:
         failed = next((s.name for s in deployment.stages if s.status is StageStatus.FAILED), None)
         why = f"stage {failed} failed" if failed else ""
