@@ -124,6 +124,13 @@ async def test_the_log_is_one_story_in_time_order_in_words_with_every_result_kep
                         "the new split in the log")
             lines = log.lines_text
             assert times(lines) == sorted(times(lines)), "\n".join(lines)
+            app.clear_notifications()  # the toasts stand over the log's right-hand side
+            await pilot.pause(0.1)
+            region = log.region  # a long line wraps at the log's own width, not sooner
+            drawn = [row[region.x + 1:region.right - 1].rstrip() for row in screen_lines(app)[region.y:region.bottom]]
+            long = [line for line in lines if len(line) > region.width]
+            firsts = [row for row in drawn if any(row.startswith(line[:30]) for line in long)]
+            assert firsts and all(len(row) > region.width - 25 for row in firsts), drawn
             live = [i for i, line in enumerate(lines) if line[9:11] == "▸ "]
             recorded = [i for i, line in enumerate(lines) if line[9:11] != "▸ "]
             assert live and recorded and min(live) < max(recorded), "engine events and registry entries interleave"

@@ -79,20 +79,27 @@ class EventLog(RichLog):
         in_order = not self._entries or at >= self._entries[-1][0]
         insort(self._entries, entry, key=lambda e: (e[0], e[1]))
         if in_order:
-            self.write(line)
+            self._write(line)
         else:
             self._rewrite()
+
+    def _write(self, line: Text) -> None:
+        """Wrapped at the log's own width (RichLog would measure against the whole console's)."""
+        width = self.scrollable_content_region.width
+        self.write(line, width=width if width > 0 else None)
 
     def _rewrite(self) -> None:
         super().clear()
         for _, _, line in self._entries:
-            self.write(line)
+            self._write(line)
 
     def on_resize(self, event: events.Resize) -> None:
-        """Wrap every line again at the new width (RichLog wraps a line once, when it is written)."""
-        if self._width and event.size.width != self._width and self._entries:
-            self._rewrite()
-        self._width = event.size.width
+        """Wrap every line again at the new width (RichLog wraps a line once, when it is written), after the
+        resize is laid out (and RichLog has written what it held back until it knew its size)."""
+        if event.size.width != self._width:
+            self._width = event.size.width
+            if self._entries:
+                self.call_after_refresh(self._rewrite)
 
     def follow(self, environment: str, deployment_id: str | None, engine_events: Iterable[EngineEvent] = (),
                roles: Mapping[str, str] | None = None) -> None:
