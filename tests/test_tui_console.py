@@ -173,7 +173,7 @@ async def test_an_auto_canary_under_elevated_5xx_rolls_itself_back_on_screen(tmp
             await until(pilot, lambda: "rolled back" in card(app, "production"), "the card shows the rollback")
             assert "canary judge" in card(app, "production") and "5xx" in card(app, "production")
             assert "Rolled back" in toasts(app)
-            assert "ROLLBACK" in app.main.query_one("#canary").text
+            assert "ROLLED BACK: canary 5xx" in app.main.query_one("#canary").text  # how it ended, in short
             assert r.served() == {stable: 100}
             assert r.deployment(deployment.id).status == DeploymentStatus.ROLLED_BACK
 

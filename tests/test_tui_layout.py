@@ -182,5 +182,9 @@ def test_the_headline_of_an_ended_deployment_is_read_off_its_record() -> None:
              "180 ms (150–210) vs stable 170 ms (1.06×) over 2 480 requests: pass")
     rolled = Deployment.model_validate({**base, "status": "rolled_back", "rollback_cause": cause})
     assert ending_headline(rolled) == "ROLLED BACK: canary 5xx 6.6 % vs 0.25 %"
+    trigger = ("canary judge: a rollback trigger fired in window 1: canary p99 900 ms (800–1000) vs stable 150 ms "
+               "(6.00×) over 700 requests: above the 3× rollback trigger")
+    rolled = Deployment.model_validate({**base, "status": "rolled_back", "rollback_cause": trigger})
+    assert ending_headline(rolled) == "ROLLED BACK: canary p99 900 ms vs 150 ms"
     assert ending_headline(Deployment.model_validate({**base, "status": "succeeded"})) == "PROMOTED"
     assert ending_headline(Deployment.model_validate({**base, "status": "in_progress"})) is None

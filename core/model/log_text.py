@@ -105,17 +105,18 @@ def stage_words(status: object, deployment_status: object) -> str:
     return status_words(status)
 
 
+FAILING = re.compile(r"(canary \w+ [^:;]*): (?:fail|above)")  # core.analysis.judge's "HEAD: TAIL" of a check
+
+
 def _failing_clause(cause: str) -> str:
-    """The judge's failing comparison, short: `canary 5xx 6.6 % vs 0.25 %` from its explanation
-    (`canary 5xx 6.6 % (5.1–8.3) vs stable 0.25 % over 2 480 requests: fail; ...`); any other cause whole."""
-    text = cause.removeprefix("canary judge: ")
-    clauses = [c.strip() for c in text.split(";")]
-    failing = next((c for c in clauses if c.endswith(": fail")), None)
+    """The judge's failing comparison, short: `canary 5xx 6.6 % vs 0.25 %` from its explanation (`canary judge: a
+    rollback trigger fired in window 1: canary 5xx 6.6 % (5.1–8.3) vs stable 0.25 % over 2 480 requests: above the
+    5 % rollback trigger; ...`); any other cause whole."""
+    failing = FAILING.search(cause)
     if failing is None:
-        return text
-    failing = re.sub(r" \([^()]*\)", "", failing.removesuffix(": fail"))  # the intervals
-    failing = re.sub(r" over [\d  ]+ requests$", "", failing).replace(" vs stable ", " vs ")
-    return failing
+        return cause.removeprefix("canary judge: ")
+    head = re.sub(r" \([^()]*\)", "", failing[1])  # the intervals
+    return re.sub(r" over [\d  ]+ requests$", "", head).replace(" vs stable ", " vs ")
 
 
 ENDINGS = {DeploymentStatus.SUCCEEDED: "PROMOTED", DeploymentStatus.ROLLED_BACK: "ROLLED BACK",
