@@ -114,6 +114,8 @@ async def test_the_log_is_one_story_in_time_order_in_words_with_every_result_kep
         app = OpsConsoleApp(r.engine, sleep=r.sleep)
         async with app.run_test(size=(160, 48), notifications=True) as pilot:
             await settle(pilot, app)
+            waiting = app.main.card("production").text  # the card's "waiting for" names the key too
+            assert "(press p to promote)" in waiting and "(opsconsole" not in waiting, waiting
             log = app.main.query_one(EventLog)
             await pilot.press("p")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen | AskScreen), "the confirmation")

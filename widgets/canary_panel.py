@@ -9,6 +9,7 @@ short, the two judged metrics (5xx, p99) as charts beside sparklines of the othe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
@@ -115,6 +116,7 @@ class CanaryPanel(Vertical):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._borders: dict[str, Content | str] = {}
+        self.wording: Callable[[str], str] = str  # the console's words for the engine's (its CLI hints as keys)
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="canary-head", markup=False)
@@ -209,7 +211,8 @@ class CanaryPanel(Vertical):
         _update(self.query_one(".canary-head", Static), head)
         explanation = str(verdicts[-1].get("decision") or verdicts[-1].get("explanation", "")) if verdicts else ""
         _update(self.query_one(".canary-explanation", Static),
-                Text(explanation or (rollout.waiting_for if rollout is not None else ""), style="italic"))
+                Text(explanation or (self.wording(rollout.waiting_for) if rollout is not None else ""),
+                     style="italic"))
         self._fit()
         history = Text("verdicts ", style="dim", no_wrap=True, overflow="ellipsis")
         for verdict in verdicts[-20:]:

@@ -56,7 +56,11 @@ class MainScreen(Screen[None]):
         """The log says the console's keys where the engine's sentences name a CLI command."""
         keymap = getattr(self.app, "keymap", {})
         keys = {a.id: actions.keys_for(a, keymap).split(",")[0] for a in actions.ACTIONS}
-        self.query_one(EventLog).wording = partial(hint_as_key, keys=keys)
+        wording = partial(hint_as_key, keys=keys)
+        self.query_one(EventLog).wording = wording
+        self.query_one(CanaryPanel).wording = wording
+        for card in self.query(EnvironmentCard):
+            card.wording = wording
 
     def card(self, environment: str) -> EnvironmentCard:
         return self.query_one(f"#card-{environment}", EnvironmentCard)
