@@ -94,12 +94,23 @@ async def test_at_80x24_the_keys_the_weight_the_split_and_the_whole_verdict_are_
             words, lines = screen_words(app), screen_lines(app)
             actions = next(line for line in lines if "Actions · production:" in line)
             assert re.search(r"\bb\b", actions) and re.search(r"\bv\b", actions), actions
-            assert " d " not in actions + " ", "deploy is refused while production has a deployment: left out"
+            styles = {segment.text: segment.style for segment in app.screen._compositor.render_strips()[lines.index(
+                actions)] if segment.text.strip()}
+            title, refused, enabled = (next(v for k, v in styles.items() if k.startswith("Actions")), styles["d"],
+                                       styles["b"])  # deploy is refused while production has a deployment: dim
+            assert refused is not None and title is not None and enabled is not None
+            assert enabled.reverse and not refused.reverse
+            assert refused.color is not None and title.color is not None
+            assert sum(refused.color.get_truecolor()) < sum(title.color.get_truecolor()), (refused, title)
             assert "? Help" in lines[-1]
             assert "weight 25 % (candidate 25 % · stable 75 %)" in words
             assert "PROMOTE ALLOWED" in words
             judge = screen_words(app, app.main.query_one("#canary"))
             assert " ".join(rollout.verdicts[-1]["decision"].split()) in judge, f"the verdict is cut: {judge}"
+            panel = app.main.query_one("#actions")  # a click on a key of the one line runs that action
+            await pilot.click("#actions", offset=(actions.index(" b ") + 1 - panel.region.x, 0))
+            await until(pilot, lambda: isinstance(app.screen, AskScreen), "roll back asks for its reason")
+            await pilot.press("escape")
             await pilot.press("ctrl+r")
             await until(pilot, lambda: not app.busy, "the console's threads end")
 
