@@ -6,7 +6,6 @@ cut at the terminal's edge fails here).
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -183,21 +182,3 @@ async def test_after_a_rollback_the_judge_says_how_the_deployment_ended(tmp_path
             await pilot.press("escape")
             await pilot.press("ctrl+r")
             await until(pilot, lambda: not app.busy, "the console's threads end")
-
-
-def test_the_headline_of_an_ended_deployment_is_read_off_its_record() -> None:
-    from core.model.deployment import Deployment
-
-    at = datetime(2031, 5, 17, 3, 0).astimezone()
-    base = {"id": "d-1", "environment": "production", "versions": {"websocket-server": "v2"}, "strategy": "canary",
-            "actor": "alice", "started_at": at, "created_at": at, "updated_at": at}
-    cause = ("canary judge: canary 5xx 6.6 % (5.1–8.3) vs stable 0.25 % over 2 480 requests: fail; canary p99 "
-             "180 ms (150–210) vs stable 170 ms (1.06×) over 2 480 requests: pass")
-    rolled = Deployment.model_validate({**base, "status": "rolled_back", "rollback_cause": cause})
-    assert ending_headline(rolled) == "ROLLED BACK: canary 5xx 6.6 % vs 0.25 %"
-    trigger = ("canary judge: a rollback trigger fired in window 1: canary p99 900 ms (800–1000) vs stable 150 ms "
-               "(6.00×) over 700 requests: above the 3× rollback trigger")
-    rolled = Deployment.model_validate({**base, "status": "rolled_back", "rollback_cause": trigger})
-    assert ending_headline(rolled) == "ROLLED BACK: canary p99 900 ms vs 150 ms"
-    assert ending_headline(Deployment.model_validate({**base, "status": "succeeded"})) == "PROMOTED"
-    assert ending_headline(Deployment.model_validate({**base, "status": "in_progress"})) is None

@@ -74,13 +74,17 @@ def _value_words(key: str, value: Any, roles: Mapping[str, str]) -> str:
 
 
 def detail_words(detail: Mapping[str, Any], roles: Mapping[str, str]) -> str:
-    """What a step event's detail says, in words: its first telling field (`DETAIL_KEYS`), or ""."""
+    """What a step event's detail says, in words: its first telling field (`DETAIL_KEYS`), or ""; a promote past a
+    check also says the reason it was overridden with."""
+    said = ""
     for key in DETAIL_KEYS:
         value = detail.get(key)
         if value not in ("", None, {}, []):
             words = _value_words(key, value, roles)
-            return words if key in ("decision", "summary", "split", "percent", "revision") else f"{key} {words}"
-    return ""
+            said = words if key in ("decision", "summary", "split", "percent", "revision") else f"{key} {words}"
+            break
+    override = detail.get("override")
+    return f"{said} · override: {override}" if override and said else said
 
 
 def step_words(event: StepEvent, roles: Mapping[str, str]) -> str:
