@@ -182,3 +182,32 @@ async def test_after_a_rollback_the_judge_says_how_the_deployment_ended(tmp_path
             await pilot.press("escape")
             await pilot.press("ctrl+r")
             await until(pilot, lambda: not app.busy, "the console's threads end")
+
+
+async def test_registry_entries_read_after_the_live_events_they_caused_go_back_in_their_place() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from textual.app import App, ComposeResult
+
+    from core.model.deployment import StepEvent
+    from core.model.events import WeightChanged
+
+    class LogOnly(App[None]):
+        def compose(self) -> ComposeResult:
+            yield EventLog(id="log")
+
+    t0 = datetime(2031, 5, 17, 3, 0, tzinfo=UTC)
+    app = LogOnly()
+    async with app.run_test(size=(100, 20)) as pilot:
+        log = app.query_one(EventLog)
+        log.follow("production", "d-1", roles={"ws-c": "candidate", "ws-s": "stable"})
+        log.add_engine_event(WeightChanged("d-1", "production", t0 + timedelta(seconds=10), "ws-c", 25,
+                                           {"ws-c": 25, "ws-s": 75}))
+        log.show_steps([StepEvent(deployment_id="d-1", seq=s, at=t0 + timedelta(seconds=at), kind=kind,
+                                  action="set traffic", actor="alice", detail={"split": {"ws-c": 25, "ws-s": 75}})
+                        for s, at, kind in ((1, 5, "intent"), (2, 15, "done"))])
+        await pilot.pause()
+        assert log.lines_text == ["03:00:05 intent  set traffic by alice: candidate 25 % · stable 75 %",
+                                  "03:00:10 ▸ traffic: candidate 25 % · stable 75 %",
+                                  "03:00:15 done    set traffic by alice: candidate 25 % · stable 75 %"]
+        assert [strip.text.rstrip() for strip in log.lines] == log.lines_text, "drawn once each, in that order"

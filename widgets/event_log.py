@@ -14,6 +14,7 @@ from __future__ import annotations
 from bisect import insort
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from itertools import pairwise
 
 from rich.text import Text
 from textual import events
@@ -28,6 +29,7 @@ ENGINE_STYLES = {"RolledBack": "bold red", "DeploymentFinished": "bold", "Verdic
                  "WeightChanged": "bold cyan", "WaitingForOperator": "bold magenta", "Note": ""}
 
 Wording = Callable[[str], str]
+KEPT = 1000  # the newest lines of the log (a deployment's whole story is much shorter)
 
 
 def _same(text: str) -> str:
@@ -59,7 +61,7 @@ class EventLog(RichLog):
     """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes, wrap=True, markup=False, max_lines=2000)
+        super().__init__(id=id, classes=classes, wrap=True, markup=False, max_lines=KEPT * 4)  # lines wrap
         self.deployment_id: str | None = None
         self.roles: Mapping[str, str] = {}  # revision → its role in the deployment in view (candidate, stable)
         self.wording: Wording = _same
@@ -73,13 +75,23 @@ class EventLog(RichLog):
         """What the log says, in plain text and in order, for readers without a screen."""
         return [text.plain for _, _, text in self._entries]
 
-    def _add(self, at: datetime, line: Text) -> None:
-        self._order += 1
-        entry = (at, self._order, line)
-        in_order = not self._entries or at >= self._entries[-1][0]
-        insort(self._entries, entry, key=lambda e: (e[0], e[1]))
+    def _add(self, *lines: tuple[datetime, Text]) -> None:
+        """Add lines (time, text): appended when they come after what is shown, else the log is put back in order
+        once for all of them (a refresh may bring many registry entries older than the live events shown)."""
+        if not lines:
+            return
+        entries = []
+        for at, line in lines:
+            self._order += 1
+            entries.append((at, self._order, line))
+        last = self._entries[-1][0] if self._entries else None
+        in_order = (last is None or entries[0][0] >= last) and all(a[0] <= b[0] for a, b in pairwise(entries))
+        for entry in entries:
+            insort(self._entries, entry, key=lambda e: (e[0], e[1]))
+        del self._entries[:-KEPT]
         if in_order:
-            self._write(line)
+            for _, _, line in entries:
+                self._write(line)
         else:
             self._rewrite()
 
@@ -113,18 +125,18 @@ class EventLog(RichLog):
         self.deployment_id, self._shown_seq = deployment_id, 0
         if deployment_id is None:  # a placeholder, not a line of the log: the first line goes after it
             self.write(Text(f"no deployment of {environment} yet", style="dim"))
-        for event in engine_events:
-            self.add_engine_event(event)
+        self._add(*((event.at, engine_line(event, self.roles, self.wording)) for event in engine_events
+                    if event.deployment_id in (deployment_id, "")))
 
     def show_steps(self, events: Sequence[StepEvent]) -> None:
         """Add the step events of the deployment in view that are not on screen yet."""
-        for event in events:
-            if event.deployment_id == self.deployment_id and event.seq > self._shown_seq:
-                self._add(event.at, step_line(event, self.roles, self.wording))
-                self._shown_seq = event.seq
+        new = [event for event in events if event.deployment_id == self.deployment_id and event.seq > self._shown_seq]
+        if new:
+            self._shown_seq = max(event.seq for event in new)
+            self._add(*((event.at, step_line(event, self.roles, self.wording)) for event in new))
 
     def add_engine_event(self, event: EngineEvent) -> None:
         """An event of the deployment in view, or of the environment itself (no deployment id: a change of
         health, the result of an action), which stays in the log whichever deployment is shown."""
         if event.deployment_id in (self.deployment_id, ""):
-            self._add(event.at, engine_line(event, self.roles, self.wording))
+            self._add((event.at, engine_line(event, self.roles, self.wording)))
