@@ -134,6 +134,8 @@ async def test_the_log_is_one_story_in_time_order_in_words_with_every_result_kep
                         "the promote's result in the log")
             await until(pilot, lambda: any("candidate 50 % · stable 50 %" in line for line in log.lines_text),
                         "the new split in the log")
+            await until(pilot, lambda: any("promote to 100 %" in line for line in log.lines_text),
+                        "judged at 50 %, it waits for the next promote")
             lines = log.lines_text
             assert times(lines) == sorted(times(lines)), "\n".join(lines)
             app.clear_notifications()  # the toasts stand over the log's right-hand side
