@@ -76,7 +76,7 @@ class OpsAction:
     confirms: bool = False  # says its effect and asks for a confirmation where the gate wants one (as the CLI does)
     drives: bool = True  # after the call, carry the deployment on until it ends or needs the operator
     check: Check | None = None
-    footer: bool = True  # the footer has room for the operator's actions, not for every key
+    footer: bool = False  # in the footer: help and the screens; the operator's actions are in the action panel
     panel: bool = False  # listed in the action panel (what the operator does to the environment)
     changes: bool = False  # changes things although the console runs it itself (the deploy wizard)
 
@@ -196,7 +196,7 @@ ACTIONS: tuple[OpsAction, ...] = (
               panel=True),
     OpsAction("promote-anyway", "P", "Promote anyway", "Promote past a failed check or a holding judge; asks for "
               "the reason, which is recorded with your name.", "app.ops('promote-anyway')", _promote_anyway,
-              ask="override", confirms=True, check=_model("promote-anyway"), footer=False),
+              ask="override", confirms=True, check=_model("promote-anyway")),
     OpsAction("set-weight", "w", "Set weight", "Put a percentage of traffic on the new revision by hand; the judge "
               "keeps watching.", "app.ops('set-weight')", _set_weight, ask="percent", confirms=True,
               check=_model("set-weight"), panel=True),
@@ -210,25 +210,26 @@ ACTIONS: tuple[OpsAction, ...] = (
     OpsAction("verify", "v", "Verify", "Run the environment's required checks on the new revision, or on what "
               "serves now.", "app.ops('verify')", _verify, drives=False, check=_model("verify"), panel=True),
     OpsAction("detail", "i,enter", "Details", "The selected environment's deployment: stages with timings, "
-              "analysis windows, verification report and log.", "app.detail", check=_anything),
+              "analysis windows, verification report and log.", "app.detail", check=_anything, footer=True),
     OpsAction("history", "h", "History", "Every deployment in the registry, newest first, with filters; enter "
-              "opens one.", "app.history"),
+              "opens one.", "app.history", footer=True),
     OpsAction("recover", "x", "Recover", "Incident recovery for the selected environment: evidence, classification, "
               "its runbook step by step with confirmation (a dry run in a read-only console).", "app.recover",
               panel=True, check=_recovery_wired),
     OpsAction("infra", "I", "Infrastructure", "The Terraform state of the selected environment: plan, review, "
               "apply.", "app.infra", changes=True, panel=True),
     OpsAction("reports", "o", "Reports", "DORA figures, success and rollback rates, rollback causes, duration "
-              "trends and the timeline.", "app.reports"),
+              "trends and the timeline.", "app.reports", footer=True),
     OpsAction("refresh", "ctrl+r,f5", "Pause refresh", "Stop or restart the live refresh (the indicator at the "
               "top says which).", "app.toggle_refresh"),
-    OpsAction("select-dev", "1", "Show dev", "Select the dev environment.", "app.select('dev')", footer=False),
-    OpsAction("select-staging", "2", "Show staging", "Select the staging environment.", "app.select('staging')",
-              footer=False),
+    OpsAction("select-dev", "1", "Show dev", "Select the dev environment.", "app.select('dev')"),
+    OpsAction("select-staging", "2", "Show staging", "Select the staging environment.", "app.select('staging')"),
     OpsAction("select-production", "3", "Show production", "Select the production environment.",
-              "app.select('production')", footer=False),
-    OpsAction("help", "question_mark,f1", "Help", "Show this help: every key and what it does.", "app.help"),
-    OpsAction("quit", "q", "Quit", "Leave the console; deployments keep their state in the registry.", "app.quit"),
+              "app.select('production')"),
+    OpsAction("help", "question_mark,f1", "Help", "Show this help: every key and what it does.", "app.help",
+              footer=True),
+    OpsAction("quit", "q", "Quit", "Leave the console; deployments keep their state in the registry.", "app.quit",
+              footer=True),
 )
 
 BY_ID: dict[str, OpsAction] = {a.id: a for a in ACTIONS}
@@ -236,8 +237,9 @@ OPERATOR_ACTIONS: tuple[OpsAction, ...] = tuple(a for a in ACTIONS if a.panel)  
 
 
 def bindings() -> list[Binding]:
-    """The main screen's bindings, one per action, each with its id so the config's keymap can rebind it."""
-    return [a.binding() for a in ACTIONS]
+    """The main screen's bindings, one per action, each with its id so the config's keymap can rebind it; help's
+    first, so the footer begins with `?` at every width."""
+    return [a.binding() for a in sorted(ACTIONS, key=lambda a: a.id != "help")]
 
 
 def keys_for(action: OpsAction, keymap: dict[str, str]) -> str:

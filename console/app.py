@@ -20,7 +20,6 @@ from typing import Any
 from textual import on
 from textual.app import SystemCommand
 from textual.message import Message
-from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -43,6 +42,7 @@ from console.screens.reports import ReportsScreen
 from console.screens.wizard import DeployRequest, WizardScreen
 from console.snapshot import EnvironmentSnapshot, take_snapshots
 from console.team import header_line
+from console.told import Told
 from core.config import ENVIRONMENTS
 from core.engine import Engine, EngineEvent, EnvironmentBusy, Tick
 from core.errors import OpsError
@@ -57,7 +57,7 @@ SLEEP_SLICE_S = 0.5  # a driver waiting for an analysis window notices a stop re
 EVENTS_KEPT = 500  # engine events kept per environment for the log when it is selected again
 
 
-class OpsConsoleApp(CountedThreads):
+class OpsConsoleApp(Told, CountedThreads):
     CSS_PATH = "app.tcss"
     TITLE = "opsconsole"
 
@@ -175,7 +175,8 @@ class OpsConsoleApp(CountedThreads):
         """The header: the worst environment's health, then who acts (console.team.header_line)."""
         self._team = self._team if team is None else team
         self.sub_title = header_line(self.engine, self._team, self.read_only,
-                                     [h for s in self.snapshots.values() if (h := s.health_now) is not None])
+                                     [h for s in self.snapshots.values() if (h := s.health_now) is not None],
+                                     width=self.size.width)
 
     @on(RegistryChanged)
     def _registry_changed(self, message: RegistryChanged) -> None:
@@ -270,7 +271,7 @@ class OpsConsoleApp(CountedThreads):
         if news is not None:
             self.post_message(self.EngineEventArrived(news.note))
             if news.toast:
-                self.tell(news.toast, title=news.title, severity=news.severity)
+                self.tell(news.toast, title=news.title, severity=news.severity, log=False)
 
     def action_toggle_refresh(self) -> None:
         if self._timer is None:
@@ -321,10 +322,10 @@ class OpsConsoleApp(CountedThreads):
         if event.environment == self.selected:
             self.main.add_engine_event(event)
         if isinstance(event, RolledBack):
-            self.tell(f"{event.environment}: {event.cause}", title="Rolled back", severity="error")
+            self.tell(f"{event.environment}: {event.cause}", title="Rolled back", severity="error", log=False)
         elif isinstance(event, DeploymentFinished):
-            self.tell(f"{event.environment}: deployment {event.deployment_id} {event.status}",
-                      severity="information" if event.status == "succeeded" else "warning")
+            self.tell(f"{event.environment}: deployment {event.deployment_id} {event.status.replace('_', ' ')}",
+                      severity="information" if event.status == "succeeded" else "warning", log=False)
         self.request_refresh()
 
     # -- actions ------------------------------------------------------------------------------------------
@@ -434,7 +435,7 @@ class OpsConsoleApp(CountedThreads):
     @on(ActionDone)
     def _action_done(self, message: ActionDone) -> None:
         done = message.done
-        self.tell(done.message, severity="information" if done.ok else "warning")
+        self.tell(done.message, severity="information" if done.ok else "warning", environment=message.environment)
         self.request_refresh()
         if done.refused is not None:  # a check refused promotion: offer to promote anyway, with a reason
             anyway = BY_ID["promote-anyway"]
@@ -483,10 +484,6 @@ class OpsConsoleApp(CountedThreads):
             self.tell(str(error), title=event.worker.name, severity="error")
         else:
             self.tell(f"internal error in {event.worker.name}: {type(error).__name__}: {error}", severity="error")
-
-    def tell(self, message: str, *, title: str = "", severity: SeverityLevel = "information") -> None:
-        """A toast; never markup, since messages quote providers, revisions and what the operator typed."""
-        self.notify(message, title=title, severity=severity, markup=False)
 
     # -- command palette ----------------------------------------------------------------------------------
 

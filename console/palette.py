@@ -64,7 +64,7 @@ def _set_value(app: OpsConsoleApp) -> None:
     """Ask KEY = VALUE, production's name typed, then write it in a worker; the gate's refusal is said at once."""
     environment, editor = app.selected, _editor(app)
     if (why := editor.gate.refusal(environment, WHAT)) is not None:
-        app.notify(why, severity="error")
+        app.tell(why, severity="error")
         return
 
     def asked(answer: str | None) -> None:
@@ -81,7 +81,7 @@ def _set_value(app: OpsConsoleApp) -> None:
             try:
                 editor.gate.confirmed(environment, typed=typed, yes=False, what="changing the configuration")
             except OpsError as exc:
-                app.notify(str(exc), severity="error")
+                app.tell(str(exc), severity="error")
                 return
             _write(app, editor, environment, key, text)
 
@@ -96,10 +96,10 @@ def _write(app: OpsConsoleApp, editor: ConfigEditor, environment: str, key: str,
         try:
             change, config = editor.set(environment, key, parse_value(text))
         except OpsError as exc:
-            app.call_from_thread(app.notify, str(exc), severity="error")
+            app.call_from_thread(app.tell, str(exc), severity="error")
             return
         said = "\n".join(change_lines(environment, change, config))
-        app.call_from_thread(app.notify, f"{said}\nrecorded as change {change.id}; this console uses it when it is "
+        app.call_from_thread(app.tell, f"{said}\nrecorded as change {change.id}; this console uses it when it is "
                              "started again")
 
     app.run_worker(write, thread=True, group="config-set")

@@ -10,18 +10,35 @@ from typing import Any
 
 from core.model.health import Health, health_headline
 
+HEADER_SPARE = 16 + len("opsconsole — ")  # Textual's header: the icon's room on both sides, then the title
 
-def header_line(engine: Any, team: str, read_only: bool, health: Sequence[Health]) -> str:
+
+def header_line(engine: Any, team: str, read_only: bool, health: Sequence[Health], width: int = 0) -> str:
     """What is wrong first, before who is looking; then who acts and whether the registry can vouch for it: the
     shared registry's database user is checked by the database; the embedded registry's name is whatever this
     machine says. Where a rule other than the configuration's lets everyone act (core.access: the zero-set-up
-    sandbox's), it says so in place of the profile: `alice · sandbox: everyone may act`."""
+    sandbox's), it says so in place of the profile: `alice · sandbox: everyone may act`.
+
+    In a terminal `width` columns wide the line is shortened to fit rather than cut at its end: the health in
+    fewer words (the cards say it in full), then the team line; who acts, on which cloud, read-only or not, stay.
+    """
     who = (f"{engine.operator} (database user)" if engine.registry.shared
            else f"{engine.operator} (self-declared)")
     rule = engine.gate.rule
-    parts = (health_headline(health), "" if rule else engine.ports.profile, engine.operator if rule else who, rule,
-             team, "READ-ONLY" if read_only else "")
-    return " · ".join(part for part in parts if part)
+    headline = health_headline(health)
+    identity = ["" if rule else engine.ports.profile, engine.operator if rule else who, rule,
+                "READ-ONLY" if read_only else ""]
+    room = width - HEADER_SPARE if width else 0
+    short = headline.replace("all environments healthy", "all healthy")
+    for health_part, team_part in ((headline, team), (short, team), (short, "")):
+        line = " · ".join(p for p in (health_part, *identity[:3], team_part, identity[3]) if p)
+        if not room or len(line) <= room:
+            return line
+    fixed = " · ".join(p for p in identity if p)
+    keep = room - len(fixed) - 3
+    if short and keep >= 4:  # the health cut, with a mark, never who or where
+        return f"{short[:keep - 1]}… · {fixed}"
+    return fixed
 
 
 def team_line(registry: Any) -> str:

@@ -170,10 +170,10 @@ async def test_an_auto_canary_under_elevated_5xx_rolls_itself_back_on_screen(tmp
             await pilot.press("a")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation modal")
             await type_text(pilot, "production", "enter")
-            await until(pilot, lambda: "rolled_back" in card(app, "production"), "the card shows the rollback")
+            await until(pilot, lambda: "rolled back" in card(app, "production"), "the card shows the rollback")
             assert "canary judge" in card(app, "production") and "5xx" in card(app, "production")
             assert "Rolled back" in toasts(app)
-            assert "ROLLBACK" in app.main.query_one("#canary").text
+            assert "ROLLED BACK: canary 5xx" in app.main.query_one("#canary").text  # how it ended, in short
             assert r.served() == {stable: 100}
             assert r.deployment(deployment.id).status == DeploymentStatus.ROLLED_BACK
 

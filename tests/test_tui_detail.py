@@ -33,7 +33,7 @@ async def test_the_detail_screen_shows_stages_verdicts_checks_and_log_and_keeps_
             assert isinstance(screen, DetailScreen) and screen.deployment_id == deployment.id
             stages = {row[1]: row for row in rows(app, "#detail-stages")}
             assert stages["deploy websocket-server"][3] == "succeeded"
-            assert stages["canary 10 %"][3] == "in_progress" and stages["canary 10 %"][4] == "10 %"
+            assert stages["canary 10 %"][3] == "in progress" and stages["canary 10 %"][4] == "10 %"
             assert stages["canary 25 %"][3] == "pending" and stages["canary 25 %"][5] == "-"
             verdicts = rows(app, "#detail-analysis")
             assert verdicts and all(v[2] == "10 %" for v in verdicts)
@@ -63,7 +63,7 @@ async def test_the_detail_screen_shows_stages_verdicts_checks_and_log_and_keeps_
             before = len(screen.log_text)
             app.request_refresh()
             await until(pilot, lambda: len(screen.log_text) >= before, "a refresh reaches the screen")
-            await until(pilot, lambda: any(row[1] == "canary 25 %" and row[3] in ("in_progress", "succeeded")
+            await until(pilot, lambda: any(row[1] == "canary 25 %" and row[3] in ("in progress", "succeeded")
                                            for row in rows(app, "#detail-stages")), "the stage table updates")
             assert table.cursor_row == 3, "the refresh kept the cursor"
             assert logged > 0

@@ -33,9 +33,10 @@ async def test_an_auto_canary_started_in_the_wizard_rolls_itself_back_under_elev
             await until(pilot, lambda: "needs an approval" in card(app, "production"), "the deployment waits")
             await pilot.press("a")
             await confirm_production(pilot, app)
-            await until(pilot, lambda: "rolled_back" in card(app, "production"), "the card shows the rollback")
+            await until(pilot, lambda: "rolled back" in card(app, "production"), "the card shows the rollback")
             assert "Rolled back" in toasts(app)
-            assert any("RolledBack" in line for line in app.main.query_one("#log").lines_text)
+            log = app.main.query_one("#log").lines_text
+            assert any("▸ rolled back by engine: " in line for line in log), "\n".join(log)
             assert r.served() == {stable: 100}
             deployment = r.registry.list_deployments(environment="production", limit=1)[0]
             assert deployment.status == DeploymentStatus.ROLLED_BACK and deployment.strategy == "canary"

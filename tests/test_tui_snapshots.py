@@ -1,4 +1,5 @@
-"""Snapshot tests of the console with a production canary at 10 % in the sandbox: main screen at three sizes, help.
+"""Snapshot tests of the console with a production canary in the sandbox: the main screen at three sizes with the
+canary waiting at 25 % (the layout for every size: tests/test_tui_layout.py says what must show), help at 10 %.
 
 Everything on screen is pinned: the sandbox clock is frozen (so its traffic, and every chart, is the same
 on every run), registry timestamps are read from that clock and deployment ids draw from a counter.
@@ -34,9 +35,10 @@ def quiet_config() -> ConsoleConfig:
 
 
 @contextmanager
-def canary_console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *,
-                   config: ConsoleConfig | None = None) -> Iterator[tuple[OpsConsoleApp, Rig]]:
-    """A console on a sandbox whose production canary was judged at 10 % and waits for the operator."""
+def canary_console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, config: ConsoleConfig | None = None,
+                   promotes: int = 1) -> Iterator[tuple[OpsConsoleApp, Rig]]:
+    """A console on a sandbox whose production canary was judged at 10 % (25 % after `promotes=2`) and waits for
+    the operator."""
     counter = itertools.count(0xC0FFEE)
     monkeypatch.setattr("core.registry.ids.secrets", types.SimpleNamespace(token_hex=lambda n: f"{next(counter):06x}"))
     with rig(tmp_path, config=config or quiet_config(), start=START) as r:
@@ -44,8 +46,9 @@ def canary_console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *,
         deployment = r.engine.deploy_to_environment("production", {"websocket-server": IMAGE})
         approve(r.engine, "production")
         r.drive(deployment.id)
-        promote(r.engine, "production")
-        assert r.drive(deployment.id).state == "operator"
+        for _ in range(promotes):
+            promote(r.engine, "production")
+            assert r.drive(deployment.id).state == "operator"
         monitor = HealthMonitor(r.engine.config, r.registry, r.engine.ports, r.wiring.http, r.engine.gate)
         yield OpsConsoleApp(r.engine, sleep=r.sleep, health=monitor), r
 
@@ -81,10 +84,10 @@ def settled(app: OpsConsoleApp, *keys: str) -> Callable[[Pilot], Awaitable[None]
 
 
 @pytest.mark.parametrize("size", [(120, 36), (80, 24), (160, 48)], ids=lambda s: f"{s[0]}x{s[1]}")
-def test_snapshot_of_the_main_screen_with_a_canary_at_10(size: tuple[int, int], tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch,
-                                                         snap_compare: SnapCompare) -> None:
-    with canary_console(tmp_path, monkeypatch) as (app, _):
+def test_snapshot_of_the_main_screen_with_a_canary_waiting_at_25(size: tuple[int, int], tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch,
+                                                                 snap_compare: SnapCompare) -> None:
+    with canary_console(tmp_path, monkeypatch, promotes=2) as (app, _):
         assert snap_compare(app, terminal_size=size, run_before=settled(app))
 
 

@@ -9,6 +9,7 @@ short, the two judged metrics (5xx, p99) as charts beside sparklines of the othe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
@@ -18,6 +19,7 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Sparkline, Static
 
+from core.model.log_text import ending_headline, revision_roles, split_words, status_words
 from widgets.metric_chart import LIMIT_STYLE, STYLES, MetricChart
 from widgets.metric_series import METRICS, Metric, MetricSeries, format_value
 from widgets.views import EnvironmentView, short_id
@@ -29,15 +31,21 @@ GRID_MIN_WIDTH = 56
 ROW_MIN_WIDTH = 100
 
 
-def layout_for(width: int, height: int) -> str:
-    """'grid', 'row', 'pair' or 'sparks' for a panel whose content area is width × height."""
-    if height >= 2 + 2 * CHART_MIN_ROWS and width >= GRID_MIN_WIDTH:
+def layout_for(width: int, height: int, text_rows: int = 2) -> str:
+    """'grid', 'row', 'pair' or 'sparks' for a panel whose content area is width × height, of which the verdict's
+    wrapped lines take `text_rows`."""
+    if height >= text_rows + 2 * CHART_MIN_ROWS and width >= GRID_MIN_WIDTH:
         return "grid"
-    if height >= 2 + CHART_MIN_ROWS and width >= ROW_MIN_WIDTH:
+    if height >= text_rows + CHART_MIN_ROWS and width >= ROW_MIN_WIDTH:
         return "row"
-    if height >= 2 + CHART_MIN_ROWS + 2 and width >= GRID_MIN_WIDTH:
+    if height >= text_rows + CHART_MIN_ROWS + 2 and width >= GRID_MIN_WIDTH:
         return "pair"
     return "sparks"
+
+
+def rows_of(text: Text, width: int) -> int:
+    """How many lines `text` takes wrapped at `width` (at least one)."""
+    return max(1, sum(-(-max(1, len(line)) // max(1, width)) for line in text.plain.split("\n")))
 
 
 def _update(static: Static, text: Text) -> None:
@@ -82,7 +90,9 @@ class CanaryPanel(Vertical):
 
     DEFAULT_CSS = """
     CanaryPanel { border: round $foreground 30%; border-title-style: bold; padding: 0 1; height: 100%; }
+    CanaryPanel { overflow-y: auto; }
     CanaryPanel Static { width: 100%; text-wrap: nowrap; text-overflow: ellipsis; }
+    CanaryPanel .canary-head, CanaryPanel .canary-explanation { text-wrap: wrap; height: auto; }
     CanaryPanel #canary-charts { grid-size: 2 2; grid-gutter: 0 1; height: 1fr; display: none; }
     CanaryPanel.-row #canary-charts { grid-size: 4 1; }
     CanaryPanel.-pair #canary-charts { grid-size: 2 1; }
@@ -106,6 +116,7 @@ class CanaryPanel(Vertical):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._borders: dict[str, Content | str] = {}
+        self.wording: Callable[[str], str] = str  # the console's words for the engine's (its CLI hints as keys)
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="canary-head", markup=False)
@@ -132,7 +143,15 @@ class CanaryPanel(Vertical):
         self.add_class("-sparks")
 
     def on_resize(self, event: events.Resize) -> None:
-        chosen = layout_for(self.size.width, self.size.height)
+        self._fit()
+
+    def _fit(self) -> None:
+        """Choose the charts' layout for the room left under the verdict's wrapped lines."""
+        width, height = self.content_size.width, self.content_size.height
+        if not width:
+            return
+        text_rows = sum(rows_of(Text(str(s.content)), width) for s in self.query(".canary-head, .canary-explanation"))
+        chosen = layout_for(width, height, text_rows)
         for name in self.LAYOUTS:
             self.set_class(name == chosen, f"-{name}")
 
@@ -165,18 +184,27 @@ class CanaryPanel(Vertical):
         self._border("subtitle", legend(series))
 
     def _show_verdict(self, view: EnvironmentView) -> None:
+        """The headline (deployment, weight, split, the judge's action or how the deployment ended), then the
+        judge's explanation; both wrap, so a verdict is never cut."""
         deployment, rollout = view.deployment, view.rollout
         verdicts = rollout.verdicts if rollout is not None else []
         self._border("title", f"Canary judge · {view.name}")
-        head = Text(no_wrap=True, overflow="ellipsis")
+        head = Text()
+        ended = ending_headline(deployment) if deployment is not None and view.active is None else None
         if deployment is None or rollout is None:
             head.append(f"no deployment of {view.name} has been judged", style="dim")
         else:
             head.append("running " if view.active is not None else "last ", style="dim")
             head.append(f"{short_id(deployment.id)} ", style="bold")
-            head.append(f"{rollout.plan.strategy} {rollout.mode} · weight {rollout.weight} % · ")
-            if verdicts:
-                action = str(verdicts[-1].get("action", "")).replace("_", " ").upper()
+            head.append(f"{rollout.plan.strategy} {rollout.mode} · ")
+            if ended is None:
+                head.append(f"weight {rollout.weight} %", style="bold")
+                roles = revision_roles(rollout.new_revision, rollout.stable_revision)
+                head.append(f" ({split_words(rollout.split(rollout.weight), roles)}) · ")
+            if ended is not None:
+                head.append(ended, style="bold green" if ended == "PROMOTED" else "bold red")
+            elif verdicts:
+                action = status_words(verdicts[-1].get("action", "")).upper()
                 head.append(action, style="bold red" if action == "ROLLBACK" else "bold")
             else:
                 head.append("no window judged yet", style="dim")
@@ -185,7 +213,9 @@ class CanaryPanel(Vertical):
         if rollout is not None and rollout.settling_note:  # not stuck: the next window waits for Monitoring's data
             explanation = rollout.settling_note + (f" · last: {explanation}" if explanation else "")
         _update(self.query_one(".canary-explanation", Static),
-                Text(explanation or (rollout.waiting_for if rollout is not None else ""), style="italic"))
+                Text(explanation or (self.wording(rollout.waiting_for) if rollout is not None else ""),
+                     style="italic"))
+        self._fit()
         history = Text("verdicts ", style="dim", no_wrap=True, overflow="ellipsis")
         for verdict in verdicts[-20:]:
             mark, style = OUTCOME_MARKS.get(str(verdict.get("outcome")), ("?", ""))

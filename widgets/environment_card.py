@@ -8,7 +8,7 @@ accent colour and label so nobody mistakes it for staging.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,6 +22,7 @@ from textual.widgets import Static
 
 from core.model.deployment import DeploymentStatus
 from core.model.health import alarming
+from core.model.log_text import status_words
 from core.model.service import ServiceSettings, recorded_settings, settings_changes
 from widgets.traffic_bar import Segment, TrafficBar
 from widgets.views import EnvironmentView, age, short_id, version_of
@@ -155,6 +156,7 @@ class EnvironmentCard(Vertical, can_focus=True):
         super().__init__(id=f"card-{environment}", classes="production" if production else None)
         self.environment = environment
         self.production = production
+        self.wording: Callable[[str], str] = str  # the console's words for the engine's (its CLI hints as keys)
         label = "▲ PRODUCTION" if production else environment
         self.border_title = f"{label} · {strategy}"
 
@@ -209,8 +211,7 @@ class EnvironmentCard(Vertical, can_focus=True):
         name = frontend.git_ref or frontend.deployment_id
         return f"{name} {frontend.state.lower()} {age(frontend.created_at, view.now)}"
 
-    @staticmethod
-    def _body(view: EnvironmentView) -> Text:
+    def _body(self, view: EnvironmentView) -> Text:
         body = Text(no_wrap=True, overflow="ellipsis")
         body.append("frontend ", style="dim")
         body.append(EnvironmentCard._frontend(view), style="bold" if view.live.frontend else "")
@@ -225,7 +226,7 @@ class EnvironmentCard(Vertical, can_focus=True):
                 body.append(f"\n  weight {rollout.weight} %", style="bold")
                 if rollout.paused:
                     body.append(" · PAUSED", style="bold yellow")
-                body.append(f"\n  {rollout.waiting_for or 'moving on'}", style="italic")
+                body.append(f"\n  {self.wording(rollout.waiting_for) or 'moving on'}", style="italic")
         else:
             body.append("\nactive ", style="dim")
             body.append("none")
@@ -235,7 +236,7 @@ class EnvironmentCard(Vertical, can_focus=True):
             body.append("none")
         else:
             style = "bold red" if last.status in BAD_ENDINGS else "green"
-            body.append(f"{short_id(last.id)} {last.status}", style=style)
+            body.append(f"{short_id(last.id)} {status_words(last.status)}", style=style)
             body.append(f" {age(last.ended_at or last.started_at, view.now)}")
             if last.rollback_cause:
                 body.append(f"\n  {last.rollback_cause}", style="red" if last.status in BAD_ENDINGS else "")

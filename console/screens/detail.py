@@ -26,10 +26,12 @@ from console.snapshot import rollout_of
 from core.engine import Rollout
 from core.health.record import health_history
 from core.model.health import Health
+from core.model.log_text import stage_words, status_words
 from core.registry import Deployment, Registry, StepEvent
 
 STATUS_STYLES = {"succeeded": "green", "in_progress": "bold cyan", "failed": "bold red", "skipped": "dim",
-                 "pending": "dim", "rolled_back": "bold red", "aborted": "bold red", "paused": "yellow"}
+                 "pending": "dim", "rolled_back": "bold red", "aborted": "bold red", "paused": "yellow",
+                 "not run": "dim", "in progress": "bold cyan", "rolled back": "bold red"}
 OUTCOME_STYLES = {"PASS": "green", "pass": "green", "FAIL": "bold red", "fail": "bold red", "NO_DATA": "yellow",
                   "no_data": "yellow", "error": "bold red"}
 HEALTH_STYLES = {"ok": "green", "degraded": "bold yellow", "down": "bold red"}
@@ -61,7 +63,8 @@ def stage_rows(deployment: Deployment, rollout: Rollout | None, now: datetime) -
         weight = f"{stage.traffic_percent} %" if stage and stage.traffic_percent is not None else "-"
         current = rollout is not None and index == rollout.stage and not deployment.is_terminal
         rows.append((str(index), [f"{'▶' if current else ' '}{index + 1}", record.name,
-                                  str(stage.kind) if stage else "-", _styled(str(record.status), STATUS_STYLES),
+                                  str(stage.kind) if stage else "-",
+                                  _styled(stage_words(record.status, deployment.status), STATUS_STYLES),
                                   weight, _clock(record.started_at), _clock(record.ended_at),
                                   _took(record.started_at, record.ended_at, now)]))
     return rows
@@ -111,7 +114,7 @@ def summary(deployment: Deployment, rollout: Rollout | None, now: datetime) -> T
     env_style = "bold magenta" if deployment.environment == "production" else "bold"
     text.append(" · ").append(deployment.environment.upper() if deployment.environment == "production"
                               else deployment.environment, style=env_style)
-    text.append(" · ").append(str(deployment.status), style=STATUS_STYLES.get(str(deployment.status), "bold"))
+    text.append(" · ").append(status_words(deployment.status), style=STATUS_STYLES.get(str(deployment.status), "bold"))
     mode = f" · {rollout.mode}" if rollout else ""
     text.append(f" · {deployment.strategy}{mode} · by {deployment.actor}")
     text.append(f"\nstarted {_clock(deployment.started_at)} · ended {_clock(deployment.ended_at)} · took "

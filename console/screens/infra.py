@@ -171,7 +171,8 @@ class InfraScreen(Screen[None]):
     def _failed(self, message: Failed) -> None:
         self.busy = False
         self._status(message.problem)
-        self.app.notify(message.problem, title="Infrastructure", severity="error")
+        tell = getattr(self.app, "tell", self.app.notify)  # the console's toast also stays in the log
+        tell(message.problem, title="Infrastructure", severity="error")
 
     # -- actions ---------------------------------------------------------------------------------------------
 

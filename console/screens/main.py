@@ -7,6 +7,7 @@ registry, and clicks on it become the same actions the keys run.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import partial
 from typing import ClassVar
 
 from textual import on
@@ -18,6 +19,7 @@ from textual.widgets import Footer, Header, Static
 from console import actions
 from console.snapshot import EnvironmentSnapshot
 from core.engine import EngineEvent
+from core.model.log_text import hint_as_key, revision_roles
 from widgets.action_panel import ActionPanel, ActionRow
 from widgets.canary_panel import CanaryPanel
 from widgets.environment_card import EnvironmentCard
@@ -50,6 +52,16 @@ class MainScreen(Screen[None]):
         yield EventLog(id="log")
         yield Footer()
 
+    def on_mount(self) -> None:
+        """The log says the console's keys where the engine's sentences name a CLI command."""
+        keymap = getattr(self.app, "keymap", {})
+        keys = {a.id: actions.keys_for(a, keymap).split(",")[0] for a in actions.ACTIONS}
+        wording = partial(hint_as_key, keys=keys)
+        self.query_one(EventLog).wording = wording
+        self.query_one(CanaryPanel).wording = wording
+        for card in self.query(EnvironmentCard):
+            card.wording = wording
+
     def card(self, environment: str) -> EnvironmentCard:
         return self.query_one(f"#card-{environment}", EnvironmentCard)
 
@@ -66,7 +78,10 @@ class MainScreen(Screen[None]):
         self.query_one(CanaryPanel).show(snapshot)
         log = self.query_one(EventLog)
         deployment_id = snapshot.deployment.id if snapshot.deployment else None
-        log.follow(environment, deployment_id, [e for e in engine_events if e.deployment_id in (deployment_id, "")])
+        rollout = snapshot.rollout
+        roles = revision_roles(rollout.new_revision, rollout.stable_revision) if rollout is not None else {}
+        log.follow(environment, deployment_id, [e for e in engine_events if e.deployment_id in (deployment_id, "")],
+                   roles)
         log.show_steps(snapshot.events)
 
     def add_engine_event(self, event: EngineEvent) -> None:
