@@ -30,7 +30,6 @@ from console.health_news import HealthNews, unseen_health
 from console.refresh_pace import refresh_line, refresh_period
 from console.screens.ask import AskScreen
 from console.screens.confirm import confirmation
-from console.screens.help import HelpScreen
 from console.screens.main import MainScreen
 from console.snapshot import EnvironmentSnapshot, take_snapshots
 from console.startup import ConnectsAfterFirstFrame, Starting
@@ -308,6 +307,8 @@ class OpsConsoleApp(ConnectsAfterFirstFrame):
     # -- actions ------------------------------------------------------------------------------------------
 
     def action_help(self) -> None:
+        from console.screens.help import HelpScreen  # Markdown and its highlighter: not for the first frame
+
         self.push_screen(HelpScreen(self.keymap))
 
     def _refused(self, action: OpsAction, environment: str) -> bool:
