@@ -336,26 +336,36 @@ def main() -> None:
     parser.add_argument("--start-only", action="store_true", help="measure first paint from process start only")
     parser.add_argument("--root", type=Path, default=ROOT,
                         help="the checkout whose console is started (default: this one), for a before/after table")
+    parser.add_argument("--before", type=Path,
+                        help="also measure this checkout from process start, alternating with --root run by run "
+                             "(both under the same load), and print its table first")
     args = parser.parse_args()
     if args.screenshot:
         screenshot(args.screenshot)
         return
-    load = os.getloadavg()[0]
-    runs: list[dict[str, float]] = []
+    loads = [os.getloadavg()[0]]
+    roots = [r.resolve() for r in ([args.before] if args.before else []) + [args.root]]
+    runs: dict[Path, list[dict[str, float]]] = {root: [] for root in roots}
     with tempfile.TemporaryDirectory() as tmp:
         saved = Path(tmp)
         saved_canary(saved)
         for index in range(args.runs):
-            figures = {} if args.start_only else asyncio.run(one_run(args.idle, args.refreshes))
-            figures.update(from_start(saved, args.root.resolve(), keys=args.keys, idle_s=args.idle))
-            runs.append(figures)
+            for root in roots:
+                in_process = not args.start_only and root == roots[-1]  # the in-process runs are this checkout's
+                figures = asyncio.run(one_run(args.idle, args.refreshes)) if in_process else {}
+                figures.update(from_start(saved, root, keys=args.keys, idle_s=args.idle))
+                runs[root].append(figures)
+                loads.append(os.getloadavg()[0])
             print(f"run {index + 1}/{args.runs} done", file=sys.stderr)
-    print(f"console benchmark: {args.runs} runs, {os.cpu_count()} CPUs, load average {load:.1f} at the start; "
+    print(f"console benchmark: {args.runs} runs, {os.cpu_count()} CPUs, load average {min(loads):.1f} to "
+          f"{max(loads):.1f} (median {statistics.median(loads):.1f}) over the runs; "
           + ("" if args.start_only else f"{SIZE[0]}x{SIZE[1]}, headless, in-process sandbox, idle {args.idle:g} s, "
              f"{args.refreshes} extra refreshes; ")
           + f"from process start: {START_SIZE[0]}x{START_SIZE[1]} pty, in-process sandbox from a state file, "
-            f"{args.keys} presses of each key, idle {args.idle:g} s, console of {args.root}")
-    print(table(runs))
+            f"{args.keys} presses of each key, idle {args.idle:g} s")
+    for root in roots:
+        print(f"\nconsole of {root}:")
+        print(table(runs[root]))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ code (a damaged sandbox state file: 2), as any command does.
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +38,10 @@ if TYPE_CHECKING:
 # Actions that work before the engine exists: they read nothing from the cloud or the registry.
 AT_ONCE = {"help", "quit", "select-dev", "select-staging", "select-production"}
 WAITS_FOR_ENGINE = {a.action: a.title for a in ACTIONS if a.id not in AT_ONCE}
+# The screens the first keys open (help, the wizard, details, history), imported by the connecting thread once the
+# cards are live rather than by the key on the UI thread (Markdown and its highlighter alone take about 100 ms).
+OPENED_BY_KEYS = ("console.screens.help", "console.screens.wizard", "console.screens.detail",
+                  "console.screens.history")
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,8 @@ class Starting:
                 failed(error)
                 return
             ready(connected)
+            for module in OPENED_BY_KEYS:
+                importlib.import_module(module)
 
         self._thread = threading.Thread(target=run, name="opsconsole connecting")
         self._thread.start()
