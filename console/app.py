@@ -145,9 +145,7 @@ class OpsConsoleApp(ConnectsAfterFirstFrame):
         self.connect_after_first_frame()
 
     def _show_identity(self, team: str | None = None) -> None:
-        """The header: the worst environment's health, then who acts (console.team.header_line)."""
-        if not self.connected:
-            return
+        """The header: the worst environment's health, then who acts (console.team.header_line); once connected."""
         self._team = self._team if team is None else team
         self.sub_title = header_line(self.engine, self._team, self.read_only,
                                      [h for s in self.snapshots.values() if (h := s.health_now) is not None])
@@ -307,9 +305,11 @@ class OpsConsoleApp(ConnectsAfterFirstFrame):
     # -- actions ------------------------------------------------------------------------------------------
 
     def action_help(self) -> None:
-        from console.screens.help import HelpScreen  # Markdown and its highlighter: not for the first frame
+        if not self.is_screen_installed("help"):  # made once: the page's Markdown widgets take long to build
+            from console.screens.help import HelpScreen  # and Markdown's import is not for the first frame
 
-        self.push_screen(HelpScreen(self.keymap))
+            self.install_screen(HelpScreen(self.keymap), "help")
+        self.push_screen("help")
 
     def _refused(self, action: OpsAction, environment: str) -> bool:
         why = action.unavailable(self.situation(environment))

@@ -101,7 +101,7 @@ def ui(ctx: click.Context, read_only: bool) -> None:
     if session.config_file is not None:  # the palette's configuration entries change the file this console read
         os.environ["OPSCONSOLE_CONFIG"] = str(session.config_file)
     while True:  # the cards first; the registry, the sandbox and the clients connect after them (console.startup)
-        starting = starting_for(session, read_only)
+        starting = starting_for(session)
         app = OpsConsoleApp(starting, read_only=read_only)
         app.run()
         starting.join()  # quit while connecting: what the thread opens is closed with the session, after it

@@ -92,7 +92,7 @@ class Starting:
             self._thread.join()
 
 
-def starting_for(session: Session, read_only: bool) -> Starting:
+def starting_for(session: Session) -> Starting:
     """The `ui` command's start: the session's engine, providers and health monitor, built in the worker."""
     config = session.loaded.config  # a bad configuration was refused before the UI, with exit code 2
     session.resolve_registry_location()  # so is a bad registry setting: this parses it, opens nothing

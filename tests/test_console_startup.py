@@ -99,7 +99,7 @@ from console.app import OpsConsoleApp
 from console.session import Session
 from console.startup import starting_for
 
-starting = starting_for(Session(), read_only=False)
+starting = starting_for(Session())
 starting.start = lambda ready, failed: None  # never connects: what is loaded now is the first frame's
 app = OpsConsoleApp(starting)
 
