@@ -1,10 +1,12 @@
 """The console's start: the cards at once, the cloud after them.
 
 The App is built from the configuration alone (environment names, strategies, keymap), so the first
-frame shows the three cards while nothing has been connected. Once that frame is on screen, a thread
-worker connects: it opens the registry, starts (or attaches to) the sandbox, builds the Google clients
+frame shows the three cards while nothing has been connected. Once that frame is on screen, a thread of
+its own connects: it opens the registry, starts (or attaches to) the sandbox, builds the Google clients
 and the engine, importing them there too (the first frame's modules load none of google.*, grpc, the
-sandbox or the engine: tests/test_console_startup.py keeps it so). Then the cards fill in.
+sandbox or the engine: tests/test_console_startup.py keeps it so). Then the cards fill in. It is a plain
+thread, not a Textual worker: a worker cancelled before its thread ran would never say it ended, and the
+`ui` command waits for it (`Starting.join`) before it closes what the thread opened.
 
 Until then the keys that need the engine say "still connecting" (help, select and quit work at once).
 A failure while connecting ends the console, and `opsconsole ui` says it in one sentence with its exit
@@ -93,7 +95,7 @@ class Starting:
 
 
 def starting_for(session: Session) -> Starting:
-    """The `ui` command's start: the session's engine, providers and health monitor, built in the worker."""
+    """The `ui` command's start: the session's engine, providers and health monitor, built in the thread."""
     config = session.loaded.config  # a bad configuration was refused before the UI, with exit code 2
     session.resolve_registry_location()  # so is a bad registry setting: this parses it, opens nothing
 
