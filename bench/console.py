@@ -286,7 +286,7 @@ def from_start(saved: Path, root: Path = ROOT, *, keys: int = 10, idle_s: float 
     return figures
 
 
-UNITS = {"RSS": "MB", "peak": "MB", "CPU": "%"}
+UNITS = {"CPU time": "ms", "RSS": "MB", "peak": "MB", "CPU": "%"}  # the first key found in a name wins
 
 
 def unit(name: str) -> str:
