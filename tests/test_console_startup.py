@@ -134,3 +134,14 @@ def test_a_damaged_sandbox_state_file_ends_the_console_with_one_sentence_and_exi
     assert code == 2
     assert f"Sandbox state file {state}" in text and "Traceback" not in text
     assert state.read_bytes() == b"[]"  # nothing written over it
+
+
+def test_a_shared_registry_that_does_not_answer_shows_the_cards_then_the_waiting_screen(tmp_path: Path) -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("OPSCONSOLE_")}
+    environ.update(OPSCONSOLE_REGISTRY="postgresql://ops@127.0.0.1:1/ops", OPSCONSOLE_SANDBOX=str(tmp_path / "sb.json"),
+                   TERM="xterm-256color", PYTHONPATH=str(ROOT))  # port 1: nothing listens there
+    code, seen = at_a_terminal(["ui"], tmp_path, environ, b"registry unreachable", b"q", limit_s=90, size=SIZE)
+    text = seen.decode(errors="replace")
+    assert text.index("PRODUCTION") < text.index("registry unreachable")  # the cards first, then the wait
+    assert code == 1  # q gives up: the registry's own sentence, as before the console connected in a thread
+    assert "the registry postgresql://ops@127.0.0.1:1/ops cannot be reached" in text and "Traceback" not in text
