@@ -11,25 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from textual.binding import Binding
 
-from core.engine import (
-    Engine,
-    PromotionBlocked,
-    Rollout,
-    approve,
-    pause,
-    promote,
-    resume,
-    roll_back,
-    set_weight,
-    verify,
-)
 from core.model.actions import READS_ONLY, ActionState, available_actions
 from core.model.deployment import Deployment
 from core.model.effects import Confirm, Effect, effect_of, traffic_now
+from core.model.rollout import Rollout
+
+if TYPE_CHECKING:  # the engine (and the providers it imports) loads after the first frame (console/startup.py)
+    from core.engine import Engine
 
 Ask = Literal["percent", "reason", "override"]
 
@@ -58,7 +50,7 @@ class Done:
     refused: str | None = None  # the engine's refusal when an override could get past it ("promote anyway")
 
 
-Run = Callable[[Engine, str, str], Done]  # (engine, environment, answer typed in the modal)
+Run = Callable[["Engine", str, str], Done]  # (engine, environment, answer typed in the modal)
 Check = Callable[[Situation], str | None]  # the reason the action makes no sense now, or None
 
 
@@ -140,14 +132,18 @@ def _recovery_wired(s: Situation) -> str | None:
     return None if s.recovery else "recovery needs the console's providers: open it with opsconsole ui"
 
 
-# -- engine calls (the same functions as console/deploy_commands.py) ----------------------------------
+# -- engine calls (the same functions as console/deploy_commands.py), each importing it when it runs ------
 
 def _approve(engine: Engine, env: str, _: str) -> Done:
+    from core.engine import approve
+
     approve(engine, env)
     return Done(f"{env}: approved by {engine.operator}")
 
 
 def _promote(engine: Engine, env: str, _: str) -> Done:
+    from core.engine import PromotionBlocked, promote
+
     try:
         rollout = Rollout.of(promote(engine, env))
     except PromotionBlocked as refused:
@@ -156,31 +152,43 @@ def _promote(engine: Engine, env: str, _: str) -> Done:
 
 
 def _promote_anyway(engine: Engine, env: str, reason: str) -> Done:
+    from core.engine import promote
+
     rollout = Rollout.of(promote(engine, env, override=reason))
     return Done(f"{env}: promote to {rollout.step_name(rollout.approved_through)} requested with an override by "
                 f"{engine.operator}: {reason}")
 
 
 def _set_weight(engine: Engine, env: str, answer: str) -> Done:
+    from core.engine import set_weight
+
     set_weight(engine, env, int(answer))
     return Done(f"{env}: weight {int(answer)} % requested")
 
 
 def _pause(engine: Engine, env: str, _: str) -> Done:
+    from core.engine import pause
+
     pause(engine, env)
     return Done(f"{env}: paused (the judge keeps watching)")
 
 
 def _resume(engine: Engine, env: str, _: str) -> Done:
+    from core.engine import resume
+
     resume(engine, env)
     return Done(f"{env}: resumed")
 
 
 def _roll_back(engine: Engine, env: str, reason: str) -> Done:
+    from core.engine import roll_back
+
     return Done(roll_back(engine, env, reason).describe(env))
 
 
 def _verify(engine: Engine, env: str, _: str) -> Done:
+    from core.engine import verify
+
     report = verify(engine, env)
     return Done(f"{env}: {report.target.revision}: {report.summary}", ok=report.passed)
 

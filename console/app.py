@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import SystemCommand
@@ -25,39 +25,32 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from console.actions import BY_ID, OPERATOR_ACTIONS, Done, OpsAction, Situation, keys_for
-from console.counted_threads import CountedThreads
 from console.health_news import HealthNews, unseen_health
-from console.palette import palette_commands
 from console.refresh_pace import refresh_line, refresh_period
 from console.refusals import say_refusal
 from console.screens.ask import AskScreen
 from console.screens.confirm import confirmation
-from console.screens.detail import DetailScreen
-from console.screens.help import HelpScreen
-from console.screens.history import HistoryScreen
-from console.screens.infra import InfraScreen
 from console.screens.main import MainScreen
-from console.screens.recovery import RecoveryScreen
-from console.screens.reports import ReportsScreen
-from console.screens.wizard import DeployRequest, WizardScreen
 from console.snapshot import EnvironmentSnapshot, take_snapshots
+from console.startup import ConnectsAfterFirstFrame, Starting
 from console.team import header_line
 from console.told import Told
 from core.config import ENVIRONMENTS
-from core.engine import Engine, EngineEvent, EnvironmentBusy, Tick
 from core.errors import OpsError
-from core.health.monitor import HealthMonitor
-from core.model.events import DeploymentFinished, Note, RolledBack
-from core.providers.commits import commit_times  # each version's commit time: git here, or the pipeline's GitHub
-from core.recovery.context import RecoveryPorts
-from core.recovery.incident import IncidentStore
+from core.model.events import DeploymentFinished, EngineEvent, Note, RolledBack
 from widgets.action_panel import ActionRow
+
+if TYPE_CHECKING:  # these, and the screens that read the cloud, load after the first frame (console/startup.py)
+    from console.screens.wizard import DeployRequest
+    from core.engine import Engine, Tick
+    from core.health.monitor import HealthMonitor
+    from core.recovery.context import RecoveryPorts
 
 SLEEP_SLICE_S = 0.5  # a driver waiting for an analysis window notices a stop request this soon
 EVENTS_KEPT = 500  # engine events kept per environment for the log when it is selected again
 
 
-class OpsConsoleApp(Told, CountedThreads):
+class OpsConsoleApp(Told, ConnectsAfterFirstFrame):
     CSS_PATH = "app.tcss"
     TITLE = "opsconsole"
 
@@ -102,30 +95,27 @@ class OpsConsoleApp(Told, CountedThreads):
         environment: str
         tick: Tick
 
-    def __init__(self, engine: Engine, *, sleep: Callable[[float], None], read_only: bool = False,
-                 environments: Iterable[str] = ENVIRONMENTS,
+    def __init__(self, engine: Engine | Starting, *, sleep: Callable[[float], None] | None = None,
+                 read_only: bool = False, environments: Iterable[str] = ENVIRONMENTS,
                  recovery_ports: Callable[[], RecoveryPorts] | None = None,
                  health: HealthMonitor | None = None) -> None:
-        """`sleep` waits cloud time (the wiring's: real time, or a frozen sandbox clock advanced).
+        """An engine (with the rest: connected already), or how to connect after the first frame (`Starting`).
 
+        `sleep` waits cloud time (the wiring's: real time, or a frozen sandbox clock advanced);
         `recovery_ports` gives guided recovery its providers beyond the engine's (the composition root's);
         `health` watches every environment's live health from the refresh (None: not watched).
         """
         super().__init__()
-        self.engine = engine
-        self.sleep = sleep
-        self.recovery_ports = recovery_ports
-        self.health = health
-        self._health_news = HealthNews()
-        self._period = engine.config.console.refresh_seconds  # until the first refresh says whether any is busy
-        self._team = ""
         self.read_only = read_only
-        engine.read_only = engine.read_only or read_only  # the core refuses; the app only says so sooner
-        self.environments = [e for e in environments if e in engine.config.environments]
+        config = self.start_with(engine, sleep, recovery_ports, health)
+        self._health_news = HealthNews()
+        self._period = config.console.refresh_seconds  # until the first refresh says whether any is busy
+        self._team = ""
+        self.environments = [e for e in environments if e in config.environments]
         self.selected = "production" if "production" in self.environments else self.environments[0]
         self.snapshots: dict[str, EnvironmentSnapshot] = {}
         self.engine_events: dict[str, deque[EngineEvent]] = {e: deque(maxlen=EVENTS_KEPT) for e in self.environments}
-        self.keymap = dict(engine.config.console.keymap)
+        self.keymap = dict(config.console.keymap)
         self.refresh_paused = False
         self._refresh_worker: Worker[None] | None = None
         self._refresh_again = False
@@ -135,7 +125,7 @@ class OpsConsoleApp(Told, CountedThreads):
         self._listener: Any = None  # core.registry.pg.listen.Listener on a shared registry
         self._threads_lock = threading.Lock()  # per console (the mixin's class-level ones are only defaults)
         self._threads_running = 0
-        self.main = MainScreen([(e, engine.environment(e).strategy.kind) for e in self.environments], self.selected)
+        self.main = MainScreen([(e, config.environment(e).strategy.kind) for e in self.environments], self.selected)
 
     # -- start and stop ---------------------------------------------------------------------------------
 
@@ -143,36 +133,20 @@ class OpsConsoleApp(Told, CountedThreads):
         return self.main
 
     def on_mount(self) -> None:
-        self._show_identity()
-        if self.engine.registry.shared:  # every console hears every change as it commits (LISTEN/NOTIFY)
-            from core.registry.pg.listen import Listener
-
-            self._listener = Listener(self.engine.registry,  # shared: the PostgreSQL registry
-                                      lambda change: self.post_message(self.RegistryChanged(change)),
-                                      operator=self.engine.operator).start()
         self.set_keymap(self.keymap)
-        # post_message is thread-safe and never blocks the engine's thread (call_from_thread would wait
-        # for the loop, and hang a driver that emits while the app is shutting down).
-        self._unsubscribe = self.engine.bus.subscribe(lambda event: self.post_message(self.EngineEventArrived(event)))
 
     def on_ready(self) -> None:
-        """The main screen is up: show it, take the first snapshots, start the timer and the drivers."""
-        self._timer = self.set_interval(self._period, self.request_refresh)
-        if self.health is not None:  # on its own beat: an idle console's slower refresh does not slow an alert
-            self.set_interval(self.health.beat(self.environments), self._watch_health)
+        """The main screen is up (the cards, before anything is connected): show it, then connect (console.startup)."""
         self._show_refresh_state()
         self._show_selected()
-        self.request_refresh()
         unknown = sorted(set(self.keymap) - set(BY_ID))
         if unknown:
             self.tell(f"[console.keymap] names no action {', '.join(unknown)}; known ids: {', '.join(BY_ID)}",
                       severity="warning")
-        if not self.read_only:  # carry on what a previous console left running (the registry knows)
-            for environment in self.environments:
-                self.drive(environment)
+        self.connect_after_first_frame()
 
     def _show_identity(self, team: str | None = None) -> None:
-        """The header: the worst environment's health, then who acts (console.team.header_line)."""
+        """The header: the worst environment's health, then who acts (console.team.header_line); once connected."""
         self._team = self._team if team is None else team
         self.sub_title = header_line(self.engine, self._team, self.read_only,
                                      [h for s in self.snapshots.values() if (h := s.health_now) is not None],
@@ -250,8 +224,8 @@ class OpsConsoleApp(Told, CountedThreads):
         self._show_selected()
         self._show_refresh_state()
         for screen in self.screen_stack:  # the detail and history screens read the registry again, in place
-            if isinstance(screen, DetailScreen | HistoryScreen):
-                screen.reload()
+            if callable(reload := getattr(screen, "reload", None)):
+                reload()
 
     def _watch_health(self) -> None:
         if not self.refresh_paused and not any(w.group == "health" and not w.is_finished for w in self.workers):
@@ -287,7 +261,8 @@ class OpsConsoleApp(Told, CountedThreads):
     def _show_refresh_state(self) -> None:
         when = next(iter(self.snapshots.values())).now.strftime("%H:%M:%S") if self.snapshots else "-"
         text = refresh_line(paused=self.refresh_paused, period=self._period, when=when, read_only=self.read_only,
-                            keys=keys_for(BY_ID["refresh"], self.keymap))
+                            keys=keys_for(BY_ID["refresh"], self.keymap),
+                            connecting=None if self.connected else self.starting.where)
         self.main.show_refresh_state(text, paused=self.refresh_paused, read_only=self.read_only)
 
     # -- selection ----------------------------------------------------------------------------------------
@@ -302,12 +277,14 @@ class OpsConsoleApp(Told, CountedThreads):
         snapshot = self.snapshots.get(environment)
         active = snapshot.active if snapshot is not None else None
         shown = snapshot.deployment if snapshot is not None else None
-        return Situation(environment, active, self.engine.refusal(environment), shown,
-                         recovery=self.recovery_ports is not None, actions=self.engine.actions(environment, active))
+        return Situation(environment, active, self.engine.refusal(environment) if self.connected else None, shown,
+                         recovery=self.recovery_ports is not None,
+                         actions=self.engine.actions(environment, active) if self.connected else {})
 
     def _show_selected(self) -> None:
         situation = self.situation(self.selected)
-        rows = [ActionRow(a.id, keys_for(a, self.keymap), a.title, a.unavailable(situation)) for a in OPERATOR_ACTIONS]
+        rows = [ActionRow(a.id, keys_for(a, self.keymap), a.title,
+                          a.unavailable(situation) if self.connected else "connecting…") for a in OPERATOR_ACTIONS]
         self.main.show_selected(self.selected, self.snapshots.get(self.selected), rows,
                                 self.engine_events[self.selected])
 
@@ -331,7 +308,11 @@ class OpsConsoleApp(Told, CountedThreads):
     # -- actions ------------------------------------------------------------------------------------------
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.keymap))
+        if not self.is_screen_installed("help"):  # made once: the page's Markdown widgets take long to build
+            from console.screens.help import HelpScreen  # and Markdown's import is not for the first frame
+
+            self.install_screen(HelpScreen(self.keymap), "help")
+        self.push_screen("help")
 
     def _refused(self, action: OpsAction, environment: str) -> bool:
         return say_refusal(self, action, environment, action.unavailable(self.situation(environment)))
@@ -352,9 +333,13 @@ class OpsConsoleApp(Told, CountedThreads):
             self.action_select(request.environment)
             self.run_in_worker(BY_ID["deploy"], request.environment, partial(self._deploy, request))
 
+        from console.screens.wizard import WizardScreen
+
         self.push_screen(WizardScreen(self.engine, self.environments, self.selected), deploy)
 
     def _deploy(self, request: DeployRequest) -> Done:
+        from core.providers.commits import commit_times  # each version's commit time: git here, or the pipeline's
+
         deployment = self.engine.deploy_to_environment(request.environment, request.versions, strategy=request.strategy,
                                                        mode=request.mode,
                                                        commit_times=commit_times(request.versions).times)
@@ -369,9 +354,13 @@ class OpsConsoleApp(Told, CountedThreads):
             shown = self.situation(self.selected).shown
             assert shown is not None
             deployment_id = shown.id
+        from console.screens.detail import DetailScreen
+
         self.push_screen(DetailScreen(self.engine.registry, deployment_id, self.engine.ports.now))
 
     def action_history(self) -> None:
+        from console.screens.history import HistoryScreen
+
         self.push_screen(HistoryScreen(self.engine.registry, self.environments, self.engine.ports.now))
 
     def action_recover(self) -> None:
@@ -379,15 +368,22 @@ class OpsConsoleApp(Told, CountedThreads):
         console walks it as a dry run (core.recovery records and sends nothing then, whatever is passed here)."""
         if self._refused(BY_ID["recover"], self.selected) or self.recovery_ports is None:
             return
+        from console.screens.recovery import RecoveryScreen
+        from core.recovery.incident import IncidentStore
+
         self.push_screen(RecoveryScreen(self.engine, self.selected, self.recovery_ports(),
                                         IncidentStore(self.engine.registry), sleep=self.sleep,
                                         dry_run=self.read_only))
 
     def action_infra(self) -> None:
         if not self._refused(BY_ID["infra"], self.selected):
+            from console.screens.infra import InfraScreen
+
             self.push_screen(InfraScreen(self.engine, self.selected))
 
     def action_reports(self) -> None:
+        from console.screens.reports import ReportsScreen
+
         self.push_screen(ReportsScreen(self.engine.registry, self.environments, self.engine.ports.now,
                                        read_only=self.read_only))
 
@@ -476,6 +472,8 @@ class OpsConsoleApp(Told, CountedThreads):
             return
         if event.worker.group.startswith("act:"):  # the action stopped the driver; a refusal must not leave it so
             self.drive(event.worker.group.removeprefix("act:"))
+        from core.engine import EnvironmentBusy  # loaded already: a worker that fails ran the engine
+
         error = event.worker.error
         if isinstance(error, EnvironmentBusy):  # another console drives it and applies what we request
             if not event.worker.name.startswith("Taking over"):  # a lost race to take over is nothing to report
@@ -489,5 +487,7 @@ class OpsConsoleApp(Told, CountedThreads):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        if screen is self.main:
+        if screen is self.main and self.connected:
+            from console.palette import palette_commands
+
             yield from palette_commands(self)

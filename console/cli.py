@@ -93,25 +93,27 @@ def cli(ctx: click.Context, config_file: Path | None, registry: str | None, read
 def ui(ctx: click.Context, read_only: bool) -> None:
     """Open the console: live environments, canary judge, actions and log (Textual; needs a terminal)."""
     from console.app import OpsConsoleApp  # only the TUI loads Textual's app machinery
+    from console.startup import starting_for
     from core.registry.errors import RegistryUnreachable
 
     session: Session = ctx.obj
     read_only = read_only or bool(ctx.meta.get("read_only"))
     if session.config_file is not None:  # the palette's configuration entries change the file this console read
         os.environ["OPSCONSOLE_CONFIG"] = str(session.config_file)
-    try:
-        engine = session.engine
-    except RegistryUnreachable as down:  # the shared registry is down: say so in the header and keep trying
-        from console.screens.waiting import WaitingForRegistry
+    while True:  # the cards first; the registry, the sandbox and the clients connect after them (console.startup)
+        starting = starting_for(session)
+        app = OpsConsoleApp(starting, read_only=read_only)
+        app.run()
+        starting.join()  # quit while connecting: what the thread opens is closed with the session, after it
+        down = app.start_failure
+        if not isinstance(down, RegistryUnreachable):
+            break
+        from console.screens.waiting import WaitingForRegistry  # the shared registry is down: say so, keep trying
 
         if not WaitingForRegistry(down.location, str(down), lambda: session.registry).run():
-            raise
-        engine = session.engine
-    from core.health.monitor import HealthMonitor
-
-    health = HealthMonitor(session.loaded.config, engine.registry, engine.ports, session.wiring.http, engine.gate)
-    OpsConsoleApp(engine, sleep=session.wiring.sleep, read_only=read_only,
-                  recovery_ports=session.wiring.recovery_ports, health=health).run()
+            raise down
+    if app.start_failure is not None:
+        raise app.start_failure
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from textual.notifications import SeverityLevel
 
 from console.snapshot import EnvironmentSnapshot
-from core.health.monitor import HealthMonitor
 from core.model.events import Note
+
+if TYPE_CHECKING:  # the monitor (and its probes' clients) loads after the first frame (console/startup.py)
+    from core.health.monitor import HealthMonitor
 
 
 @dataclass(frozen=True)

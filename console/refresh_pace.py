@@ -19,8 +19,11 @@ def refresh_period(settings: ConsoleSettings, snapshots: Iterable[EnvironmentSna
     return settings.refresh_seconds if busy else max(settings.refresh_seconds, settings.idle_refresh_seconds)
 
 
-def refresh_line(*, paused: bool, period: float, when: str, keys: str, read_only: bool) -> str:
-    """The indicator under the header: live and how often, or paused and how to resume; read-only said too."""
-    text = (f"⏸ REFRESH PAUSED ({keys} resumes) · last refresh {when}" if paused
+def refresh_line(*, paused: bool, period: float, when: str, keys: str, read_only: bool,
+                 connecting: str | None = None) -> str:
+    """The indicator under the header: connecting (to where), live and how often, or paused and how to resume;
+    read-only said too."""
+    text = (f"◌ connecting to {connecting}… (the cards fill in when it answers)" if connecting is not None
+            else f"⏸ REFRESH PAUSED ({keys} resumes) · last refresh {when}" if paused
             else f"● live · every {period:g} s · last refresh {when}")
     return text + (" · READ-ONLY: actions are refused" if read_only else "")

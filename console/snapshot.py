@@ -16,17 +16,19 @@ import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from core.engine import Engine, Rollout
 from core.errors import OpsError
-from core.health.monitor import Checked, HealthMonitor
 from core.live import LiveEnvironment, observe_environment
+from core.model.deployment import Deployment, EnvironmentState, StepEvent
 from core.model.health import Health
-from core.model.metrics import RevisionMetrics
-from core.recovery.incident import IncidentStore
-from core.registry import Deployment, EnvironmentState, StepEvent
+from core.model.rollout import Rollout
 from widgets.metric_series import MetricSeries, RevisionSeries, WindowPoint
+
+if TYPE_CHECKING:  # loaded by the refresh's thread, after the first frame (console/startup.py)
+    from core.engine import Engine
+    from core.health.monitor import Checked, HealthMonitor
+    from core.model.metrics import RevisionMetrics
 
 CHART_WINDOW_S = 60  # Cloud Monitoring's finest alignment: a canary step of a few minutes still shows a trend
 CHART_WINDOWS = 20
@@ -172,6 +174,8 @@ def _metrics(engine: Engine, name: str, live: LiveEnvironment, rollout: Rollout 
 def take_snapshots(engine: Engine, names: Iterable[str], health: HealthMonitor | None = None
                    ) -> dict[str, EnvironmentSnapshot]:
     """One refresh of every environment: the incidents table is read once for all of them."""
+    from core.recovery.incident import IncidentStore
+
     try:
         incidents: Mapping[str, dict[str, Any]] | None = IncidentStore(engine.registry).open_by_environment()
     except OpsError:
@@ -185,6 +189,8 @@ def take_snapshot(engine: Engine, name: str, history: MetricHistory | None = Non
     """Ask the providers (each failure kept as that component's error) and the registry about one environment;
     with a health monitor, live health too (observed when its interval has passed, else the last observation).
     `open_incidents` (by environment) spares a read of the incidents table when the caller made it."""
+    from core.recovery.incident import IncidentStore
+
     ports = engine.ports
     checked = health.due(name) if health is not None else None
     live = observe_environment(engine.environment(name), ports.cloudrun(name), ports.frontend)

@@ -7,6 +7,7 @@ A toast whose news is in the log already (an engine event, a change of health) p
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from textual.app import App
@@ -27,4 +28,6 @@ class Told(App[None]):
             app: Any = self
             where = environment or app.selected
             line = f"{title}: {message}" if title and not message.startswith(title) else message
-            self.post_message(app.EngineEventArrived(Note("", where, app.engine.ports.now(), line)))
+            # Before the console has connected (console/startup.py) there is no cloud clock yet: this machine's.
+            now = app.engine.ports.now() if app.connected else datetime.now(UTC)
+            self.post_message(app.EngineEventArrived(Note("", where, now, line)))

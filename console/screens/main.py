@@ -18,7 +18,7 @@ from textual.widgets import Footer, Header, Static
 
 from console import actions
 from console.snapshot import EnvironmentSnapshot
-from core.engine import EngineEvent
+from core.model.events import EngineEvent
 from core.model.log_text import hint_as_key, revision_roles
 from widgets.action_panel import ActionPanel, ActionRow
 from widgets.canary_panel import CanaryPanel
