@@ -81,8 +81,9 @@ module "network" {
 
   project_id  = var.project_id
   region      = var.region
-  name        = "agent-network"
-  subnet_cidr = var.subnet_cidr
+  name            = "agent-network"
+  subnet_cidr     = var.subnet_cidr
+  failover_region = var.failover_region
 
   depends_on = [module.apis]
 }
