@@ -337,7 +337,7 @@ class CloudRunAdapter:
         own step). What is copied and why: core/providers/cloudrun_failover.py.
         """
         from google.api_core import exceptions as gexc
-        from google.iam.v1 import iam_policy_pb2
+        from google.iam.v1 import iam_policy_pb2  # type: ignore[import-untyped]  # no stubs ship with it
 
         from core.providers.cloudrun_failover import failover_copy, same_configuration
 

@@ -307,6 +307,8 @@ def _differs_from_primary(ctx: RecoveryContext, secondary: ServiceState) -> str:
         primary = ctx.primary().get_service(ctx.service)
     except OpsError:
         return ""
+    if primary.settings is None or secondary.settings is None:
+        return ""
     changes = settings_changes(primary.settings, secondary.settings)
     return "; ".join(c.describe() for c in changes)
 
