@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sandbox.cloudrun_model import ApiError, Operation, Revision, Service, ServiceUpdate, Target
+from sandbox.cloudrun_settings import effective, parse_settings, rendered
 
 SERVICE_TYPE = "type.googleapis.com/google.cloud.run.v2.Service"
 CREATOR = "sandbox@opsconsole.local"
@@ -119,14 +120,12 @@ class Renderer:
         else:
             state, message = "CONDITION_SUCCEEDED", ""
         at = svc.updated_at
+        kept = effective(svc.settings, svc.project)
+        container = {"image": svc.image, **_env(svc.env), **rendered(kept["container"], self._ints)}
         template: dict[str, Any] = {
             "scaling": {"maxInstanceCount": svc.template_max_instances} | _min_count(svc.template_min_instances),
-            "timeout": "300s",
-            "serviceAccount": f"sandbox-runtime@{svc.project}.iam.gserviceaccount.com",
-            "containers": [{"image": svc.image, "ports": [{"name": "http1", "containerPort": 8080}], **_env(svc.env),
-                            "resources": {"limits": {"cpu": "1000m", "memory": "512Mi"}, "cpuIdle": True,
-                                          "startupCpuBoost": True}}],
-            "maxInstanceRequestConcurrency": 80,
+            **rendered(kept["template"], self._ints),
+            "containers": [container],
         }
         if svc.template_revision:
             template = {"revision": svc.template_revision, **template}
@@ -142,7 +141,7 @@ class Renderer:
             "updateTime": timestamp(svc.updated_at),
             "creator": CREATOR,
             "lastModifier": CREATOR,
-            "ingress": self._e("ingress", "INGRESS_TRAFFIC_ALL"),
+            **rendered(kept["service"], self._ints),
             "launchStage": self._e("launch_stage", "GA"),
             "template": template,
             "scaling": _min_count(svc.min_instances),  # service-level ServiceScaling, beside the template
@@ -258,6 +257,7 @@ def parse_service(body: Any) -> ServiceUpdate:
         min_instances=_count(service_scaling, "service.scaling"),
         template_min_instances=_count(scaling, "service.template.scaling"),
         env=parse_env(containers[0] if containers else {}, "service.template.containers[0]"),
+        settings=parse_settings(body),
     )
 
 

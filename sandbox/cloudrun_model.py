@@ -120,6 +120,8 @@ class Service:
     template_max_instances: int = 100  # template.scaling.maxInstanceCount: changing it creates a revision
     # The container's env: {"name", "value"} or {"name", "secret", "version"}; changing it creates a revision.
     env: list[dict[str, str]] = field(default_factory=list)
+    # Fields kept as sent (sandbox/cloudrun_settings.py): service account, network path, limits, ingress.
+    settings: dict[str, Any] = field(default_factory=dict)
     split_history: list[tuple[float, dict[str, int]]] = field(default_factory=list)
 
     @property
@@ -157,3 +159,4 @@ class ServiceUpdate:
     min_instances: int | None = None  # service-level scaling; None leaves it as it is
     template_min_instances: int | None = None  # revision-level scaling; None leaves it as it is
     env: list[dict[str, str]] | None = None  # the container's env; None (not sent) empties it, as a PATCH does
+    settings: dict[str, Any] | None = None  # kept fields as sent (cloudrun_settings.parse_settings); None: defaults

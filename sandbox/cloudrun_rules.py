@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 
 from sandbox.cloudrun_model import ApiError, Revision, Service, ServiceUpdate, Target
+from sandbox.cloudrun_settings import template_changed
 
 TAG = re.compile(r"^[a-z]([-a-z0-9]{0,44}[a-z0-9])?$")
 NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -29,7 +30,7 @@ def new_revision_name(svc: Service, revisions: Mapping[str, Revision], update: S
     min_changed = update.template_min_instances not in (None, svc.template_min_instances)
     # Max instances and the environment are template too (a missing one is the default, as in a PATCH).
     min_changed = min_changed or (update.max_instances or 100) != svc.template_max_instances \
-        or (update.env or []) != svc.env
+        or (update.env or []) != svc.env or template_changed(svc.settings, update.settings, svc.project)
     if name:
         if not name.startswith(svc.name + "-") or not NAME.match(name):
             raise ApiError("INVALID_ARGUMENT", f"Revision name '{name}' must start with '{svc.name}-' "
@@ -43,6 +44,7 @@ def new_revision_name(svc: Service, revisions: Mapping[str, Revision], update: S
                     or update.template_min_instances not in (None, existing.min_instances)
                     or (update.max_instances or 100) != existing.max_instances
                     or (update.env or []) != existing.env
+                    or template_changed(svc.settings, update.settings, svc.project)
                     or update.min_instances not in (None, svc.min_instances)):
                 raise ApiError("ALREADY_EXISTS", f"Revision named '{name}' with different "
                                                  "configuration already exists.")

@@ -241,6 +241,13 @@ class CloudRunState:
         # instances the serving ones keep warm (Cloud Run divides it by their traffic share).
         if update.min_instances is not None and update.min_instances != svc.min_instances:
             svc.min_instances, svc.min_instances_set_at = update.min_instances, now
+        if update.settings is not None:  # the service part (ingress...) changes no revision; the rest only with one
+            kept = {"service": dict(update.settings.get("service", {}))}
+            if new_rev_name is not None:
+                kept |= {k: dict(update.settings.get(k, {})) for k in ("template", "container")}
+            else:
+                kept |= {k: svc.settings.get(k, {}) for k in ("template", "container")}
+            svc.settings = kept
         if new_rev_name is not None:
             svc.image = update.image or svc.image
             svc.template_revision = update.template_revision

@@ -68,6 +68,7 @@ class Service(_Shape):
     template_min_instances: Count = 0
     template_max_instances: Count = 100
     env: list[dict[str, str]] = Field(default_factory=list)
+    settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
     split_history: list[tuple[Moment, dict[str, Percent]]] = Field(default_factory=list)
 
 

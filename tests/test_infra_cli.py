@@ -48,7 +48,7 @@ def test_apply_without_a_terminal_or_yes_shows_the_plan_and_exits_2(tmp_path: Pa
     done = subprocess.run([sys.executable, "-m", "console", "infra", "apply", "staging"], cwd=tmp_path, env=environ,
                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
     assert done.returncode == 2
-    assert "26 to create, 0 to update, 0 to delete, 0 to replace" in done.stdout
+    assert "27 to create, 0 to update, 0 to delete, 0 to replace" in done.stdout
     assert SERVICE in done.stdout
     assert done.stderr.strip() == ("opsconsole: applying Terraform to staging needs --yes when not run at a "
                                    "terminal; nothing was applied")
@@ -58,7 +58,7 @@ def test_apply_without_a_terminal_or_yes_shows_the_plan_and_exits_2(tmp_path: Pa
 def test_plan_apply_with_yes_and_status_record_the_last_known_good(opsconsole, tmp_path: Path) -> None:
     code, out, err = opsconsole("infra", "plan", "staging", "--json")
     assert code == 0, err
-    assert json.loads(out)["counts"] == {"create": 26, "update": 0, "delete": 0, "replace": 0}
+    assert json.loads(out)["counts"] == {"create": 27, "update": 0, "delete": 0, "replace": 0}
 
     code, out, err = opsconsole("infra", "apply", "staging", "--yes", "--json")
     assert code == 0, err

@@ -72,8 +72,8 @@ async def test_staging_plan_is_reviewed_and_applied_with_a(tmp_path: Path) -> No
     screen = InfraScreen(None, "staging", infra)
     async with InfraApp(screen).run_test(size=SIZE) as pilot:
         await planned(pilot, screen)
-        assert screen.query_one("#infra-changes", DataTable).row_count == 26
-        assert "26 to create" in text(screen, "#infra-summary")
+        assert screen.query_one("#infra-changes", DataTable).row_count == 27
+        assert "27 to create" in text(screen, "#infra-summary")
         assert "none yet" in text(screen, "#infra-good")
         await pilot.press("a")
         await until(pilot, lambda: "applied: state serial 1" in text(screen, "#infra-status"), "the apply")

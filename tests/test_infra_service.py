@@ -71,7 +71,7 @@ def test_an_apply_records_the_last_known_good(service: InfrastructureService) ->
     assert good["state_serial"] == 1
     assert good["actor"] == "alice" and good["version"] == "infra-v1"
     assert good["applied_at"] == "2026-11-26T09:00:00+00:00"
-    assert good["counts"] == {"create": 26, "update": 0, "delete": 0, "replace": 0}
+    assert good["counts"] == {"create": 27, "update": 0, "delete": 0, "replace": 0}
     assert good["git_commit"] is None and good["git_dirty"]  # the copied tree is not a git checkout
     # Secrets are recorded as references only, and the record is plain JSON as the registry keeps it.
     assert good["variables"]["secret_refs"]["firebase_api_key"]["secret"] == "firebase-api-key"
@@ -81,7 +81,7 @@ def test_an_apply_records_the_last_known_good(service: InfrastructureService) ->
 def test_a_review_that_says_no_applies_nothing(service: InfrastructureService) -> None:
     seen = []
     outcome = service.update_infrastructure("staging", review=lambda summary: seen.append(summary) or False)
-    assert not outcome.applied and seen[0].counts["create"] == 26
+    assert not outcome.applied and seen[0].counts["create"] == 27
     assert last_good(service.registry, "staging") is None
     assert service.runner.state_serial("staging") == 0
 

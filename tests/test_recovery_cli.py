@@ -60,7 +60,7 @@ def test_recover_dry_run_prints_the_plan_and_records_nothing(project: Path,
     _scenario(project, "region-outage")
     code, out, err = run(capsys, "recover", "production", "--dry-run")
     assert (code, err) == (0, "")
-    assert "would serve" in out and "would set NEXT_PUBLIC_WS_URL" in out and "dry run, nothing changed" in out
+    assert "would serve" in out and "would set NEXT_PUBLIC_WEBSOCKET_URL" in out and "dry run, nothing changed" in out
     saved = json.loads((project / "sandbox.json").read_text())
     regions = {s["location"] for s in saved["cloudrun"]["services"]}
     assert regions == {"us-central1"} and saved["vercel_env"] == {}

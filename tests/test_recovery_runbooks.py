@@ -56,6 +56,10 @@ def test_the_built_in_runbooks_load_and_every_action_and_check_they_may_name_exi
      "step 'second': field goto: name the step to go to"),
     ('\n[[steps]]\nid = "second"\ntitle = "S"\nkind = "check"\ncheck = "service_health"\nretry = 3\n',
      "step 'second': field retry: Extra inputs are not permitted"),
+    ('\n[[steps]]\nid = "second"\ntitle = "S"\nkind = "action"\naction = "point_frontend_websocket"\n'
+     'params = { variable = "NEXT_PUBLIC_WS_URL" }\n',
+     "step 'second': field params.variable: names 'NEXT_PUBLIC_WS_URL', but the frontend reads its WebSocket URL "
+     "from NEXT_PUBLIC_WEBSOCKET_URL"),
 ])
 def test_a_malformed_runbook_is_refused_at_load_naming_file_step_and_field(tmp_path: Path, extra: str,
                                                                            said: str) -> None:

@@ -78,7 +78,7 @@ def test_region_outage_is_network_and_fails_over_to_the_secondary_region(tmp_pat
         secondary = cloud.cloudrun.services[f"projects/{PROJECT}/locations/us-east1/services/websocket-server"]
         assert secondary.image.endswith(":stable")
         url = cloud.service_url(secondary.full_name).replace("http://", "ws://")
-        assert cloud.vercel_env.value("agent-network-web", "NEXT_PUBLIC_WS_URL") == url
+        assert cloud.vercel_env.value("agent-network-web", "NEXT_PUBLIC_WEBSOCKET_URL") == url
         redeploy = next(e for e in record["timeline"] if e["step"] == "redeploy-frontend" and e["kind"] == "done")
         live = rr.rig.wiring.frontend().production_deployment("agent-network-web")
         assert live is not None and live.id == redeploy["outputs"]["deployment"]

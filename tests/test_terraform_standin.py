@@ -47,7 +47,7 @@ def variables(environment: str = "staging", **changes: object) -> dict[str, obje
 
 def test_a_first_plan_creates_everything_and_apply_starts_the_state(applied: Applied) -> None:
     summary = applied.first.summary
-    assert summary.counts == {"create": 26, "update": 0, "delete": 0, "replace": 0}
+    assert summary.counts == {"create": 27, "update": 0, "delete": 0, "replace": 0}
     assert SERVICE in [c.address for c in summary.of("create")]
     assert not summary.destructive
     assert applied.runner.state_serial("staging") == 1
@@ -87,7 +87,7 @@ def test_a_changed_force_new_attribute_is_a_replace(applied: Applied) -> None:
 
 
 def test_each_environment_has_its_own_workspace_and_state(applied: Applied) -> None:
-    assert applied.runner.plan("production", variables("production")).summary.counts["create"] == 27
+    assert applied.runner.plan("production", variables("production")).summary.counts["create"] == 28
     assert applied.runner.state_serial("production") == 0
     assert applied.runner.state_serial("staging") == 1
 

@@ -29,6 +29,7 @@ def generate_terraform_vars(config: ConsoleConfig, env_name: str) -> dict[str, A
     return {
         "project_id": infra.gcp_project,
         "region": infra.region,
+        "failover_region": infra.failover_region,
         "service_name": infra.service_name,
         "min_instances": infra.min_instances,
         "max_instances": infra.max_instances,

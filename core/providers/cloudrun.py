@@ -56,13 +56,6 @@ def _is_latest(target: run_v2.TrafficTarget | run_v2.TrafficTargetStatus) -> boo
     return target.type_ == run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST
 
 
-def _latest_target() -> run_v2.TrafficTarget:
-    from google.cloud import run_v2
-
-    return run_v2.TrafficTarget(type_=run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST,
-                                percent=100)
-
-
 def _revision_state(rev: run_v2.Revision, tags: tuple[str, ...] = (), url: str = "",
                     percent: int = 0) -> RevisionState:
     from google.cloud import run_v2
@@ -356,37 +349,45 @@ class CloudRunAdapter:
             return False
         return True
 
-    def serve_image(self, service: str, image: str, min_instances: int = 0) -> None:
-        """Make the service serve `image` at 100 % once its revision is ready, creating the service if missing.
+    def serve_copy(self, service: str, image: str, source: CloudRunAdapter) -> None:
+        """Make this region's `service` a copy of `source`'s (another region's) serving `image` at 100 %, and give
+        it the same IAM policy; create it when missing. A no-op when it already is that copy.
 
-        Does not wait: the caller polls `get_service` (a region failover checks readiness as its own step).
+        Does not wait for the revision: the caller polls `get_service` (a region failover checks readiness as its
+        own step). What is copied and why: core/providers/cloudrun_failover.py.
         """
         from google.api_core import exceptions as gexc
-        from google.cloud import run_v2
+        from google.iam.v1 import iam_policy_pb2  # type: ignore[import-untyped]  # no stubs ship with it
 
+        from core.providers.cloudrun_failover import failover_copy, same_configuration
+
+        primary = source.resource(service)
+        original = call_google(API, "reading service", primary, lambda: source._services.get_service(
+            name=primary, retry=source._retry, timeout=source._policy.deadline))
+        wanted = failover_copy(original, image, self.region, source.region)
         resource = self.resource(service)
         if not self.exists(service):
-            template = run_v2.RevisionTemplate(containers=[run_v2.Container(image=image)],
-                                               scaling=run_v2.RevisionScaling(min_instance_count=min_instances))
-            body = run_v2.Service(template=template, traffic=[_latest_target()])
             parent = resource.rsplit("/services/", 1)[0]
             call_google(API, f"creating service {service} in", parent, lambda: self._services.create_service(
-                parent=parent, service=body, service_id=service, retry=self._retry, timeout=self._policy.deadline))
-            return
-        for _ in range(self._conflict_attempts):
-            svc, _revisions = self._read(service)
-            if svc.template.containers and svc.template.containers[0].image == image and all(
-                    _is_latest(t) for t in svc.traffic):
-                return
-            svc.template.revision = ""
-            svc.template.containers[0].image = image
-            svc.traffic = [_latest_target()]
-            try:
-                self._send(svc, f"serving {image} on")
-            except gexc.Conflict:
-                continue
-            return
-        raise self._conflicts(f"serving {image} on", resource)
+                parent=parent, service=wanted, service_id=service, retry=self._retry, timeout=self._policy.deadline))
+        else:
+            for attempt in range(self._conflict_attempts + 1):
+                if attempt == self._conflict_attempts:
+                    raise self._conflicts(f"serving {image} on", resource)
+                live, _revisions = self._read(service)
+                if same_configuration(live, wanted):
+                    break
+                wanted.name, wanted.etag = live.name, live.etag
+                try:
+                    self._send(wanted, f"serving {image} on")
+                except gexc.Conflict:
+                    continue
+                break
+        policy = call_google(API, "reading the IAM policy of", primary, lambda: source._services.get_iam_policy(
+            request=iam_policy_pb2.GetIamPolicyRequest(resource=primary)))
+        policy.etag = b""  # a new policy for another resource, not a read-modify-write of this one
+        call_google(API, "setting the IAM policy of", resource, lambda: self._services.set_iam_policy(
+            request=iam_policy_pb2.SetIamPolicyRequest(resource=resource, policy=policy)))
 
     def _conflicts(self, operation: str, resource: str) -> GoogleCallFailed:
         return GoogleCallFailed(f"{API}: {operation} {resource} failed: the service kept changing underneath "

@@ -13,15 +13,15 @@ from datetime import datetime
 from typing import Any
 
 from core.engine import rollback_deployment
-from core.errors import OperationFailed
+from core.errors import OperationFailed, OpsError
+from core.model import frontend_env
 from core.model.rollout import STABLE_TAG
+from core.model.service import ServiceState, settings_changes
 from core.recovery.context import RecoveryContext
 from core.recovery.incident import Incident
 from core.recovery.probes import deliver, probe
 from core.recovery.redis_keys import KeyCounts, redis_key_counts
 from core.recovery.runbook import RunbookStep
-
-DEFAULT_WS_VARIABLE = "NEXT_PUBLIC_WS_URL"
 
 
 @dataclass(frozen=True)
@@ -101,13 +101,16 @@ def _stable_image(ctx: RecoveryContext) -> str:
 
 def _failover_describe(ctx: RecoveryContext, step: RunbookStep, incident: Incident) -> str:
     region = ctx.config.infrastructure.failover_region
-    return f"would serve {_stable_image(ctx)} as {ctx.service} in {region} (creating the service if missing)"
+    return (f"would serve {_stable_image(ctx)} as {ctx.service} in {region} with {ctx.config.infrastructure.region}'s "
+            "whole configuration (environment and secret references, service account, scaling, network path, "
+            "ingress and invoker policy), creating the service if missing")
 
 
 def _failover_run(ctx: RecoveryContext, step: RunbookStep, incident: Incident) -> dict[str, Any]:
     image = _stable_image(ctx)
-    ctx.secondary().serve_image(ctx.service, image, min_instances=ctx.config.infrastructure.min_instances)
-    return {"region": ctx.config.infrastructure.failover_region, "image": image}
+    ctx.secondary().serve_copy(ctx.service, image, source=ctx.primary())
+    return {"region": ctx.config.infrastructure.failover_region, "image": image,
+            "copied_from": ctx.config.infrastructure.region}
 
 
 def _frontend_env(ctx: RecoveryContext) -> Any:
@@ -125,13 +128,13 @@ def _secondary_ws(ctx: RecoveryContext) -> str:
 
 
 def _point_describe(ctx: RecoveryContext, step: RunbookStep, incident: Incident) -> str:
-    variable = str(step.params.get("variable", DEFAULT_WS_VARIABLE))
+    variable = frontend_env.WEBSOCKET_URL
     return f"would set {variable} of Vercel project {ctx.config.application.frontend_project} to the " \
            f"{ctx.config.infrastructure.failover_region} WebSocket URL"
 
 
 def _point_run(ctx: RecoveryContext, step: RunbookStep, incident: Incident) -> dict[str, Any]:
-    variable = str(step.params.get("variable", DEFAULT_WS_VARIABLE))
+    variable = frontend_env.WEBSOCKET_URL
     url = _secondary_ws(ctx)
     project = ctx.config.application.frontend_project
     _frontend_env(ctx).set_env(project, variable, url)
@@ -293,6 +296,10 @@ def check_secondary(ctx: RecoveryContext, step: RunbookStep, incident: Incident)
     state = ctx.secondary().get_service(ctx.service)
     if state.reconciling or not state.traffic:
         return CheckOutcome(False, f"{ctx.service} in {region} is not serving yet (revision starting)")
+    differs = _differs_from_primary(ctx, state)
+    if differs:
+        return CheckOutcome(False, f"{ctx.service} in {region} is not configured like "
+                                   f"{ctx.config.infrastructure.region}: {differs}")
     health = _all_ok(ctx, state.uri, "/healthz", f"{region} health")
     if not health.passed:
         return health
@@ -301,8 +308,21 @@ def check_secondary(ctx: RecoveryContext, step: RunbookStep, incident: Incident)
                         {"region": region, "url": state.uri, **delivery.outputs})
 
 
+def _differs_from_primary(ctx: RecoveryContext, secondary: ServiceState) -> str:
+    """What the failover copy's scaling and environment lack of the primary's ("" when alike, or when the primary's
+    control plane cannot be read: the outage may be what stops it, and readiness is then what decides)."""
+    try:
+        primary = ctx.primary().get_service(ctx.service)
+    except OpsError:
+        return ""
+    if primary.settings is None or secondary.settings is None:
+        return ""
+    changes = settings_changes(primary.settings, secondary.settings)
+    return "; ".join(c.describe() for c in changes)
+
+
 def check_frontend_url(ctx: RecoveryContext, step: RunbookStep, incident: Incident) -> CheckOutcome:
-    variable = str(step.params.get("variable", DEFAULT_WS_VARIABLE))
+    variable = frontend_env.WEBSOCKET_URL
     project = ctx.config.application.frontend_project
     value = _frontend_env(ctx).get_env(project, variable)
     wanted = _secondary_ws(ctx)

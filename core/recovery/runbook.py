@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from core.errors import BadInput
+from core.model import frontend_env
 
 RUNBOOK_DIR = Path(__file__).with_name("runbooks")
 FAILURE_TYPES = ("compute", "network", "storage", "unknown")
@@ -80,6 +81,12 @@ class RunbookStep(_Strict):
             found.append(("changes", "a check step must not change anything"))
         if (self.on_failure == "goto") != (self.goto is not None):
             found.append(("goto", "name the step to go to exactly when on_failure is \"goto\""))
+        named = self.params.get("variable")
+        if named is not None and named != frontend_env.WEBSOCKET_URL:
+            # One name everywhere (core/model/frontend_env.py, the Terraform's too): a failover that sets
+            # another variable changes nothing the frontend reads.
+            found.append(("params.variable", f"names {named!r}, but the frontend reads its WebSocket URL from "
+                                             f"{frontend_env.WEBSOCKET_URL}; leave it out"))
         for name, signals in (("when", self.when), ("unless", self.unless)):
             unknown = [s for s in signals if s not in SIGNALS]
             if unknown:

@@ -79,10 +79,11 @@ module "artifact_registry" {
 module "network" {
   source = "../../modules/network"
 
-  project_id  = var.project_id
-  region      = var.region
-  name        = "agent-network"
-  subnet_cidr = var.subnet_cidr
+  project_id      = var.project_id
+  region          = var.region
+  name            = "agent-network"
+  subnet_cidr     = var.subnet_cidr
+  failover_region = var.failover_region
 
   depends_on = [module.apis]
 }

@@ -109,6 +109,12 @@ variable "image_repository" {
   default     = "agent-network"
 }
 
+variable "failover_region" {
+  description = "Region recovery fails the service over to (the console's infrastructure.failover_region): the network gets a subnet there."
+  type        = string
+  default     = null
+}
+
 variable "subnet_cidr" {
   description = "Range of the subnet Cloud Run's Direct VPC egress takes addresses from (/26 or larger)."
   type        = string

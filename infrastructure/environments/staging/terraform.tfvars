@@ -3,6 +3,7 @@
 environment            = "staging"
 project_id             = "ai-agent-network-staging"
 region                 = "us-central1"
+failover_region        = "us-east1"
 service_name           = "websocket-server"
 image                  = "us-docker.pkg.dev/cloudrun/container/hello"
 min_instances          = 1

@@ -27,6 +27,23 @@ variable "subnet_cidr" {
   }
 }
 
+variable "failover_region" {
+  description = "Region recovery fails the service over to (the console's infrastructure.failover_region), or null. A subnet of the same name is made there: the failover copy's Direct VPC egress names the subnet, which Cloud Run looks up in the copy's own region."
+  type        = string
+  default     = null
+}
+
+variable "failover_subnet_cidr" {
+  description = "Primary range of the failover region's subnet (/26 or larger, not overlapping subnet_cidr)."
+  type        = string
+  default     = "10.9.0.0/24"
+
+  validation {
+    condition     = can(cidrhost(var.failover_subnet_cidr, 0)) && tonumber(split("/", var.failover_subnet_cidr)[1]) <= 26
+    error_message = "failover_subnet_cidr must be an IPv4 CIDR of /26 or larger, such as 10.9.0.0/24."
+  }
+}
+
 resource "google_compute_network" "vpc" {
   project                 = var.project_id
   name                    = var.name
@@ -62,6 +79,25 @@ resource "google_compute_subnetwork" "run" {
   private_ip_google_access = true
 
   # Flow logs: who talked to whom from the service's instances (sampled, aggregated every 5 s).
+  log_config {
+    aggregation_interval = "INTERVAL_5_SEC"
+    flow_sampling        = 0.5
+    metadata             = "INCLUDE_ALL_METADATA"
+  }
+}
+
+# The same subnet in the failover region, so a region failover's copy of the service (which keeps the
+# primary's network path: core/providers/cloudrun_failover.py) has somewhere to put its instances.
+resource "google_compute_subnetwork" "run_failover" {
+  count = var.failover_region == null ? 0 : 1
+
+  project                  = var.project_id
+  name                     = "${var.name}-run"
+  region                   = var.failover_region
+  network                  = google_compute_network.vpc.id
+  ip_cidr_range            = var.failover_subnet_cidr
+  private_ip_google_access = true
+
   log_config {
     aggregation_interval = "INTERVAL_5_SEC"
     flow_sampling        = 0.5
