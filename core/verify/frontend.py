@@ -17,12 +17,13 @@ from html.parser import HTMLParser
 
 import httpx
 
+from core.model import frontend_env
 from core.verify.common import number, reason_from_body
 
 # The seed's frontend is a client-heavy Next.js app: its home page, and the agents page that opens the WebSocket.
 PAGES = ("/", "/agents")
 WEBSOCKET_PAGE = "/agents"
-WEBSOCKET_VARIABLE = "NEXT_PUBLIC_WEBSOCKET_URL"
+WEBSOCKET_VARIABLE = frontend_env.WEBSOCKET_URL  # the one name (core/model/frontend_env.py), Terraform's too
 _MAX_REDIRECTS = 3
 _WS_URL = re.compile(r"""wss?://[^"'`\s)]+""")
 
