@@ -70,7 +70,7 @@ from core.analysis import DEFAULT_SETTINGS, JudgeSettings  # noqa: E402
 
 ENGINE_STEPS = 4
 """Judged steps of the production canary (10, 25, 50, 100 %): the engine shares the error budget among them."""
-SETTINGS = DEFAULT_SETTINGS.per_step(ENGINE_STEPS)
+SETTINGS = DEFAULT_SETTINGS.per_step(ENGINE_STEPS).for_window(MINUTE_S)  # the engine's, on minute windows
 FLAGGER_DEFAULTS = "Flagger defaults (1m, threshold 5)"
 JUDGES = (FLAGGER_DEFAULTS, "Flagger fast (30s, threshold 2)", "Kayenta-style (whole run, 98 %)", "this judge",
           "this judge + probes")

@@ -7,13 +7,14 @@ its analysis and promoted the canary first). Sources are in the docstring of ben
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.stats import mannwhitneyu
 
 from bench.judge_google_data import LAYOUT, MINUTE_S, TICK_S, Revision, Run, settle_time
 from core.analysis import Action, AnalysisHistory, JudgeSettings
+from core.analysis.streams import probe_settings
 from core.config import RollbackTriggers, ValidationCriteria
 
 CRITERIA = ValidationCriteria(max_p99_ratio_to_stable=1.2)
@@ -155,8 +156,9 @@ class ThisJudge:
         if self.probes:
             events += [((k + 1) * TICK_S, 1, k) for k in range(run.minutes * MINUTE_S // TICK_S)]
         streams = [AnalysisHistory(CRITERIA, TRIGGERS, settings=self.settings)]
-        if self.probes:
-            streams.append(AnalysisHistory(CRITERIA, TRIGGERS, settings=self.settings))
+        if self.probes:  # as the engine sets them (core/engine/steps/probes.py): planned in 10 s bursts, half budget
+            per_tick = replace(self.settings, planned_windows=self.settings.for_window(TICK_S).planned_windows)
+            streams.append(AnalysisHistory(CRITERIA, TRIGGERS, settings=probe_settings(per_tick)))
         allowed = False
         for t, stream, index in sorted(events):
             if t > horizon_s:

@@ -105,6 +105,10 @@ HOLDS = frozenset({Outcome.INCONCLUSIVE, Outcome.NO_DATA})
 """The outcomes that hold a step: neither a pass nor a failure."""
 
 
+PLANNED_STEP_S = 600
+"""How long a judged step is planned to be watched (seconds): the 5xx boundary's horizon, in time."""
+
+
 @dataclass(frozen=True, slots=True)
 class JudgeSettings:
     """How sure the judge must be. The tolerances are not in ValidationCriteria (yet), so they live here."""
@@ -125,7 +129,8 @@ class JudgeSettings:
     horizon_alpha: float = 0.02
     """Bound on the false rollbacks of the 5xx boundary over all looks (half within `planned_windows`)."""
     planned_windows: int = 60
-    """Windows a step is planned to be watched: the 5xx boundary is most powerful there (10 min at 10 s)."""
+    """Windows a step is planned to be watched: the 5xx boundary is most powerful there (PLANNED_STEP_S at 10 s;
+    `for_window` sets it for the windows actually judged)."""
 
     def __post_init__(self) -> None:
         if not 0.5 < self.pass_confidence < self.fail_confidence < 1:
@@ -135,6 +140,13 @@ class JudgeSettings:
                            "windows at least 1.")
         if self.max_5xx_ratio_to_stable < 1 or self.margin_share_of_ceiling < 0 or self.latency_resolution < 0:
             raise BadInput("The judge's 5xx ratio must be at least 1, and its margin and resolution not negative.")
+
+    def for_window(self, window_s: float) -> JudgeSettings:
+        """The plan in time, not in windows: a step is planned to be watched PLANNED_STEP_S whatever the window's
+        length, so the boundary is most powerful after ten minutes of 60 s windows on Google Cloud as of 10 s ones.
+        (60 windows of a minute planned the boundary for an hour: bench/judge_google.py found a 5xx ×3 canary
+        detected in 95 % of ten-minute runs, 99 % with the plan in time and the probes.)"""
+        return replace(self, planned_windows=max(1, math.ceil(PLANNED_STEP_S / max(window_s, 1.0))))
 
     def per_step(self, steps: int) -> JudgeSettings:
         """The error budgets shared among a deployment's judged steps: each step starts new evidence, so a

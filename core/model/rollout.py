@@ -103,10 +103,12 @@ class Rollout(BaseModel):
         """The judge's settings for this deployment: its error budgets shared among the stages it judges."""
         return DEFAULT_SETTINGS.per_step(sum(1 for stage in self.plan.stages if stage.monitoring is not None))
 
-    def history(self) -> AnalysisHistory:
-        """The current step's judged windows, as the judge reads them."""
+    def history(self, window_s: float | None = None) -> AnalysisHistory:
+        """The current step's judged windows, as the judge reads them; with `window_s`, the length of the windows
+        judged (the metrics provider's: whole minutes on Google Cloud), the plan counted in them."""
+        settings = self.judge_settings()
         return AnalysisHistory.from_dict(self.analysis, self.plan.criteria, self.plan.triggers,
-                                         settings=self.judge_settings())
+                                         settings=settings.for_window(window_s) if window_s else settings)
 
     def decision(self) -> tuple[Action, str] | None:
         """The judge's decision on the current step (action, explanation), or None while it is not judging.

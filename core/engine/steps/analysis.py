@@ -81,7 +81,7 @@ def analyse(ctx: StepContext, deployment: Deployment, rollout: Rollout, window_s
             reason += "; undecided for longer than planned: promote with a reason or roll back"
         keep_load(ctx, deployment, rollout, end)
         return ctx.wait(deployment, rollout, reason, seconds=(end - ctx.ports.now()).total_seconds())
-    history = rollout.history()
+    history = rollout.history((end - start).total_seconds())
     compare = rollout.weight < 100 and rollout.stable_revision
     # Judged once Monitoring has settled (re-read on later ticks until then), or marked partial.
     read = settle.read(ctx, deployment, rollout, start, end,

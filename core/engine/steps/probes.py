@@ -89,7 +89,7 @@ def probe(ctx: StepContext, deployment: Deployment, rollout: Rollout, window_s: 
               probe_window(stable.sent, stable.failures, stable.latencies_ms))
     state["windows"] = [*state["windows"], [compact(window[0]), compact(window[1])]]
     history = AnalysisHistory(rollout.plan.criteria, rollout.plan.triggers,
-                              settings=probe_settings(rollout.judge_settings()),
+                              settings=probe_settings(rollout.judge_settings().for_window(window_s)),
                               windows=[(expand(c), expand(s)) for c, s in state["windows"]])
     verdict = history.verdicts[-1]
     decision = named(Stream.PROBES, history.decision())
