@@ -30,6 +30,11 @@ GOOGLE_DELAY_BOUND_S = 180.0
 DRAWN = "google"  # the delay option's value for Google's drawn delays
 
 
+CLOCK_SLACK_S = 1e-6
+"""A frozen clock advanced in fractions of a second adds up float errors (…:39.9999998 for :40): a point that ends
+within a microsecond of now has ended, or a console that slept exactly to a window's end would read it empty."""
+
+
 def _uniform(*parts: object) -> tuple[float, float]:
     digest = hashlib.blake2b("/".join(str(p) for p in parts).encode(), digest_size=16).digest()
     return int.from_bytes(digest[:8], "big") / 2**64, int.from_bytes(digest[8:], "big") / 2**64
@@ -89,13 +94,14 @@ class Ingestion:
         return 120.0 + 60.0 * where
 
     def visible(self, series: str, point_end: float, now: float) -> bool:
+        now += CLOCK_SLACK_S
         return point_end <= now and now >= point_end + self.delay(series, point_end)
 
     def point_ends(self, a: float, b: float, now: float) -> list[float]:
         """Ends of the points read over (a, b] that have ended by `now`, oldest first (a == b: the point ending at
         b). Reads take (start, end], "It includes the end time but excludes the start time" (TimeInterval)."""
         p = self.point_s
-        last = math.floor(min(b, now) / p + 1e-9)
+        last = math.floor((min(b, now + CLOCK_SLACK_S) + CLOCK_SLACK_S) / p)
         first = math.floor(a / p + 1e-9) + 1 if a < b else math.ceil(b / p - 1e-9)
         return [k * float(p) for k in range(first, last + 1)]
 

@@ -106,3 +106,14 @@ def test_sandbox_serve_names_a_delay_it_cannot_serve_in_one_sentence(project: Pa
     assert code == 2 and not out
     assert "ingestion delay must be a number of seconds or 'google', got 'soon'" in err
     assert "Traceback" not in err and not (project / "sandbox.json").exists()
+
+
+def test_a_point_that_ends_as_a_frozen_clock_reaches_it_is_served_despite_float_error() -> None:
+    """A console that sleeps a frozen sandbox clock exactly to a window's end (which the clock holds as
+    …:39.9999998 after fractional advances) must read that window's point, or it judges empty windows forever
+    (the crash loop's canary held at 10 % on "canary served 0 requests" until this)."""
+    fast = Ingestion.parse(10, "0")
+    end = 1_796_590_360.0
+    now = end - 2e-7
+    assert fast.visible("series", end, now)
+    assert fast.point_ends(end - 10, end, now) == [end]
