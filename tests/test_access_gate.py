@@ -37,7 +37,7 @@ NOT_GATED = {
     ("pipeline", "generate"): "writes workflow files into the checkout, for review",
     ("ui",): "the console: its keys call the same engine and gate (tests/test_tui_*)",
     ("sandbox", "serve"): "the simulated cloud", ("sandbox", "scenario"): "the simulated cloud",
-    ("sandbox", "status"): "the simulated cloud",
+    ("sandbox", "status"): "the simulated cloud", ("sandbox", "page-fault"): "the simulated cloud (its Vercel pages)",
     ("sandbox", "notifications"): "reads what the simulated Slack and PagerDuty received",
 }
 INCIDENT = "INC-PLACEHOLDER"

@@ -3,7 +3,7 @@ like Monitoring's windows; a regression they prove rolls back and the verdict sa
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -130,20 +130,21 @@ def test_cloud_monitoring_counts_the_probes_like_any_request_to_the_revision(tmp
         _break_canary_now(r, rollout.new_revision or "", 0.5)
         service = r.wiring.cloudrun("production").get_service(rollout.service)
         urls = {name: service.revision(name).url for name in (rollout.new_revision, rollout.stable_revision)}
-        now = r.engine.ports.now()
         monitoring = r.wiring.metrics("production")
-
-        def counted() -> dict[str, tuple[int, int]]:
-            read = monitoring.revision_metrics(rollout.service, now - timedelta(seconds=60), now + timedelta(seconds=1))
-            return {name: (read[name].total, read[name].errors_5xx) if name in read else (0, 0) for name in urls}
-
-        before = counted()
+        sent_at = r.engine.ports.now().timestamp()
         seen = HttpProber(client).burst(urls, 30, timeout_s=5.0)
-        after = counted()
+        # The burst's point (the rig's 10 s points) once it has ended and is served; beside it, what the users'
+        # simulated traffic alone served in that point: the difference is the probes.
+        lo = sent_at // 10 * 10
+        r.sleep(20.0)
+        read = monitoring.revision_metrics(rollout.service, datetime.fromtimestamp(lo, UTC),
+                                           datetime.fromtimestamp(lo + 10, UTC))
+        users = r.cloud.traffic.window(service.resource, lo, lo + 10)
     for name, sample in seen.items():
         assert sample.sent == 30 and sample.no_answer == 0
-        assert after[name][0] - before[name][0] == 30, f"{name}: every probe counted once"
-        assert after[name][1] - before[name][1] == sample.errors_5xx
+        simulated = users.get(name)
+        assert read[name].total == (simulated.requests if simulated else 0) + 30, f"{name}: every probe counted once"
+        assert read[name].errors_5xx == (simulated.codes["5xx"] if simulated else 0) + sample.errors_5xx
     assert seen[rollout.new_revision or ""].errors_5xx > 5, "the canary's fault answered the probes too"
 
 

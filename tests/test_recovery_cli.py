@@ -63,7 +63,10 @@ def test_recover_dry_run_prints_the_plan_and_records_nothing(project: Path,
     assert "would serve" in out and "would set NEXT_PUBLIC_WEBSOCKET_URL" in out and "dry run, nothing changed" in out
     saved = json.loads((project / "sandbox.json").read_text())
     regions = {s["location"] for s in saved["cloudrun"]["services"]}
-    assert regions == {"us-central1"} and saved["vercel_env"] == {}
+    assert regions == {"us-central1"}
+    # Only the URL the sandbox was seeded with: the dry run pointed the frontend nowhere.
+    urls = {v["value"] for project in saved["vercel_env"].values() for v in project.values()}
+    assert all("us-east1" not in url and "127.0.0.1" not in url for url in urls), urls
     assert DeploymentRegistry(project / "registry.json").records("incidents") == {}
 
 

@@ -40,6 +40,7 @@ def _configure_primary(rr: RecoveryRig) -> run_v2.ServicesClient:
         network_interfaces=[run_v2.VpcAccess.NetworkInterface(network="agent-network", subnetwork=SUBNET)],
         egress=run_v2.VpcAccess.VpcEgress.PRIVATE_RANGES_ONLY)
     container = svc.template.containers[0]
+    del container.env[:]  # the seeded environment, replaced by Terraform's (modules/websocket-server)
     container.env.extend([
         run_v2.EnvVar(name="ENVIRONMENT", value="production"),
         run_v2.EnvVar(name="FIREBASE_PROJECT_ID", value="agent-network"),
