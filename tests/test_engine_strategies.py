@@ -266,7 +266,8 @@ def test_an_auto_canary_the_judge_cannot_decide_is_said_out_loud_once_and_keeps_
     # A floor no window reaches: every window is NO_DATA, as on a service too quiet to judge.
     config = rig_config(mode="auto", criteria={"min_requests_per_window": 10**9})
     window_s = config.environment("production").strategy.analysis_window_s
-    planned = max(2, min(DEFAULT_SETTINGS.planned_windows, math.ceil(UNDECIDED_AFTER_S / window_s)))
+    planned = max(2, min(DEFAULT_SETTINGS.for_window(window_s).planned_windows,
+                         math.ceil(UNDECIDED_AFTER_S / window_s)))
     with rig(tmp_path, config=config, start=START) as r:
         stable = _only(r.served())
         deployment = r.engine.deploy_to_environment("production", {"websocket-server": IMAGE})
