@@ -213,3 +213,26 @@ async def test_registry_entries_read_after_the_live_events_they_caused_go_back_i
                                   "03:00:10 ▸ traffic: candidate 25 % · stable 75 %",
                                   "03:00:15 done    set traffic by alice: candidate 25 % · stable 75 %"]
         assert [strip.text.rstrip() for strip in log.lines] == log.lines_text, "drawn once each, in that order"
+
+
+async def test_at_80x24_the_wizard_s_production_confirmation_says_its_whole_sentence(tmp_path: Path) -> None:
+    """The typed confirmation's instruction wraps: cut at 80 columns it ended "esc goes b" (found in tmux)."""
+    from textual.widgets import DataTable
+
+    from console.screens.wizard import WizardScreen
+
+    with rig(tmp_path, config=quiet_config(), start=START) as r:
+        app = OpsConsoleApp(r.engine, sleep=r.sleep)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: len(app.snapshots) == 3, "the first refresh")
+            await pilot.press("3", "d")
+            await until(pilot, lambda: isinstance(app.screen, WizardScreen), "the wizard")
+            await pilot.press("enter")  # production
+            await type_text(pilot, IMAGE, "enter")
+            await pilot.press("enter")  # the strategy production is configured for
+            table = app.screen.query_one("#wizard-plan", DataTable)
+            await until(pilot, lambda: table.row_count > 0, "the plan preview")
+            await pilot.press("enter")
+            await until(pilot, lambda: "Type the environment name" in screen_words(app), "the confirmation")
+            assert "Type the environment name (production) and press enter to deploy; esc goes back." \
+                in screen_words(app)

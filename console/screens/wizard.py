@@ -128,7 +128,7 @@ class WizardScreen(Screen[DeployRequest | None]):
                 yield Label("", id="plan-problem", classes="wizard-problem", markup=False)
             with Vertical(id="step-confirm", classes="wizard-step"):
                 yield Static("", id="confirm-summary", markup=False)
-                yield Label("", id="confirm-question", markup=False)
+                yield Static("", id="confirm-question", markup=False)  # wraps at 80 columns; a Label is cut
                 yield Input(id="wizard-confirm")
                 yield Label("", id="confirm-problem", classes="wizard-problem", markup=False)
         yield Footer()
@@ -292,7 +292,7 @@ class WizardScreen(Screen[DeployRequest | None]):
         self.query_one("#confirm-summary", Static).update(
             f"Deploy {what}\nto {self.environment.upper() if production else self.environment} as "
             f"{self.strategy.label} ({len(self.plan.stages)} stages).")
-        self.query_one("#confirm-question", Label).update(
+        self.query_one("#confirm-question", Static).update(
             f"Type the environment name ({self.environment}) and press enter to deploy; esc goes back."
             if production else "Press enter to deploy; esc goes back.")
         self.query_one("#step-confirm").set_class(production, "production-step")
