@@ -17,14 +17,12 @@ A service that demands an invoker token answers them 401/403, which count as ans
 
 from __future__ import annotations
 
-import itertools
-import threading
-import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
 import httpx
 
 from core.model.probes import ProbeSample
+from core.verify.burst import interleaved_gets
 
 USER_AGENT = "opsconsole-probe/1"
 PROBE_HEADER = "X-Opsconsole-Probe"
@@ -41,39 +39,7 @@ class HttpProber:
 
     def burst(self, urls: Mapping[str, str], requests: int, *, timeout_s: float) -> dict[str, ProbeSample]:
         """`requests` GETs of "/" per URL, taken in turn (so a slow moment of this machine hits both alike)."""
-        samples = {key: ProbeSample(url) for key, url in urls.items()}
-        order: Iterator[ProbeSample] = itertools.chain.from_iterable(itertools.repeat(list(samples.values()),
-                                                                                      requests))
-        lock = threading.Lock()
-
-        def worker() -> None:
-            while True:
-                with lock:  # one shared iterator: each probe is sent by exactly one thread
-                    sample = next(order, None)
-                    if sample is None:
-                        return
-                    sample.sent += 1
-                self._one(sample, timeout_s, lock)
-
-        threads = [threading.Thread(target=worker, name=f"probe-{i}", daemon=True)
-                   for i in range(max(1, min(self._concurrency, requests * len(samples))))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        samples = {key: ProbeSample(url.rstrip("/") + "/") for key, url in urls.items()}
+        interleaved_gets(self._client, list(samples.values()), requests, timeout=timeout_s,
+                         workers=self._concurrency, name="probe", headers={"User-Agent": USER_AGENT, PROBE_HEADER: "1"})
         return samples
-
-    def _one(self, sample: ProbeSample, timeout_s: float, lock: threading.Lock) -> None:
-        url = sample.url.rstrip("/") + "/"
-        start = time.monotonic()
-        try:
-            answer = self._client.get(url, timeout=timeout_s, follow_redirects=False,
-                                      headers={"User-Agent": USER_AGENT, PROBE_HEADER: "1"})
-        except httpx.HTTPError:
-            with lock:
-                sample.no_answer += 1
-            return
-        took_ms = (time.monotonic() - start) * 1000.0
-        with lock:
-            sample.latencies_ms.append(took_ms)
-            sample.errors_5xx += answer.status_code >= 500

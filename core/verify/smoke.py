@@ -27,17 +27,13 @@ The requests run on CONCURRENCY threads sharing the verification's httpx client.
 from __future__ import annotations
 
 import gc
-import itertools
-import threading
 import time
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from core.analysis.stats import binom_sf
 from core.config import ValidationCriteria
+from core.verify.burst import interleaved_gets
 from core.verify.common import CheckContext, number, percent, percentile
 from core.verify.report import CheckResult
 
@@ -85,45 +81,6 @@ class Side:
         return {"url": self.url, "sent": self.sent, "answered": self.answered, "errors_5xx": self.errors_5xx,
                 "no_answer": self.no_answer, "failure_share": round(self.share, 6),
                 "p50_ms": None if p50 is None else round(p50, 1), "p99_ms": None if p99 is None else round(p99, 1)}
-
-
-def _one(client: httpx.Client, side: Side, timeout: float, lock: threading.Lock) -> None:
-    start = time.monotonic()
-    try:
-        answer = client.get(side.url, timeout=timeout, follow_redirects=False)
-    except httpx.HTTPError:
-        with lock:
-            side.no_answer += 1
-        return
-    took_ms = (time.monotonic() - start) * 1000.0
-    with lock:
-        side.latencies_ms.append(took_ms)
-        side.errors_5xx += answer.status_code >= 500
-
-
-def _burst(client: httpx.Client, sides: Sequence[Side], requests: int, timeout: float, stop_at: float) -> None:
-    """`requests` GETs per side, interleaved (so a slow moment of the machine hits both alike), CONCURRENCY
-    at a time on the verification's own client; no request starts after `stop_at` (monotonic seconds).
-
-    Threads on the shared client rather than an async client: the request waits release the GIL alike, and
-    an async client would load httpx's async stack and a second CA bundle, about 3 MB the console keeps."""
-    order: Iterator[Side] = itertools.chain.from_iterable(itertools.repeat(sides, requests))
-    lock = threading.Lock()
-
-    def worker() -> None:
-        while True:
-            with lock:  # one shared iterator: each request is taken by exactly one worker
-                side = next(order, None) if time.monotonic() < stop_at else None
-                if side is None:
-                    return
-                side.sent += 1
-            _one(client, side, timeout, lock)
-
-    workers = [threading.Thread(target=worker, name=f"smoke-{i}", daemon=True) for i in range(CONCURRENCY)]
-    for thread in workers:
-        thread.start()
-    for thread in workers:
-        thread.join()
 
 
 def _p_value(p: float) -> float:
@@ -235,7 +192,8 @@ def check_smoke(ctx: CheckContext) -> CheckResult:
     # seen with a sandbox in it) would add to every request in flight and blur the latency comparison.
     gc.collect()
     stop_at = time.monotonic() + (BUDGET_TIMEOUTS - 1) * ctx.timeout
-    _burst(ctx.http, sides, ctx.smoke_requests, ctx.timeout, stop_at)
+    interleaved_gets(ctx.http, sides, ctx.smoke_requests, timeout=ctx.timeout, workers=CONCURRENCY, name="smoke",
+                     stop_at=stop_at)
     passed, said, stats = judge(candidate, baseline, ctx.criteria, ctx.timeout, ctx.smoke_requests)
     details = {"requests": ctx.smoke_requests, "concurrency": CONCURRENCY, "timeout_s": ctx.timeout,
                "candidate": candidate.to_dict(), _STABLE: baseline.to_dict() if baseline else None, **stats}
