@@ -26,6 +26,7 @@ from functools import cached_property
 import numpy as np
 from scipy.special import ndtr
 
+from bench import judge
 from core.analysis import WindowMetrics
 from core.analysis.latency import BucketLayout, LatencyHistogram
 
@@ -36,7 +37,6 @@ MAX_DELAY_S = 180
 PROBES = 20
 """Probe requests per revision per tick (2 requests/s to each tag URL)."""
 LAYOUT = BucketLayout.exponential(1.0, 1.1, 160)
-Z99 = 2.3263478740408408
 
 
 def ingestion_delays(rng: np.random.Generator, size: tuple[int, ...]) -> np.ndarray:
@@ -44,19 +44,14 @@ def ingestion_delays(rng: np.random.Generator, size: tuple[int, ...]) -> np.ndar
     return 30.0 + 150.0 * rng.beta(2.0, 3.0, size)
 
 
-@dataclass(frozen=True)
-class Behaviour:
-    """One revision's traffic: requests per second, 5xx share, latency p50 and p99 (lognormal)."""
-
-    rps: float
-    error_rate: float = 0.002
-    p50_ms: float = 35.0
-    p99_ms: float = 180.0
+class Behaviour(judge.Behaviour):
+    """One revision's traffic (bench/judge.py's: requests per second, 5xx share, lognormal p50 and p99), with the
+    share of its requests in each of Monitoring's buckets."""
 
     @cached_property
     def bucket_probabilities(self) -> np.ndarray:
         """The share of requests in each bucket of LAYOUT (underflow first, overflow last)."""
-        sigma = math.log(self.p99_ms / self.p50_ms) / Z99
+        sigma = self.sigma
         edges = np.array([LAYOUT.boundary(j) for j in range(LAYOUT.buckets - 1)])
         cdf = ndtr((np.log(edges) - math.log(self.p50_ms)) / sigma)
         probabilities = np.diff(np.concatenate([[0.0], cdf, [1.0]]))
