@@ -25,19 +25,19 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from console.actions import BY_ID, OPERATOR_ACTIONS, Done, OpsAction, Situation, keys_for
-from console.health_news import HealthNews, unseen_health
-from console.refresh_pace import refresh_line, refresh_period
+from console.health_news import HealthNews
+from console.refreshing import Refreshes
 from console.refusals import say_refusal
 from console.screens.ask import AskScreen
 from console.screens.confirm import confirmation
 from console.screens.main import MainScreen
-from console.snapshot import EnvironmentSnapshot, take_snapshots
+from console.snapshot import EnvironmentSnapshot
 from console.startup import ConnectsAfterFirstFrame, Starting
 from console.team import header_line
 from console.told import Told
 from core.config import ENVIRONMENTS
 from core.errors import OpsError
-from core.model.events import DeploymentFinished, EngineEvent, Note, RolledBack
+from core.model.events import DeploymentFinished, EngineEvent, RolledBack
 from widgets.action_panel import ActionRow
 
 if TYPE_CHECKING:  # these, and the screens that read the cloud, load after the first frame (console/startup.py)
@@ -50,35 +50,9 @@ SLEEP_SLICE_S = 0.5  # a driver waiting for an analysis window notices a stop re
 EVENTS_KEPT = 500  # engine events kept per environment for the log when it is selected again
 
 
-class OpsConsoleApp(Told, ConnectsAfterFirstFrame):
+class OpsConsoleApp(Told, Refreshes, ConnectsAfterFirstFrame):
     CSS_PATH = "app.tcss"
     TITLE = "opsconsole"
-
-    @dataclass
-    class Refreshed(Message):
-        snapshots: dict[str, EnvironmentSnapshot]
-
-    @dataclass
-    class RegistryChanged(Message):
-        """Someone (this console, another, the CLI, a pipeline) committed a change to the shared registry."""
-
-        change: Any
-
-    @dataclass
-    class Orphaned(Message):
-        """An environment's deployment is running and no console drives it (its driver died or was cut off)."""
-
-        environment: str
-        deployment_id: str
-
-    class HealthSeen(Message):
-        """The health watch observed a state the cards do not show yet."""
-
-    @dataclass
-    class TeamSeen(Message):
-        """Who else is connected to the shared registry, and who drives which environment."""
-
-        line: str
 
     @dataclass
     class EngineEventArrived(Message):
@@ -118,7 +92,8 @@ class OpsConsoleApp(Told, ConnectsAfterFirstFrame):
         self.keymap = dict(config.console.keymap)
         self.refresh_paused = False
         self._refresh_worker: Worker[None] | None = None
-        self._refresh_again = False
+        self._refresh_again: set[str] = set()  # asked for while a refresh ran: read them right after it
+        self._taken: dict[str, float] = {}  # when each environment was last read (time.monotonic)
         self._env_locks = {e: threading.Lock() for e in self.environments}
         self._unsubscribe: Callable[[], None] | None = None
         self._timer: Timer | None = None
@@ -152,118 +127,12 @@ class OpsConsoleApp(Told, ConnectsAfterFirstFrame):
                                      [h for s in self.snapshots.values() if (h := s.health_now) is not None],
                                      width=self.size.width)
 
-    @on(RegistryChanged)
-    def _registry_changed(self, message: RegistryChanged) -> None:
-        self.request_refresh()
-
-    @on(TeamSeen)
-    def _team_seen(self, message: TeamSeen) -> None:
-        self._show_identity(message.line)
-
     def on_unmount(self) -> None:
         if self._listener is not None:
             self._listener.stop()
         if self._unsubscribe is not None:
             self._unsubscribe()
         self.workers.cancel_all()
-
-    # -- refresh ----------------------------------------------------------------------------------------
-
-    def request_refresh(self) -> None:
-        """Take new snapshots in a worker; while one is running, run exactly one more after it."""
-        if self._refresh_worker is not None and not self._refresh_worker.is_finished:
-            self._refresh_again = True
-            return
-        self._refresh_again = False
-        self._refresh_worker = self._in_thread(self._take_snapshots, name="Refresh", group="refresh")
-
-    def _take_snapshots(self) -> None:
-        snapshots = take_snapshots(self.engine, self.environments, health=self.health)
-        self.post_message(self.Refreshed(snapshots))
-        if self.engine.registry.shared:
-            from console.team import team_line
-
-            self.post_message(self.TeamSeen(team_line(self.engine.registry)))
-            if not self.read_only:  # a deployment nobody drives (its console died): offer to take it over
-                for name, snapshot in snapshots.items():
-                    rollout = snapshot.rollout
-                    if snapshot.active is not None and rollout is not None and rollout.needs_driver \
-                            and self._nobody_drives(name):
-                        self.post_message(self.Orphaned(name, snapshot.active.id))
-
-    def _nobody_drives(self, environment: str) -> bool:
-        """No console holds the environment's lease (read from the database; this thread may block on it)."""
-        lease = self.engine.lock(environment)
-        try:
-            return not lease.held and lease.owner() is None
-        except OpsError:
-            return False
-
-    @on(Orphaned)
-    def _orphaned(self, message: Orphaned) -> None:
-        """Take over a deployment whose driver is gone: it goes on from the write-ahead record, nothing twice."""
-        env = message.environment
-        if any(not w.is_finished for w in self.workers if w.group in (f"drive:{env}", f"act:{env}")):
-            return  # this console drives it already, or an action here is about to
-        self.engine.emit(Note(message.deployment_id, env, self.engine.ports.now(),
-                              f"nobody drives {env} now: this console takes it over"))
-        self._in_thread(partial(self._drive, env), name=f"Taking over {env}", group=f"drive:{env}", exclusive=True)
-
-    @on(Refreshed)
-    def _refreshed(self, message: Refreshed) -> None:
-        self.snapshots.update(message.snapshots)
-        period = refresh_period(self.engine.config.console, self.snapshots.values())
-        if period != self._period and self._timer is not None:  # a deployment began or ended: change pace
-            self._period = period
-            self._timer.stop()
-            self._timer = self.set_interval(period, self.request_refresh, pause=self.refresh_paused)
-        for snapshot in message.snapshots.values():
-            self.main.show_environment(snapshot)
-            self._log_health(snapshot)
-        self._show_identity()
-        self._show_selected()
-        self._show_refresh_state()
-        for screen in self.screen_stack:  # the detail and history screens read the registry again, in place
-            if callable(reload := getattr(screen, "reload", None)):
-                reload()
-
-    def _watch_health(self) -> None:
-        if not self.refresh_paused and not any(w.group == "health" and not w.is_finished for w in self.workers):
-            self._in_thread(self._observe_health, name="Health", group="health")
-
-    def _observe_health(self) -> None:
-        if self.health is not None and unseen_health(self.health, self.environments, dict(self.snapshots)):
-            self.post_message(self.HealthSeen())  # the cards show another state: refresh them now
-
-    @on(HealthSeen)
-    def _health_seen(self, message: HealthSeen) -> None:
-        self.request_refresh()
-
-    def _log_health(self, snapshot: EnvironmentSnapshot) -> None:
-        """Each change of health a card shows goes in the log once, a worse one also as a toast."""
-        news = self._health_news.of(snapshot)
-        if news is not None:
-            self.post_message(self.EngineEventArrived(news.note))
-            if news.toast:
-                self.tell(news.toast, title=news.title, severity=news.severity, log=False)
-
-    def action_toggle_refresh(self) -> None:
-        if self._timer is None:
-            return
-        self.refresh_paused = not self.refresh_paused
-        if self.refresh_paused:
-            self._timer.pause()
-        else:
-            self._timer.resume()
-            self.request_refresh()
-        self._show_refresh_state()
-
-    def _show_refresh_state(self) -> None:
-        when = next(iter(self.snapshots.values())).now.strftime("%H:%M:%S") if self.snapshots else "-"
-        text = refresh_line(paused=self.refresh_paused, period=self._period, when=when, read_only=self.read_only,
-                            keys=keys_for(BY_ID["refresh"], self.keymap),
-                            connecting=None if self.connected else self.starting.where)
-        self.main.show_refresh_state(text, paused=self.refresh_paused, read_only=self.read_only)
 
     # -- selection ----------------------------------------------------------------------------------------
 
@@ -303,7 +172,7 @@ class OpsConsoleApp(Told, ConnectsAfterFirstFrame):
         elif isinstance(event, DeploymentFinished):
             self.tell(f"{event.environment}: deployment {event.deployment_id} {event.status.replace('_', ' ')}",
                       severity="information" if event.status == "succeeded" else "warning", log=False)
-        self.request_refresh()
+        self.request_refresh([event.environment])
 
     # -- actions ------------------------------------------------------------------------------------------
 
@@ -462,12 +331,12 @@ class OpsConsoleApp(Told, ConnectsAfterFirstFrame):
 
     @on(Driven)
     def _driven(self, message: Driven) -> None:
-        self.request_refresh()
+        self.request_refresh([message.environment])
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place a worker's failure is turned into what the operator sees: one sentence, no crash."""
         if event.worker.group == "refresh" and event.worker.is_finished and self._refresh_again:
-            self.request_refresh()
+            self.request_refresh(())
         if event.state is not WorkerState.ERROR:
             return
         if event.worker.group.startswith("act:"):  # the action stopped the driver; a refusal must not leave it so

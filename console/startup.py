@@ -165,7 +165,7 @@ class ConnectsAfterFirstFrame(CountedThreads):
         # post_message is thread-safe and never blocks the engine's thread (call_from_thread would wait
         # for the loop, and hang a driver that emits while the app is shutting down).
         self._unsubscribe = self.engine.bus.subscribe(lambda event: self.post_message(self.EngineEventArrived(event)))
-        self._timer = self.set_interval(self._period, self.request_refresh)
+        self._timer = self.set_interval(self._period, self._beat)
         if self.health is not None:  # on its own beat: an idle console's slower refresh does not slow an alert
             self.set_interval(self.health.beat(self.environments), self._watch_health)
         self._show_refresh_state()

@@ -197,7 +197,9 @@ class EnvironmentCard(Vertical, can_focus=True):
         if found:
             status = Text("\n").join([Text("\n".join(f"✗ {p}" for p in found), style="bold red"), status])
         _update(self.query_one(".card-problems", Static), status)
-        self.border_subtitle = incident_badge(view.incident)
+        badge = incident_badge(view.incident)
+        if self.border_subtitle != badge:  # setting it repaints the card even when it is the same
+            self.border_subtitle = badge
         health = view.health_now
         self.set_class(bool(found) or (health is not None and alarming(health)), "failing")
 

@@ -116,7 +116,9 @@ class EventLog(RichLog):
     def follow(self, environment: str, deployment_id: str | None, engine_events: Iterable[EngineEvent] = (),
                roles: Mapping[str, str] | None = None) -> None:
         """Show another deployment (or none): start over with its engine events seen so far."""
-        self.border_title = f"Log · {environment}" + (f" · {deployment_id}" if deployment_id else "")
+        title = f"Log · {environment}" + (f" · {deployment_id}" if deployment_id else "")
+        if self.border_title != title:  # setting it repaints the log even when it is the same
+            self.border_title = title
         self.roles = roles or self.roles
         if deployment_id == self.deployment_id:
             return

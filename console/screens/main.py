@@ -89,7 +89,8 @@ class MainScreen(Screen[None]):
 
     def show_refresh_state(self, text: str, *, paused: bool, read_only: bool) -> None:
         indicator = self.query_one("#refresh-state", Static)
-        indicator.update(text)
+        if str(indicator.content) != text:  # one line of fixed height: no layout of the screen for a new time
+            indicator.update(text, layout=False)
         indicator.set_class(paused, "paused")
         indicator.set_class(read_only, "read-only")
 
