@@ -2,10 +2,11 @@
 
 Taken in a worker thread (it calls providers and reads the registry) and handed to the screen whole,
 so the widgets never block and never see half an update. The canary charts' metrics come from the
-metrics provider one window at a time (`MetricHistory`): a window whose data has settled (the provider's delay
+metrics provider by Monitoring's aligned windows (`MetricHistory`): a window whose data has settled (the provider's delay
 bound has passed since it ended: at once in a fast sandbox, 180 s on Google) never changes, so it is read once
-and kept; one read before that is read once more after the bound. A refresh reads at most one window per
-environment.
+and kept; one read before that is read once more after the bound. A refresh reads what it lacks in one go (three
+grouped queries, the first filling all twenty windows), and in the minutes after that only the newest window and
+the one that has just settled.
 """
 
 from __future__ import annotations
@@ -94,7 +95,9 @@ class MetricHistory:
 
     def series(self, engine: Engine, env: str, service: str, now: datetime, canary: str | None,
                stable: str | None, limits: tuple[float, float]) -> MetricSeries:
-        """Read the newest window not yet kept (one grouped query per metric), then build the series."""
+        """Read every window of the span not yet kept, and those read before they settled once they have (one
+        grouped query per metric for all of them: Monitoring answers a point per aligned window), then build the
+        series."""
         ends = self.span(now)
         key = (env, service)
         provider = engine.ports.metrics(env)
@@ -105,16 +108,16 @@ class MetricHistory:
             for end in [e for e in kept if e < ends[-1]]:  # out of the span: never drawn again
                 del kept[end]
                 early.pop(end, None)
-            missing = next((e for e in ends if e not in kept), None) or \
-                next((e for e in ends if e in early and now >= e + bound), None)  # read once more, settled
+            wanted = [e for e in ends if e not in kept or (e in early and now >= e + bound)]
             failed = self._failed.get(key)
         error = None
         if failed is not None and time.monotonic() < failed[0] + self.retry_after_s:
             error = failed[1]
-        elif missing is not None:
+        elif wanted:
+            first, last = min(wanted), max(wanted)
             try:
-                read = provider.revision_metrics(service, missing - timedelta(seconds=self.window_s), missing)
-                settled = now >= missing + bound
+                read = provider.window_metrics(service, first - timedelta(seconds=self.window_s), last,
+                                               self.window_s)
             except OpsError as exc:
                 error = str(exc)
                 with self._lock:
@@ -122,11 +125,12 @@ class MetricHistory:
             else:
                 with self._lock:
                     self.reads += 1
-                    kept[missing] = read
-                    if settled:
-                        early.pop(missing, None)
-                    else:
-                        early[missing] = now
+                    for end in (e for e in ends if first <= e <= last):  # a window nothing was served in: {}
+                        kept[end] = read.get(end, {})
+                        if now >= end + bound:
+                            early.pop(end, None)
+                        else:
+                            early[end] = now
                     self._failed.pop(key, None)
         with self._lock:
             shown = sorted(e for e in kept if e >= ends[-1])

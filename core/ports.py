@@ -53,6 +53,12 @@ class CloudRunProvider(Protocol):
 class MetricsProvider(Protocol):
     def revision_metrics(self, service: str, start: datetime, end: datetime) -> dict[str, RevisionMetrics]: ...
 
+    def window_metrics(self, service: str, start: datetime, end: datetime,
+                       window_s: int) -> dict[datetime, dict[str, RevisionMetrics]]:
+        """Per window of `window_s` ending at `end` and every `window_s` before it, after `start` (keyed by its end;
+        a window nobody was served in is absent): the same reads as one window, however many."""
+        ...
+
     def timing(self) -> MetricsTiming:
         """The resolution of the data and how late a point may still arrive (Google's: 60 s, 180 s)."""
         ...

@@ -57,6 +57,28 @@ def test_one_batched_read_per_metric_and_service_however_many_revisions(
     assert cloud.monitoring_calls["ListTimeSeries"] - before == 3  # counts, latency distributions, instances
 
 
+def test_a_run_of_windows_is_three_reads_and_each_window_is_what_reading_it_alone_gives(
+        run: CloudRunAdapter, metrics: MonitoringAdapter, cloud: SandboxCloud, clock: SandboxClock) -> None:
+    clock.advance(120)
+    stable, canary = start_canary(run, clock, 10)
+    clock.advance(600 - clock.now().timestamp() % 60)  # on a minute: the windows Monitoring aligns to
+    end = clock.now()
+    before = cloud.monitoring_calls["ListTimeSeries"]
+    windows = metrics.window_metrics(SERVICE, end - timedelta(minutes=15), end, 60)
+    assert cloud.monitoring_calls["ListTimeSeries"] - before == 3  # counts, latency distributions, instances
+    assert sorted(windows)[-1] == end and all((end - at).total_seconds() % 60 == 0 for at in windows)
+    assert len(windows) == 15  # the sandbox serves every minute: none is absent
+    assert canary not in windows[end - timedelta(minutes=14)]  # before the canary existed: not served
+    for at in (end, end - timedelta(minutes=7)):
+        alone = metrics.revision_metrics(SERVICE, at - timedelta(seconds=60), at)
+        for revision in (stable, canary):
+            together = windows[at][revision]
+            assert (together.requests, together.p99_ms, together.instances) == \
+                (alone[revision].requests, alone[revision].p99_ms, alone[revision].instances)
+    with pytest.raises(BadInput, match="finer than Monitoring's 60 s"):
+        metrics.window_metrics(SERVICE, end - timedelta(minutes=5), end, 10)
+
+
 def test_a_revision_latency_comes_as_one_distribution_whose_counts_match_its_requests(
         run: CloudRunAdapter, metrics: MonitoringAdapter, clock: SandboxClock) -> None:
     stable, canary = start_canary(run, clock, 10)

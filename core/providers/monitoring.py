@@ -1,12 +1,13 @@
 """Metrics provider: per-revision request counts, latency distributions and instances from Cloud Monitoring v3.
 
 One ListTimeSeries per metric and service, grouped by `resource.labels.revision_name`, never one per
-revision, so 3 reads per window: request_count (ALIGN_DELTA + REDUCE_SUM, also grouped by
-response_code_class), request_latencies (a DELTA distribution: ALIGN_DELTA keeps each series'
-distribution over the window and REDUCE_SUM merges the series of a revision into one distribution,
-bucket options and counts, which the judge can add across windows exactly; percentiles are read from
-it, where REDUCE_PERCENTILE_xx would cost a call each and could not be pooled), and
-container/instance_count (ALIGN_MAX + REDUCE_SUM: the peak of active plus idle instances).
+revision, so 3 reads per window, or per run of windows (`window_metrics`: one aligned point a window):
+request_count (ALIGN_DELTA + REDUCE_SUM, also grouped by response_code_class), request_latencies (a
+DELTA distribution: ALIGN_DELTA keeps each series' distribution over the window and REDUCE_SUM merges
+the series of a revision into one distribution, bucket options and counts, which the judge can add
+across windows exactly; percentiles are read from it, where REDUCE_PERCENTILE_xx would cost a call
+each and could not be pooled), and container/instance_count (ALIGN_MAX + REDUCE_SUM: the peak of
+active plus idle instances).
 Deployment events are written as points of a custom metric.
 
 google-cloud-monitoring is imported inside the adapter's methods: RevisionMetrics and the Protocol
@@ -82,6 +83,54 @@ def latency_histogram(value: distribution_pb2.Distribution) -> LatencyHistogram 
     return LatencyHistogram.from_counts(layout, counts)
 
 
+@dataclass(frozen=True)
+class _Series:
+    """The three grouped ListTimeSeries answers of one read."""
+
+    requests: list[monitoring_v3.TimeSeries]
+    latencies: list[monitoring_v3.TimeSeries]
+    instances: list[monitoring_v3.TimeSeries]
+
+
+def _revisions(read: _Series, *, by_window: bool) -> dict[datetime | None, dict[str, RevisionMetrics]]:
+    """Per window (the end of each point's interval; None for all points together when not `by_window`), per
+    revision: request counts by code class add, latency distributions pool (the judge adds them across windows
+    exactly), instances take the peak."""
+    def window(point: monitoring_v3.Point) -> datetime | None:
+        return point.interval.end_time if by_window else None
+
+    requests: dict[tuple[datetime | None, str], dict[str, int]] = {}
+    for ts in read.requests:
+        revision = ts.resource.labels["revision_name"]
+        code = ts.metric.labels.get("response_code_class", "")
+        for p in ts.points:
+            counts = requests.setdefault((window(p), revision), {})
+            counts[code] = counts.get(code, 0) + int(p.value.int64_value)
+    latencies: dict[tuple[datetime | None, str], LatencyHistogram] = {}
+    for ts in read.latencies:
+        revision = ts.resource.labels["revision_name"]
+        for p in ts.points:  # one point per alignment period: a span longer than one period has several
+            part = latency_histogram(p.value.distribution_value)
+            key = (window(p), revision)
+            merged = pool_histograms([*([latencies[key]] if key in latencies else []), *([part] if part else [])])
+            if merged is not None:
+                latencies[key] = merged
+    instances: dict[tuple[datetime | None, str], int] = {}
+    for ts in read.instances:
+        revision = ts.resource.labels["revision_name"]
+        for p in ts.points:
+            key = (window(p), revision)
+            instances[key] = max(instances.get(key, 0), int(p.value.int64_value))
+    out: dict[datetime | None, dict[str, RevisionMetrics]] = {}
+    for key in sorted(set(requests) | set(latencies) | set(instances), key=lambda k: (k[0] is not None, k)):
+        lat = latencies.get(key)
+        p50, p95, p99 = (lat.percentile(q) if lat else None for q in (50, 95, 99))
+        out.setdefault(key[0], {})[key[1]] = RevisionMetrics(
+            revision=key[1], requests=requests.get(key, {}), p50_ms=p50, p95_ms=p95, p99_ms=p99,
+            instances=instances.get(key, 0), latency=lat)
+    return out
+
+
 class MonitoringAdapter:
     """MetricsProvider over the official MetricServiceClient for one project (and optionally one region)."""
 
@@ -107,13 +156,12 @@ class MonitoringAdapter:
             terms.append(f'resource.labels.location = "{self.region}"')
         return " AND ".join(terms)
 
-    def _list(self, what: str, service: str, metric: str, start: datetime, end: datetime, aligner: int,
-              reducer: int, group_by: list[str]) -> list[monitoring_v3.TimeSeries]:
+    def _list(self, what: str, service: str, metric: str, start: datetime, end: datetime, period: int,
+              aligner: int, reducer: int, group_by: list[str]) -> list[monitoring_v3.TimeSeries]:
         """One ListTimeSeries. `aligner` and `reducer` are Aggregation.Aligner and .Reducer members: proto-plus
         enums are IntEnums, which mypy reads as their int values."""
         from google.cloud import monitoring_v3
 
-        period = max(MIN_ALIGNMENT_S, math.ceil((end - start).total_seconds()))
         request = monitoring_v3.ListTimeSeriesRequest(
             name=f"projects/{self.project}", filter=self._filter(metric, service),
             interval=monitoring_v3.TimeInterval(start_time=start, end_time=end),
@@ -127,41 +175,35 @@ class MonitoringAdapter:
 
     def revision_metrics(self, service: str, start: datetime, end: datetime) -> dict[str, RevisionMetrics]:
         """Per revision of `service`, what it served in [start, end): 3 batched reads in all."""
-        from google.cloud.monitoring_v3 import Aggregation
-
-        Aligner, Reducer = Aggregation.Aligner, Aggregation.Reducer
         if end <= start:
             raise BadInput(f"The metrics window for {service} ends ({end:%H:%M:%S}) before it starts "
                            f"({start:%H:%M:%S}).")
-        requests: dict[str, dict[str, int]] = {}
-        for ts in self._list("request counts", service, REQUEST_COUNT, start, end, Aligner.ALIGN_DELTA,
-                             Reducer.REDUCE_SUM, [REVISION, CODE_CLASS]):
-            revision = ts.resource.labels["revision_name"]
-            code = ts.metric.labels.get("response_code_class", "")
-            counts = requests.setdefault(revision, {})
-            counts[code] = counts.get(code, 0) + sum(int(p.value.int64_value) for p in ts.points)
-        latencies: dict[str, LatencyHistogram] = {}
-        for ts in self._list("latency distributions", service, REQUEST_LATENCIES, start, end, Aligner.ALIGN_DELTA,
-                             Reducer.REDUCE_SUM, [REVISION]):
-            revision = ts.resource.labels["revision_name"]
-            # One point per alignment period; a span longer than one period has several, and they add.
-            parts = [h for p in ts.points if (h := latency_histogram(p.value.distribution_value)) is not None]
-            merged = pool_histograms([*([latencies[revision]] if revision in latencies else []), *parts])
-            if merged is not None:
-                latencies[revision] = merged
-        instances: dict[str, int] = {}
-        for ts in self._list("instance counts", service, INSTANCE_COUNT, start, end, Aligner.ALIGN_MAX,
-                             Reducer.REDUCE_SUM, [REVISION]):
-            revision = ts.resource.labels["revision_name"]
-            instances[revision] = max([instances.get(revision, 0), *(int(p.value.int64_value) for p in ts.points)])
-        out = {}
-        for revision in sorted(set(requests) | set(latencies) | set(instances)):
-            lat = latencies.get(revision)
-            p50, p95, p99 = (lat.percentile(q) if lat else None for q in (50, 95, 99))
-            out[revision] = RevisionMetrics(revision=revision, requests=requests.get(revision, {}), p50_ms=p50,
-                                            p95_ms=p95, p99_ms=p99, instances=instances.get(revision, 0),
-                                            latency=lat)
-        return out
+        period = max(MIN_ALIGNMENT_S, math.ceil((end - start).total_seconds()))
+        return _revisions(self._read(service, start, end, period), by_window=False).get(None, {})
+
+    def window_metrics(self, service: str, start: datetime, end: datetime,
+                       window_s: int) -> dict[datetime, dict[str, RevisionMetrics]]:
+        """Per window of `window_s` seconds ending at `end`, `end - window_s`, ... after `start` (by the end of each;
+        a window in which nothing was served is absent), per revision: still 3 reads, however many windows.
+        Monitoring aligns its points so ("one point per alignment period, ending at end_time and every period
+        before it", Aggregation reference: https://cloud.google.com/monitoring/api/ref_v3/rest/v3/projects.timeSeries/list)."""
+        if end <= start or window_s < MIN_ALIGNMENT_S:
+            raise BadInput(f"The metrics windows for {service} ({start:%H:%M:%S} to {end:%H:%M:%S}, {window_s} s "
+                           f"each) are empty or finer than Monitoring's {MIN_ALIGNMENT_S} s.")
+        read = _revisions(self._read(service, start, end, window_s), by_window=True)
+        return {at: metrics for at, metrics in read.items() if at is not None}
+
+    def _read(self, service: str, start: datetime, end: datetime, period: int) -> _Series:
+        from google.cloud.monitoring_v3 import Aggregation
+
+        Aligner, Reducer = Aggregation.Aligner, Aggregation.Reducer
+        return _Series(
+            self._list("request counts", service, REQUEST_COUNT, start, end, period, Aligner.ALIGN_DELTA,
+                       Reducer.REDUCE_SUM, [REVISION, CODE_CLASS]),
+            self._list("latency distributions", service, REQUEST_LATENCIES, start, end, period, Aligner.ALIGN_DELTA,
+                       Reducer.REDUCE_SUM, [REVISION]),
+            self._list("instance counts", service, INSTANCE_COUNT, start, end, period, Aligner.ALIGN_MAX,
+                       Reducer.REDUCE_SUM, [REVISION]))
 
     def write_deployment_event(self, env: str, component: str, kind: str, value: float = 1.0) -> None:
         """One point of custom.googleapis.com/opsconsole/deployment_events labelled env, component, kind."""
