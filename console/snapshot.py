@@ -2,11 +2,11 @@
 
 Taken in a worker thread (it calls providers and reads the registry) and handed to the screen whole,
 so the widgets never block and never see half an update. The canary charts' metrics come from the
-metrics provider by Monitoring's aligned windows (`MetricHistory`): a window whose data has settled (the provider's delay
-bound has passed since it ended: at once in a fast sandbox, 180 s on Google) never changes, so it is read once
-and kept; one read before that is read once more after the bound. A refresh reads what it lacks in one go (three
-grouped queries, the first filling all twenty windows), and in the minutes after that only the newest window and
-the one that has just settled.
+metrics provider by Monitoring's aligned windows (`MetricHistory`): a window whose data has settled (the
+provider's delay bound has passed since it ended: at once in a fast sandbox, 180 s on Google) never changes,
+so it is read once and kept; one read before that is read once more after the bound. A refresh reads what it
+lacks in one go (three grouped queries, the first filling all twenty windows), and in the minutes after that
+only the newest window and the one that has just settled.
 """
 
 from __future__ import annotations

@@ -79,6 +79,13 @@ async def test_the_footer_shows_help_and_nothing_in_it_is_cut(size: tuple[int, i
             assert "^p palette" in footer, footer
             header = screen_lines(app)[0]
             assert "alice" in header and "sandbox" in header and "…" not in header, header
+            # Selecting moves the focus to a card; the footer's keys stay as they are (not built again each time,
+            # which cost a third of the select key's time), and still say the same.
+            keys_before = list(app.main.query("FooterKey"))
+            for key in "123":
+                await pilot.press(key)
+                await pilot.pause(0.05)
+            assert list(app.main.query("FooterKey")) == keys_before and screen_lines(app)[-1] == footer
             await pilot.press("ctrl+r")
             await until(pilot, lambda: not app.busy, "the console's threads end")
 

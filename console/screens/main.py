@@ -14,7 +14,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from console import actions
 from console.snapshot import EnvironmentSnapshot
@@ -24,6 +24,7 @@ from widgets.action_panel import ActionPanel, ActionRow
 from widgets.canary_panel import CanaryPanel
 from widgets.environment_card import EnvironmentCard
 from widgets.event_log import EventLog
+from widgets.footer import SteadyFooter
 
 
 class MainScreen(Screen[None]):
@@ -50,7 +51,7 @@ class MainScreen(Screen[None]):
             yield CanaryPanel(id="canary")
             yield ActionPanel(id="actions")
         yield EventLog(id="log")
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         """The log says the console's keys where the engine's sentences name a CLI command."""
