@@ -15,6 +15,7 @@ from core.engine import set_weight
 from core.registry import DeploymentStatus
 from tests.engine_rig import START, rig
 from tests.test_tui_console import canary_waiting_at_10, card, console, toasts, type_text, until
+from widgets.event_log import EventLog
 
 
 def shown(app: OpsConsoleApp, selector: str) -> str:
@@ -84,6 +85,10 @@ async def test_set_weight_shows_where_traffic_stands_then_the_change(tmp_path: P
             assert sorted(r.served().values()) == [40, 60]
 
 
+def _log(app: OpsConsoleApp) -> str:
+    return "\n".join(app.main.query_one(EventLog).lines_text)
+
+
 async def test_rollback_is_one_dialog_the_reason_under_what_it_does(tmp_path: Path) -> None:
     with rig(tmp_path, start=START) as r:
         deployment = canary_waiting_at_10(r)
@@ -100,3 +105,7 @@ async def test_rollback_is_one_dialog_the_reason_under_what_it_does(tmp_path: Pa
             await until(pilot, lambda: r.deployment(deployment.id).status == DeploymentStatus.ROLLED_BACK,
                         "the deployment is rolled back")
             assert r.deployment(deployment.id).rollback_cause == "rolled back by alice: 5xx spike"
+            # The log says who rolled back and why once per line, not "rolled back by alice: rolled back by alice".
+            await until(pilot, lambda: "deployment rolled back by alice: 5xx spike" in _log(app), "the ending logged")
+            assert "▸ rolled back by alice: 5xx spike" in _log(app)
+            assert "rolled back by alice: rolled back" not in _log(app) and "rolled back: rolled back" not in _log(app)

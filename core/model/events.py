@@ -92,13 +92,19 @@ class WaitingForOperator(EngineEvent):
         return f"waiting for the operator: {self.reason}"
 
 
+def rolled_back_words(cause: str) -> str:
+    """`rolled back: canary judge: …` for the judge's cause; a person's cause says it already (`rolled back by
+    alice: bad canary`, core.engine.operator.abort) and is not said twice."""
+    return cause if cause.startswith("rolled back") else f"rolled back: {cause}"
+
+
 @dataclass(frozen=True)
 class RolledBack(EngineEvent):
     cause: str
     actor: str
 
     def describe(self) -> str:
-        return f"rolled back by {self.actor}: {self.cause}"
+        return self.cause if self.cause.startswith("rolled back by ") else f"rolled back by {self.actor}: {self.cause}"
 
 
 @dataclass(frozen=True)
@@ -107,7 +113,10 @@ class DeploymentFinished(EngineEvent):
     summary: str
 
     def describe(self) -> str:
-        return f"deployment {self.status.replace('_', ' ')}: {self.summary}"
+        """`deployment succeeded: …`; a summary that starts with its status (`rolled back by alice: …`) says it once."""
+        status = self.status.replace("_", " ")
+        said = self.summary if self.summary.startswith(status) else f"{status}: {self.summary}"
+        return f"deployment {said}"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from core.engine.frontend_back import frontend_serves, rollback_target
 from core.engine.tick import Tick
 from core.errors import OperationFailed, OpsError
 from core.model.deployment import Deployment, DeploymentStatus, StageStatus
-from core.model.events import RolledBack, WeightChanged
+from core.model.events import RolledBack, WeightChanged, rolled_back_words
 from core.model.paging import resolution
 from core.model.rollout import Rollout
 from core.verify import VerifyTarget, verify_revision
@@ -49,7 +49,7 @@ def roll_back(ctx: StepContext, deployment: Deployment, rollout: Rollout, cause:
     ctx.emit(RolledBack(deployment.id, env, ctx.ports.now(), cause, actor))
     if healthy:
         said = ctx.announcement(deployment, "automatic_rollback" if actor == "engine" else "operator_rollback",
-                                f"deployment {deployment.id} to {env} rolled back: {cause}")
+                                f"deployment {deployment.id} to {env} {rolled_back_words(cause)}")
     else:
         said = ctx.announcement(deployment, "rollback_failed", f"deployment {deployment.id} to {env} rolled back "
                                 f"({cause}), but the checks afterwards failed: {check}")
@@ -59,7 +59,7 @@ def roll_back(ctx: StepContext, deployment: Deployment, rollout: Rollout, cause:
                                                  f"{deployment.id}: {check}", said.dedup_key))
     if rollout.stage < len(rollout.plan.stages):
         deployment = ctx.mark_stage(deployment, rollout, StageStatus.FAILED)
-    return ctx.end(deployment, rollout, DeploymentStatus.ROLLED_BACK, f"rolled back: {cause}" + (
+    return ctx.end(deployment, rollout, DeploymentStatus.ROLLED_BACK, rolled_back_words(cause) + (
         "" if healthy else f"; the checks afterwards failed: {check}"), cause=cause,
         metadata={"rollback_verified": healthy})
 
