@@ -21,5 +21,6 @@ class SteadyFooter(Footer):
                       for _, binding, enabled, _ in screen.active_bindings.values() if binding.show)
         if shown == self._shown and self._bindings_ready:
             return
-        self._shown = shown
         super().bindings_changed(screen)
+        if screen.app.app_focus and self.is_attached and screen is self.screen:  # else Footer waits: so do we
+            self._shown = shown
