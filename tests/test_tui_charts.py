@@ -126,7 +126,8 @@ async def test_the_panel_charts_canary_against_stable_and_fits_the_terminal(tmp_
             text = panel.text
             assert "weight 10 %" in text and "PROMOTE ALLOWED" in text
             assert "5xx rate" in text and "p99 latency" in text and "requests" in text
-            assert panel.layout_name == "row" and len([c for c in panel.query("MetricChart") if c.display]) == 4
+            # 160x48 leaves the judge 18 rows: the four charts two by two, each tall enough to read a trend.
+            assert panel.layout_name == "grid" and len([c for c in panel.query("MetricChart") if c.display]) == 4
             card = app.main.card("production").text
             assert "infra 4f2a9c1 serial 42 5 min ago by bob" in card
             assert "not applied from this console" in app.main.card("dev").text

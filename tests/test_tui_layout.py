@@ -22,6 +22,7 @@ from tests.engine_rig import IMAGE, START, Rig, rig
 from tests.test_tui_console import type_text, until
 from tests.test_tui_detail import rows
 from tests.test_tui_snapshots import quiet_config
+from widgets.action_panel import MORE, ActionPanel, ActionRow, listed_text
 from widgets.event_log import EventLog
 
 SIZES = [(80, 24), (120, 36), (160, 48)]
@@ -117,6 +118,64 @@ async def test_at_80x24_the_keys_the_weight_the_split_and_the_whole_verdict_are_
             await pilot.click("#actions", offset=(actions.index(" b ") + 1 - panel.region.x, 0))
             await until(pilot, lambda: isinstance(app.screen, AskScreen), "roll back asks for its reason")
             await pilot.press("escape")
+            await pilot.press("ctrl+r")
+            await until(pilot, lambda: not app.busy, "the console's threads end")
+
+
+@pytest.mark.parametrize("size", SIZES[1:], ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_every_refused_action_says_why_and_nothing_in_the_panel_is_cut_silently(
+        size: tuple[int, int], tmp_path: Path) -> None:
+    with rig(tmp_path, config=quiet_config(), start=START) as r:
+        canary_at_25(r)
+        app = OpsConsoleApp(r.engine, sleep=r.sleep)
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot, app)
+            panel = app.main.query_one(ActionPanel)
+            shown = screen_words(app, panel)
+            assert "…" not in shown.replace(MORE, ""), shown  # a note that does not fit says so, nothing else cuts
+            refused = [row for row in panel.rows if row.disabled_reason is not None]
+            if size == (160, 48):  # each reason whole, on the action's line or in the note its mark points to
+                for row in refused:
+                    assert " ".join(row.disabled_reason.split()) in shown, (row.title, shown)  # type: ignore[union-attr]
+            elif MORE in shown:  # 120x36: what the notes could not hold is a key away, whole, and stays in the log
+                row = next(row for row in refused if row.action_id != "deploy")  # d opens the wizard: other places
+                await pilot.press(row.keys)
+                await until(pilot, lambda: row.disabled_reason in "\n".join(
+                    app.main.query_one(EventLog).lines_text).replace("\n", " "), "the whole reason in the log")
+            await pilot.press("ctrl+r")
+            await until(pilot, lambda: not app.busy, "the console's threads end")
+
+
+def test_refused_actions_share_their_reasons_and_a_note_that_does_not_fit_says_where_the_rest_is() -> None:
+    long = "this console is read-only: production was not changed; start it without --read-only to act"
+    rows = [ActionRow("deploy", "d", "Deploy", long), ActionRow("approve", "a", "Approve", long),
+            ActionRow("resume", "r", "Resume", "not paused"), ActionRow("verify", "v", "Verify")]
+    text, lines, fits = listed_text(rows, 50, 0)
+    assert text.plain.splitlines() == ["     d  Deploy ¹", "     a  Approve ¹", "     r  Resume — not paused",
+                                       "     v  Verify", "¹ this console is read-only: production was not",
+                                       "  changed; start it without --read-only to act"]
+    assert fits and lines == rows
+    text, lines, fits = listed_text(rows, 50, 5)  # too short for a line each: the two sharing a note share a line
+    assert text.plain.splitlines()[0] == "   d a  ¹" and lines == [None, rows[2], rows[3]] and fits
+    text, lines, fits = listed_text(rows, 50, 4)  # the note stops at a line that says so
+    assert text.plain.splitlines()[3:] == [MORE] and fits
+    assert not listed_text(rows, 50, 3)[2]  # not even a line of note: the panel collapses to one line of keys
+
+
+async def test_a_short_card_shows_the_deployment_first_and_says_when_it_has_more(tmp_path: Path) -> None:
+    with rig(tmp_path, config=quiet_config(), start=START) as r:
+        deployment_id = canary_at_25(r)
+        app = OpsConsoleApp(r.engine, sleep=r.sleep)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot, app)
+            card = app.main.card("production")
+            on_screen = screen_words(app, card)
+            assert f"active {deployment_id[-6:]}" in on_screen, on_screen
+            await until(pilot, lambda: "more: i" in screen_words(app, card), "the card says it has more")
+            await pilot.resize_terminal(160, 48)  # room for every line: nothing more to say
+            await until(pilot, lambda: "more: i" not in screen_words(app, app.main.card("production")),
+                        "the tall card has no 'more'")
+            assert "infra not applied from this console" in screen_words(app, app.main.card("production"))
             await pilot.press("ctrl+r")
             await until(pilot, lambda: not app.busy, "the console's threads end")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -42,6 +43,56 @@ def collapsed_line(rows: Sequence[ActionRow], width: int,
     raise AssertionError("unreachable: the keys-only line is always returned")
 
 
+MARKS = "¹²³⁴⁵⁶⁷⁸⁹"
+MORE = "… press a dimmed key to read the whole reason"
+
+
+def listed_text(rows: Sequence[ActionRow], width: int, height: int) -> tuple[Text, list[ActionRow | None], bool]:
+    """The panel's lines, the action of each line of actions (None: refused ones sharing a line), for a click, and
+    whether they and a line of note fit in `height` (0: no limit; if not, the panel collapses to one line).
+
+    A refused action says why on its line when that fits in `width`, else it carries the mark of a note under the
+    list, where each such reason is said once, whole and wrapped (the nine actions a read-only console refuses
+    share one note). When that is taller than `height`, the actions sharing a note share a line too, where the
+    first of them stood (`d a p w ␣ r b x I ¹`). Notes still taller than the room left stop at a line that says
+    so, and pressing a dimmed key says the whole reason (in a toast and the log): never cut silently.
+    """
+    marks: dict[str, str] = {}
+    lines: list[tuple[Text, ActionRow]] = []
+    for row in rows:
+        line = Text(f"{row.keys:>6} ", style="bold reverse" if row.disabled_reason is None else "dim")
+        if row.disabled_reason is None:
+            line.append(f" {row.title}", style="bold")
+        else:
+            line.append(f" {row.title}", style="dim strike")
+            said = f" — {row.disabled_reason}"
+            if width <= 0 or line.cell_len + len(said) <= width:
+                line.append(said, style="dim italic")
+            else:
+                mark = marks.setdefault(row.disabled_reason, MARKS[len(marks)] if len(marks) < len(MARKS) else "*")
+                line.append(f" {mark}", style="dim")
+        lines.append((line, row))
+    notes = [line for reason, mark in marks.items() for line in textwrap.wrap(
+        f"{mark} {reason}", max(width, 20), subsequent_indent="  ", break_on_hyphens=False)]
+    shown: list[tuple[Text, ActionRow | None]] = list(lines)
+    if height > 0 and len(lines) + len(notes) > height:
+        shown = []
+        for line, row in lines:
+            sharing = [r for r in rows if r.disabled_reason == row.disabled_reason]
+            if row.disabled_reason not in marks or len(sharing) == 1:
+                shown.append((line, row))
+            elif row is sharing[0]:  # the others' places close up
+                keys = " ".join(r.keys.split(",")[0].strip().replace("space", "␣") for r in sharing)
+                shown.append((Text(f"{keys:>6}  {marks[row.disabled_reason]}", style="dim"), None))
+    fits = height <= 0 or len(shown) + min(len(notes), 1) <= height
+    if height > 0 and len(shown) + len(notes) > height:
+        notes = [*notes[:max(height - len(shown) - 1, 0)], MORE]
+    text = Text("\n", no_wrap=True, overflow="ellipsis").join(line for line, _ in shown)
+    for note in notes:
+        text.append(f"\n{note}", style="dim italic")
+    return text, [row for _, row in shown], fits
+
+
 class ActionPanel(Static):
     """One line per action; posts `ActionPanel.Chosen` when an enabled line is clicked."""
 
@@ -64,6 +115,8 @@ class ActionPanel(Static):
         super().__init__("", id=id, classes=classes, markup=False)
         self.rows: tuple[ActionRow, ...] = ()
         self._places: list[tuple[int, int, ActionRow]] = []  # where each action is on the collapsed line
+        self._lines: list[ActionRow | None] = []  # the action of each line of the full panel (the notes follow)
+        self._collapsed = False
 
     def on_mount(self) -> None:
         self.border_title = "Actions"
@@ -79,30 +132,19 @@ class ActionPanel(Static):
 
     @property
     def collapsed(self) -> bool:
-        """No room for a line per action: one line of their keys instead (widgets/action_panel.collapsed_line)."""
-        height = self.content_size.height
-        return 0 < height < len(self.rows)
+        """No room even for a line per enabled action, a line per reason of the refused ones and a line of note: one
+        line of their keys instead (widgets/action_panel.collapsed_line)."""
+        return self._collapsed
 
     def on_resize(self, event: events.Resize) -> None:
         self._draw()
 
     def _draw(self) -> None:
-        if self.collapsed:
-            line, self._places = collapsed_line(self.rows, self.content_size.width, str(self.border_title or "Actions"))
-            self.update(line)
-            return
-        text = Text(no_wrap=True, overflow="ellipsis")
-        rows = self.rows
-        for i, row in enumerate(rows):
-            if i:
-                text.append("\n")
-            if row.disabled_reason is None:
-                text.append(f"{row.keys:>6} ", style="bold reverse")
-                text.append(f" {row.title}", style="bold")
-            else:
-                text.append(f"{row.keys:>6} ", style="dim")
-                text.append(f" {row.title}", style="dim strike")
-                text.append(f" — {row.disabled_reason}", style="dim italic")
+        width, height = self.content_size.width, self.content_size.height
+        text, self._lines, fits = listed_text(self.rows, width, height)
+        self._collapsed = not fits
+        if self._collapsed:
+            text, self._places = collapsed_line(self.rows, width, str(self.border_title or "Actions"))
         self.update(text)
 
     @property
@@ -116,6 +158,6 @@ class ActionPanel(Static):
         if self.collapsed:  # one line: the action whose key (or title) was clicked
             row = next((r for start, end, r in self._places if start <= offset.x < end), None)
         else:
-            row = self.rows[offset.y] if 0 <= offset.y < len(self.rows) else None
+            row = self._lines[offset.y] if 0 <= offset.y < len(self._lines) else None
         if row is not None and row.disabled_reason is None:
             self.post_message(self.Chosen(row.action_id))

@@ -146,6 +146,7 @@ class EnvironmentCard(Vertical, can_focus=True):
         background: $error 12%;
     }
     EnvironmentCard { border-subtitle-color: $error; border-subtitle-style: bold; }
+    EnvironmentCard.-more { border-subtitle-color: $foreground 60%; border-subtitle-style: none; }
     """
 
     @dataclass
@@ -157,6 +158,7 @@ class EnvironmentCard(Vertical, can_focus=True):
         self.environment = environment
         self.production = production
         self.wording: Callable[[str], str] = str  # the console's words for the engine's (its CLI hints as keys)
+        self._badge = ""  # the open incident's, for the bottom border
         label = "▲ PRODUCTION" if production else environment
         self.border_title = f"{label} · {strategy}"
 
@@ -197,9 +199,8 @@ class EnvironmentCard(Vertical, can_focus=True):
         if found:
             status = Text("\n").join([Text("\n".join(f"✗ {p}" for p in found), style="bold red"), status])
         _update(self.query_one(".card-problems", Static), status)
-        badge = incident_badge(view.incident)
-        if self.border_subtitle != badge:  # setting it repaints the card even when it is the same
-            self.border_subtitle = badge
+        self._badge = incident_badge(view.incident)
+        self.call_after_refresh(self._subtitle)
         health = view.health_now
         self.set_class(bool(found) or (health is not None and alarming(health)), "failing")
 
@@ -214,15 +215,13 @@ class EnvironmentCard(Vertical, can_focus=True):
         return f"{name} {frontend.state.lower()} {age(frontend.created_at, view.now)}"
 
     def _body(self, view: EnvironmentView) -> Text:
+        """The deployment in progress first (a short card at 80x24 shows its first lines), then how the last one
+        ended, then the frontend and the infrastructure."""
         body = Text(no_wrap=True, overflow="ellipsis")
-        body.append("frontend ", style="dim")
-        body.append(EnvironmentCard._frontend(view), style="bold" if view.live.frontend else "")
-        body.append("\ninfra ", style="dim")
-        body.append_text(infrastructure_line(view.infrastructure, view.now, view.live.settings))
         active, rollout = view.active, view.rollout
+        body.append("active ", style="dim")
         if active is not None:
             stage = rollout.current.name if rollout is not None and rollout.current else str(active.status)
-            body.append("\nactive ", style="dim")
             body.append(f"{short_id(active.id)} {stage}", style="bold")
             if rollout is not None:
                 body.append(f"\n  weight {rollout.weight} %", style="bold")
@@ -230,7 +229,6 @@ class EnvironmentCard(Vertical, can_focus=True):
                     body.append(" · PAUSED", style="bold yellow")
                 body.append(f"\n  {self.wording(rollout.waiting_for) or 'moving on'}", style="italic")
         else:
-            body.append("\nactive ", style="dim")
             body.append("none")
         last = view.state.last
         body.append("\nlast   ", style="dim")
@@ -242,7 +240,24 @@ class EnvironmentCard(Vertical, can_focus=True):
             body.append(f" {age(last.ended_at or last.started_at, view.now)}")
             if last.rollback_cause:
                 body.append(f"\n  {last.rollback_cause}", style="red" if last.status in BAD_ENDINGS else "")
+        body.append("\nfrontend ", style="dim")
+        body.append(EnvironmentCard._frontend(view), style="bold" if view.live.frontend else "")
+        body.append("\ninfra ", style="dim")
+        body.append_text(infrastructure_line(view.infrastructure, view.now, view.live.settings))
         return body
+
+    def _subtitle(self) -> None:
+        """The open incident on the bottom border; else, when the card is too short for all its lines (80x24),
+        that there is more and where to read it: a card never loses lines without saying so."""
+        body = self.query_one(".card-body", Static)
+        hidden = body.region.height > 0 and body.region.bottom > self.content_region.bottom
+        subtitle = self._badge or ("more: i" if hidden else "")
+        self.set_class(not self._badge and hidden, "-more")
+        if self.border_subtitle != subtitle:  # setting it repaints the card even when it is the same
+            self.border_subtitle = subtitle
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.call_after_refresh(self._subtitle)
 
     def on_click(self, event: events.Click) -> None:
         self.focus()

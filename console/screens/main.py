@@ -32,7 +32,7 @@ class MainScreen(Screen[None]):
     AUTO_FOCUS = "EnvironmentCard.selected"  # focusing a card selects it: start on the selected one
     # app.tcss fits the panels into 80x24 under these classes.
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (110, "-wide")]
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (32, "-tall")]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (32, "-tall"), (44, "-taller")]
 
     def __init__(self, environments: Sequence[tuple[str, str]], selected: str) -> None:
         """`environments`: (name, strategy kind) in the order the cards are shown."""
