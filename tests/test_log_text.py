@@ -40,6 +40,10 @@ def test_a_split_reads_by_role_and_a_step_never_shows_a_python_dict() -> None:
     event = StepEvent(deployment_id="d-1", seq=3, at=AT, kind="done", action="roll back traffic", actor="engine",
                       detail={"cause": "canary judge: 5xx", "split": {"ws-00001": 100}})
     assert step_words(event, roles) == "roll back traffic by engine: cause canary judge: 5xx"
+    # A person's rollback: their cause names them already, so the line says who and why once.
+    theirs = StepEvent(deployment_id="d-1", seq=4, at=AT, kind="done", action="roll back traffic", actor="root",
+                       detail={"cause": "rolled back by root: end the trial canary"})
+    assert step_words(theirs, roles) == "roll back traffic by root: end the trial canary"
     anyway = StepEvent(deployment_id="d-1", seq=5, at=AT, kind="request", action="promote", actor="alice",
                        detail={"to": "canary 50 %", "override": "p99 noise at night"})
     assert step_words(anyway, roles) == "promote by alice: to canary 50 % · override: p99 noise at night"

@@ -81,7 +81,9 @@ def detail_words(detail: Mapping[str, Any], roles: Mapping[str, str]) -> str:
         value = detail.get(key)
         if value not in ("", None, {}, []):
             words = _value_words(key, value, roles)
-            said = words if key in ("decision", "summary", "split", "percent", "revision") else f"{key} {words}"
+            own = key in ("decision", "summary", "split", "percent", "revision") or \
+                (key == "cause" and words.startswith("rolled back by "))  # a person's cause says what it is
+            said = words if own else f"{key} {words}"
             break
     override = detail.get("override")
     return f"{said} · override: {override}" if override and said else said
@@ -89,7 +91,7 @@ def detail_words(detail: Mapping[str, Any], roles: Mapping[str, str]) -> str:
 
 def step_words(event: StepEvent, roles: Mapping[str, str]) -> str:
     """`set traffic by alice: candidate 10 % · stable 90 %` (no time, no kind: the log places those)."""
-    said = detail_words(event.detail, roles)
+    said = detail_words(event.detail, roles).removeprefix(f"rolled back by {event.actor}: ")  # said once
     return f"{status_words(event.action)} by {event.actor}" + (f": {said}" if said else "")
 
 
