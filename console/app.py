@@ -190,9 +190,15 @@ class OpsConsoleApp(Told, Refreshes, ConnectsAfterFirstFrame):
         """The deploy wizard; it closes with what to deploy, which runs like any other action, then is driven.
 
         Only the access gate stops it here, before step one (read-only, or an operator the selected environment's
-        allow-list does not name): the wizard may pick another environment than a busy selected one.
+        allow-list does not name): the wizard may pick another environment than a busy selected one. Each
+        environment's refusal (access, or a deployment already in progress: the same rule as the action panel's)
+        is handed to the wizard, which offers such an environment disabled with its reason, never to find out at
+        the last step; when every environment is refused, the selected one's reason is said and no wizard opens.
         """
         if say_refusal(self, BY_ID["deploy"], self.selected, self.engine.refusal(self.selected)):
+            return
+        refusals = {e: BY_ID["deploy"].unavailable(self.situation(e)) for e in self.environments}
+        if all(refusals.values()) and say_refusal(self, BY_ID["deploy"], self.selected, refusals[self.selected]):
             return
 
         def deploy(request: DeployRequest | None) -> None:
@@ -204,7 +210,7 @@ class OpsConsoleApp(Told, Refreshes, ConnectsAfterFirstFrame):
 
         from console.screens.wizard import WizardScreen
 
-        self.push_screen(WizardScreen(self.engine, self.environments, self.selected), deploy)
+        self.push_screen(WizardScreen(self.engine, self.environments, self.selected, refusals), deploy)
 
     def _deploy(self, request: DeployRequest) -> Done:
         from core.providers.commits import commit_times  # each version's commit time: git here, or the pipeline's

@@ -14,6 +14,7 @@ from console import deploy_commands
 from console.app import OpsConsoleApp
 from console.screens.confirm import ConfirmScreen
 from console.screens.wizard import WizardScreen
+from core.config import ConsoleConfig
 from core.engine.choices import parse_since, validate_version
 from core.errors import BadInput
 from core.registry import DeploymentStatus
@@ -163,3 +164,34 @@ def test_valid_versions_pass_as_typed_and_since_reads_durations_and_dates() -> N
     assert parse_since("", now) is None
     with pytest.raises(BadInput, match="neither a duration"):
         parse_since("last week", now)
+
+
+async def test_a_busy_environment_is_offered_disabled_with_its_reason_before_step_one(tmp_path: Path) -> None:
+    with rig(tmp_path, start=START) as r:
+        busy = r.engine.deploy_to_environment("production", {"websocket-server": IMAGE})  # waits for its approval
+        async with console(r.engine, r) as (app, pilot):
+            await until(pilot, lambda: app.snapshots["production"].active is not None, "the deployment on its card")
+            await pilot.press("3", "d")  # production is busy: the wizard opens on an environment it can take
+            await until(pilot, lambda: step(app) == "step-environment", "the wizard's first step")
+            options = app.screen.query_one("#wizard-environments")
+            production = options.get_option("production")  # type: ignore[attr-defined]
+            assert production.disabled and f"not now: production already has deployment {busy.id}" in str(
+                production.prompt), "said before step one, not after step five"
+            assert wizard(app).environment == "dev" and options.highlighted == 0
+            await pilot.press("escape")
+            await until(pilot, lambda: app.screen is app.main, "the wizard closes")
+
+
+async def test_with_nowhere_to_deploy_d_says_why_and_opens_no_wizard(tmp_path: Path) -> None:
+    data = rig_config().model_dump()
+    for name in ("dev", "staging"):  # alice may change production only
+        data["environments"][name]["access"] = {"operators": ["bob"], "groups": []}
+    with rig(tmp_path, start=START, config=ConsoleConfig.model_validate(data)) as r:
+        busy = r.engine.deploy_to_environment("production", {"websocket-server": IMAGE})  # waits for its approval
+        async with console(r.engine, r) as (app, pilot):
+            await until(pilot, lambda: app.snapshots["production"].active is not None, "the deployment on its card")
+            await pilot.press("3", "d")
+            said = f"Deploy on production: production already has deployment {busy.id}"
+            await until(pilot, lambda: said in toasts(app).replace("\n", " "), "the reason, at once")
+            await pilot.pause()
+            assert not isinstance(app.screen, WizardScreen)

@@ -7,7 +7,7 @@ uses (core.engine.choices); the wizard closes with a DeployRequest and the app s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -90,14 +90,20 @@ class WizardScreen(Screen[DeployRequest | None]):
         plan: DeploymentPlan | None
         problem: str | None = None
 
-    def __init__(self, engine: Engine, environments: Sequence[str], selected: str) -> None:
+    def __init__(self, engine: Engine, environments: Sequence[str], selected: str,
+                 refusals: Mapping[str, str | None] | None = None) -> None:
+        """`refusals`: why each environment cannot be deployed now (its access, or a deployment in progress: the
+        console's action rule), None where it can; an environment not named asks the access gate only. The
+        wizard starts on `selected`, or on the first environment it can deploy when that one is refused."""
         super().__init__(id="wizard")
         self.engine = engine
         self.environments = list(environments)
-        self.environment = selected
+        self.refusals = {e: (refusals or {}).get(e, engine.refusal(e)) for e in self.environments}
+        allowed = [e for e in self.environments if self.refusals[e] is None]
+        self.environment = selected if selected in allowed or not allowed else allowed[0]
         self.step = 0
         self.versions: dict[str, str] = {}
-        self.strategy = default_strategy(engine.environment(selected))
+        self.strategy = default_strategy(engine.environment(self.environment))
         self.plan: DeploymentPlan | None = None
 
     # -- layout ----------------------------------------------------------------------------------------
@@ -108,7 +114,7 @@ class WizardScreen(Screen[DeployRequest | None]):
         with ContentSwitcher(initial="step-environment", id="wizard-body"):
             with Vertical(id="step-environment", classes="wizard-step"):
                 yield Label("Where to deploy? (↑/↓, enter)", classes="wizard-question")
-                yield OptionList(*[Option(self._environment_label(e), id=e, disabled=self.engine.refusal(e) is not None)
+                yield OptionList(*[Option(self._environment_label(e), id=e, disabled=self.refusals[e] is not None)
                                    for e in self.environments], id="wizard-environments")
             with VerticalScroll(id="step-versions", classes="wizard-step"):
                 yield Label("Which versions? Leave a component empty to keep what serves; ↑/↓ offer recent "
@@ -134,12 +140,13 @@ class WizardScreen(Screen[DeployRequest | None]):
         yield Footer()
 
     def _environment_label(self, name: str) -> Text:
-        """The environment and its strategy; one this operator may not change says why, with the gate's fix (as
-        Text: the fix quotes TOML, whose [tables] are not markup)."""
+        """The environment and its strategy; one this operator may not change says why, with the gate's fix, and
+        one that cannot take a deployment now says why (as Text: the fix quotes TOML, whose [tables] are not
+        markup)."""
         choice = default_strategy(self.engine.environment(name))
-        refused = self.engine.refusal(name)
-        return Text(f"{name.upper() if name == 'production' else name}  ·  {choice.label}"
-                    + (f"\n  not yours to deploy: {refused}" if refused else ""))
+        refused, why = self.engine.refusal(name), self.refusals[name]
+        said = (f"\n  not yours to deploy: {refused}" if refused else f"\n  not now: {why}" if why else "")
+        return Text(f"{name.upper() if name == 'production' else name}  ·  {choice.label}" + said)
 
     def on_mount(self) -> None:
         self.sub_title = "Deploy"
