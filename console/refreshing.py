@@ -9,7 +9,6 @@ the live-health watch (its own beat) asks for a read when it sees what the cards
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
@@ -26,7 +25,7 @@ from console.health_news import HealthNews, unseen_health
 from console.refresh_pace import due, refresh_line, refresh_period
 from console.snapshot import EnvironmentSnapshot, take_snapshots
 from core.errors import OpsError
-from core.model.events import EngineEvent, Note
+from core.model.events import Note
 
 if TYPE_CHECKING:
     from console.screens.main import MainScreen
@@ -44,7 +43,6 @@ class Refreshes(CountedThreads):
     starting: Starting
     environments: list[str]
     snapshots: dict[str, EnvironmentSnapshot]
-    engine_events: dict[str, deque[EngineEvent]]
     keymap: dict[str, str]
     main: MainScreen
     read_only: bool

@@ -20,6 +20,11 @@ class ActionRow:
     disabled_reason: str | None = None
 
 
+def short_key(row: ActionRow) -> str:
+    """The first of an action's keys, as one cell where it can be (`space` is `␣`)."""
+    return row.keys.split(",")[0].strip().replace("space", "␣")
+
+
 def collapsed_line(rows: Sequence[ActionRow], width: int,
                    title: str = "Actions") -> tuple[Text, list[tuple[int, int, ActionRow]]]:
     """`Actions · production: d Deploy  p Promote  b Roll back ...` in one line, and where each action's words are
@@ -32,7 +37,7 @@ def collapsed_line(rows: Sequence[ActionRow], width: int,
         for row in rows:
             start = line.cell_len
             enabled = row.disabled_reason is None
-            key = row.keys.split(",")[0].strip().replace("space", "␣")
+            key = short_key(row)
             line.append(key, style="bold reverse" if enabled else "dim")
             if titled:
                 line.append(f" {row.title}", style="bold" if enabled else "dim")
@@ -82,7 +87,7 @@ def listed_text(rows: Sequence[ActionRow], width: int, height: int) -> tuple[Tex
             if row.disabled_reason not in marks or len(sharing) == 1:
                 shown.append((line, row))
             elif row is sharing[0]:  # the others' places close up
-                keys = " ".join(r.keys.split(",")[0].strip().replace("space", "␣") for r in sharing)
+                keys = " ".join(short_key(r) for r in sharing)
                 shown.append((Text(f"{keys:>6}  {marks[row.disabled_reason]}", style="dim"), None))
     fits = height <= 0 or len(shown) + min(len(notes), 1) <= height
     if height > 0 and len(shown) + len(notes) > height:
@@ -132,8 +137,8 @@ class ActionPanel(Static):
 
     @property
     def collapsed(self) -> bool:
-        """No room even for a line per enabled action, a line per reason of the refused ones and a line of note: one
-        line of their keys instead (widgets/action_panel.collapsed_line)."""
+        """No room even for the list (refused actions sharing a note on one line) and a line of note: one line of
+        their keys instead (widgets/action_panel.collapsed_line); `listed_text` says whether it fits."""
         return self._collapsed
 
     def on_resize(self, event: events.Resize) -> None:
