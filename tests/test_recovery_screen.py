@@ -125,5 +125,15 @@ def test_snapshot_of_the_recovery_screen_with_the_incident_open(tmp_path: Path, 
 
         async def opened(pilot: Pilot) -> None:
             await _opened(pilot, screen)
+            # The table measures a new row's cells when it next goes idle: until then a longer event is drawn in
+            # the narrower column (CI once caught "notifie"). Wait for every event to be drawn whole.
+            timeline = screen.query_one("#recovery-timeline", DataTable)
+            kinds = [str(timeline.get_cell(row, "event")) for row in timeline.rows]
+
+            def drawn_whole() -> bool:
+                lines = [strip.text for strip in pilot.app.screen._compositor.render_strips()]
+                return all(any(f" {kind} " in line for line in lines) for kind in kinds)
+
+            await until(pilot, drawn_whole, "every event of the timeline drawn whole")
 
         assert snap_compare(RecoveryApp(screen), terminal_size=(120, 36), run_before=opened)
